@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs before spinel can be built, run and tested:
+# pnpm, the Debian programs the integration tests start (an OCI registry, Redis, skopeo),
+# the workspace's dependencies from the lockfile, and a build of every package.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_pnpm=12.4.2
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$want_pnpm" ]; then
+  echo "setup: installing pnpm@$want_pnpm"
+  npm install --global "pnpm@$want_pnpm"
+fi
+
+missing=()
+for pkg in docker-registry redis-server skopeo; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# better-sqlite3 compiles from source; node-gyp must use this machine's Node headers
+# instead of downloading them (there is no route to the headers' host).
+npm_config_nodedir="$(npm config get nodedir)"
+export npm_config_nodedir
+pnpm install --frozen-lockfile
+pnpm build
