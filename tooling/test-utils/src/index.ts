@@ -1,1 +1,3 @@
-export {};
+export * from './registry.js';
+export * from './redis.js';
+export * from './wasm.js';
