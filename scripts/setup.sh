@@ -4,6 +4,7 @@
 # the workspace's dependencies from the lockfile, and a build of every package.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
+export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 cd "$(dirname "$0")/.."
 
 want_pnpm=12.4.2
