@@ -1,1 +1,34 @@
-export const VERSION_PLACEHOLDER = 'cache';
+export {
+  CacheError,
+  CacheInvalidDigestError,
+  CacheDigestMismatchError,
+  CacheIntegrityError,
+  CacheNotFoundError,
+  CacheInvalidNameError,
+  CacheInvalidKeyError,
+  CacheTooLargeError,
+  CacheDownloadError,
+  CacheTooManyRedirectsError,
+  CacheInvalidArgumentError,
+  CacheIoError,
+} from './errors.js';
+export type { CacheErrorCode } from './errors.js';
+export { parseDigest, isDigest, sha256Digest, digestFileName, digestFromFileName } from './digest.js';
+export type { ParsedDigest } from './digest.js';
+export { openCache, Cache, hashFile } from './cache.js';
+export type {
+  BlobKind,
+  CacheOptions,
+  PutOptions,
+  PutResult,
+  VerifyMode,
+  ReadOptions,
+  OpenedBlob,
+  BlobInfo,
+  ManifestRef,
+  ManifestFiles,
+  DerivedResult,
+} from './cache.js';
+export { defaultCacheRoot } from './default-root.js';
+export type { DefaultCacheRootOptions } from './default-root.js';
+export { parseSize, parseDuration, formatSize } from './units.js';

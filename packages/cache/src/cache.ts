@@ -1,0 +1,515 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { digestFileName, parseDigest } from './digest.js';
+import { CacheIntegrityError, CacheInvalidArgumentError, CacheInvalidNameError, CacheIoError, CacheNotFoundError } from './errors.js';
+import { errnoCode, isMissing, removeAtomically, removeQuietly, statOrUndefined, touch } from './fs-util.js';
+import { debug, putChannel } from './diagnostics.js';
+import { derivedKeySegment, registrySegment, repositorySegments, tagSegment } from './names.js';
+import { tempName } from './temp-files.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { writeVerifiedBytes, writeVerifiedStream, wrapIo } from './write-verified.js';
+
+/** Where a blob lives: `registry/wasm/` (Wasm components and modules) or `registry/data/` (everything else). */
+export type BlobKind = 'wasm' | 'data';
+
+/** Options of {@link openCache}. */
+export interface CacheOptions {
+  /** Cache root; blobs go under `<root>/registry/{wasm,data}`, derived artifacts under `<root>/derived`. */
+  root: string;
+  /** Platform whose file-name rules apply (`:` → `_` on Windows). @default process.platform */
+  platform?: NodeJS.Platform;
+  /** Flush files to disk before they are renamed into place. @default true */
+  fsync?: boolean;
+  /** Clock for the least-recently-used bookkeeping, in ms since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+/** Options of a blob put. */
+export interface PutOptions {
+  /** Directory the blob goes to. @default 'data' */
+  kind?: BlobKind;
+  /** Refuse content larger than this (CACHE_TOO_LARGE); nothing is stored. */
+  maxBytes?: number;
+  /** Expected size, when known: an existing file of another size is treated as corrupt and replaced. */
+  size?: number;
+  signal?: AbortSignal;
+  /** Where the content came from, for error messages (never include credentials). */
+  source?: string;
+}
+
+/** What a put did. */
+export interface PutResult {
+  digest: string;
+  /** Path of the stored blob. */
+  path: string;
+  size: number;
+  kind: BlobKind;
+  /** True when the blob was already present (nothing was written). */
+  existed: boolean;
+}
+
+/**
+ * How much a read checks: `size` compares the file size with `options.size` when given
+ * (cheap, on every open), `full` also hashes the whole file before any byte is handed out,
+ * `none` checks only that the file exists.
+ */
+export type VerifyMode = 'none' | 'size' | 'full';
+
+/** Options of a verified read. */
+export interface ReadOptions {
+  /** Expected size in bytes (an OCI descriptor's `size`). */
+  size?: number;
+  /** @default 'size' */
+  verify?: VerifyMode;
+}
+
+/** A blob opened for reading; the stream closes the file when it ends or is destroyed. */
+export interface OpenedBlob {
+  path: string;
+  size: number;
+  stream: Readable;
+}
+
+/** Where a blob is stored. */
+export interface BlobInfo {
+  digest: string;
+  path: string;
+  kind: BlobKind;
+  size: number;
+  /** Last use (mtime, touched on reads), ms since the epoch. */
+  mtimeMs: number;
+}
+
+/** A Spin-style manifest location: `<registry>/<repository>/<tag or latest>`. */
+export interface ManifestRef {
+  registry: string;
+  repository: string;
+  /** @default 'latest' (as Spin does for digest-only references) */
+  tag?: string | undefined;
+}
+
+/** The files Spin keeps per pulled reference. */
+export interface ManifestFiles {
+  /** The OCI image manifest (`manifest.json`). */
+  manifest: Buffer;
+  /** The locked app / config blob (`config.json`), when written. */
+  config?: Buffer;
+}
+
+/** What {@link Cache.putDerived} did. */
+export interface DerivedResult {
+  path: string;
+  /** False when another call (or process) had already produced the entry; the builder did not run or its output was discarded. */
+  created: boolean;
+}
+
+const BLOB_KINDS: readonly BlobKind[] = ['wasm', 'data'];
+
+/**
+ * Opens a cache rooted at `options.root` (nothing is created until something is written).
+ * @throws CACHE_INVALID_ARGUMENT when the root is not an absolute path.
+ */
+export function openCache(options: CacheOptions): Cache {
+  return new Cache(options);
+}
+
+/**
+ * A content-addressed store shared safely by many processes. Blobs are verified against
+ * their digest before they get their final name, so the existence of a final name means
+ * valid content; readers can check size or the full hash again.
+ */
+export class Cache {
+  /** Absolute cache root. */
+  readonly root: string;
+  /** `<root>/registry`, the Spin-compatible tree. */
+  readonly registryDir: string;
+  /** `<root>/derived`, one directory per derived-artifact key. */
+  readonly derivedDir: string;
+  readonly platform: NodeJS.Platform;
+  readonly fsync: boolean;
+  readonly now: () => number;
+
+  constructor(options: CacheOptions) {
+    if (typeof options.root !== 'string' || options.root.length === 0) {
+      throw new CacheInvalidArgumentError('cache root must be a non-empty path');
+    }
+    this.root = resolve(options.root);
+    this.registryDir = join(this.root, 'registry');
+    this.derivedDir = join(this.root, 'derived');
+    this.platform = options.platform ?? process.platform;
+    this.fsync = options.fsync ?? true;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** `<root>/registry/<kind>`. */
+  blobDir(kind: BlobKind): string {
+    return join(this.registryDir, kind);
+  }
+
+  /**
+   * Where a blob of this digest is (or would be) stored, whether or not it exists.
+   * @throws CACHE_INVALID_DIGEST
+   */
+  blobPath(digest: string, kind: BlobKind = 'data'): string {
+    return join(this.blobDir(kind), digestFileName(digest, this.platform));
+  }
+
+  /**
+   * Where a blob is stored (`wasm/` first, then `data/`), or undefined. Marks it used.
+   * @throws CACHE_INVALID_DIGEST
+   */
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    const name = digestFileName(digest, this.platform);
+    for (const kind of BLOB_KINDS) {
+      const path = join(this.blobDir(kind), name);
+      const stats = await statOrUndefined(path).catch((err: unknown) => {
+        throw new CacheIoError('read', path, err);
+      });
+      if (stats?.isFile() === true) return { digest, path, kind, size: stats.size, mtimeMs: stats.mtimeMs };
+    }
+    return undefined;
+  }
+
+  /** True when a blob with this digest is stored. @throws CACHE_INVALID_DIGEST */
+  async has(digest: string): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  /**
+   * The path of a stored blob, or undefined when absent. Marks it used (for pruning).
+   * The file was verified when written; use {@link Cache.openRead} to check again.
+   * @throws CACHE_INVALID_DIGEST
+   */
+  async path(digest: string): Promise<string | undefined> {
+    const info = await this.stat(digest);
+    if (info === undefined) return undefined;
+    await touch(info.path, info.mtimeMs, this.now());
+    return info.path;
+  }
+
+  /**
+   * Stores bytes under their digest after checking that they hash to it.
+   * @throws CACHE_INVALID_DIGEST, CACHE_DIGEST_MISMATCH (nothing stored), CACHE_TOO_LARGE, CACHE_IO
+   */
+  async putBytes(digest: string, bytes: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    const { digest: expected } = parseDigest(digest);
+    const kind = options.kind ?? 'data';
+    const existing = await this.existingFor(expected, bytes.byteLength);
+    if (existing !== undefined) return this.reportPut({ ...existing, existed: true });
+    const finalPath = this.blobPath(expected, kind);
+    const result = await writeVerifiedBytes(bytes, {
+      dir: this.blobDir(kind),
+      finalPath,
+      expected,
+      fsync: this.fsync,
+      maxBytes: options.maxBytes,
+      source: options.source,
+    });
+    return this.reportPut({ digest: expected, path: finalPath, size: result.size, kind, existed: result.existed });
+  }
+
+  /**
+   * Stores a stream under its digest: hashed while it is written to a temporary file in
+   * the target directory, flushed, then renamed into place. When the blob is already
+   * stored the source is not read (a Node stream is destroyed).
+   * @throws CACHE_INVALID_DIGEST, CACHE_DIGEST_MISMATCH (nothing stored), CACHE_TOO_LARGE, CACHE_IO; errors of the source itself pass through.
+   */
+  async putStream(digest: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+    const { digest: expected } = parseDigest(digest);
+    const kind = options.kind ?? 'data';
+    const existing = await this.existingFor(expected, options.size);
+    if (existing !== undefined) {
+      (source as { destroy?: () => void }).destroy?.();
+      return this.reportPut({ ...existing, existed: true });
+    }
+    const finalPath = this.blobPath(expected, kind);
+    const result = await writeVerifiedStream(source, {
+      dir: this.blobDir(kind),
+      finalPath,
+      expected,
+      fsync: this.fsync,
+      maxBytes: options.maxBytes,
+      signal: options.signal,
+      source: options.source,
+    });
+    return this.reportPut({ digest: expected, path: finalPath, size: result.size, kind, existed: result.existed });
+  }
+
+  /** {@link Cache.putBytes} or {@link Cache.putStream}, by the type of `content`. */
+  async put(digest: string, content: Uint8Array | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+    return content instanceof Uint8Array ? this.putBytes(digest, content, options) : this.putStream(digest, content, options);
+  }
+
+  /**
+   * Opens a stored blob after checking it (see {@link VerifyMode}); with `verify: 'full'` a
+   * corrupt file is removed. The check and the returned stream use the same open file, so a
+   * concurrent replacement cannot slip in between.
+   * @throws CACHE_NOT_FOUND, CACHE_INTEGRITY, CACHE_INVALID_DIGEST
+   */
+  async openRead(digest: string, options: ReadOptions = {}): Promise<OpenedBlob> {
+    const { handle, path, size } = await this.openChecked(digest, options);
+    return { path, size, stream: handle.createReadStream({ start: 0 }) };
+  }
+
+  /**
+   * Reads a whole stored blob after checking it (see {@link VerifyMode}).
+   * @throws CACHE_NOT_FOUND, CACHE_INTEGRITY, CACHE_INVALID_DIGEST
+   */
+  async readBytes(digest: string, options: ReadOptions = {}): Promise<Buffer> {
+    const verify = options.verify ?? 'size';
+    const { handle, path } = await this.openChecked(digest, { ...options, verify: verify === 'full' ? 'size' : verify });
+    let bytes: Buffer;
+    try {
+      bytes = await handle.readFile();
+    } catch (err) {
+      throw new CacheIoError('read', path, err);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    if (verify === 'full') {
+      const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      if (actual !== digest) {
+        await removeAtomically(path).catch(() => undefined);
+        throw new CacheIntegrityError(digest, path, `content hashes to ${actual}; the file was removed`);
+      }
+    }
+    return bytes;
+  }
+
+  /**
+   * Hashes a stored blob and compares it with its name.
+   * @returns the actual digest, or undefined when the blob is absent.
+   */
+  async hashBlob(digest: string): Promise<string | undefined> {
+    const info = await this.stat(digest);
+    if (info === undefined) return undefined;
+    return hashFile(info.path);
+  }
+
+  /** Removes a blob (from `wasm/` and `data/`). @returns whether anything was removed. */
+  async remove(digest: string): Promise<boolean> {
+    const name = digestFileName(digest, this.platform);
+    let removed = false;
+    for (const kind of BLOB_KINDS) removed = (await removeAtomically(join(this.blobDir(kind), name))) || removed;
+    return removed;
+  }
+
+  // ---- manifests -------------------------------------------------------------------------
+
+  /**
+   * `<root>/registry/manifests/<registry>/<repository>/<tag or latest>`; every part is
+   * checked so the result is always inside the cache root.
+   * @throws CACHE_INVALID_NAME
+   */
+  manifestDir(ref: ManifestRef): string {
+    const base = join(this.registryDir, 'manifests');
+    const dir = join(base, registrySegment(ref.registry, this.platform), ...repositorySegments(ref.repository), tagSegment(ref.tag));
+    const rel = relative(base, dir);
+    if (rel.length === 0 || rel.startsWith('..') || isAbsolute(rel) || !dir.startsWith(base + sep)) {
+      throw new CacheInvalidNameError('reference', `${ref.registry}/${ref.repository}`, 'resolves outside the cache');
+    }
+    return dir;
+  }
+
+  /**
+   * Writes `manifest.json` and, when given, `config.json` for a reference, each replaced
+   * atomically (config first, so a reader that finds the new manifest finds its config).
+   * @throws CACHE_INVALID_NAME, CACHE_IO
+   */
+  async writeManifest(ref: ManifestRef, files: { manifest: Uint8Array | string; config?: Uint8Array | string }): Promise<string> {
+    const dir = this.manifestDir(ref);
+    if (files.config !== undefined) await writeFileAtomic(join(dir, 'config.json'), toBytes(files.config), this.fsync);
+    await writeFileAtomic(join(dir, 'manifest.json'), toBytes(files.manifest), this.fsync);
+    return dir;
+  }
+
+  /**
+   * Replaces one of a reference's files (`manifest.json` or `config.json`) atomically.
+   * @throws CACHE_INVALID_NAME, CACHE_IO
+   */
+  async writeManifestFile(ref: ManifestRef, name: 'manifest.json' | 'config.json', content: Uint8Array | string): Promise<string> {
+    const path = join(this.manifestDir(ref), name);
+    await writeFileAtomic(path, toBytes(content), this.fsync);
+    return path;
+  }
+
+  /**
+   * Reads a reference's `manifest.json` (and `config.json` when present); undefined when no
+   * manifest is stored. Marks the entry used.
+   * @throws CACHE_INVALID_NAME, CACHE_IO
+   */
+  async readManifest(ref: ManifestRef): Promise<ManifestFiles | undefined> {
+    const dir = this.manifestDir(ref);
+    const manifest = await readIfPresent(join(dir, 'manifest.json'));
+    if (manifest === undefined) return undefined;
+    const config = await readIfPresent(join(dir, 'config.json'));
+    await touch(join(dir, 'manifest.json'), undefined, this.now());
+    return config === undefined ? { manifest } : { manifest, config };
+  }
+
+  // ---- derived artifacts -----------------------------------------------------------------
+
+  /** `<root>/derived/<key>`, whether or not it exists. @throws CACHE_INVALID_KEY */
+  derivedPath(key: string): string {
+    return join(this.derivedDir, derivedKeySegment(key, this.platform));
+  }
+
+  /**
+   * The directory of a derived artifact, or undefined when absent. A directory under its
+   * final name is always complete (it appears by one rename). Marks it used.
+   * @throws CACHE_INVALID_KEY
+   */
+  async getDerived(key: string): Promise<string | undefined> {
+    const path = this.derivedPath(key);
+    const stats = await statOrUndefined(path);
+    if (stats?.isDirectory() !== true) return undefined;
+    await touch(path, stats.mtimeMs, this.now());
+    return path;
+  }
+
+  /**
+   * Produces a derived artifact once: when `key` is absent, `build(tmpDir)` fills a fresh
+   * temporary directory inside the cache, which is then renamed to its final name in one
+   * step. If another process finished first, its directory is kept and this output is
+   * discarded. If `build` throws, nothing is left behind and the error passes through.
+   * @throws CACHE_INVALID_KEY, CACHE_IO
+   */
+  async putDerived(key: string, build: (tmpDir: string) => Promise<void>): Promise<DerivedResult> {
+    const path = this.derivedPath(key);
+    const existing = await this.getDerived(key);
+    if (existing !== undefined) return { path: existing, created: false };
+    const tmp = join(this.derivedDir, tempName());
+    try {
+      await mkdir(tmp, { recursive: true });
+    } catch (err) {
+      throw new CacheIoError('create', tmp, err);
+    }
+    try {
+      await build(tmp);
+      if (this.fsync) await syncDir(tmp);
+      try {
+        await rename(tmp, path);
+        debug('derived %s created', key);
+        return { path, created: true };
+      } catch (err) {
+        const code = errnoCode(err);
+        const now = await statOrUndefined(path);
+        if (now?.isDirectory() === true && (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM' || code === 'EACCES')) {
+          await removeQuietly(tmp);
+          return { path, created: false };
+        }
+        throw new CacheIoError('rename into place', path, err);
+      }
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw err;
+    }
+  }
+
+  /** Removes a derived artifact (renamed aside first, so readers never see half of it). */
+  async removeDerived(key: string): Promise<boolean> {
+    return removeAtomically(this.derivedPath(key));
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private async existingFor(digest: string, size: number | undefined): Promise<Omit<PutResult, 'existed'> | undefined> {
+    const info = await this.stat(digest);
+    if (info === undefined) return undefined;
+    // A stored file of another size cannot hold this digest's content: rewrite it.
+    if (size !== undefined && info.size !== size) return undefined;
+    await touch(info.path, info.mtimeMs, this.now());
+    return { digest, path: info.path, size: info.size, kind: info.kind };
+  }
+
+  private reportPut(result: PutResult): PutResult {
+    if (putChannel.hasSubscribers) putChannel.publish(result);
+    debug('put %s %s (%d bytes, existed=%s)', result.kind, result.digest, result.size, result.existed);
+    return result;
+  }
+
+  private async openChecked(digest: string, options: ReadOptions): Promise<{ handle: FileHandle; path: string; size: number }> {
+    parseDigest(digest);
+    const verify = options.verify ?? 'size';
+    const info = await this.stat(digest);
+    if (info === undefined) throw new CacheNotFoundError(`blob ${digest}`);
+    let handle: FileHandle;
+    try {
+      handle = await open(info.path, 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new CacheNotFoundError(`blob ${digest}`);
+      throw new CacheIoError('open', info.path, err);
+    }
+    try {
+      const stats = await handle.stat();
+      if (verify !== 'none' && options.size !== undefined && stats.size !== options.size) {
+        throw new CacheIntegrityError(digest, info.path, `size is ${stats.size} bytes, expected ${options.size}`);
+      }
+      if (verify === 'full') {
+        const actual = await hashHandle(handle);
+        if (actual !== digest) {
+          await removeAtomically(info.path).catch(() => undefined);
+          throw new CacheIntegrityError(digest, info.path, `content hashes to ${actual}; the file was removed`);
+        }
+      }
+      await touch(info.path, stats.mtimeMs, this.now());
+      return { handle, path: info.path, size: stats.size };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw wrapIo(err, 'read', info.path);
+    }
+  }
+}
+
+/** The sha256 digest of a file's content, streamed. */
+export async function hashFile(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    return await hashHandle(handle);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+async function hashHandle(handle: FileHandle): Promise<string> {
+  const hash = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let position = 0;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+    if (bytesRead === 0) break;
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Flushes the files a builder wrote; directory fsync is not supported everywhere.
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const parent = (entry as { parentPath?: string; path?: string }).parentPath ?? (entry as { path?: string }).path ?? dir;
+    const fh = await open(join(parent, entry.name), 'r+').catch(() => undefined);
+    if (fh === undefined) continue;
+    await fh.sync().catch(() => undefined);
+    await fh.close().catch(() => undefined);
+  }
+}
+
+async function readIfPresent(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw new CacheIoError('read', path, err);
+  }
+}
+
+function toBytes(content: Uint8Array | string): Uint8Array {
+  return typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+}
+
