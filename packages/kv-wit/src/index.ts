@@ -1,1 +1,11 @@
-export const VERSION_PLACEHOLDER = 'kv-wit';
+export * from './errors.js';
+export type { KeyPage, KeyValueEntry, KvStore, KvStoreSync, ListKeysOptions } from './store.js';
+export { toAsyncStore } from './store.js';
+export type { KvLimits } from './limits.js';
+export { DEFAULT_KV_LIMITS, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './limits.js';
+export type { MemoryKvStoreOptions } from './memory-store.js';
+export { MemoryKvStore } from './memory-store.js';
+export type { SqliteKvDatabase, SqliteKvDatabaseOptions } from './sqlite-store.js';
+export { SqliteKvStore, openSqliteKvDatabase } from './sqlite-store.js';
+export type { RedisKvStoreOptions } from './redis-store.js';
+export { RedisKvStore, openRedisKvStore } from './redis-store.js';
