@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { packageApp } from './package-app.js';
+import { sha256Digest } from './digest.js';
+import { LOCKED_APP_DIGEST_LABEL, SPIN_MEDIA_TYPES } from './media-types.js';
+import { writeApp } from './test-store.js';
+import { readTarGz } from './tar.js';
+import type { LockedAppJson } from './types.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spinel-pack-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const wasmA = Buffer.from('\0asm\u0001\0\0\0component-a');
+const wasmB = Buffer.from('\0asm\u0001\0\0\0component-b');
+const big = (seed: string, size = 200): Buffer => Buffer.alloc(size, seed);
+const mediaTypes = (layers: { descriptor: { mediaType: string } }[]): string[] => layers.map((l) => l.descriptor.mediaType);
+
+async function blobText(blob: { open(): AsyncIterable<Uint8Array> }): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of blob.open()) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('packageApp', () => {
+  it('pushes one wasm layer per component and the locked app last', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }, { id: 'b', wasm: wasmB }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    expect(packaged.layers[0]?.descriptor).toEqual({ mediaType: SPIN_MEDIA_TYPES.wasmLayer, digest: sha256Digest(wasmA), size: wasmA.length });
+    expect(packaged.lockedApp.components[0]?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(wasmA) });
+    expect(packaged.lockedApp.metadata?.['origin']).toBeUndefined();
+    // The original is not modified.
+    expect(app.components[0]?.source.source).toMatch(/^file:/);
+  });
+
+  it('deduplicates identical components and files', async () => {
+    const same = big('x');
+    const app = await writeApp(dir, {
+      components: [
+        { id: 'a', wasm: wasmA, files: { 'one.txt': same, 'sub/two.txt': same } },
+        { id: 'b', wasm: wasmA, files: { 'three.txt': same } },
+      ],
+    });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.dataLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    expect(packaged.lockedApp.components[0]?.files).toEqual([
+      { digest: sha256Digest(same), path: 'one.txt' },
+      { digest: sha256Digest(same), path: 'sub/two.txt' },
+    ]);
+  });
+
+  it('inlines files of at most 128 bytes (unpadded base64) and does not push them', async () => {
+    const small = Buffer.alloc(128, 'a'); // base64 of 128 bytes has padding to strip
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'small.txt': small, 'big.txt': big('b', 129) } }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.dataLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    const files = packaged.lockedApp.components[0]?.files ?? [];
+    const inlined = files.find((f) => f.path === 'small.txt');
+    expect(inlined?.inline).toBe(small.toString('base64').replace(/=+$/, ''));
+    expect(inlined?.inline?.endsWith('=')).toBe(false);
+    expect(inlined?.digest).toBe(sha256Digest(small));
+    expect(files.find((f) => f.path === 'big.txt')?.inline).toBeUndefined();
+  });
+
+  it('inlines nothing with a threshold of 0 (one layer per file)', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': 'a', 'b.txt': 'b' } }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0, inlineMaxSize: 0 });
+    expect(mediaTypes(packaged.layers).filter((t) => t === SPIN_MEDIA_TYPES.dataLayer)).toHaveLength(2);
+  });
+
+  it('mounts below a sub-path keep the guest path', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'x/y.txt': big('y') } }] });
+    const component = app.components[0];
+    if (component?.files?.[0] !== undefined) component.files[0].path = '/static';
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(packaged.lockedApp.components[0]?.files?.[0]?.path).toBe('static/x/y.txt');
+  });
+
+  it('switches to archive layers when more than 500 layers would result, never archiving .wasm', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 520; i += 1) files[`f${String(i).padStart(3, '0')}.txt`] = big(`${i % 10}`, 200 + i);
+    files['plugin.wasm'] = big('w', 300);
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(packaged.archived).toBe(true);
+    expect(mediaTypes(packaged.layers)).toEqual([
+      SPIN_MEDIA_TYPES.wasmLayer,
+      SPIN_MEDIA_TYPES.dataLayer, // plugin.wasm keeps its own layer
+      SPIN_MEDIA_TYPES.archiveLayer,
+      SPIN_MEDIA_TYPES.lockedApp,
+    ]);
+    const archive = packaged.layers[2];
+    const names: string[] = [];
+    for await (const entry of readTarGz(archive?.bytes ?? Buffer.alloc(0))) {
+      names.push(entry.path);
+      expect(sha256Digest(entry.data)).toBe(sha256Digest(files[entry.path] ?? Buffer.alloc(0)));
+    }
+    expect(names).toHaveLength(520);
+    expect(names).not.toContain('plugin.wasm');
+    // The locked app still lists every file with its own digest.
+    expect(packaged.lockedApp.components[0]?.files).toHaveLength(521);
+  });
+
+  it('stays in simple mode at exactly 499 content layers', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 498; i += 1) files[`f${i}.txt`] = big('z', 200 + i);
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(packaged.archived).toBe(false);
+    expect(packaged.layers).toHaveLength(500);
+  });
+
+  it('archives when asked', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': big('a') } }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0, archiveLayers: true });
+    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.archiveLayer, SPIN_MEDIA_TYPES.lockedApp]);
+  });
+
+  it('writes the image config with platform and the locked-app digest label', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    const config = JSON.parse(await blobText(packaged.config)) as Record<string, unknown>;
+    const lockedDigest = packaged.layers.at(-1)?.descriptor.digest;
+    expect(config).toEqual({
+      architecture: 'wasm',
+      os: 'wasip1',
+      config: { Labels: { [LOCKED_APP_DIGEST_LABEL]: lockedDigest } },
+      rootfs: { type: 'layers', diff_ids: [] },
+    });
+    expect(packaged.manifest.config.mediaType).toBe(SPIN_MEDIA_TYPES.imageConfig);
+    const locked = JSON.parse(await blobText(packaged.layers.at(-1) ?? packaged.config)) as LockedAppJson;
+    expect(Object.keys(locked)).toEqual(['spin_lock_version', 'metadata', 'triggers', 'components']);
+  });
+
+  it('infers annotations, lets explicit ones win, and pins created to SOURCE_DATE_EPOCH', async () => {
+    const app = await writeApp(dir, {
+      components: [{ id: 'a', wasm: wasmA }],
+      metadata: { description: 'Demo', version: '1.2.0', authors: ['Ann <a@x>', 'Bob'] },
+    });
+    const packaged = await packageApp(app, { sourceDateEpoch: '1700000000', annotations: { 'org.opencontainers.image.version': 'override', custom: 'v' } });
+    expect(packaged.manifest.annotations).toEqual({
+      'org.opencontainers.image.title': 'test-app',
+      'org.opencontainers.image.description': 'Demo',
+      'org.opencontainers.image.version': 'override',
+      'org.opencontainers.image.authors': 'Ann <a@x>, Bob',
+      'org.opencontainers.image.created': '2023-11-14T22:13:20Z',
+      custom: 'v',
+    });
+  });
+
+  it('gives the same manifest digest for the same app and epoch, and another for another epoch', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': big('a') } }] });
+    const one = await packageApp(app, { sourceDateEpoch: 42, archiveLayers: true });
+    const two = await packageApp(app, { sourceDateEpoch: 42, archiveLayers: true });
+    const three = await packageApp(app, { sourceDateEpoch: 43, archiveLayers: true });
+    expect(two.manifestDigest).toBe(one.manifestDigest);
+    expect(three.manifestDigest).not.toBe(one.manifestDigest);
+    expect(one.manifestDigest).toBe(sha256Digest(one.manifestBytes));
+    // Canonical JSON: sorted keys, no whitespace, no top-level mediaType (as Spin writes).
+    expect(one.manifestBytes.toString()).toMatch(/^\{"annotations":\{.*\},"config":\{"digest":/);
+    expect(one.manifestBytes.toString()).not.toContain('\n');
+  });
+
+  it('uses the clock when no epoch is given', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    const packaged = await packageApp(app, { now: () => new Date('2025-01-02T03:04:05.678Z') });
+    expect(packaged.manifest.annotations?.['org.opencontainers.image.created']).toBe('2025-01-02T03:04:05.678Z');
+  });
+
+  it('refuses a missing source with a coded error', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    const component = app.components[0];
+    if (component !== undefined) component.source.source = 'file:///nonexistent/x.wasm';
+    await expect(packageApp(app)).rejects.toMatchObject({ code: 'OCI_APP_SOURCE' });
+    if (component !== undefined) component.source = { content_type: 'application/wasm', source: 'https://example.com/x.wasm' };
+    await expect(packageApp(app)).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+  });
+
+  it('refuses a malformed SOURCE_DATE_EPOCH', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    await expect(packageApp(app, { sourceDateEpoch: 'yesterday' })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+  });
+});

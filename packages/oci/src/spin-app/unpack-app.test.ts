@@ -1,0 +1,156 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Digest } from './digest.js';
+import { SPIN_MEDIA_TYPES } from './media-types.js';
+import { packageApp } from './package-app.js';
+import { writeTarGz } from './tar.js';
+import { dirStore, storePackaged, writeApp } from './test-store.js';
+import { componentIdFromReference, unpackApp } from './unpack-app.js';
+import type { OciImageManifest } from './types.js';
+
+let dir: string;
+let store: ReturnType<typeof dirStore>;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spinel-unpack-'));
+  store = dirStore(join(dir, 'cache'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const wasm = Buffer.from('\0asm\u0001\0\0\0component');
+const ref = 'localhost:5000/demo/app:v1';
+
+describe('unpackApp', () => {
+  it('round-trips a packaged app: sources into the cache, files materialised per component', async () => {
+    const files = { 'index.html': Buffer.alloc(300, 'h'), 'tiny.txt': 'tiny', 'sub/dir/deep.css': Buffer.alloc(200, 'c') };
+    const app = await writeApp(join(dir, 'src'), { components: [{ id: 'web', wasm, files }, { id: 'api', wasm }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    await storePackaged(store, packaged);
+    const { lockedApp, format } = await unpackApp({ manifest: packaged.manifest, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
+    expect(format).toBe('spin');
+    expect(lockedApp.metadata?.['origin']).toBe(`vnd.fermyon.origin-oci:${ref}`);
+    expect(lockedApp.metadata?.['oci_image_digest']).toBe(packaged.manifestDigest);
+    const web = lockedApp.components[0];
+    expect(web?.source.digest).toBe(sha256Digest(wasm));
+    expect(await readFile(fileURLToPath(web?.source.source ?? ''))).toEqual(wasm);
+    expect(web?.files).toEqual([{ source: expect.stringMatching(/assets\/web$/) as string, path: '/' }]);
+    const assets = fileURLToPath(web?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'index.html'))).toEqual(files['index.html']);
+    expect(await readFile(join(assets, 'tiny.txt'), 'utf8')).toBe('tiny');
+    expect(await readFile(join(assets, 'sub/dir/deep.css'))).toEqual(files['sub/dir/deep.css']);
+    expect(lockedApp.components[1]?.files).toBeUndefined();
+  });
+
+  it('unpacks archive layers into the cache, one blob per file', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 510; i += 1) files[`f${i}.txt`] = Buffer.from(String(i).padEnd(150, '.'));
+    const app = await writeApp(join(dir, 'src'), { components: [{ id: 'web', wasm, files }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(packaged.archived).toBe(true);
+    await storePackaged(store, packaged);
+    const { lockedApp } = await unpackApp({ manifest: packaged.manifest, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
+    expect(await store.path(sha256Digest(files['f509.txt'] ?? Buffer.alloc(0)))).toBeDefined();
+    const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'f509.txt'))).toEqual(files['f509.txt']);
+  });
+
+  it('reads a pre-2.0 artifact with the locked app as the config blob', async () => {
+    const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ inline: 'aGk', path: 'hi.txt' }] }] };
+    const lockedBytes = Buffer.from(JSON.stringify(locked));
+    await store.put(sha256Digest(lockedBytes), lockedBytes, { kind: 'data' });
+    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: OciImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length },
+      layers: [{ mediaType: SPIN_MEDIA_TYPES.wasmLayer, digest: sha256Digest(wasm), size: wasm.length }],
+    };
+    const { lockedApp, format } = await unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '0'.repeat(64), workDir: join(dir, 'work') });
+    expect(format).toBe('spin-legacy');
+    const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'hi.txt'), 'utf8')).toBe('hi');
+  });
+
+  it('runs a single-layer CNCF Wasm artifact as one component on /...', async () => {
+    const config = Buffer.from('{"architecture":"wasm","os":"wasip2","layerDigests":[]}');
+    await store.put(sha256Digest(config), config, { kind: 'data' });
+    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: OciImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: SPIN_MEDIA_TYPES.wasmConfig, digest: sha256Digest(config), size: config.length },
+      layers: [{ mediaType: SPIN_MEDIA_TYPES.wasm, digest: sha256Digest(wasm), size: wasm.length }],
+    };
+    const { lockedApp, format } = await unpackApp({ manifest, store, reference: 'ghcr.io/me/Hello_World:1.0', digest: 'sha256:' + '1'.repeat(64), workDir: join(dir, 'work') });
+    expect(format).toBe('wasm');
+    expect(lockedApp.components).toHaveLength(1);
+    expect(lockedApp.components[0]?.id).toBe('hello-world');
+    expect(lockedApp.triggers).toEqual([{ id: 'trigger-hello-world', trigger_type: 'http', trigger_config: { component: 'hello-world', route: '/...' } }]);
+    expect(await readFile(fileURLToPath(lockedApp.components[0]?.source.source ?? ''))).toEqual(wasm);
+  });
+
+  it('refuses a multi-layer artifact that is not a Spin app', async () => {
+    const manifest: OciImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256Digest(Buffer.from('a')), size: 1 },
+        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256Digest(Buffer.from('b')), size: 1 },
+      ],
+    };
+    await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '2'.repeat(64), workDir: dir })).rejects.toMatchObject({
+      code: 'OCI_ARTIFACT_UNSUPPORTED',
+      message: expect.stringContaining('found 2 layers') as string,
+    });
+  });
+
+  it('refuses file paths that escape the component directory', async () => {
+    const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ inline: 'aGk', path: '../../evil' }] }] };
+    const lockedBytes = Buffer.from(JSON.stringify(locked));
+    await store.put(sha256Digest(lockedBytes), lockedBytes);
+    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: OciImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: SPIN_MEDIA_TYPES.imageConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [{ mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+    };
+    await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '3'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+  });
+
+  it('refuses an archive layer with a symlink, and one with ..', async () => {
+    const archive = writeTarGz([{ path: 'x', data: Buffer.from('y') }]);
+    const { gunzipSync, gzipSync } = await import('node:zlib');
+    const tar = gunzipSync(archive);
+    tar.write('2', 156, 1, 'ascii');
+    tar.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i += 1) sum += tar[i] ?? 0;
+    tar.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8, 'ascii');
+    const evil = gzipSync(tar);
+    const traversal = writeTarGz([{ path: '../../etc/x', data: Buffer.from('y') }]);
+    for (const [bytes, code] of [[evil, 'OCI_ARCHIVE_ENTRY_TYPE'], [traversal, 'OCI_UNSAFE_PATH']] as const) {
+      await store.put(sha256Digest(bytes), bytes);
+      const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ digest: sha256Digest(Buffer.from('missing')), path: 'x' }] }] };
+      const lockedBytes = Buffer.from(JSON.stringify(locked));
+      await store.put(sha256Digest(lockedBytes), lockedBytes);
+      await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
+      const manifest: OciImageManifest = {
+        schemaVersion: 2,
+        config: { mediaType: SPIN_MEDIA_TYPES.imageConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+        layers: [
+          { mediaType: SPIN_MEDIA_TYPES.archiveLayer, digest: sha256Digest(bytes), size: bytes.length },
+          { mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length },
+        ],
+      };
+      await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '4'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code });
+    }
+    await writeFile(join(dir, 'probe'), '');
+  });
+
+  it('derives component ids from references', () => {
+    expect(componentIdFromReference('localhost:5000/a/b/my_app:v1')).toBe('my-app');
+    expect(componentIdFromReference('ghcr.io/x/123@sha256:abc')).toBe('app-123');
+  });
+});
