@@ -9,3 +9,20 @@ export type { SqliteKvDatabase, SqliteKvDatabaseOptions } from './sqlite-store.j
 export { SqliteKvStore, openSqliteKvDatabase } from './sqlite-store.js';
 export type { RedisKvStoreOptions } from './redis-store.js';
 export { RedisKvStore, openRedisKvStore } from './redis-store.js';
+export type {
+  KvHost,
+  KvHostImports,
+  KvHostOptions,
+  LegacySpinKvImports,
+  SpinStore,
+  SpinStoreClass,
+  WasiAtomicsImports,
+  WasiBatchImports,
+  WasiBucket,
+  WasiBucketClass,
+  WasiCas,
+  WasiCasClass,
+  WasiStoreImports,
+} from './host/create-kv-host.js';
+export { createKvHost } from './host/create-kv-host.js';
+export type { LegacyKvError, SpinKvError, WasiKvError } from './host/guest-errors.js';
