@@ -69,3 +69,24 @@ export type {
   PushBlobResult,
 } from './target.js';
 export type { Descriptor, FetchedManifest, ImageIndex, ImageManifest, Platform } from './types.js';
+// Spin apps as OCI artifacts (packaging, unpacking, push and pull of apps).
+export { SPIN_MEDIA_TYPES, LOCKED_APP_DIGEST_LABEL, OCI_ORIGIN_PREFIX } from './spin-app/media-types.js';
+export {
+  SpinAppError,
+  SpinAppSourceError,
+  SpinAppInvalidError,
+  AnnotationError,
+  ArtifactUnsupportedError,
+  ArtifactBlobMissingError,
+  UnsafePathError,
+  ArchiveError,
+} from './spin-app/errors.js';
+export { packageApp, type PackageAppOptions, type PackagedApp, type PackagedBlob } from './spin-app/package-app.js';
+export { unpackApp, expandArchiveLayer, componentIdFromReference, type AppBlobStore, type UnpackAppOptions, type UnpackedApp } from './spin-app/unpack-app.js';
+export { pushApp, pushPackaged, type PushAppOptions, type PushAppResult, type BlobProgressEvent } from './spin-app/push-app.js';
+export { pullApp, pullArtifact, type PullAppOptions, type PullArtifactOptions, type PulledApp, type PulledArtifact } from './spin-app/pull-app.js';
+export { openAppTarget, parseLayoutReference, type AppTarget, type OpenAppTargetOptions, type LayoutReference } from './spin-app/app-target.js';
+export { parseAnnotations } from './spin-app/annotations.js';
+export { toLockedAppJson } from './spin-app/app-json.js';
+export { readTarGz, writeTarGz, safeRelativePath, type TarEntry, type TarInput, type TarLimits } from './spin-app/tar.js';
+export type { LockedAppJson, LockedComponentJson, ContentPathJson, ContentRefJson, LockedSourceJson } from './spin-app/types.js';

@@ -130,7 +130,7 @@ describe('packageApp', () => {
     const lockedDigest = packaged.layers.at(-1)?.descriptor.digest;
     expect(config).toEqual({
       architecture: 'wasm',
-      os: 'wasip1',
+      os: 'Wasip1',
       config: { Labels: { [LOCKED_APP_DIGEST_LABEL]: lockedDigest } },
       rootfs: { type: 'layers', diff_ids: [] },
     });

@@ -150,7 +150,7 @@ export async function packageApp(app: LockedAppJson, options: PackageAppOptions 
 
   const configJson = {
     architecture: options.architecture ?? 'wasm',
-    os: options.os ?? 'wasip1',
+    os: options.os ?? 'Wasip1',
     config: { Labels: { [LOCKED_APP_DIGEST_LABEL]: lockedBlob.descriptor.digest } },
     rootfs: { type: 'layers', diff_ids: [] as string[] },
   };

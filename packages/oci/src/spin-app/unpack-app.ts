@@ -144,12 +144,29 @@ export async function expandArchiveLayer(store: AppBlobStore, archiveDigest: str
     throw new ArtifactBlobMissingError(`The archive layer ${archiveDigest} is not in the cache; pull the app again.`);
   }
   const stored: string[] = [];
-  for await (const entry of readTarGz(createReadStream(path), limits)) {
-    if (entry.type !== 'file') continue;
-    const digest = sha256Digest(entry.data);
-    await store.put(digest, entry.data, { kind: 'data' });
-    stored.push(digest);
+  // Puts overlap (each is a small write and rename); at most 16 entries wait in memory.
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  try {
+    for await (const entry of readTarGz(createReadStream(path), limits)) {
+      if (failure !== undefined) break;
+      if (entry.type !== 'file') continue;
+      const digest = sha256Digest(entry.data);
+      stored.push(digest);
+      const put: Promise<void> = store.put(digest, entry.data, { kind: 'data' }).then(
+        () => undefined,
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      inFlight.add(put);
+      void put.finally(() => inFlight.delete(put));
+      if (inFlight.size >= 16) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.all(inFlight);
   }
+  if (failure !== undefined) throw failure.error;
   return stored;
 }
 

@@ -1,0 +1,114 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openCache } from '@spinel/cache';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistryClient } from '../registry-client.js';
+import type { RegistryClient } from '../registry-client.js';
+import { sha256Digest } from './digest.js';
+import { SPIN_MEDIA_TYPES } from './media-types.js';
+import { pullApp, pullArtifact } from './pull-app.js';
+import { pushApp } from './push-app.js';
+import { startLocalRegistry } from './test-registry.js';
+import type { LocalRegistry } from './test-registry.js';
+import { writeApp } from './test-store.js';
+
+let registry: LocalRegistry;
+let dir: string;
+let client: RegistryClient;
+const requests: string[] = [];
+
+function countingAgent(): Dispatcher {
+  return new Agent({ connections: 16 }).compose((dispatch) => (opts, handler) => {
+    requests.push(`${opts.method} ${String(opts.path).split('?')[0]}`);
+    return dispatch(opts, handler);
+  });
+}
+
+beforeAll(async () => {
+  registry = await startLocalRegistry();
+  dir = await mkdtemp(join(tmpdir(), 'spinel-push-pull-'));
+  client = createRegistryClient({ dispatcher: countingAgent() });
+});
+afterAll(async () => {
+  await client?.close();
+  await registry?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const wasmA = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(300_000, 'a')]);
+const wasmB = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(1000, 'b')]);
+
+describe('pushApp / pullApp against a real registry', () => {
+  it('pushes, pulls and unpacks with digests intact; a warm pull makes one manifest request and no blob request', async () => {
+    const files = { 'index.html': Buffer.alloc(5000, 'h'), 'small.txt': 'small', 'css/site.css': Buffer.alloc(400, 'c') };
+    const app = await writeApp(join(dir, 'app1'), { components: [{ id: 'web', wasm: wasmA, files }, { id: 'api', wasm: wasmB }] });
+    const target = client.repository(`${registry.host}/spinel/app1`);
+    const pushed = await pushApp(app, { target, tag: 'v1', sourceDateEpoch: 0 });
+    expect(pushed.digest).toBe(pushed.packaged.manifestDigest);
+    expect(pushed.blobs.every((b) => b.outcome === 'uploaded')).toBe(true);
+    // Inlined small.txt is not pushed: config + 2 wasm + 2 data + locked app.
+    expect(pushed.blobs).toHaveLength(6);
+
+    const again = await pushApp(app, { target, tag: 'v1', sourceDateEpoch: 0 });
+    expect(again.digest).toBe(pushed.digest);
+    expect(again.blobs.every((b) => b.outcome === 'exists')).toBe(true);
+    expect(again.uploadedSize).toBe(0);
+
+    const cache = openCache({ root: join(dir, 'cache') });
+    const pulled = await pullApp({
+      target,
+      reference: 'v1',
+      cache,
+      origin: `${registry.host}/spinel/app1:v1`,
+      manifestRef: { registry: registry.host, repository: 'spinel/app1', tag: 'v1' },
+      workDir: join(dir, 'work1'),
+    });
+    expect(pulled.digest).toBe(pushed.digest);
+    expect(pulled.format).toBe('spin');
+    expect(pulled.lockedApp.metadata?.origin).toBe(`vnd.fermyon.origin-oci:${registry.host}/spinel/app1:v1`);
+    expect(pulled.lockedApp.metadata?.oci_image_digest).toBe(pushed.digest);
+    const web = pulled.lockedApp.components.find((c) => c.id === 'web');
+    expect(web?.source.digest).toBe(sha256Digest(wasmA));
+    expect(sha256Digest(await readFile(fileURLToPath(web?.source.source ?? '')))).toBe(sha256Digest(wasmA));
+    const assets = fileURLToPath(web?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'index.html'))).toEqual(files['index.html']);
+    expect(await readFile(join(assets, 'small.txt'), 'utf8')).toBe('small');
+    expect(await readFile(join(assets, 'css/site.css'))).toEqual(files['css/site.css']);
+    // Spin's cache layout: manifest.json and the locked app as config.json.
+    const stored = await cache.readManifest({ registry: registry.host, repository: 'spinel/app1', tag: 'v1' });
+    expect(stored?.manifest.equals(pushed.packaged.manifestBytes)).toBe(true);
+    expect(JSON.parse(stored?.config?.toString() ?? '{}')).toMatchObject({ spin_lock_version: 0 });
+
+    requests.length = 0;
+    const warm = await pullApp({ target, reference: 'v1', cache, origin: 'x', workDir: join(dir, 'work2') });
+    expect(warm.digest).toBe(pushed.digest);
+    expect(warm.blobs.every((b) => b.outcome === 'cached')).toBe(true);
+    expect(requests.filter((r) => r.includes('/manifests/'))).toEqual(['GET /v2/spinel/app1/manifests/v1']);
+    expect(requests.filter((r) => r.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('round-trips an app with archive layers through the registry', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 505; i += 1) files[`page${i}.txt`] = Buffer.from(String(i).padEnd(200, '#'));
+    const app = await writeApp(join(dir, 'app2'), { components: [{ id: 'site', wasm: wasmB, files }] });
+    const target = client.repository(`${registry.host}/spinel/app2`);
+    const pushed = await pushApp(app, { target, tag: 'latest', sourceDateEpoch: 0 });
+    expect(pushed.packaged.manifest.layers.map((l) => l.mediaType)).toEqual([
+      SPIN_MEDIA_TYPES.wasmLayer,
+      SPIN_MEDIA_TYPES.archiveLayer,
+      SPIN_MEDIA_TYPES.lockedApp,
+    ]);
+    const cache = openCache({ root: join(dir, 'cache2'), fsync: false });
+    const artifact = await pullArtifact({ target, reference: 'latest', cache });
+    expect(artifact.digest).toBe(pushed.digest);
+    // Every archived file is in the cache under its own digest, as Spin stores them.
+    expect(await cache.has(sha256Digest(files['page504.txt'] ?? Buffer.alloc(0)))).toBe(true);
+    const pulled = await pullApp({ target, reference: pushed.digest, cache, origin: 'o', workDir: join(dir, 'work3') });
+    const assets = fileURLToPath(pulled.lockedApp.components[0]?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'page504.txt'))).toEqual(files['page504.txt']);
+  });
+});
