@@ -11,6 +11,9 @@ import { derivedKeySegment, registrySegment, repositorySegments, tagSegment } fr
 import { tempName } from './temp-files.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { writeVerifiedBytes, writeVerifiedStream, wrapIo } from './write-verified.js';
+import { hashFile, hashHandle } from './hash-file.js';
+import { cacheSize, cleanCache, listEntries, pruneCache, verifyCache } from './maintenance.js';
+import type { CacheEntry, CacheSize, CleanReport, PruneOptions, PruneReport, VerifyCacheOptions, VerifyReport } from './maintenance.js';
 
 /** Where a blob lives: `registry/wasm/` (Wasm components and modules) or `registry/data/` (everything else). */
 export type BlobKind = 'wasm' | 'data';
@@ -414,6 +417,33 @@ export class Cache {
     return removeAtomically(this.derivedPath(key));
   }
 
+  // ---- maintenance -----------------------------------------------------------------------
+
+  /** Every entry (blobs, manifests, derived artifacts), temporary files excluded. */
+  async list(): Promise<CacheEntry[]> {
+    return listEntries(this);
+  }
+
+  /** Bytes and counts per kind, temporary files included. */
+  async size(): Promise<CacheSize> {
+    return cacheSize(this);
+  }
+
+  /** Hashes every blob; reports and (by default) removes corrupt entries. */
+  async verify(options: VerifyCacheOptions = {}): Promise<VerifyReport> {
+    return verifyCache(this, options);
+  }
+
+  /** Removes abandoned temporary files, then entries by age and by a total-size budget (least recently used first). */
+  async prune(options: PruneOptions = {}): Promise<PruneReport> {
+    return pruneCache(this, options);
+  }
+
+  /** Empties the cache (`registry/` and `derived/`). */
+  async clean(): Promise<CleanReport> {
+    return cleanCache(this);
+  }
+
   // ---- internals -------------------------------------------------------------------------
 
   private async existingFor(digest: string, size: number | undefined): Promise<Omit<PutResult, 'existed'> | undefined> {
@@ -462,29 +492,6 @@ export class Cache {
       throw wrapIo(err, 'read', info.path);
     }
   }
-}
-
-/** The sha256 digest of a file's content, streamed. */
-export async function hashFile(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    return await hashHandle(handle);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-}
-
-async function hashHandle(handle: FileHandle): Promise<string> {
-  const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  let position = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
-    if (bytesRead === 0) break;
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return `sha256:${hash.digest('hex')}`;
 }
 
 async function syncDir(dir: string): Promise<void> {

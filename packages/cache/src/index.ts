@@ -15,7 +15,21 @@ export {
 export type { CacheErrorCode } from './errors.js';
 export { parseDigest, isDigest, sha256Digest, digestFileName, digestFromFileName } from './digest.js';
 export type { ParsedDigest } from './digest.js';
-export { openCache, Cache, hashFile } from './cache.js';
+export { openCache, Cache } from './cache.js';
+export { hashFile } from './hash-file.js';
+export { listEntries, cacheSize, verifyCache, pruneCache, cleanCache } from './maintenance.js';
+export type {
+  EntryKind,
+  CacheEntry,
+  TempEntry,
+  CacheSize,
+  VerifyCacheOptions,
+  CorruptEntry,
+  VerifyReport,
+  PruneOptions,
+  PruneReport,
+  CleanReport,
+} from './maintenance.js';
 export type {
   BlobKind,
   CacheOptions,
