@@ -160,7 +160,7 @@ export class RegistryTransport {
     let attempt = 0;
     let authAttempts = 0;
     for (;;) {
-      let response: TransportResponse;
+      let response: TransportResponse & { sentAuthorization: string | undefined };
       try {
         response = await this.#sendOnce(options, attempt);
       } catch (err) {
@@ -180,7 +180,7 @@ export class RegistryTransport {
         const header = headerValue(response.headers['www-authenticate']);
         await response.body.dump().catch(() => undefined);
         authAttempts++;
-        await this.#onUnauthorized(options.registry, options.scopes, header);
+        await this.#onUnauthorized(options.registry, options.scopes, header, response.sentAuthorization);
         continue;
       }
       if (isRetryableStatus(response.status) && attempt < retries) {
@@ -194,7 +194,7 @@ export class RegistryTransport {
     }
   }
 
-  async #sendOnce(options: SendOptions, attempt: number): Promise<TransportResponse> {
+  async #sendOnce(options: SendOptions, attempt: number): Promise<TransportResponse & { sentAuthorization: string | undefined }> {
     let url = new URL(options.path, this.baseUrl(options.registry));
     const origin = url.origin;
     let authorization = await this.#authorization(options.registry, options.scopes);
@@ -228,7 +228,7 @@ export class RegistryTransport {
         if (url.origin !== origin) authorization = undefined;
         continue;
       }
-      return { status: res.statusCode, headers: res.headers, body: res.body, url };
+      return { status: res.statusCode, headers: res.headers, body: res.body, url, sentAuthorization: authorization };
     }
   }
 
@@ -243,26 +243,28 @@ export class RegistryTransport {
     return `Bearer ${entry.token}`;
   }
 
-  async #onUnauthorized(registry: string, scopes: readonly string[], header: string | undefined): Promise<void> {
+  async #onUnauthorized(registry: string, scopes: readonly string[], header: string | undefined, sent: string | undefined): Promise<void> {
     const challenges = header ? parseAuthChallenges(header) : [];
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
     const credential = await this.credential(registry);
-    const previous = this.#auth.get(registry);
     if (bearer) {
       const realm = bearer.params['realm'];
       if (!realm) throw new AuthFailedError(`registry ${registry} asked for a bearer token without a realm; it cannot be authenticated against.`);
       const state: RegistryAuthState = { scheme: 'bearer', realm, ...(bearer.params['service'] === undefined ? {} : { service: bearer.params['service'] }) };
       this.#auth.set(registry, state);
-      // A 401 while holding a token means it expired (short-lived tokens) or lacks scope: get a fresh one.
-      await this.#token(registry, state, scopes, true, mergeScopes(scopes, bearer));
+      // A 401 to the token we hold means it expired (short-lived tokens) or lacks scope: get a
+      // fresh one. A 401 to a request sent before we had a token just needs the current one.
+      const held = this.#tokens.get(tokenKey(registry, scopes));
+      const refused = sent !== undefined && (held === undefined || sent === `Bearer ${held.token}`);
+      await this.#token(registry, state, scopes, refused || held === undefined, mergeScopes(scopes, bearer));
       return;
     }
     if (basic) {
       if (credential?.kind !== 'basic') {
         throw new UnauthorizedError(`registry ${registry} requires a user name and password. Run \`spinel registry login ${registry}\` first.`);
       }
-      if (previous?.scheme === 'basic') {
+      if (sent?.startsWith('Basic ')) {
         throw new UnauthorizedError(`registry ${registry} rejected the credentials of user ${credential.username}. Log in again with \`spinel registry login ${registry}\`.`);
       }
       this.#auth.set(registry, { scheme: 'basic' });

@@ -170,7 +170,7 @@ export class RegistryRepository implements OciTarget {
       if (res.status !== 200) throw await responseError(res, `fetching manifest ${where}`, this.registry);
       const declared = Number(headerValue(res.headers['content-length']));
       if (Number.isFinite(declared) && declared > max) {
-        res.body.destroy();
+        discard(res.body);
         throw new ManifestTooLargeError(`manifest ${where}`, max);
       }
       let bytes: Buffer;
@@ -242,15 +242,15 @@ export class RegistryRepository implements OciTarget {
       if (res.status !== 200) throw await responseError(res, `fetching ${what}`, this.registry);
       const declared = Number(headerValue(res.headers['content-length']));
       if (Number.isFinite(declared) && declared !== descriptor.size && headerValue(res.headers['content-length']) !== undefined) {
-        res.body.destroy();
+        discard(res.body);
         throw new SizeMismatchError(what, descriptor.size, declared);
       }
       const stream = verifyingStream(what, res.body, descriptor, options.onProgress);
       try {
         return await consume(stream);
       } catch (err) {
-        stream.destroy();
-        res.body.destroy();
+        discard(stream);
+        discard(res.body);
         if (options.signal?.aborted) throw err;
         if (attempt < retry.retries && isRetryableNetworkError(err)) {
           await retry.sleep(backoffDelay(retry, attempt), options.signal);
@@ -412,9 +412,9 @@ export class RegistryRepository implements OciTarget {
     }
   }
 
-  async listTags(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+  async listTags(options: { signal?: AbortSignal; pageSize?: number } = {}): Promise<string[]> {
     const tags: string[] = [];
-    let path: string | undefined = `/v2/${this.repository}/tags/list?n=1000`;
+    let path: string | undefined = `/v2/${this.repository}/tags/list?n=${options.pageSize ?? 1000}`;
     for (let page = 0; path !== undefined && page < 10_000; page++) {
       const res = await this.#send({ method: 'GET', path, scopes: this.#pull, ...(options.signal === undefined ? {} : { signal: options.signal }) });
       if (res.status === 404) {
@@ -502,13 +502,13 @@ function mediaTypeOf(value: string | string[] | undefined): string | undefined {
   return v.split(';')[0]?.trim();
 }
 
-async function readBounded(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, max: number, what: string): Promise<Buffer> {
+async function readBounded(body: Readable, max: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
     length += chunk.byteLength;
     if (length > max) {
-      body.destroy();
+      discard(body);
       throw new ManifestTooLargeError(what, max);
     }
     chunks.push(Buffer.from(chunk));
@@ -580,4 +580,10 @@ async function* chunks(source: BlobSource, size: number): AsyncGenerator<Buffer>
     }
   }
   if (pendingLength > 0) yield Buffer.concat(pending, pendingLength);
+}
+
+/** Stop reading a body we no longer want, without an unhandled 'error' event. */
+function discard(stream: Readable): void {
+  stream.on('error', () => undefined);
+  stream.destroy();
 }

@@ -81,7 +81,7 @@ export interface OciTarget {
   pushBlob(descriptor: Descriptor, source: BlobSource, options?: PushBlobOptions): Promise<PushBlobResult>;
 
   /** Every tag, in the order the target lists them. */
-  listTags(options?: { signal?: AbortSignal }): Promise<string[]>;
+  listTags(options?: { signal?: AbortSignal; pageSize?: number }): Promise<string[]>;
 
   /** Manifests that name `digest` as their `subject`, optionally only of one artifact type. */
   referrers(digest: string, options?: { artifactType?: string; signal?: AbortSignal }): Promise<Descriptor[]>;
