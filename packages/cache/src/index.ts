@@ -46,3 +46,6 @@ export type {
 export { defaultCacheRoot } from './default-root.js';
 export type { DefaultCacheRootOptions } from './default-root.js';
 export { parseSize, parseDuration, formatSize } from './units.js';
+export { downloadToCache, createUrlResolver } from './download.js';
+export type { DownloadOptions, UrlResolver } from './download.js';
+export { redactUrl } from './redact-url.js';
