@@ -41,10 +41,10 @@ export class ManifestError extends Error {
     if (options.keyPath !== undefined) this.keyPath = options.keyPath;
   }
 
-  /** `path:line:column: message` plus the caret excerpt, as a diagnostic line. */
+  /** `path:line:column: error[CODE]: message` plus the caret excerpt, as a diagnostic. */
   format(): string {
     const where = [this.path, this.line, this.column].filter((v) => v !== undefined).join(':');
-    const head = where === '' ? this.message : `${where}: ${this.message}`;
+    const head = where === '' ? `error[${this.code}]: ${this.message}` : `${where}: error[${this.code}]: ${this.message}`;
     return this.excerpt === undefined ? head : `${head}\n${this.excerpt}`;
   }
 }

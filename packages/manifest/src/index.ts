@@ -39,3 +39,30 @@ export {
 export type { AllowedHost, SchemeRule, HostRule, PortRule, OutboundTarget, OutboundUrl, AllowedHostsOptions } from './allowed-hosts.js';
 export { parseTemplate, renderTemplate, isLiteralTemplate, templateVariables } from './template.js';
 export type { TemplatePart } from './template.js';
+export { parseManifest } from './parse-manifest.js';
+export type { ParseManifestOptions } from './parse-manifest.js';
+export { readManifest, findManifest, lockManifestFile, DEFAULT_MANIFEST_FILE } from './read-manifest.js';
+export type { FindManifestOptions, LockManifestFileOptions } from './read-manifest.js';
+export { lockApp } from './lock-app.js';
+export type { LockAppOptions, SourceResolver } from './lock-app.js';
+export { normalizeManifest } from './normalize.js';
+export type {
+  AppManifest,
+  AppDetails,
+  Component,
+  ComponentSource,
+  ComponentSpec,
+  ComponentDependency,
+  TriggerDependency,
+  BuildConfig,
+  FilesMount,
+  InheritConfig,
+  ProfileOverride,
+  Trigger,
+  Variable,
+  ManifestWarning,
+  ParsedManifest,
+  ModelKeyPaths,
+} from './manifest-model.js';
+export { kebabIdProblem, snakeIdProblem, lowerSnakeIdProblem } from './ids.js';
+export { convertAllowedHttpHosts } from './allowed-http-hosts.js';

@@ -1,0 +1,436 @@
+/**
+ * Locking: turns a parsed manifest into Spin's locked app — sources as `file://` URLs
+ * (URL sources through an injected resolver), files copied into
+ * `<workingDir>/assets/<component-id>` (or mounted directly), metadata as Spin writes it.
+ */
+import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { convertAllowedHttpHosts } from './allowed-http-hosts.js';
+import { isServiceChainingRule, parseAllowedHost } from './allowed-hosts.js';
+import { ManifestAggregateError, ManifestError } from './errors.js';
+import { compileExclude, globFiles, looksLikeGlob } from './glob.js';
+import type {
+  ContentPath,
+  JsonObject,
+  JsonValue,
+  LockedApp,
+  LockedAppMetadata,
+  LockedComponent,
+  LockedComponentDependency,
+  LockedComponentMetadata,
+  LockedComponentSource,
+  LockedTrigger,
+  LockedVariable,
+} from './locked-app.js';
+import { WASM_CONTENT_TYPE } from './locked-app.js';
+import type { AppManifest, Component, ComponentDependency, ComponentSource, FilesMount, InheritConfig, ParsedManifest } from './manifest-model.js';
+import { isProfileDefined, normalizeManifest } from './normalize.js';
+import type { ModelPaths } from './normalize.js';
+import { toError } from './parse-manifest.js';
+import { setKey, showPath } from './problems.js';
+import type { Problem } from './problems.js';
+import type { KeyPath } from './toml-location.js';
+
+/**
+ * Fetches a URL source and returns where its verified content is: `{ path }` of a local
+ * file, or a URI string (`file://…`, or a plain absolute path).
+ */
+export type SourceResolver = (url: string, digest: string) => Promise<{ path: string } | string>;
+
+/** Options for {@link lockApp}. */
+export interface LockAppOptions {
+  /** Directory that relative paths in the manifest are relative to (the manifest's directory). */
+  readonly appDir: string;
+  /** Where `assets/<component-id>` copies are written. Required when a component has `files` (unless `directMounts`). */
+  readonly workingDir?: string;
+  /** Mount each `files` directory directly instead of copying. @default false */
+  readonly directMounts?: boolean;
+  /** How URL + digest sources are fetched. Without one, a URL source is an error. */
+  readonly resolver?: SourceResolver;
+  /** Build profile to apply (`[component.x.profile.<name>]`). */
+  readonly profile?: string;
+  /** Value for metadata `origin`; defaults to the `file://` URL of the parsed manifest's path. */
+  readonly origin?: string;
+  /** Concurrent file copies / source resolutions. @default 16 */
+  readonly concurrency?: number;
+}
+
+/**
+ * Locks a parsed manifest into Spin's locked-app model.
+ *
+ * @throws {ManifestAggregateError} `MANIFEST_INVALID` listing every problem, e.g.
+ *   `MANIFEST_UNKNOWN_PROFILE`, `MANIFEST_SOURCE_NO_RESOLVER`, `MANIFEST_SOURCE_RESOLVE_FAILED`,
+ *   `MANIFEST_REGISTRY_UNSUPPORTED`, `MANIFEST_FILES_NOT_FOUND`, `MANIFEST_FILES_OUTSIDE_APP`,
+ *   `MANIFEST_DIRECT_MOUNTS`, `MANIFEST_FILES_COPY_FAILED`, `MANIFEST_INVALID_DEPENDENCY`
+ */
+export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): Promise<LockedApp> {
+  const appDir = resolve(options.appDir);
+  const paths = structuredClone(parsed.keyPaths) as ModelPaths;
+  const problems: Problem[] = [];
+  const fail = (): never => {
+    throw new ManifestAggregateError(
+      problems.map((p) => (parsed.text === undefined ? new ManifestError(p.code, p.message, withPath(parsed.path, p.keyPath)) : toError(parsed.text, p, parsed.path))),
+      parsed.path === undefined ? {} : { path: parsed.path },
+    );
+  };
+  if (options.profile !== undefined && !isProfileDefined(parsed.manifest, options.profile)) {
+    problems.push({ code: 'MANIFEST_UNKNOWN_PROFILE', message: `Profile ${options.profile} is not defined in this application`, keyPath: [], at: 'key' });
+    fail();
+  }
+  const { manifest, problems: normProblems } = normalizeManifest(parsed.manifest, options.profile, paths);
+  problems.push(...normProblems);
+  if (problems.length > 0) fail();
+
+  const limit = limiter(options.concurrency ?? 16);
+  const ctx: LockContext = { appDir, options, problems, limit };
+
+  const metadata = lockedMetadata(manifest);
+  if (options.origin !== undefined) metadata.origin = options.origin;
+  else if (parsed.path !== undefined) metadata.origin = pathToFileURL(resolve(parsed.path)).href;
+  if (options.profile !== undefined) metadata.profile = options.profile;
+
+  const variables: Record<string, LockedVariable> = {};
+  for (const [name, v] of Object.entries(manifest.variables)) {
+    const lv: LockedVariable = {};
+    if (v.description !== undefined) lv.description = v.description;
+    if (v.default !== undefined) lv.default = v.default;
+    if (v.secret) lv.secret = true;
+    setKey(variables, name, lv);
+  }
+
+  const triggers: LockedTrigger[] = [];
+  const triggerJobs: Promise<void>[] = [];
+  for (const [type, list] of Object.entries(manifest.triggers)) {
+    list.forEach((t, i) => {
+      const config: JsonObject = { ...t.config };
+      if (t.component?.kind === 'reference') config['component'] = t.component.id;
+      const locked: LockedTrigger = { id: t.id, trigger_type: type, trigger_config: config };
+      triggers.push(locked);
+      const roles = Object.entries(t.dependencies);
+      if (roles.length > 0) {
+        const kp = paths.triggers[type]?.[i] ?? ['trigger', type, i];
+        triggerJobs.push(
+          (async () => {
+            const out: Record<string, LockedComponentDependency[]> = {};
+            for (const [role, deps] of roles) {
+              const lockedDeps = await Promise.all(deps.map((d, di) => lockDependency(ctx, d, [...kp, 'dependencies', role, di], t.id)));
+              setKey(out, role, lockedDeps.filter((d): d is LockedComponentDependency => d !== undefined));
+            }
+            locked.trigger_dependencies = out;
+          })(),
+        );
+      }
+    });
+  }
+
+  const components = await Promise.all(
+    Object.entries(manifest.components).map(([id, c]) => lockComponent(ctx, id, c, paths.components[id] ?? ['component', id])),
+  );
+  await Promise.all(triggerJobs);
+  if (problems.length > 0) fail();
+
+  const app: LockedApp = {
+    spin_lock_version: 0,
+    metadata,
+    variables,
+    triggers,
+    components: components.filter((c): c is LockedComponent => c !== undefined),
+  };
+  if (app.components.some((c) => c.host_requirements !== undefined && Object.keys(c.host_requirements).length > 0)) {
+    app.must_understand = ['component_host_requirements'];
+    app.spin_lock_version = 1;
+  }
+  return app;
+}
+
+function withPath(path: string | undefined, kp: KeyPath): { path?: string; keyPath?: string } {
+  const keyPath = showPath(kp);
+  return { ...(path === undefined ? {} : { path }), ...(keyPath === '' ? {} : { keyPath }) };
+}
+
+interface LockContext {
+  readonly appDir: string;
+  readonly options: LockAppOptions;
+  readonly problems: Problem[];
+  readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+function lockedMetadata(m: AppManifest): LockedAppMetadata {
+  const md: LockedAppMetadata = {};
+  const a = m.application;
+  if (a.name !== '') md.name = a.name;
+  if (a.version !== '') md.version = a.version;
+  if (a.description !== '') md.description = a.description;
+  if (a.authors.length > 0) md.authors = [...a.authors];
+  md.triggers = a.triggerGlobalConfigs as JsonObject;
+  const types = Object.keys(m.triggers);
+  if (types.length === 1) {
+    const type = types[0] as string;
+    md.trigger = { ...(a.triggerGlobalConfigs[type] ?? {}), type };
+  }
+  return md;
+}
+
+function fileUrl(p: string): string {
+  return pathToFileURL(p).href;
+}
+
+async function lockComponent(ctx: LockContext, id: string, c: Component, kp: KeyPath): Promise<LockedComponent | undefined> {
+  const converted = convertAllowedHttpHosts(c.allowed_http_hosts, false);
+  const allowed = [...c.allowed_outbound_hosts, ...(converted.ok ? converted.hosts : [])];
+  const metadata: LockedComponentMetadata = {};
+  if (c.description !== '') metadata.description = c.description;
+  if (allowed.length > 0) metadata.allowed_outbound_hosts = allowed;
+  if (c.key_value_stores.length > 0) metadata.key_value_stores = [...c.key_value_stores];
+  if (c.sqlite_databases.length > 0) metadata.databases = [...c.sqlite_databases];
+  if (c.ai_models.length > 0) metadata.ai_models = [...c.ai_models];
+  if (c.build !== undefined) {
+    const b: JsonObject = { command: c.build.commandIsArray ? [...c.build.commands] : (c.build.commands[0] ?? '') };
+    if (c.build.workdir !== undefined) b['workdir'] = c.build.workdir;
+    if (c.build.watch.length > 0) b['watch'] = [...c.build.watch];
+    metadata.build = b;
+  }
+
+  const source = await lockSource(ctx, id, c.source, [...kp, 'source']);
+  const dependencies: Record<string, LockedComponentDependency> = {};
+  await Promise.all(
+    Object.entries(c.dependencies).map(async ([name, d]) => {
+      const locked = await lockDependency(ctx, d, [...kp, 'dependencies', name], id);
+      if (locked !== undefined) setKey(dependencies, name, locked);
+    }),
+  );
+  const files = await lockFiles(ctx, id, c, kp);
+
+  const chaining = allowed.some((h) => {
+    try {
+      return isServiceChainingRule(parseAllowedHost(h));
+    } catch {
+      return false;
+    }
+  });
+  if (source === undefined || files === undefined) return undefined;
+  const locked: LockedComponent = { id, source };
+  if (Object.keys(metadata).length > 0) locked.metadata = metadata;
+  if (Object.keys(c.environment).length > 0) locked.env = { ...c.environment };
+  if (files.length > 0) locked.files = files;
+  if (Object.keys(c.variables).length > 0) locked.config = { ...c.variables };
+  if (Object.keys(dependencies).length > 0) locked.dependencies = dependencies;
+  if (chaining) locked.host_requirements = { local_service_chaining: 'required' };
+  return locked;
+}
+
+async function lockSource(ctx: LockContext, id: string, source: ComponentSource, kp: KeyPath): Promise<LockedComponentSource | undefined> {
+  const uri = await resolveSource(ctx, source, kp, `component \`${id}\``);
+  return uri === undefined ? undefined : { content_type: WASM_CONTENT_TYPE, source: uri };
+}
+
+async function resolveSource(ctx: LockContext, source: ComponentSource | { kind: 'version'; version: string }, kp: KeyPath, who: string): Promise<string | undefined> {
+  switch (source.kind) {
+    case 'local':
+      return fileUrl(resolve(ctx.appDir, source.path));
+    case 'url': {
+      if (!source.digest.startsWith('sha256:')) {
+        ctx.problems.push({ code: 'MANIFEST_INVALID_DIGEST', message: `invalid \`digest\` ${JSON.stringify(source.digest)}; must start with 'sha256:'`, keyPath: [...kp, 'digest'], at: 'value' });
+        return undefined;
+      }
+      const resolver = ctx.options.resolver;
+      if (resolver === undefined) {
+        ctx.problems.push({
+          code: 'MANIFEST_SOURCE_NO_RESOLVER',
+          message: `${who} has a URL source (${JSON.stringify(source.url)} with digest ${JSON.stringify(source.digest)}) but no downloader was configured; pass a resolver (the CLI uses the cache) or download the file and use a local \`source\` path`,
+          keyPath: kp,
+          at: 'value',
+        });
+        return undefined;
+      }
+      try {
+        const r = await ctx.limit(() => resolver(source.url, source.digest));
+        const p = typeof r === 'string' ? r : r.path;
+        return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(p) ? p : fileUrl(resolve(p));
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        ctx.problems.push({
+          code: 'MANIFEST_SOURCE_RESOLVE_FAILED',
+          message: `Error fetching source URL ${JSON.stringify(source.url)} for ${who}: ${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`,
+          keyPath: kp,
+          at: 'value',
+        });
+        return undefined;
+      }
+    }
+    case 'registry':
+    case 'version':
+      ctx.problems.push({
+        code: 'MANIFEST_REGISTRY_UNSUPPORTED',
+        message: `${who} uses a registry package source, which spinel does not fetch yet; download the component and use a local \`source\` path or \`{ url, digest }\``,
+        keyPath: kp,
+        at: 'value',
+      });
+      return undefined;
+  }
+}
+
+async function lockDependency(ctx: LockContext, d: ComponentDependency, kp: KeyPath, owner: string): Promise<LockedComponentDependency | undefined> {
+  let uri: string | undefined;
+  const who = `dependency \`${showPath(kp.slice(-1))}\` of \`${owner}\``;
+  if (d.kind === 'local') uri = fileUrl(resolve(ctx.appDir, d.path));
+  else if (d.kind === 'url') uri = await resolveSource(ctx, { kind: 'url', url: d.url, digest: d.digest }, kp, who);
+  else if (d.kind === 'version') uri = await resolveSource(ctx, d, kp, who);
+  else if (d.kind === 'package') uri = await resolveSource(ctx, { kind: 'registry', package: d.package ?? '', version: d.version }, kp, who);
+  else return undefined; // component references were replaced during normalisation
+  if (uri === undefined) return undefined;
+  const locked: LockedComponentDependency = { source: { content_type: WASM_CONTENT_TYPE, source: uri }, export: d.kind === 'version' ? null : (d.export ?? null) };
+  const inherit: InheritConfig | undefined = d.kind === 'version' ? undefined : d.inherit;
+  if (inherit === true) locked.inherit = 'All';
+  else if (Array.isArray(inherit) && inherit.length > 0) locked.inherit = { Some: [...(inherit as string[])] };
+  return locked;
+}
+
+function inside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+async function lockFiles(ctx: LockContext, id: string, c: Component, kp: KeyPath): Promise<ContentPath[] | undefined> {
+  if (c.files.length === 0) return [];
+  const before = ctx.problems.length;
+  const add = (code: string, message: string, at: KeyPath): void => {
+    ctx.problems.push({ code, message, keyPath: at, at: 'value' });
+  };
+  if (ctx.options.directMounts === true) {
+    if (c.exclude_files.length > 0) {
+      add('MANIFEST_DIRECT_MOUNTS', `Cannot load a component with \`exclude_files\` using --direct-mounts (component \`${id}\`)`, [...kp, 'exclude_files']);
+      return undefined;
+    }
+    const out: ContentPath[] = [];
+    for (const [i, f] of c.files.entries()) {
+      const [src, dest] = f.kind === 'pattern' ? [f.pattern, f.pattern] : [f.source, f.destination];
+      const full = resolve(ctx.appDir, src);
+      const s = await stat(full).catch(() => undefined);
+      if (s?.isDirectory() !== true) {
+        add('MANIFEST_DIRECT_MOUNTS', `Only directory mounts are supported with \`--direct-mounts\`; ${JSON.stringify(src)} is not a directory.`, [...kp, 'files', i]);
+        continue;
+      }
+      out.push({ source: fileUrl(full), path: dest });
+    }
+    return ctx.problems.length > before ? undefined : out;
+  }
+  const workingDir = ctx.options.workingDir;
+  if (workingDir === undefined) {
+    add('MANIFEST_FILES_NO_WORKING_DIR', `component \`${id}\` has \`files\` but no working directory was given to copy them into; pass \`workingDir\` (CLI: --temp DIR) or use direct mounts`, [...kp, 'files']);
+    return undefined;
+  }
+  const root = resolve(workingDir, 'assets', id);
+  await mkdir(root, { recursive: true });
+  const excludes = c.exclude_files.map(compileExclude);
+  const excluded = (rel: string): boolean => excludes.some((m) => m(rel));
+  const copies: { from: string; to: string; guest: string }[] = [];
+  for (const [i, f] of c.files.entries()) {
+    const fkp = [...kp, 'files', i];
+    await collectCopies(ctx.appDir, root, f, excluded, copies, (code, message) => add(code, message, fkp));
+  }
+  if (ctx.problems.length > before) return undefined;
+  await Promise.all(
+    copies.map((cp) =>
+      ctx.limit(async () => {
+        if (!inside(root, cp.to)) {
+          add('MANIFEST_FILES_OUTSIDE_APP', `destination ${JSON.stringify(cp.guest)} of component \`${id}\` escapes the component's file root`, [...kp, 'files']);
+          return;
+        }
+        try {
+          await mkdir(dirname(cp.to), { recursive: true });
+          await copyFile(cp.from, cp.to);
+        } catch (err) {
+          const dirLike = /(\/|\.|\.\.)$/.test(cp.guest);
+          add(
+            'MANIFEST_FILES_COPY_FAILED',
+            dirLike
+              ? `Failed to copy "${cp.from}" to working path "${cp.to}": ${JSON.stringify(cp.guest)} is not a valid destination file name`
+              : `Failed to copy "${cp.from}" to working path "${cp.to}" (for destination path ${JSON.stringify(cp.guest)}): ${(err as Error).message}`,
+            [...kp, 'files'],
+          );
+        }
+      }),
+    ),
+  );
+  if (ctx.problems.length > before) return undefined;
+  return [{ source: fileUrl(root), path: '/' }];
+}
+
+async function collectCopies(
+  appDir: string,
+  root: string,
+  f: FilesMount,
+  excluded: (rel: string) => boolean,
+  out: { from: string; to: string; guest: string }[],
+  problem: (code: string, message: string) => void,
+): Promise<void> {
+  const rel = (abs: string): string => relative(appDir, abs).split(sep).join('/');
+  if (f.kind === 'pattern') {
+    const p = f.pattern;
+    const full = resolve(appDir, p);
+    if (!inside(appDir, full)) {
+      problem('MANIFEST_FILES_OUTSIDE_APP', `${p} cannot be mapped because it is outside the application directory. Files must be within the application directory.`);
+      return;
+    }
+    const s = await stat(full).catch(() => undefined);
+    if (s !== undefined) {
+      if (s.isDirectory()) {
+        const prefix = rel(full);
+        for (const r of await globFiles(appDir, `${prefix === '' ? '' : `${prefix}/`}**/*`)) {
+          if (!excluded(r)) out.push({ from: join(appDir, r), to: join(root, r), guest: r });
+        }
+      } else {
+        const r = rel(full);
+        if (!excluded(r)) out.push({ from: full, to: join(root, r), guest: p });
+      }
+    } else if (looksLikeGlob(p)) {
+      for (const r of await globFiles(appDir, p)) {
+        if (!excluded(r)) out.push({ from: join(appDir, r), to: join(root, r), guest: r });
+      }
+    } else {
+      problem('MANIFEST_FILES_NOT_FOUND', `${JSON.stringify(p)} does not exist and doesn't appear to be a glob pattern`);
+    }
+    return;
+  }
+  const src = resolve(appDir, f.source);
+  if (!inside(appDir, src)) {
+    problem('MANIFEST_FILES_OUTSIDE_APP', `${f.source} cannot be mapped because it is outside the application directory. Files must be within the application directory.`);
+    return;
+  }
+  const s = await stat(src).catch(() => undefined);
+  if (s === undefined) {
+    problem('MANIFEST_FILES_NOT_FOUND', `File or directory ${JSON.stringify(f.source)} does not exist`);
+    return;
+  }
+  const dest = join(root, f.destination.replace(/^\/+/, ''));
+  if (s.isDirectory()) {
+    const prefix = rel(src);
+    for (const r of await globFiles(appDir, `${prefix === '' ? '' : `${prefix}/`}**/*`)) {
+      if (excluded(r)) continue;
+      const within = prefix === '' ? r : r.slice(prefix.length + 1);
+      out.push({ from: join(appDir, r), to: join(dest, within), guest: `${f.destination.replace(/\/$/, '')}/${within}` });
+    }
+  } else if (!excluded(rel(src))) {
+    out.push({ from: src, to: dest, guest: f.destination });
+  }
+}
+
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}
+
+/** For callers that build JSON by hand. */
+export type { JsonValue };
