@@ -1,0 +1,145 @@
+import { MessageChannel } from 'node:worker_threads';
+import type { TransferListItem } from 'node:worker_threads';
+import { AsyncQueue } from './async-queue.js';
+import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type ToServer, type ToWorker } from './bridge-protocol.js';
+
+/** One call as its handler sees it. */
+export interface ServerCall {
+  /** Sends a value to the worker before the result (a response head, a body chunk). */
+  push(data: unknown, transfer?: readonly TransferListItem[]): void;
+  /** Further input the worker sends for this call (`BridgeCall.send`), ended when the call ends. */
+  readonly incoming: AsyncIterable<unknown>;
+  /** Aborted when the worker cancels the call or its connection closes (the worker stopped). */
+  readonly signal: AbortSignal;
+}
+
+/** Runs one method on behalf of a blocked worker; what it returns (or throws) is the call's result. */
+export type BridgeHandler = (args: unknown, call: ServerCall) => unknown;
+
+/** A handler result whose buffers are moved, not copied, to the worker. */
+export class Transfer {
+  readonly value: unknown;
+  readonly list: readonly TransferListItem[];
+  constructor(value: unknown, list: readonly TransferListItem[]) {
+    this.value = value;
+    this.list = list;
+  }
+}
+
+/** The serving side of the blocking bridge. */
+export interface BridgeServer {
+  /** A new endpoint for one worker; post it to the worker with `endpoint.port` in the transfer list. */
+  connect(): BridgeEndpoint;
+  /** Calls running now, over every connection (for tests and metrics). */
+  readonly activeCalls: number;
+  /** Closes every connection; running calls are aborted and blocked workers see `RUNTIME_BRIDGE_CLOSED`. */
+  close(): void;
+}
+
+interface ActiveCall {
+  controller: AbortController;
+  incoming: AsyncQueue<unknown>;
+}
+
+/**
+ * Serves blocking bridge calls with asynchronous handlers. Calls run concurrently, whatever
+ * connection they come from: a worker blocked on a slow upstream never delays another.
+ */
+export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandler>>): BridgeServer {
+  const connections = new Set<() => void>();
+  let active = 0;
+
+  const connect = (): BridgeEndpoint => {
+    const { port1, port2 } = new MessageChannel();
+    const signal = new SharedArrayBuffer(8);
+    const cells = new Int32Array(signal);
+    const calls = new Map<number, ActiveCall>();
+    let open = true;
+
+    const send = (message: ToWorker, transfer?: readonly TransferListItem[]): void => {
+      if (!open) return;
+      port1.postMessage(message, transfer);
+      Atomics.add(cells, SIGNAL_COUNTER, 1);
+      Atomics.notify(cells, SIGNAL_COUNTER);
+    };
+
+    const shutdown = (): void => {
+      if (!open) return;
+      open = false;
+      Atomics.store(cells, SIGNAL_CLOSED, 1);
+      Atomics.add(cells, SIGNAL_COUNTER, 1);
+      Atomics.notify(cells, SIGNAL_COUNTER);
+      for (const id of [...calls.keys()]) finish(id, true);
+      port1.close();
+      connections.delete(shutdown);
+    };
+    connections.add(shutdown);
+
+    const finish = (id: number, abort: boolean): void => {
+      const call = calls.get(id);
+      if (call === undefined) return;
+      calls.delete(id);
+      active--;
+      if (abort) call.controller.abort();
+      call.incoming.end();
+    };
+
+    const run = async (id: number, method: string, args: unknown): Promise<void> => {
+      const handler = Object.prototype.hasOwnProperty.call(handlers, method) ? handlers[method] : undefined;
+      const controller = new AbortController();
+      const incoming = new AsyncQueue<unknown>();
+      calls.set(id, { controller, incoming });
+      active++;
+      // A call counts as active until it settles or is cancelled (a cancelled handler may linger).
+      try {
+        if (handler === undefined) throw new Error(`no bridge handler for ${JSON.stringify(method)}`);
+        const call: ServerCall = {
+          push: (data, transfer) => {
+            if (!controller.signal.aborted) send({ t: 'push', id, data }, transfer);
+          },
+          incoming,
+          signal: controller.signal,
+        };
+        const result = await handler(args, call);
+        if (controller.signal.aborted) return;
+        if (result instanceof Transfer) send({ t: 'done', id, ok: true, value: result.value }, result.list);
+        else send({ t: 'done', id, ok: true, value: result });
+      } catch (err) {
+        if (controller.signal.aborted) return;
+        const e = err as { message?: unknown; name?: unknown; code?: unknown };
+        send({
+          t: 'done',
+          id,
+          ok: false,
+          error: {
+            message: typeof e.message === 'string' ? e.message : String(err),
+            name: typeof e.name === 'string' ? e.name : 'Error',
+            code: typeof e.code === 'string' ? e.code : undefined,
+          },
+        });
+      } finally {
+        finish(id, false);
+      }
+    };
+
+    port1.on('message', (msg: ToServer) => {
+      if (msg.t === 'call') void run(msg.id, msg.method, msg.args);
+      else if (msg.t === 'data') calls.get(msg.id)?.incoming.push(msg.data);
+      else finish(msg.id, true);
+    });
+    // The worker's end closes when the worker exits or is terminated (deadline): stop its calls.
+    port1.on('close', shutdown);
+    port1.unref();
+    return { port: port2, signal };
+  };
+
+  return {
+    connect,
+    get activeCalls() {
+      return active;
+    },
+    close() {
+      for (const shutdown of [...connections]) shutdown();
+    },
+  };
+}
