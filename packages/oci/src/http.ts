@@ -172,9 +172,13 @@ export class RegistryTransport {
           continue;
         }
         if (err instanceof NetworkError) throw err;
-        throw new NetworkError(`cannot reach registry ${options.registry}: ${describeNetworkError(err)}. Check the address, that it is running, and whether it needs --insecure (plain HTTP).`, {
-          cause: err,
-        });
+        const wrapped = new NetworkError(
+          `cannot reach registry ${options.registry}: ${describeNetworkError(err)}. Check the address, that it is running, and whether it needs --insecure (plain HTTP).`,
+          { cause: err },
+        );
+        // Without retries here (uploads), the caller restarts the whole operation instead.
+        if (options.retry === false && isRetryableNetworkError(err)) (wrapped as { retryable?: boolean }).retryable = true;
+        throw wrapped;
       }
       if (response.status === 401 && authAttempts < 2) {
         const header = headerValue(response.headers['www-authenticate']);

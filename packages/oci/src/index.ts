@@ -12,6 +12,7 @@ export {
   type CredentialSource,
   type DockerConfigFile,
 } from './credentials.js';
+export { login, logout, removeCredential, storeCredential, type LoginOptions, type LoginResult } from './credential-store.js';
 export { DigestVerifier, isValidDigest, parseDigest, sha256Digest, verifyBytes } from './digest.js';
 export {
   AuthFailedError,
@@ -39,6 +40,7 @@ export {
 export { OCI_REQUEST_CHANNEL, RegistryTransport, type OciRequestMessage, type RequestBody, type TransportOptions } from './http.js';
 export { ALL_MANIFEST_TYPES, DEFAULT_MAX_MANIFEST_BYTES, IMAGE_MANIFEST_TYPES, INDEX_MANIFEST_TYPES, MediaType } from './media-types.js';
 export { fetchImageManifest, parseManifestJson, selectPlatform, WASM_PLATFORM, type ResolvedImage } from './platform.js';
+export { pullBlobToCache, type PullToCacheOptions } from './pull-to-cache.js';
 export {
   DOCKER_HUB_REGISTRY,
   formatReference,
