@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Args, Flags } from '@oclif/core';
+import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
+import { insecureFlag, openTargetFromFlags, progressRenderer } from './app-flags.js';
+
+/** What `registry push --json` prints. */
+export interface PushJson {
+  reference: string;
+  digest: string;
+  manifestSize: number;
+  totalSize: number;
+  uploadedSize: number;
+  blobs: { digest: string; mediaType: string; size: number; outcome: string }[];
+}
+
+export class RegistryPush extends SpinelCommand {
+  static override summary = 'Push a Spin app to a registry or an OCI layout directory.';
+  static override description =
+    'Locks the app, packages it as Spin does (a wasm layer per component, a data layer per file or archive layers for large apps, small files inlined) and pushes only the blobs the registry lacks. Prints the manifest digest.';
+  static override aliases = ['oci:push'];
+  static override examples = [
+    '<%= config.bin %> registry push ghcr.io/me/app:1.0',
+    '<%= config.bin %> registry push -f ./app --annotation org.opencontainers.image.source=https://github.com/me/app localhost:5000/app:dev',
+    '<%= config.bin %> registry push oci-layout:./out:v1',
+  ];
+
+  static override args = {
+    reference: Args.string({ required: true, description: 'Where to push: registry/repository[:tag], or oci-layout:<dir>[:tag].' }),
+  };
+
+  static override flags = {
+    from: Flags.string({
+      char: 'f',
+      aliases: ['file'],
+      description: 'The app: a spin.toml, a directory containing one, or a locked app (spin.lock). Default: spin.toml here or in a parent.',
+    }),
+    build: Flags.boolean({ description: 'Run the components\' build commands first.', default: false, env: 'SPIN_ALWAYS_BUILD' }),
+    annotation: Flags.string({ description: 'Manifest annotation key=value (repeatable; later wins over earlier and over inferred ones).', multiple: true, multipleNonGreedy: true }),
+    insecure: insecureFlag,
+    'cache-dir': cacheDirFlag,
+    concurrency: Flags.integer({ description: 'Blobs uploaded at once.', default: 8, min: 1, max: 64 }),
+    'archive-layers': Flags.boolean({ description: 'Pack each component\'s files into one archive layer.', default: false, hidden: true, env: 'SPIN_OCI_ARCHIVE_LAYERS' }),
+  };
+
+  async run(): Promise<PushJson> {
+    const { args, flags } = await this.parse(RegistryPush);
+    const oci = await import('@spinel/oci');
+    const annotations = oci.parseAnnotations(flags.annotation ?? []);
+    const cwd = process.cwd();
+    const workDir = await mkdtemp(join(tmpdir(), 'spinel-push-'));
+    const opened = await openTargetFromFlags(args.reference, flags.insecure);
+    try {
+      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build);
+      const progress = progressRenderer({ enabled: !this.jsonEnabled(), verb: 'push' });
+      const epoch = process.env['SOURCE_DATE_EPOCH'];
+      const result = await oci.pushApp(lockedApp, {
+        target: opened.target,
+        ...(opened.tag === undefined ? {} : { tag: opened.tag }),
+        annotations,
+        concurrency: flags.concurrency,
+        archiveLayers: flags['archive-layers'],
+        ...(epoch === undefined || epoch === '' ? {} : { sourceDateEpoch: epoch }),
+        onProgress: progress.onProgress,
+      });
+      progress.finish();
+      this.log(`Pushed with digest ${result.digest}`);
+      return {
+        reference: opened.display,
+        digest: result.digest,
+        manifestSize: result.manifestSize,
+        totalSize: result.totalSize,
+        uploadedSize: result.uploadedSize,
+        blobs: result.blobs.map((blob) => ({ digest: blob.descriptor.digest, mediaType: blob.descriptor.mediaType, size: blob.descriptor.size, outcome: blob.outcome })),
+      };
+    } finally {
+      await opened.close();
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+}
+
+interface ManifestFileApi {
+  findManifest(options: { cwd: string; fileOrDir?: string }): Promise<string>;
+  readManifest(path: string): Promise<{ manifest: { components: Record<string, { build?: { commands: readonly string[]; workdir?: string } }> } }>;
+  lockManifestFile(path: string, options: { workingDir?: string }): Promise<object>;
+}
+
+/** The app to push, as a locked app: from a spin.lock as is, from a spin.toml locked into `workDir`. */
+async function loadApp(from: string | undefined, cwd: string, workDir: string, build: boolean): Promise<object> {
+  if (from !== undefined && /\.(lock|json)$/.test(from)) {
+    const path = resolve(cwd, from);
+    const { parseLockedApp } = await import('@spinel/manifest');
+    // Parsed to check it is a locked app; pushed from the JSON itself.
+    const text = await readFile(path, 'utf8');
+    parseLockedApp(text);
+    return JSON.parse(text) as object;
+  }
+  const manifest = (await import('@spinel/manifest')) as unknown as Partial<ManifestFileApi>;
+  if (manifest.findManifest === undefined || manifest.lockManifestFile === undefined || manifest.readManifest === undefined) {
+    throw Object.assign(new Error('This build cannot lock a spin.toml yet; pass a locked app with -f spin.lock.'), { code: 'CLI_UNSUPPORTED' });
+  }
+  const fileOrDir = from;
+  const path = await manifest.findManifest({ cwd, ...(fileOrDir === undefined ? {} : { fileOrDir }) });
+  if (build) await runBuild(manifest as ManifestFileApi, path);
+  return manifest.lockManifestFile(path, { workingDir: workDir });
+}
+
+/** Runs each component's build commands in order, in its workdir, output on stderr. */
+async function runBuild(manifest: ManifestFileApi, path: string): Promise<void> {
+  const parsed = await manifest.readManifest(path);
+  const appDir = dirname(path);
+  for (const [id, component] of Object.entries(parsed.manifest.components)) {
+    const commands = component.build?.commands ?? [];
+    const dir = component.build?.workdir === undefined ? appDir : resolve(appDir, component.build.workdir);
+    if (commands.length > 0 && (await stat(dir).catch(() => undefined))?.isDirectory() !== true) {
+      throw Object.assign(new Error(`Build directory ${dir} of component '${id}' does not exist; fix build.workdir in spin.toml.`), { code: 'CLI_BUILD_FAILED' });
+    }
+    for (const command of commands) {
+      process.stderr.write(`Building component ${id} with \`${command}\`\n`);
+      const code = await new Promise<number | null>((done, fail) => {
+        const child = spawn(command, { cwd: dir, shell: true, stdio: ['ignore', process.stderr, process.stderr] });
+        child.once('error', fail);
+        child.once('exit', done);
+      });
+      if (code !== 0) {
+        throw Object.assign(new Error(`Build command for component ${id} failed with status ${String(code)}; fix the build and push again.`), { code: 'CLI_BUILD_FAILED' });
+      }
+    }
+  }
+}
