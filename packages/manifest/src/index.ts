@@ -66,3 +66,4 @@ export type {
 } from './manifest-model.js';
 export { kebabIdProblem, snakeIdProblem, lowerSnakeIdProblem } from './ids.js';
 export { convertAllowedHttpHosts } from './allowed-http-hosts.js';
+export { manifestToV2Toml } from './upgrade-v1.js';
