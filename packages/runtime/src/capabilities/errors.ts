@@ -11,6 +11,8 @@ export type CapabilityErrorCode =
   | 'RUNTIME_KV_UNKNOWN_LABEL'
   | 'RUNTIME_KV_INVALID_SEED'
   | 'RUNTIME_OUTBOUND_CONFIG'
+  | 'RUNTIME_OUTBOUND_DENIED'
+  | 'RUNTIME_OUTBOUND_FAILED'
   | 'RUNTIME_BRIDGE_CLOSED'
   | 'RUNTIME_BRIDGE_CALL_FAILED';
 
@@ -63,5 +65,35 @@ export class BridgeError extends CapabilityError {
     super(code, message, options);
     this.name = 'BridgeError';
     this.remoteCode = options?.remoteCode;
+  }
+}
+
+/** wasi:http `error-code` as jco lifts it: a tag and, for some tags, a payload. */
+export interface WasiHttpErrorCode {
+  tag: string;
+  val?: unknown;
+}
+
+/** fermyon:spin/http `http-error` values. */
+export type SpinHttpError = 'destination-not-allowed' | 'invalid-url' | 'request-error' | 'runtime-error' | 'too-many-requests';
+
+/**
+ * An outbound HTTP request was refused by policy (`RUNTIME_OUTBOUND_DENIED`) or failed
+ * (`RUNTIME_OUTBOUND_FAILED`); `errorCode` is what the guest receives.
+ */
+export class OutboundHttpError extends CapabilityError {
+  readonly errorCode: WasiHttpErrorCode;
+  readonly spinError: SpinHttpError;
+  constructor(
+    code: 'RUNTIME_OUTBOUND_DENIED' | 'RUNTIME_OUTBOUND_FAILED',
+    message: string,
+    errorCode: WasiHttpErrorCode,
+    spinError: SpinHttpError,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.name = 'OutboundHttpError';
+    this.errorCode = errorCode;
+    this.spinError = spinError;
   }
 }
