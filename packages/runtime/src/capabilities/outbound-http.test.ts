@@ -158,7 +158,7 @@ describe('outbound HTTP policy and client', () => {
     const toLoopback = ((hostname: string, options: unknown, callback: (err: Error | null, addresses: LookupAddress[]) => void) => {
       if (hostname === 'upstream.test') callback(null, [{ address: '127.0.0.1', family: 4 }]);
       else callback(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }), []);
-    }) as unknown as OutboundHttpOptions['lookup'];
+    }) as unknown as NonNullable<OutboundHttpOptions['lookup']>;
     const allowedHost = `http://upstream.test:${upstream.port}`;
     const open = client([allowedHost], { lookup: toLoopback });
     const res = await open.send(head(`${allowedHost}/hello`));
