@@ -122,12 +122,13 @@ export class KvBackendError extends KvError {
 export class KvConfigInvalidError extends KvError {
   readonly label: string | undefined;
 
-  constructor(label: string | undefined, reason: string) {
+  constructor(label: string | undefined, reason: string, cause?: unknown) {
     super(
       'KV_CONFIG_INVALID',
       label === undefined
         ? `invalid key_value_store runtime config: ${reason}`
         : `could not configure key-value store with label '${label}': ${reason}`,
+      cause === undefined ? undefined : { cause },
     );
     this.name = 'KvConfigInvalidError';
     this.label = label;

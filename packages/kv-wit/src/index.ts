@@ -26,3 +26,7 @@ export type {
 } from './host/create-kv-host.js';
 export { createKvHost } from './host/create-kv-host.js';
 export type { LegacyKvError, SpinKvError, WasiKvError } from './host/guest-errors.js';
+export type { KvStoreDefinition, ParseKvRuntimeConfigOptions } from './runtime-config.js';
+export { parseKvRuntimeConfig, parseKvRuntimeConfigToml, readKvRuntimeConfig } from './runtime-config.js';
+export type { KvStoreManager, KvStoreManagerOptions } from './store-manager.js';
+export { DEFAULT_KV_FILE, createKvStoreManager } from './store-manager.js';
