@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+
+const MANIFEST = `spin_manifest_version = 2
+[application]
+name = "static-only"
+version = "1.0.0"
+
+[[trigger.http]]
+id = "hi"
+route = "/hi"
+static_response = { status_code = 201, headers = { x-a = "b" }, body = "hello static" }
+
+[[trigger.http]]
+id = "catch-all"
+route = "/..."
+static_response = { status_code = 404, body = "custom not found" }
+`;
+
+function appDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'spinel-up-'));
+  writeFileSync(join(dir, 'spin.toml'), MANIFEST);
+  return dir;
+}
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const running: Running[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) r.child.kill('SIGKILL');
+});
+
+function up(args: string[], cwd: string): Running {
+  const child = spawn(process.execPath, [BIN, 'up', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const r = { child, stdout: () => out, stderr: () => err, exited };
+  running.push(r);
+  return r;
+}
+
+async function waitFor(r: Running, pattern: RegExp): Promise<RegExpMatchArray> {
+  for (let i = 0; i < 600; i++) {
+    const m = pattern.exec(r.stdout());
+    if (m !== null) return m;
+    if (r.child.exitCode !== null) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`no ${pattern} in output:\n${r.stdout()}\n${r.stderr()}`);
+}
+
+describe('spinel up', () => {
+  it('serves an app like Spin and drains on SIGTERM with exit 0', async () => {
+    const dir = appDir();
+    const r = up(['--listen', '127.0.0.1:0'], dir);
+    const [, base] = await waitFor(r, /Serving (http:\/\/127\.0\.0\.1:\d+)\n/);
+    expect(r.stdout()).toContain(`Available Routes:\n  hi: ${base}/hi\n  catch-all: ${base} (wildcard)\n`);
+    expect(r.stdout()).toContain('Logging component stdio to ".spin/logs/"');
+    const hi = await fetch(`${base}/hi`);
+    expect([hi.status, hi.headers.get('x-a'), await hi.text()]).toEqual([201, 'b', 'hello static']);
+    const other = await fetch(`${base}/anything/else`);
+    expect([other.status, await other.text()]).toEqual([404, 'custom not found']);
+    const health = await fetch(`${base}/.well-known/spin/health`);
+    expect(await health.text()).toBe('OK');
+    const info = (await (await fetch(`${base}/.well-known/spin/info`)).json()) as unknown;
+    expect(info).toEqual({ name: 'static-only', version: '1.0.0' });
+    r.child.kill('SIGTERM');
+    expect(await r.exited).toBe(0);
+  });
+
+  it('prints routes as JSON with --format json', async () => {
+    const dir = appDir();
+    const r = up(['-f', join(dir, 'spin.toml'), '--listen', '127.0.0.1:0', '--format', 'json', '--state-dir', ''], tmpdir());
+    await waitFor(r, /\n\}\n/);
+    const json = JSON.parse(r.stdout()) as { base_url: string; routes: unknown[] };
+    expect(json.base_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(json.routes).toEqual([
+      { id: 'hi', route: '/hi', wildcard: false },
+      { id: 'catch-all', route: '', wildcard: true },
+    ]);
+    r.child.kill('SIGINT');
+    expect(await r.exited).toBe(0);
+  });
+
+  it('says when the address is in use, with a code', async () => {
+    const dir = appDir();
+    const first = up(['--listen', '127.0.0.1:0', '--state-dir', ''], dir);
+    const [, port] = await waitFor(first, /Serving http:\/\/127\.0\.0\.1:(\d+)\n/);
+    const second = up(['--listen', `127.0.0.1:${port}`, '--state-dir', ''], dir);
+    expect(await second.exited).toBe(1);
+    expect(second.stderr()).toContain(`127.0.0.1:${port} is already in use. To have Spinel search for a free port, use the --find-free-port option.`);
+    expect(second.stderr()).toContain('Code: RUNTIME_HTTP_ADDRESS_IN_USE');
+  });
+
+  it('refuses a malformed --env', async () => {
+    const r = up(['-e', 'NOEQUALS', '--listen', '127.0.0.1:0'], appDir());
+    expect(await r.exited).toBe(1);
+    expect(r.stderr()).toContain('Environment variable must be of the form `key=value`');
+  });
+});

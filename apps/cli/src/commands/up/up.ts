@@ -1,0 +1,197 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Flags } from '@oclif/core';
+import type { LockedApp } from '@spinel/manifest';
+import type * as RuntimeApi from '@spinel/runtime';
+import type { Executor } from '@spinel/runtime';
+import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
+import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
+import { buildApp, parseDuration, parseEnvPair, resolveAppSource, wasmApp } from './app-source.js';
+
+type RuntimeModule = typeof RuntimeApi;
+
+/** What `spinel up` does once serving stops. */
+export interface UpResult {
+  baseUrl: string;
+}
+
+export class Up extends SpinelCommand {
+  static override summary = 'Serve a Spin app\'s HTTP routes from its Wasm components.';
+  static override description =
+    'Runs a Spin app: a local spin.toml (or the directory holding it), a bare .wasm component (served on /...), or an app in a registry. Each request gets a fresh, sandboxed instance. Stop it with Ctrl-C: in-flight requests finish first.';
+  static override enableJsonFlag = false;
+  static override examples = [
+    '<%= config.bin %> up',
+    '<%= config.bin %> up -f examples/hello --listen 127.0.0.1:8080',
+    '<%= config.bin %> up -f ghcr.io/me/app:1.0',
+    '<%= config.bin %> up -f component.wasm --format json',
+  ];
+
+  static override flags = {
+    from: Flags.string({ char: 'f', aliases: ['file', 'from-file', 'from-registry'], description: 'The app: a spin.toml, a directory containing one, a registry reference, or a .wasm file. Default: spin.toml in this directory or a parent.' }),
+    listen: Flags.string({ description: 'Address to listen on.', default: '127.0.0.1:3000', env: 'SPIN_HTTP_LISTEN_ADDR' }),
+    'find-free-port': Flags.boolean({ description: 'If the port is in use, try the next ones.', default: false }),
+    env: Flags.string({ char: 'e', multiple: true, description: 'KEY=VALUE added to every component\'s environment (repeatable).' }),
+    temp: Flags.directory({ aliases: ['tmp'], description: 'Working directory for spin.lock and copied assets. Default: a temporary directory removed on exit.' }),
+    'state-dir': Flags.string({ description: 'State directory. Default: .spin next to spin.toml (none for registry apps); empty for none.' }),
+    'cache-dir': cacheDirFlag,
+    insecure: Flags.boolean({ char: 'k', description: 'Use plain HTTP for the registry.', default: false }),
+    build: Flags.boolean({ description: 'Run the components\' build commands first (local apps).', default: false, env: 'SPIN_ALWAYS_BUILD' }),
+    'direct-mounts': Flags.boolean({ description: 'Mount files directories directly instead of copying them.', default: false }),
+    'log-dir': Flags.string({ char: 'L', description: 'Where <component>_stdout.txt/_stderr.txt go. Default: <state dir>/logs; empty to keep no logs.', env: 'SPIN_LOG_DIR' }),
+    workers: Flags.integer({ description: 'Worker threads running guests. Default: one per core.', min: 1 }),
+    'request-timeout': Flags.string({ description: 'Stop a request running longer than this (e.g. 30s, 500ms); its client gets an error.' }),
+    'max-instance-memory': Flags.integer({ description: 'Bytes a guest\'s memory may grow to; beyond it the growth fails inside the guest.', env: 'SPIN_MAX_INSTANCE_MEMORY', min: 1 }),
+    'instance-reuse': Flags.integer({ description: 'Let one instance serve up to N requests (for components that tolerate it). Default: a fresh instance per request.', min: 1 }),
+    format: Flags.string({ description: 'How the start-up routes are printed.', options: ['plain', 'json'], default: 'plain' }),
+    'tls-cert': Flags.file({ description: 'PEM certificate: serve HTTPS (needs --tls-key).', env: 'SPIN_TLS_CERT', dependsOn: ['tls-key'] }),
+    'tls-key': Flags.file({ description: 'PKCS#8 PEM private key for --tls-cert.', env: 'SPIN_TLS_KEY', dependsOn: ['tls-cert'] }),
+  };
+
+  async run(): Promise<UpResult> {
+    const { flags } = await this.parse(Up);
+    const cwd = process.cwd();
+    const env = Object.fromEntries((flags.env ?? []).map(parseEnvPair));
+    const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout']);
+    const source = await resolveAppSource(flags.from, cwd);
+
+    const ownTemp = flags.temp === undefined;
+    const workDir = flags.temp === undefined ? await mkdtemp(join(tmpdir(), 'spinup-')) : resolve(flags.temp);
+    await mkdir(workDir, { recursive: true });
+    const cleanups: Array<() => Promise<unknown>> = [];
+    if (ownTemp) cleanups.push(() => rm(workDir, { recursive: true, force: true }));
+    try {
+      const { openCache } = await import('@spinel/cache');
+      const cache = openCache({ root: await cacheRoot(flags['cache-dir']) });
+
+      let app: LockedApp;
+      let defaultStateDir: string | undefined;
+      if (source.kind === 'manifest') {
+        if (flags.build) await buildApp(source.path, (line) => this.log(line));
+        const { lockManifestFile } = await import('@spinel/manifest');
+        app = await lockManifestFile(source.path, { workingDir: workDir, directMounts: flags['direct-mounts'] });
+        defaultStateDir = join(dirname(source.path), '.spin');
+      } else if (source.kind === 'wasm') {
+        app = wasmApp(source.path);
+        defaultStateDir = join(dirname(source.path), '.spin');
+      } else {
+        app = await this.pull(source.reference, flags.insecure, cache, workDir);
+      }
+      const { serializeLockedApp } = await import('@spinel/manifest');
+      await writeFile(join(workDir, 'spin.lock'), serializeLockedApp(app));
+
+      const stateDir = flags['state-dir'] === undefined ? defaultStateDir : flags['state-dir'] === '' ? undefined : resolve(flags['state-dir']);
+      const logDir = flags['log-dir'] !== undefined ? (flags['log-dir'] === '' ? null : resolve(flags['log-dir'])) : stateDir === undefined ? null : join(stateDir, 'logs');
+      if (logDir !== null) {
+        await mkdir(logDir, { recursive: true });
+        if (flags.format === 'plain') this.log(`Logging component stdio to "${displayPath(logDir, cwd)}/"`);
+      }
+
+      const runtime = await import('@spinel/runtime');
+      const executor = await this.createExecutor(runtime, {
+        app,
+        cache,
+        env,
+        logDir,
+        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+        ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+        ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
+        ...(flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
+      });
+      const tls =
+        flags['tls-cert'] !== undefined && flags['tls-key'] !== undefined
+          ? { cert: await readFile(flags['tls-cert']), key: await readFile(flags['tls-key']) }
+          : undefined;
+
+      const onRequestError = (message: unknown): void => {
+        const { error } = message as { error: unknown };
+        process.stderr.write(`Error processing request: ${error instanceof Error ? error.message : String(error)}\n`);
+      };
+      let warned404 = false;
+      const onNotFound = (message: unknown): void => {
+        if (warned404 || process.stderr.isTTY !== true) return;
+        warned404 = true;
+        const { path } = message as { path: string };
+        process.stderr.write(`Warning: Request to ${path} matched no pattern, and received a generic 404 response. To serve a more informative 404 page, add a catch-all (/...) route.\n`);
+      };
+      subscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
+      subscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
+      cleanups.push(async () => {
+        unsubscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
+        unsubscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
+      });
+
+      const serving = await runtime.serve({
+        app,
+        executor,
+        listen: flags.listen,
+        findFreePort: flags['find-free-port'],
+        ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+        ...(tls === undefined ? {} : { tls }),
+      });
+      process.stdout.write(serving.startupText(flags.format as 'plain' | 'json'));
+
+      await new Promise<void>((resolveStop) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolveStop();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await serving.close();
+      return { baseUrl: serving.baseUrl };
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    }
+  }
+
+  /** The engine's executor; an app without components (static responses only) needs none. */
+  private async createExecutor(runtime: RuntimeModule, options: Record<string, unknown> & { app: LockedApp }): Promise<Executor> {
+    const create = (runtime as unknown as { createExecutor?: (o: unknown) => Promise<Executor> }).createExecutor;
+    if (create !== undefined) return create(options);
+    if (options.app.components.length === 0) {
+      const none = async (): Promise<never> => {
+        throw new Error('This app has no components.');
+      };
+      return { handle: none, runWagi: none, close: async () => undefined };
+    }
+    throw Object.assign(new Error('This build of spinel cannot run Wasm components yet (the runtime has no executor). Static responses only apps can be served.'), {
+      code: 'CLI_UNSUPPORTED',
+    });
+  }
+
+  /** Pulls a registry app into the cache and its files into `workDir`. */
+  private async pull(reference: string, insecure: boolean, cache: unknown, workDir: string): Promise<LockedApp> {
+    const oci = (await import('@spinel/oci')) as unknown as {
+      pullApp?: (o: Record<string, unknown>) => Promise<{ lockedApp: LockedApp }>;
+    };
+    if (oci.pullApp === undefined) {
+      throw Object.assign(new Error(`Cannot run ${reference} from a registry: this build of spinel has no registry pull. Pull support comes with @spinel/oci's pullApp.`), {
+        code: 'CLI_UNSUPPORTED',
+      });
+    }
+    const opened = await openTargetFromFlags(reference, insecure);
+    try {
+      const pulled = await oci.pullApp({
+        target: opened.target,
+        reference: opened.reference,
+        cache,
+        origin: opened.display,
+        workDir,
+        ...(opened.manifestRef === undefined ? {} : { manifestRef: opened.manifestRef }),
+      });
+      return pulled.lockedApp;
+    } finally {
+      await opened.close();
+    }
+  }
+}
+
+function displayPath(p: string, cwd: string): string {
+  const rel = relative(cwd, p);
+  return rel === '' ? '.' : rel.startsWith('..') ? p : rel;
+}
