@@ -1,4 +1,5 @@
 export { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
+export { copy, type CopyOptions, type CopyResult } from './copy.js';
 export {
   createCredentialResolver,
   credentialKey,
@@ -37,6 +38,7 @@ export {
   UploadFailedError,
   type OciErrorCode,
 } from './errors.js';
+export { ImageLayout, openImageLayout, REF_NAME_ANNOTATION, type OpenImageLayoutOptions } from './image-layout.js';
 export { OCI_REQUEST_CHANNEL, RegistryTransport, type OciRequestMessage, type RequestBody, type TransportOptions } from './http.js';
 export { ALL_MANIFEST_TYPES, DEFAULT_MAX_MANIFEST_BYTES, IMAGE_MANIFEST_TYPES, INDEX_MANIFEST_TYPES, MediaType } from './media-types.js';
 export { fetchImageManifest, parseManifestJson, selectPlatform, WASM_PLATFORM, type ResolvedImage } from './platform.js';
@@ -61,6 +63,7 @@ export {
 } from './registry-client.js';
 export { backoffDelay, isRetryableNetworkError, isRetryableStatus, type RetryOptions } from './retry.js';
 export { createSemaphore, mapLimit, type Semaphore } from './semaphore.js';
+export { openTarget, parseTargetReference, type TargetReference } from './target-reference.js';
 export type {
   BlobSource,
   FetchManifestOptions,

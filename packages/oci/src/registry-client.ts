@@ -35,7 +35,7 @@ export interface UploadOptions {
 
 /** Options of {@link createRegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
-  /** Blob transfers in flight at once across the client. @default 8 */
+  /** Blob downloads, and separately blob uploads, in flight at once across the client. @default 8 */
   concurrency?: number;
   upload?: UploadOptions;
   /** Largest manifest accepted. @default 4 MiB */
@@ -65,10 +65,11 @@ export interface RegistryClient {
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
   const transport = new RegistryTransport(options);
-  const semaphore = createSemaphore(options.concurrency ?? 8);
+  // Pulls and pushes have separate slots, so a copy that pushes from inside a pull never waits on itself.
   const settings: RepositorySettings = {
     transport,
-    semaphore,
+    pullSlots: createSemaphore(options.concurrency ?? 8),
+    pushSlots: createSemaphore(options.concurrency ?? 8),
     uploadMode: options.upload?.mode ?? 'auto',
     chunkSize: options.upload?.chunkSize ?? 8 * 1024 * 1024,
     monolithicMaxBytes: options.upload?.monolithicMaxBytes ?? 256 * 1024 * 1024,
@@ -87,7 +88,8 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
 
 interface RepositorySettings {
   transport: RegistryTransport;
-  semaphore: Semaphore;
+  pullSlots: Semaphore;
+  pushSlots: Semaphore;
   uploadMode: 'auto' | 'monolithic' | 'chunked';
   chunkSize: number;
   monolithicMaxBytes: number;
@@ -222,7 +224,7 @@ export class RegistryRepository implements OciTarget {
   }
 
   pullBlob<T>(descriptor: Descriptor, consume: (stream: Readable) => Promise<T>, options: PullBlobOptions = {}): Promise<T> {
-    return this.#s.semaphore.run(() => this.#pullBlob(descriptor, consume, options));
+    return this.#s.pullSlots.run(() => this.#pullBlob(descriptor, consume, options));
   }
 
   async #pullBlob<T>(descriptor: Descriptor, consume: (stream: Readable) => Promise<T>, options: PullBlobOptions): Promise<T> {
@@ -261,8 +263,20 @@ export class RegistryRepository implements OciTarget {
     }
   }
 
+  /**
+   * Try a cross-repository mount only: `true` when the registry mounted the blob from
+   * `fromRepository`; `false` (after cancelling the upload session it opened) when it could not.
+   */
+  async mountBlob(descriptor: Descriptor, fromRepository: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    const started = await this.#startUpload(descriptor, fromRepository, options.signal);
+    if (started === 'mounted') return true;
+    const res = await this.#send({ method: 'DELETE', path: started.location, scopes: this.#push, retry: false }).catch(() => undefined);
+    await res?.body.dump().catch(() => undefined);
+    return false;
+  }
+
   pushBlob(descriptor: Descriptor, source: BlobSource, options: PushBlobOptions = {}): Promise<PushBlobResult> {
-    return this.#s.semaphore.run(() => this.#pushBlob(descriptor, source, options));
+    return this.#s.pushSlots.run(() => this.#pushBlob(descriptor, source, options));
   }
 
   async #pushBlob(descriptor: Descriptor, source: BlobSource, options: PushBlobOptions): Promise<PushBlobResult> {
