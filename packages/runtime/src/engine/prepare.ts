@@ -110,6 +110,21 @@ export async function transpileCached(bytes: Uint8Array, cache: Cache): Promise<
   return { dir, meta };
 }
 
+/**
+ * jco reports imports without their versions; the component's own type section names them in
+ * full (`wasi:http/types@0.2.3`), which is what an error should show and what 0.2.x matching needs.
+ */
+export function versionedNames(bytes: Uint8Array, names: readonly string[]): string[] {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return names.map((name) => {
+    if (name.includes('@')) return name;
+    const at = text.indexOf(`${name}@`);
+    if (at === -1) return name;
+    const version = /^[0-9A-Za-z.+-]+/.exec(text.slice(at + name.length + 1, at + name.length + 64));
+    return version === null ? name : `${name}@${version[0]}`;
+  });
+}
+
 const HANDLER = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
 
 async function compileCapped(bytes: Uint8Array, id: string, maxInstanceMemory: number | undefined): Promise<WebAssembly.Module> {
@@ -176,7 +191,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     const exported = meta.exports.map(([name]) => name).join(', ') || 'nothing';
     throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Expected component "${id}" to export one of "wasi:http/incoming-handler@0.2.*" but it exported none of those (it exports: ${exported}).`, { componentId: id });
   }
-  const missing = unsupportedImports(meta.imports);
+  const missing = unsupportedImports(versionedNames(bytes, meta.imports));
   if (missing.length > 0) {
     throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
   }
