@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Descriptor, preopensInterface, resolveMounts } from './filesystem.js';
+import { preopensInterface, resolveMounts, type Descriptor } from './filesystem.js';
 
 function payloadOf(fn: () => unknown): unknown {
   try {

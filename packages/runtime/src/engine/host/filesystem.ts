@@ -183,7 +183,7 @@ export class Descriptor {
     _pathFlags: unknown,
     path: string,
     openFlags: { create?: boolean; directory?: boolean; exclusive?: boolean; truncate?: boolean },
-    flags: { write?: boolean; mutateDirectory?: boolean },
+    flags: { read?: boolean; write?: boolean; mutateDirectory?: boolean },
   ): Descriptor {
     if (flags.write === true || flags.mutateDirectory === true) fsFail('read-only');
     if (openFlags.create === true || openFlags.truncate === true || openFlags.exclusive === true) fsFail('read-only');
