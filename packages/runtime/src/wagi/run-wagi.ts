@@ -9,6 +9,8 @@ import { WagiError } from '../http/errors.js';
 import { Preview1, ProcExit } from './preview1.js';
 
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
+// Which import namespaces a checked module uses: a memo of facts about immutable modules, not state.
+const checked = new WeakMap<WebAssembly.Module, string[]>();
 
 /**
  * Checks that a module is a WASI preview1 command we can run: it exports `_start` and
@@ -37,12 +39,15 @@ export function checkWagiModule(module: WebAssembly.Module, componentId = 'the W
  * @throws {WagiError} `RUNTIME_WAGI_INVALID_MODULE` for a module that is not a preview1 command.
  */
 export function runWagi(module: WebAssembly.Module, invocation: WagiInvocation): WagiResult {
-  checkWagiModule(module);
+  let namespaces = checked.get(module);
+  if (namespaces === undefined) {
+    checkWagiModule(module);
+    namespaces = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
+    checked.set(module, namespaces);
+  }
   const wasi = new Preview1({ args: invocation.argv, env: invocation.env, stdin: invocation.stdin, preopens: invocation.preopens });
   const imports: WebAssembly.Imports = {};
-  for (const { module: name } of WebAssembly.Module.imports(module)) {
-    imports[name] = wasi.imports as WebAssembly.ModuleImports;
-  }
+  for (const name of namespaces) imports[name] = wasi.imports as WebAssembly.ModuleImports;
   const instance = new WebAssembly.Instance(module, imports);
   wasi.bind(instance.exports['memory'] as WebAssembly.Memory);
   let exitCode = 0;

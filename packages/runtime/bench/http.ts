@@ -1,0 +1,200 @@
+/**
+ * Benchmarks of the HTTP half of @spinel/runtime, as ratios measured in one run:
+ *  1. WAGI: our in-memory preview1 (`runWagi`) against `node:wasi` per request, same module.
+ *  2. Server overhead: a WAT module served through the HTTP trigger against plain
+ *     node:http answering the same body (load from a second process).
+ *  3. The JS hello component (examples/hello) through the engine's executor against
+ *     `jco serve --isolate-requests instance` (needs the engine and a built example).
+ *  4. Start-up to first 200 with a warm cache: `spinel up` against `jco serve`.
+ * Run with `pnpm --filter @spinel/runtime bench`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import * as http from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WASI } from 'node:wasi';
+import { parse } from '@bytecodealliance/jco';
+import type { Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from '../src/engine/executor-types.js';
+import { createHttpTrigger } from '../src/http/server.js';
+import { runWagi } from '../src/wagi/run-wagi.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..');
+const LOAD_MS = Number(process.env['BENCH_LOAD_MS'] ?? 4000);
+const CONNECTIONS = 16;
+const BODY = 'hello from spinel\n';
+
+const WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "Content-Type: text/plain\\n\\n${BODY.replace('\n', '\\n')}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const ${26 + BODY.length}))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+function line(label: string, ours: string, ref: string, ratio: number, better: 'higher' | 'lower'): void {
+  console.log(`${label.padEnd(58)} ${ours.padStart(14)} vs ${ref.padStart(14)}  ratio ${ratio.toFixed(2)} (${better} is better for spinel)`);
+}
+
+async function benchWagi(module: WebAssembly.Module): Promise<void> {
+  const invocation: WagiInvocation = { env: [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/']], argv: ['/'], stdin: new Uint8Array(0), preopens: [] };
+  const devnull = openSync('/dev/null', 'w');
+  const runNode = (): void => {
+    const wasi = new WASI({ version: 'preview1', args: invocation.argv, env: Object.fromEntries(invocation.env), stdout: devnull, stderr: devnull, returnOnExit: true });
+    const instance = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports);
+    wasi.start(instance);
+  };
+  const runOurs = (): void => {
+    runWagi(module, invocation);
+  };
+  const time = (fn: () => void, n: number): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = process.hrtime.bigint();
+      fn();
+      out.push(Number(process.hrtime.bigint() - t) / 1000);
+    }
+    return out;
+  };
+  time(runOurs, 200);
+  time(runNode, 200);
+  const ours = median(time(runOurs, 3000));
+  const node = median(time(runNode, 3000));
+  closeSync(devnull);
+  line('WAGI per request: runWagi vs node:wasi (median)', `${ours.toFixed(1)} µs`, `${node.toFixed(1)} µs`, node / ours, 'higher');
+}
+
+/** Runs requests in-process with runWagi: the trigger's own cost, without workers. */
+class InProcessWagi implements Executor {
+  constructor(private readonly module: WebAssembly.Module) {}
+  async handle(_c: string, _r: GuestRequest): Promise<GuestResponse> {
+    throw new Error('not used');
+  }
+  async runWagi(_c: string, invocation: WagiInvocation): Promise<WagiResult> {
+    return runWagi(this.module, invocation);
+  }
+  async close(): Promise<void> {}
+}
+
+function load(url: string): Promise<{ ok: number; failed: number; rps: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'load-client.mjs'), url, String(CONNECTIONS), String(LOAD_MS)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { ok: number; failed: number; rps: number }) : reject(new Error(`load client exited ${code}`))));
+  });
+}
+
+async function benchServer(module: WebAssembly.Module): Promise<void> {
+  const plain = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(BODY) });
+    res.end(BODY);
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+  const plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}/`;
+  const trigger = createHttpTrigger({
+    app: { triggers: [{ id: 't', trigger_type: 'http', trigger_config: { component: 'wat', route: '/...', executor: { type: 'wagi' } } }], components: [{ id: 'wat' }] },
+    executor: new InProcessWagi(module),
+  });
+  const base = await trigger.listen({ listen: '127.0.0.1:0' });
+  await load(`${base}/`);
+  const ref = await load(plainUrl);
+  const ours = await load(`${base}/`);
+  line('HTTP: WAT (WAGI, in-process) via trigger vs plain node:http', `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
+  if (ours.failed + ref.failed > 0) console.log(`  (failed requests: spinel ${ours.failed}, node:http ${ref.failed})`);
+  await trigger.close();
+  plain.close();
+}
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitFor200(url: string, child: ChildProcess, timeoutMs = 120_000): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now() - started;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no 200 from ${url}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+async function benchHello(): Promise<void> {
+  const wasm = join(repo, 'examples', 'hello', 'dist', 'hello.wasm');
+  const cli = join(repo, 'apps', 'cli', 'bin', 'run.js');
+  const jco = join(here, '..', 'node_modules', '.bin', 'jco');
+  if (!existsSync(wasm)) {
+    console.log('JS hello vs jco serve: skipped (build it: node examples/hello/build.mjs)');
+    return;
+  }
+  if (!existsSync(join(repo, 'apps', 'cli', 'dist', 'commands.js'))) {
+    console.log('JS hello vs jco serve: skipped (build the CLI: pnpm --filter @spinel/cli build)');
+    return;
+  }
+  const startSpinel = (port: number): ChildProcess =>
+    spawn(process.execPath, [cli, 'up', '-f', join(repo, 'examples', 'hello'), '--listen', `127.0.0.1:${port}`, '--state-dir', ''], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const startJco = (port: number): ChildProcess =>
+    spawn(jco, ['serve', '--port', String(port), '--host', '127.0.0.1', '--isolate-requests', 'instance', wasm], { stdio: ['ignore', 'ignore', 'pipe'] });
+
+  // Start-up, warm: a first start fills the caches (transpiled output), the second is measured.
+  const starts: Record<string, number> = {};
+  for (const [name, start] of [['spinel', startSpinel], ['jco', startJco]] as const) {
+    let ms = NaN;
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      const child = start(port);
+      let err = '';
+      child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+      try {
+        ms = await waitFor200(`http://127.0.0.1:${port}/`, child);
+      } catch (e) {
+        console.log(`JS hello (${name}) did not serve: ${(e as Error).message}\n${err.slice(0, 2000)}`);
+        await stop(child);
+        return;
+      }
+      if (i === 1) {
+        const result = await load(`http://127.0.0.1:${port}/`);
+        starts[`${name}-rps`] = result.rps;
+        if (result.failed > 0) console.log(`  (${name}: ${result.failed} failed requests)`);
+      }
+      await stop(child);
+    }
+    starts[name] = ms;
+  }
+  const s = starts as Record<'spinel' | 'jco' | 'spinel-rps' | 'jco-rps', number>;
+  line('JS hello, fresh instance per request: spinel up vs jco serve', `${s['spinel-rps'].toFixed(1)} req/s`, `${s['jco-rps'].toFixed(1)} req/s`, s['spinel-rps'] / s['jco-rps'], 'higher');
+  line('Start-up to first 200, warm cache: spinel up vs jco serve', `${s.spinel.toFixed(0)} ms`, `${s.jco.toFixed(0)} ms`, s.jco / s.spinel, 'higher');
+}
+
+const module = new WebAssembly.Module((await parse(WAT)) as Uint8Array<ArrayBuffer>);
+console.log(`@spinel/runtime HTTP benchmarks (${CONNECTIONS} keep-alive connections, ${LOAD_MS} ms per load run; ratios are spinel ÷ reference for rates, reference ÷ spinel for times)`);
+await benchWagi(module);
+await benchServer(module);
+await benchHello();
