@@ -1,0 +1,121 @@
+// Push then pull of a Spin app (one 12 MB component, 300 small files) against a local
+// registry, as a ratio to `skopeo copy` of the same artifact between that registry and an
+// OCI layout directory; then a warm-cache pull, counting its requests (expect 1 manifest, 0 blobs).
+// Run: pnpm --filter @spinel/oci bench   (needs docker-registry and skopeo)
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { openCache } from '@spinel/cache';
+import { Agent } from 'undici';
+import { createRegistryClient } from '../src/registry-client.js';
+import { pullArtifact } from '../src/spin-app/pull-app.js';
+import { pushApp } from '../src/spin-app/push-app.js';
+import { startLocalRegistry } from '../src/spin-app/test-registry.js';
+import type { LockedAppJson } from '../src/spin-app/types.js';
+
+const exec = promisify(execFile);
+// skopeo moves 300 small layers slowly, so one timed round keeps this under ~2 minutes here;
+// BENCH_ROUNDS=3 BENCH_WARMUP=1 gives medians after a warm-up round.
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 1);
+const WARMUP = process.env['BENCH_WARMUP'] === '1';
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'spinel-bench-oci-'));
+  const registry = await startLocalRegistry();
+  const requests: string[] = [];
+  const dispatcher = new Agent({ connections: 16 }).compose((dispatch) => (opts, handler) => {
+    requests.push(`${opts.method} ${String(opts.path).split('?')[0]}`);
+    return dispatch(opts, handler);
+  });
+  const client = createRegistryClient({ dispatcher });
+  try {
+    const app = await writeBenchApp(join(dir, 'app'));
+    const timings = { oursPush: [] as number[], oursPull: [] as number[], skopeoPush: [] as number[], skopeoPull: [] as number[] };
+    // With BENCH_WARMUP=1, round 0 warms up both clients and is not timed.
+    const first = WARMUP ? 0 : 1;
+    for (let round = first; round <= ROUNDS; round += 1) {
+      const ours = `${registry.host}/bench/ours-${round}`;
+      const theirs = `${registry.host}/bench/skopeo-${round}`;
+      const layout = join(dir, `layout-${round}`);
+
+      let start = performance.now();
+      const pushed = await pushApp(app, { target: client.repository(ours), tag: 'v1', sourceDateEpoch: 0 });
+      const oursPush = performance.now() - start;
+
+      start = performance.now();
+      const cache = openCache({ root: join(dir, `cache-${round}`) });
+      const pulled = await pullArtifact({ target: client.repository(ours), reference: 'v1', cache });
+      const oursPull = performance.now() - start;
+      if (pulled.digest !== pushed.digest) throw new Error('pulled digest differs from pushed digest');
+
+      start = performance.now();
+      await exec('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ours}:v1`, `oci:${layout}:v1`]);
+      const skopeoPull = performance.now() - start;
+
+      start = performance.now();
+      await exec('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${theirs}:v1`]);
+      const skopeoPush = performance.now() - start;
+
+      if (round > 0) {
+        timings.oursPush.push(oursPush);
+        timings.oursPull.push(oursPull);
+        timings.skopeoPush.push(skopeoPush);
+        timings.skopeoPull.push(skopeoPull);
+      }
+      if (round === ROUNDS) {
+        requests.length = 0;
+        const warm = await pullArtifact({ target: client.repository(ours), reference: 'v1', cache });
+        const manifests = requests.filter((r) => r.includes('/manifests/')).length;
+        const blobs = requests.filter((r) => r.includes('/blobs/')).length;
+        console.log(`layers: ${pushed.packaged.manifest.layers.length}, artifact: ${(pushed.totalSize / 1024 / 1024).toFixed(1)} MiB`);
+        console.log(`warm-cache pull: ${manifests} manifest request(s), ${blobs} blob request(s) (expected 1 and 0)${manifests === 1 && blobs === 0 && warm.digest === pushed.digest ? '' : '  <-- UNEXPECTED'}`);
+      }
+    }
+    const m = (xs: number[]): number => median(xs);
+    const pushRatio = m(timings.oursPush) / m(timings.skopeoPush);
+    const pullRatio = m(timings.oursPull) / m(timings.skopeoPull);
+    const totalRatio = (m(timings.oursPush) + m(timings.oursPull)) / (m(timings.skopeoPush) + m(timings.skopeoPull));
+    console.log(`push  spinel/skopeo: ${pushRatio.toFixed(2)}`);
+    console.log(`pull  spinel/skopeo: ${pullRatio.toFixed(2)}`);
+    const seconds = (xs: number[]): string => (m(xs) / 1000).toFixed(1);
+    console.log(`(for context, seconds: spinel push ${seconds(timings.oursPush)}, pull ${seconds(timings.oursPull)}; skopeo push ${seconds(timings.skopeoPush)}, pull ${seconds(timings.skopeoPull)})`);
+    console.log(`push+pull spinel/skopeo: ${totalRatio.toFixed(2)} (goal <= 1.0, median of ${ROUNDS} rounds)${totalRatio <= 1 ? '' : '  <-- above goal'}`);
+  } finally {
+    await client.close();
+    await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeBenchApp(dir: string): Promise<LockedAppJson> {
+  await mkdir(join(dir, 'static'), { recursive: true });
+  await writeFile(join(dir, 'app.wasm'), Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), randomBytes(12 * 1024 * 1024)]));
+  for (let i = 0; i < 300; i += 1) {
+    // 0.5–4.5 KiB each: above the inline threshold, so each is a layer.
+    await writeFile(join(dir, 'static', `file-${i}.txt`), randomBytes(512 + ((i * 97) % 4096)).toString('base64'));
+  }
+  return {
+    spin_lock_version: 0,
+    metadata: { name: 'bench-app' },
+    triggers: [{ id: 'trigger-web', trigger_type: 'http', trigger_config: { component: 'web', route: '/...' } }],
+    components: [
+      {
+        id: 'web',
+        source: { content_type: 'application/wasm', source: pathToFileURL(join(dir, 'app.wasm')).href },
+        files: [{ source: pathToFileURL(join(dir, 'static')).href, path: '/' }],
+      },
+    ],
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+await main();
