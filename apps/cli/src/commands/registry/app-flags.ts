@@ -17,14 +17,19 @@ export async function clientOptions(insecure: boolean): Promise<RegistryClientOp
   };
 }
 
-/** Opens what a reference names (registry or `oci-layout:`/`oci:` directory). */
-export async function openTargetFromFlags(reference: string, insecure: boolean): Promise<AppTarget> {
+/**
+ * Opens what a reference names (registry or `oci-layout:`/`oci:` directory); a layout is
+ * created when pushing to it.
+ */
+export async function openTargetFromFlags(reference: string, insecure: boolean, mode: 'push' | 'pull' = 'pull'): Promise<AppTarget> {
   const oci = await import('@spinel/oci');
-  const layout = (oci as unknown as { openLayoutTarget?: (dir: string) => AppTarget['target'] }).openLayoutTarget;
+  // Looked up by name: the image-layout target is exported by the protocol half of @spinel/oci.
+  const openImageLayout = (oci as unknown as { openImageLayout?: (dir: string, options: { create: boolean }) => Promise<AppTarget['target']> })
+    .openImageLayout;
   return oci.openAppTarget(reference, {
     clientOptions: await clientOptions(insecure),
     cwd: process.cwd(),
-    ...(layout === undefined ? {} : { openLayout: (dir: string) => layout(dir) }),
+    ...(openImageLayout === undefined ? {} : { openLayout: (dir: string) => openImageLayout(dir, { create: mode === 'push' }) }),
   });
 }
 

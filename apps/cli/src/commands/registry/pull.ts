@@ -31,7 +31,7 @@ export class RegistryPull extends SpinelCommand {
     const { args, flags } = await this.parse(RegistryPull);
     const [oci, { openCache }] = await Promise.all([import('@spinel/oci'), import('@spinel/cache')]);
     const cache = openCache({ root: await cacheRoot(flags['cache-dir']) });
-    const opened = await openTargetFromFlags(args.reference, flags.insecure);
+    const opened = await openTargetFromFlags(args.reference, flags.insecure, 'pull');
     try {
       const progress = progressRenderer({ enabled: !this.jsonEnabled(), verb: 'pull' });
       const pulled = await oci.pullArtifact({
