@@ -67,3 +67,5 @@ export type {
 export { kebabIdProblem, snakeIdProblem, lowerSnakeIdProblem } from './ids.js';
 export { convertAllowedHttpHosts } from './allowed-http-hosts.js';
 export { manifestToV2Toml } from './upgrade-v1.js';
+export { locateKeyPath, caretExcerpt } from './toml-location.js';
+export type { KeyPath, TextPosition } from './toml-location.js';
