@@ -20,3 +20,7 @@ export { Preview1, ProcExit } from './wagi/preview1.js';
 export type { Preview1Options } from './wagi/preview1.js';
 export { buildCgiEnv, buildArgv, parseCgiResponse, DEFAULT_WAGI_ARGV, CGI_INSUFFICIENT_RESPONSE } from './wagi/cgi.js';
 export type { CgiRequest, CgiResponse } from './wagi/cgi.js';
+export { createExecutor, guestErrorChannel } from './engine/create-executor.js';
+export type { ExecutorOptions, WorkerExecutor } from './engine/create-executor.js';
+export { ExecutorError, ComponentLoadError, GuestFaultError } from './engine/errors.js';
+export type { ExecutorErrorCode } from './engine/errors.js';
