@@ -30,3 +30,5 @@ export type { KvStoreDefinition, ParseKvRuntimeConfigOptions } from './runtime-c
 export { parseKvRuntimeConfig, parseKvRuntimeConfigToml, readKvRuntimeConfig } from './runtime-config.js';
 export type { KvStoreManager, KvStoreManagerOptions } from './store-manager.js';
 export { DEFAULT_KV_FILE, createKvStoreManager } from './store-manager.js';
+export type { AppKvStores, AppKvStoresOptions } from './app-stores.js';
+export { openAppKvStores } from './app-stores.js';
