@@ -90,7 +90,7 @@ export { packageApp, type PackageAppOptions, type PackagedApp, type PackagedBlob
 export { unpackApp, expandArchiveLayer, componentIdFromReference, type AppBlobStore, type UnpackAppOptions, type UnpackedApp } from './spin-app/unpack-app.js';
 export { pushApp, pushPackaged, type PushAppOptions, type PushAppResult, type BlobProgressEvent } from './spin-app/push-app.js';
 export { pullApp, pullArtifact, type PullAppOptions, type PullArtifactOptions, type PulledApp, type PulledArtifact } from './spin-app/pull-app.js';
-export { openAppTarget, parseLayoutReference, type AppTarget, type OpenAppTargetOptions, type LayoutReference } from './spin-app/app-target.js';
+export { openAppTarget, type AppTarget, type OpenAppTargetOptions } from './spin-app/app-target.js';
 export { parseAnnotations } from './spin-app/annotations.js';
 export { toLockedAppJson } from './spin-app/app-json.js';
 export { readTarGz, writeTarGz, safeRelativePath, type TarEntry, type TarInput, type TarLimits } from './spin-app/tar.js';

@@ -1,10 +1,9 @@
-import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { UnsupportedError } from '../errors.js';
-import { formatReference, parseReference, referenceTarget } from '../reference.js';
+import { openImageLayout } from '../image-layout.js';
+import { formatReference } from '../reference.js';
 import { createRegistryClient } from '../registry-client.js';
 import type { RegistryClient, RegistryClientOptions } from '../registry-client.js';
 import type { OciTarget } from '../target.js';
+import { parseTargetReference } from '../target-reference.js';
 
 /** Where an app reference points, opened. */
 export interface AppTarget {
@@ -12,7 +11,7 @@ export interface AppTarget {
   target: OciTarget;
   /** Tag or digest to fetch. */
   reference: string;
-  /** Tag to push under (registries: the reference's tag, `latest` by default). */
+  /** Tag to push under; absent for a digest-only reference (the manifest is stored by digest). */
   tag?: string;
   /** Normalised reference text (`localhost:5000/org/app:v1`, `oci-layout:/abs/dir:tag`). */
   display: string;
@@ -27,77 +26,39 @@ export interface OpenAppTargetOptions {
   /** Client to use; otherwise one is created from `clientOptions` and closed by `close()`. */
   client?: RegistryClient;
   clientOptions?: RegistryClientOptions;
-  /** Base for relative layout paths. @default process.cwd() (read by the caller, never deep inside) */
+  /** Base for relative layout paths. @default process.cwd() (the CLI passes it) */
   cwd?: string;
-  /**
-   * Opens an OCI image layout directory as a target. Layout support lives in the protocol
-   * half of this package; until it is passed in, layout references are refused.
-   */
-  openLayout?: (dir: string) => OciTarget | Promise<OciTarget>;
-}
-
-/** A reference that names an OCI image layout: `oci-layout:<dir>[:tag]`, `oci:<dir>[:tag]`, or an existing directory. */
-export interface LayoutReference {
-  dir: string;
-  tag?: string;
+  /** Create a layout directory that does not exist yet (pushing). @default false */
+  create?: boolean;
 }
 
 /**
- * Parses `oci-layout:<dir>[:tag]` / `oci:<dir>[:tag]` (skopeo's syntax); undefined when the
- * text has neither prefix.
- */
-export function parseLayoutReference(text: string, cwd: string): LayoutReference | undefined {
-  const match = /^(?:oci-layout|oci):(.+)$/.exec(text);
-  if (match?.[1] === undefined) return undefined;
-  const rest = match[1];
-  const colon = rest.lastIndexOf(':');
-  // A colon is a tag separator only after the last slash (so C:\ and dir:with:colons/x stay paths).
-  if (colon > rest.lastIndexOf('/') && colon > 1) {
-    const tag = rest.slice(colon + 1);
-    return { dir: absolute(rest.slice(0, colon), cwd), ...(tag === '' ? {} : { tag }) };
-  }
-  return { dir: absolute(rest, cwd) };
-}
-
-function absolute(path: string, cwd: string): string {
-  return isAbsolute(path) ? path : resolve(cwd, path);
-}
-
-/**
- * Opens what an app reference names: an OCI layout directory (`oci-layout:./dir:tag`,
- * `oci:./dir:tag`, or a path to an existing directory) or a registry repository
+ * Opens what an app reference names: an OCI image layout directory (`oci-layout:<dir>[:tag]`,
+ * `oci:<dir>[:tag]`, or a path starting with `/`, `./` or `../`) or a registry repository
  * (`ghcr.io/org/app:1.0`, with Docker's normalisation).
- * @throws OciError `OCI_INVALID_REFERENCE`; `OCI_UNSUPPORTED` for a layout when no `openLayout` is given.
+ * @throws OciError `OCI_INVALID_REFERENCE`, `OCI_LAYOUT_INVALID` (a missing layout when not creating).
  */
 export async function openAppTarget(text: string, options: OpenAppTargetOptions = {}): Promise<AppTarget> {
-  const cwd = options.cwd ?? process.cwd();
-  let layout = parseLayoutReference(text, cwd);
-  if (layout === undefined && (text.startsWith('.') || text.startsWith('/'))) {
-    const info = await stat(absolute(text, cwd)).catch(() => undefined);
-    if (info?.isDirectory() === true) layout = { dir: absolute(text, cwd) };
-  }
-  if (layout !== undefined) {
-    if (options.openLayout === undefined) {
-      throw new UnsupportedError(`'${text}' names an OCI layout directory, which this build cannot open yet; push to a registry instead.`);
-    }
-    const target = await options.openLayout(layout.dir);
-    const tag = layout.tag ?? 'latest';
+  const parsed = parseTargetReference(text, { cwd: options.cwd ?? process.cwd() });
+  if (parsed.kind === 'layout') {
+    const target = await openImageLayout(parsed.path, { create: options.create ?? false });
+    const suffix = parsed.digest !== undefined ? `@${parsed.digest}` : `:${parsed.tag ?? 'latest'}`;
     return {
       kind: 'layout',
       target,
-      reference: tag,
-      tag,
-      display: `oci-layout:${layout.dir}:${tag}`,
+      reference: parsed.digest ?? parsed.tag ?? 'latest',
+      ...(parsed.digest !== undefined && parsed.tag === undefined ? {} : { tag: parsed.tag ?? 'latest' }),
+      display: `oci-layout:${parsed.path}${suffix}`,
       close: async () => undefined,
     };
   }
-  const ref = parseReference(text);
+  const ref = parsed.reference;
   const client = options.client ?? createRegistryClient(options.clientOptions ?? {});
   const owned = options.client === undefined;
   return {
     kind: 'registry',
     target: client.repository(ref),
-    reference: referenceTarget(ref),
+    reference: ref.digest ?? ref.tag ?? 'latest',
     ...(ref.tag === undefined ? {} : { tag: ref.tag }),
     display: formatReference(ref),
     manifestRef: { registry: ref.registry, repository: ref.repository, ...(ref.tag === undefined ? {} : { tag: ref.tag }) },

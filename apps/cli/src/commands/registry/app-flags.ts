@@ -23,13 +23,10 @@ export async function clientOptions(insecure: boolean): Promise<RegistryClientOp
  */
 export async function openTargetFromFlags(reference: string, insecure: boolean, mode: 'push' | 'pull' = 'pull'): Promise<AppTarget> {
   const oci = await import('@spinel/oci');
-  // Looked up by name: the image-layout target is exported by the protocol half of @spinel/oci.
-  const openImageLayout = (oci as unknown as { openImageLayout?: (dir: string, options: { create: boolean }) => Promise<AppTarget['target']> })
-    .openImageLayout;
   return oci.openAppTarget(reference, {
     clientOptions: await clientOptions(insecure),
     cwd: process.cwd(),
-    ...(openImageLayout === undefined ? {} : { openLayout: (dir: string) => openImageLayout(dir, { create: mode === 'push' }) }),
+    create: mode === 'push',
   });
 }
 
