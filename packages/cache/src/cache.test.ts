@@ -45,8 +45,11 @@ describe('put and read', () => {
     expect(await readFile(result.path, 'utf8')).toBe('hello wasm');
     expect(await cache.has(digest)).toBe(true);
     expect(await cache.path(digest)).toBe(result.path);
-    const again = await cache.putBytes(digest, bytes, { kind: 'data' });
+    const again = await cache.putBytes(digest, bytes, { kind: 'wasm' });
     expect(again).toMatchObject({ existed: true, path: result.path, kind: 'wasm' });
+    // A stream put finds it in either directory and does not write a second copy.
+    const viaStream = await cache.putStream(digest, Readable.from([bytes]), { kind: 'data' });
+    expect(viaStream).toMatchObject({ existed: true, path: result.path, kind: 'wasm' });
   });
 
   it('stores a multi-megabyte stream and reads it back verified', async () => {
@@ -62,6 +65,23 @@ describe('put and read', () => {
     expect(Buffer.concat(parts).equals(bytes)).toBe(true);
   });
 
+  it('keeps byte order whatever the mix of small and large chunks', async () => {
+    const sizes = [100, 2 * 1024 * 1024, 70_000, 1024 * 1024, 3, 1024 * 1024 - 1, 5 * 1024 * 1024, 1];
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const bytes = Buffer.alloc(total);
+    for (let i = 0; i < total; i += 1) bytes[i] = (i * 131 + (i >> 11)) & 0xff;
+    const parts: Buffer[] = [];
+    let offset = 0;
+    for (const size of sizes) {
+      parts.push(bytes.subarray(offset, offset + size));
+      offset += size;
+    }
+    const digest = sha256Digest(bytes);
+    const result = await cache.putStream(digest, Readable.from(parts));
+    expect(result.size).toBe(total);
+    expect((await readFile(result.path)).equals(bytes)).toBe(true);
+  });
+
   it('refuses a stream whose content does not match, naming both digests, and leaves nothing', async () => {
     const expected = sha256Digest(Buffer.from('right'));
     const error = await caught(cache.putStream(expected, chunksOf(Buffer.from('wrong content'), 3), { kind: 'wasm' }));
@@ -71,6 +91,23 @@ describe('put and read', () => {
     expect(error.message).toContain(sha256Digest(Buffer.from('wrong content')));
     expect(await cache.has(expected)).toBe(false);
     expect(await readdir(join(root, 'registry', 'wasm'))).toEqual([]);
+  });
+
+  it('copies a local file in, verified, and refuses one that does not match', async () => {
+    const src = join(root, 'component.wasm');
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    await writeFile(src, bytes);
+    const digest = sha256Digest(bytes);
+    const result = await cache.putFile(digest, src, { kind: 'wasm' });
+    expect(result).toMatchObject({ digest, size: bytes.length, kind: 'wasm', existed: false });
+    expect((await readFile(result.path)).equals(bytes)).toBe(true);
+    expect(await cache.putFile(digest, src)).toMatchObject({ existed: true, path: result.path });
+    const wrong = sha256Digest(Buffer.from('other'));
+    const error = await caught(cache.putFile(wrong, src, { kind: 'wasm' }));
+    expect(error.code).toBe('CACHE_DIGEST_MISMATCH');
+    expect(error.message).toContain(digest);
+    expect((await readdir(join(root, 'registry', 'wasm'))).sort()).toEqual([digest]);
+    expect((await caught(cache.putFile(wrong, join(root, 'missing.wasm')))).code).toBe('CACHE_IO');
   });
 
   it('refuses mismatching bytes before touching the disk', async () => {

@@ -10,7 +10,7 @@ import { debug, putChannel } from './diagnostics.js';
 import { derivedKeySegment, registrySegment, repositorySegments, tagSegment } from './names.js';
 import { tempName } from './temp-files.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { writeVerifiedBytes, writeVerifiedStream, wrapIo } from './write-verified.js';
+import { writeVerifiedBytes, writeVerifiedFile, writeVerifiedStream, wrapIo } from './write-verified.js';
 import { hashFile, hashHandle } from './hash-file.js';
 import { cacheSize, cleanCache, listEntries, pruneCache, verifyCache } from './maintenance.js';
 import type { CacheEntry, CacheSize, CleanReport, PruneOptions, PruneReport, VerifyCacheOptions, VerifyReport } from './maintenance.js';
@@ -110,6 +110,7 @@ export interface DerivedResult {
 }
 
 const BLOB_KINDS: readonly BlobKind[] = ['wasm', 'data'];
+const REVERSED_KINDS: readonly BlobKind[] = ['data', 'wasm'];
 
 /**
  * Opens a cache rooted at `options.root` (nothing is created until something is written).
@@ -161,12 +162,12 @@ export class Cache {
   }
 
   /**
-   * Where a blob is stored (`wasm/` first, then `data/`), or undefined. Marks it used.
+   * Where a blob is stored (`preferred` directory first, then the other), or undefined.
    * @throws CACHE_INVALID_DIGEST
    */
-  async stat(digest: string): Promise<BlobInfo | undefined> {
+  async stat(digest: string, preferred: BlobKind = 'wasm'): Promise<BlobInfo | undefined> {
     const name = digestFileName(digest, this.platform);
-    for (const kind of BLOB_KINDS) {
+    for (const kind of preferred === 'wasm' ? BLOB_KINDS : REVERSED_KINDS) {
       const path = join(this.blobDir(kind), name);
       const stats = await statOrUndefined(path).catch((err: unknown) => {
         throw new CacheIoError('read', path, err);
@@ -200,9 +201,14 @@ export class Cache {
   async putBytes(digest: string, bytes: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     const { digest: expected } = parseDigest(digest);
     const kind = options.kind ?? 'data';
-    const existing = await this.existingFor(expected, bytes.byteLength);
-    if (existing !== undefined) return this.reportPut({ ...existing, existed: true });
     const finalPath = this.blobPath(expected, kind);
+    // One stat of the target only: the bytes are already here, so a copy in the other
+    // directory is not worth a second lookup on this hot path.
+    const present = await statOrUndefined(finalPath).catch(() => undefined);
+    if (present?.isFile() === true && present.size === bytes.byteLength) {
+      await touch(finalPath, present.mtimeMs, this.now());
+      return this.reportPut({ digest: expected, path: finalPath, size: present.size, kind, existed: true });
+    }
     const result = await writeVerifiedBytes(bytes, {
       dir: this.blobDir(kind),
       finalPath,
@@ -223,7 +229,7 @@ export class Cache {
   async putStream(digest: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
     const { digest: expected } = parseDigest(digest);
     const kind = options.kind ?? 'data';
-    const existing = await this.existingFor(expected, options.size);
+    const existing = await this.existingFor(expected, options.size, kind);
     if (existing !== undefined) {
       (source as { destroy?: () => void }).destroy?.();
       return this.reportPut({ ...existing, existed: true });
@@ -237,6 +243,30 @@ export class Cache {
       maxBytes: options.maxBytes,
       signal: options.signal,
       source: options.source,
+    });
+    return this.reportPut({ digest: expected, path: finalPath, size: result.size, kind, existed: result.existed });
+  }
+
+  /**
+   * Stores a copy of a local file under its digest: copied by the kernel to a temporary
+   * file, the copy hashed, flushed and renamed into place. Faster than a stream for files
+   * already on disk (an OCI image layout, a built component).
+   * @throws CACHE_INVALID_DIGEST, CACHE_DIGEST_MISMATCH (nothing stored), CACHE_TOO_LARGE, CACHE_IO (also when the source is missing)
+   */
+  async putFile(digest: string, sourcePath: string, options: Omit<PutOptions, 'size'> = {}): Promise<PutResult> {
+    const { digest: expected } = parseDigest(digest);
+    const kind = options.kind ?? 'data';
+    const source = await statOrUndefined(sourcePath).catch(() => undefined);
+    const existing = await this.existingFor(expected, source?.size, kind);
+    if (existing !== undefined) return this.reportPut({ ...existing, existed: true });
+    const finalPath = this.blobPath(expected, kind);
+    const result = await writeVerifiedFile(sourcePath, {
+      dir: this.blobDir(kind),
+      finalPath,
+      expected,
+      fsync: this.fsync,
+      maxBytes: options.maxBytes,
+      source: options.source ?? sourcePath,
     });
     return this.reportPut({ digest: expected, path: finalPath, size: result.size, kind, existed: result.existed });
   }
@@ -446,8 +476,8 @@ export class Cache {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private async existingFor(digest: string, size: number | undefined): Promise<Omit<PutResult, 'existed'> | undefined> {
-    const info = await this.stat(digest);
+  private async existingFor(digest: string, size: number | undefined, kind: BlobKind): Promise<Omit<PutResult, 'existed'> | undefined> {
+    const info = await this.stat(digest, kind);
     if (info === undefined) return undefined;
     // A stored file of another size cannot hold this digest's content: rewrite it.
     if (size !== undefined && info.size !== size) return undefined;

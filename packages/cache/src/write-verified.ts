@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CacheDigestMismatchError, CacheError, CacheIoError, CacheTooLargeError } from './errors.js';
 import { errnoCode, statOrUndefined } from './fs-util.js';
 import { tempName } from './temp-files.js';
+import { hashHandle } from './hash-file.js';
 
 /** What a verified write did. */
 export interface WriteVerifiedResult {
@@ -47,25 +48,38 @@ export async function writeVerifiedStream(
     const hash = createHash('sha256');
     let size = 0;
     let position = 0;
-    let batch: Uint8Array[] = [];
-    let batchBytes = 0;
+    // Small chunks (a network body arrives in ~64 KiB pieces) are gathered into reused
+    // buffers so the disk sees large writes and no fresh memory is faulted in per chunk.
+    const free: Buffer[] = [];
+    let current: Buffer | undefined;
+    let filled = 0;
     const inFlight = new Set<Promise<void>>();
     let writeError: unknown;
 
-    const flush = async (): Promise<void> => {
-      if (batchBytes === 0) return;
-      const buffer = batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch, batchBytes);
+    const submit = async (buffer: Uint8Array, length: number, pooled: boolean): Promise<void> => {
       const at = position;
-      position += batchBytes;
-      batch = [];
-      batchBytes = 0;
-      const p: Promise<void> = writeAll(fh, buffer, at).then(
-        () => { inFlight.delete(p); },
-        (err: unknown) => { inFlight.delete(p); writeError ??= err; },
+      position += length;
+      const p: Promise<void> = writeAll(fh, buffer.subarray(0, length), at).then(
+        () => {
+          inFlight.delete(p);
+          if (pooled) free.push(buffer as Buffer);
+        },
+        (err: unknown) => {
+          inFlight.delete(p);
+          writeError ??= err;
+        },
       );
       inFlight.add(p);
       while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
       if (writeError !== undefined) throw writeError;
+    };
+    const flushCurrent = async (): Promise<void> => {
+      if (current === undefined || filled === 0) return;
+      const buffer = current;
+      const length = filled;
+      current = undefined;
+      filled = 0;
+      await submit(buffer, length, true);
     };
 
     for await (const chunk of chunks) {
@@ -75,11 +89,22 @@ export async function writeVerifiedStream(
         throw new CacheTooLargeError(options.maxBytes, options.source);
       }
       hash.update(chunk);
-      batch.push(chunk);
-      batchBytes += chunk.byteLength;
-      if (batchBytes >= WRITE_BATCH) await flush();
+      if (chunk.byteLength >= WRITE_BATCH && filled === 0) {
+        // Large chunks (a file stream) are written as they are: the stream does not reuse them.
+        await submit(chunk, chunk.byteLength, false);
+        continue;
+      }
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        current ??= free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BATCH);
+        const n = Math.min(WRITE_BATCH - filled, chunk.byteLength - offset);
+        current.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === WRITE_BATCH) await flushCurrent();
+      }
     }
-    await flush();
+    await flushCurrent();
     await Promise.all(inFlight);
     if (writeError !== undefined) throw writeError;
 
@@ -124,6 +149,39 @@ export async function writeVerifiedBytes(
   }
 }
 
+/**
+ * Copies a file into the cache: the kernel copies it to a temporary file (a reflink where
+ * the filesystem has them), the copy itself is hashed, so what is verified is exactly what
+ * is stored, then it is flushed and renamed into place.
+ */
+export async function writeVerifiedFile(sourcePath: string, options: WriteVerifiedOptions): Promise<WriteVerifiedResult> {
+  const tmp = join(options.dir, tempName());
+  let handle: FileHandle | undefined;
+  try {
+    try {
+      await copyFile(sourcePath, tmp);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || (await statOrUndefined(sourcePath)) === undefined) throw err;
+      await mkdir(options.dir, { recursive: true });
+      await copyFile(sourcePath, tmp);
+    }
+    handle = await open(tmp, 'r+');
+    const { size } = await handle.stat();
+    if (options.maxBytes !== undefined && size > options.maxBytes) throw new CacheTooLargeError(options.maxBytes, options.source);
+    const actual = await hashHandle(handle);
+    if (actual !== options.expected) throw new CacheDigestMismatchError(options.expected, actual, options.source);
+    if (options.fsync) await handle.sync();
+    await handle.close();
+    handle = undefined;
+    const existed = await commit(tmp, options.finalPath, size);
+    return { size, existed };
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw wrapIo(err, 'copy', sourcePath);
+  }
+}
+
 async function openTemp(dir: string, tmp: string): Promise<FileHandle> {
   try {
     return await open(tmp, 'wx', 0o644);
@@ -143,23 +201,18 @@ async function writeAll(fh: FileHandle, buffer: Uint8Array, position: number): P
 }
 
 /**
- * Moves a verified temporary file into place. In a content-addressed store an existing
- * final name already holds the same bytes, so it is kept and the temporary file dropped
- * (no clobbering, no error when another process won the race). One of the wrong size is
- * corrupt and is replaced atomically.
+ * Moves a verified temporary file into place. rename(2) replaces atomically: a reader sees
+ * the old file or the new one, never a part, and in a content-addressed store both hold
+ * the same bytes, so racing writers all succeed without a check-then-act window. Where
+ * rename refuses to replace (Windows), an existing file of the right size is accepted as
+ * the winner's.
+ * @returns whether another writer's file was kept.
  */
 async function commit(tmp: string, finalPath: string, size: number): Promise<boolean> {
-  const existing = await statOrUndefined(finalPath);
-  // A file of another size under this name is corrupt: it is replaced (rename is atomic).
-  if (existing?.isFile() === true && existing.size === size) {
-    await unlink(tmp).catch(() => undefined);
-    return true;
-  }
   try {
     await rename(tmp, finalPath);
     return false;
   } catch (err) {
-    // Windows refuses to rename onto an existing file: the other writer won.
     const now = await statOrUndefined(finalPath);
     if (now?.isFile() === true && now.size === size) {
       await unlink(tmp).catch(() => undefined);
