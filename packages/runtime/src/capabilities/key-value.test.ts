@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 function component(id: string, stores: string[]): LockedComponent {
-  return { id, source: { content: {} }, metadata: { key_value_stores: stores } } as LockedComponent;
+  return { id, source: { content: {} }, metadata: { key_value_stores: stores } } as unknown as LockedComponent;
 }
 const app = (components: LockedComponent[]): Pick<LockedApp, 'components'> => ({ components });
 
