@@ -107,7 +107,7 @@ const APP: HttpApp = {
     { id: 'fail' },
     { id: 'bad-status' },
     { id: 'slow' },
-    { id: 'cgi' },
+    { id: 'cgi', env: { FROM_COMPONENT: 'c', SHARED: 'component' } },
   ],
 };
 
@@ -278,7 +278,7 @@ describe('HTTP trigger', () => {
   });
 
   it('runs WAGI components over CGI', async () => {
-    const { base, executor } = await start();
+    const { base, executor } = await start({ env: { FROM_CLI: 'cli', SHARED: 'cli' } });
     const r = await raw(base, '/cgi/a%20b?x=1&y=2', { method: 'POST', body: enc.encode('stdin!') });
     expect([r.status, r.headers['x-cgi'], r.headers['content-type'], r.body.toString()]).toEqual([202, '1', 'text/plain', 'cgi body']);
     const inv = executor.lastInvocation;
@@ -290,6 +290,7 @@ describe('HTTP trigger', () => {
     expect(env.get('SCRIPT_NAME')).toBe('/cgi');
     expect(env.get('CONTENT_LENGTH')).toBe('6');
     expect(env.get('QUERY_STRING')).toBe('x=1&y=2');
+    expect([env.get('FROM_COMPONENT'), env.get('FROM_CLI'), env.get('SHARED')]).toEqual(['c', 'cli', 'cli']);
   });
 
   it('drains in-flight requests on close and refuses new ones', async () => {

@@ -43,6 +43,8 @@ export interface HttpTriggerOptions {
   maxConcurrentRequests?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** Environment added to every component's (the CLI's `--env`); WAGI modules get it before their CGI variables. */
+  env?: Readonly<Record<string, string>>;
   /** Keep-alive idle timeout of connections. @default 5000 */
   keepAliveTimeoutMs?: number;
 }
@@ -85,6 +87,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
   const entries = readHttpTriggers(options.app);
   const router = Router.build(entries.map((e) => ({ id: e.id, route: e.route, value: e.handler })));
   const descriptions = new Map(entries.map((e) => [e.id, e.description]));
+  const componentEnv = new Map(options.app.components.map((c) => [c.id, c.env ?? {}]));
   const wagiPreopens = new Map(
     entries.flatMap((e) => (e.handler.kind === 'wagi' ? [[e.handler.componentId, directoryMounts(options.app, e.handler.componentId)] as const] : [])),
   );
@@ -209,15 +212,17 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     execOptions: { signal: AbortSignal; deadline?: number },
   ): Promise<void> {
     const stdin = await collect(body);
-    const env = buildCgiEnv({ method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, contentLength: stdin.length }, match, ctx);
+    const cgi = buildCgiEnv({ method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, contentLength: stdin.length }, match, ctx);
     const preopens = wagiPreopens.get(handler.componentId) ?? [];
-    const result = await options.executor.runWagi(handler.componentId, { env, argv: buildArgv(handler.argv, ctx.pathAndQuery), stdin, preopens }, execOptions);
+    // As in Spin: the component's environment and --env first, the CGI variables over them.
+    const merged = new Map<string, string>([...Object.entries(componentEnv.get(handler.componentId) ?? {}), ...Object.entries(options.env ?? {}), ...cgi]);
+    const result = await options.executor.runWagi(handler.componentId, { env: [...merged], argv: buildArgv(handler.argv, ctx.pathAndQuery), stdin, preopens }, execOptions);
     if (result.exitCode !== 0) throw new Error(`The ${JSON.stringify(handler.componentId)} component exited with code ${result.exitCode}.`);
     if (result.stdout.length === 0) {
       throw new Error(`The ${JSON.stringify(handler.componentId)} component is configured to use the WAGI executor but did not write to stdout. Check the \`executor\` in spin.toml.`);
     }
-    const cgi = parseCgiResponse(result.stdout);
-    send(res, cgi.status, cgi.headers, cgi.body);
+    const response = parseCgiResponse(result.stdout);
+    send(res, response.status, response.headers, response.body);
   }
 
   async function writeGuestResponse(res: http.ServerResponse, response: GuestResponse, componentId: string): Promise<void> {

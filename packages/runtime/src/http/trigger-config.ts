@@ -9,7 +9,7 @@ import type { RouteConfig } from './router.js';
 export interface HttpApp {
   metadata?: { name?: string; version?: string; oci_image_digest?: string; [key: string]: unknown };
   triggers: ReadonlyArray<{ id: string; trigger_type: string; trigger_config: unknown }>;
-  components: ReadonlyArray<{ id: string; metadata?: { description?: string; [key: string]: unknown }; files?: ReadonlyArray<{ path: string; source?: string }> }>;
+  components: ReadonlyArray<{ id: string; env?: Readonly<Record<string, string>>; metadata?: { description?: string; [key: string]: unknown }; files?: ReadonlyArray<{ path: string; source?: string }> }>;
 }
 
 /** A response served without a component (Spin ≥ 3.5 `static_response`). */

@@ -126,6 +126,7 @@ export class Up extends SpinelCommand {
       const serving = await runtime.serve({
         app,
         executor,
+        env,
         listen: flags.listen,
         findFreePort: flags['find-free-port'],
         ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),

@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { wagiModule, watComponent } from '@spinel/test-utils';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+/** Starts `spinel up` as a user would and waits for its base URL. */
+async function up(args: string[], cwd: string): Promise<{ base: string; child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 1200; i++) {
+    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+    if (m !== null) return { base: m[1] as string, child, output: () => out, exited };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`spinel up did not start:\n${out}`);
+}
+
+describe('spinel up with real components', () => {
+  let hello: string;
+  let trap: string;
+  let echo: string;
+  beforeAll(async () => {
+    [hello, trap, echo] = await Promise.all([watComponent('hello'), watComponent('trap'), wagiModule('echo')]);
+  }, 180_000);
+
+  it('serves a bare .wasm component on /...', async () => {
+    const s = await up(['-f', hello, '--state-dir', ''], tmpdir());
+    expect(s.output()).toMatch(/Available Routes:\n {2}[a-z0-9-]+: http:\/\/127\.0\.0\.1:\d+ \(wildcard\)\n/);
+    for (const path of ['/', '/any/path?x=1']) {
+      const res = await fetch(`${s.base}${path}`);
+      expect([res.status, res.headers.get('x-fixture'), await res.text()]).toEqual([200, 'wat', 'hello from wat\n']);
+    }
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  });
+
+  it('routes a manifest app to wasi:http and WAGI components; a trap fails only its request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spinel-up-app-'));
+    writeFileSync(
+      join(dir, 'spin.toml'),
+      `spin_manifest_version = 2
+[application]
+name = "mixed"
+
+[[trigger.http]]
+route = "/..."
+component = "hello"
+
+[[trigger.http]]
+route = "/trap"
+component = "trap"
+
+[[trigger.http]]
+route = "/cgi/:who/..."
+component = "cgi"
+executor = { type = "wagi" }
+
+[component.hello]
+source = ${JSON.stringify(hello)}
+
+[component.trap]
+source = ${JSON.stringify(trap)}
+
+[component.cgi]
+source = ${JSON.stringify(echo)}
+environment = { GREETING = "hi" }
+`,
+    );
+    const s = await up(['-e', 'EXTRA=1'], dir);
+    expect(s.output()).toContain('Logging component stdio to ".spin/logs/"');
+    const failed = await fetch(`${s.base}/trap`);
+    expect([failed.status, await failed.text()]).toEqual([500, '']);
+    const ok = await fetch(`${s.base}/after`);
+    expect(await ok.text()).toBe('hello from wat\n');
+    const cgi = await fetch(`${s.base}/cgi/bob/x/y?a=1&b=2`, { method: 'POST', body: 'the body' });
+    expect(cgi.status).toBe(200);
+    const [env, argv, stdin] = (await cgi.text()).split('--\n') as [string, string, string];
+    const vars = new Map(env.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+    expect(vars.get('PATH_INFO')).toBe('/x/y');
+    expect(vars.get('X_PATH_MATCH_WHO')).toBe('bob');
+    expect(vars.get('SCRIPT_NAME')).toBe('/cgi/:who');
+    expect(vars.get('QUERY_STRING')).toBe('a=1&b=2');
+    expect(vars.get('REQUEST_METHOD')).toBe('POST');
+    expect([vars.get('GREETING'), vars.get('EXTRA')]).toEqual(['hi', '1']);
+    expect(argv.trim().split('\n')).toEqual(['/cgi/bob/x/y', 'a=1', 'b=2']);
+    expect(stdin).toBe('the body');
+    s.child.kill('SIGINT');
+    expect(await s.exited).toBe(0);
+  });
+});
