@@ -19,6 +19,7 @@ export type OciErrorCode =
   | 'OCI_AUTH_FAILED'
   | 'OCI_CREDENTIAL_HELPER'
   | 'OCI_CREDENTIALS_FILE'
+  | 'OCI_LOGIN_INPUT'
   | 'OCI_REGISTRY_ERROR'
   | 'OCI_NETWORK'
   | 'OCI_UPLOAD_FAILED'
@@ -141,6 +142,13 @@ export class CredentialHelperError extends OciError {
 export class CredentialsFileError extends OciError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('OCI_CREDENTIALS_FILE', message, options);
+  }
+}
+
+/** `login` was not given what it needs (user name, password) and could not ask for it. */
+export class LoginInputError extends OciError {
+  constructor(message: string) {
+    super('OCI_LOGIN_INPUT', message);
   }
 }
 

@@ -25,6 +25,7 @@ export {
   InvalidDigestError,
   InvalidReferenceError,
   LayoutInvalidError,
+  LoginInputError,
   ManifestInvalidError,
   ManifestTooLargeError,
   ManifestUnknownError,

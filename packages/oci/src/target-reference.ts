@@ -13,7 +13,7 @@ export type TargetReference =
 
 /**
  * Parse a reference that may name an OCI image layout directory: `oci:<dir>[:<tag>][@<digest>]`
- * (as skopeo writes it), or a path starting with `/`, `./` or `../` (with the same optional
+ * (as skopeo writes it) or `oci-layout:<dir>…`, or a path starting with `/`, `./` or `../` (with the same optional
  * tag/digest). Anything else is a registry reference. A layout without tag or digest means
  * tag `latest`.
  *
@@ -21,7 +21,8 @@ export type TargetReference =
  */
 export function parseTargetReference(text: string, options: { cwd?: string } = {}): TargetReference {
   let rest: string | undefined;
-  if (text.startsWith('oci:')) rest = text.slice(4);
+  if (text.startsWith('oci-layout:')) rest = text.slice('oci-layout:'.length);
+  else if (text.startsWith('oci:')) rest = text.slice(4);
   else if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../')) rest = text;
   if (rest === undefined) return { kind: 'registry', reference: parseReference(text) };
   let digest: string | undefined;

@@ -1,4 +1,6 @@
 import type { Command } from '@oclif/core';
+import { RegistryLogin } from './login.js';
+import { RegistryLogout } from './logout.js';
 import { RegistryPull } from './pull.js';
 import { RegistryPush } from './push.js';
 import { RegistryRun } from './run.js';
@@ -8,4 +10,6 @@ export const REGISTRY_COMMANDS: Record<string, Command.Class> = {
   'registry:push': RegistryPush,
   'registry:pull': RegistryPull,
   'registry:run': RegistryRun,
+  'registry:login': RegistryLogin,
+  'registry:logout': RegistryLogout,
 };
