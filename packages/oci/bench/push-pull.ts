@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { openCache } from '@spinel/cache';
+import { startRegistry } from '@spinel/test-utils';
 import { Agent } from 'undici';
 import { createRegistryClient } from '../src/registry-client.js';
 import { pullArtifact } from '../src/spin-app/pull-app.js';
 import { pushApp } from '../src/spin-app/push-app.js';
-import { startLocalRegistry } from '../src/spin-app/test-registry.js';
 import type { LockedAppJson } from '../src/spin-app/types.js';
 
 const exec = promisify(execFile);
@@ -25,7 +25,7 @@ const WARMUP = process.env['BENCH_WARMUP'] === '1';
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'spinel-bench-oci-'));
-  const registry = await startLocalRegistry();
+  const registry = await startRegistry();
   const requests: string[] = [];
   const dispatcher = new Agent({ connections: 16 }).compose((dispatch) => (opts, handler) => {
     requests.push(`${opts.method} ${String(opts.path).split('?')[0]}`);

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openCache } from '@spinel/cache';
+import { startRegistry } from '@spinel/test-utils';
+import type { TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../registry-client.js';
 import type { RegistryClient } from '../registry-client.js';
 import { sha256Digest } from './digest.js';
 import { pullApp } from './pull-app.js';
 import { pushApp } from './push-app.js';
-import { startLocalRegistry } from './test-registry.js';
-import type { LocalRegistry } from './test-registry.js';
 import { writeApp } from './test-store.js';
 
 // skopeo is an independent OCI client: if it copies our artifacts and we read its copies
@@ -20,12 +20,12 @@ import { writeApp } from './test-store.js';
 const exec = promisify(execFile);
 const tlsOff = ['--src-tls-verify=false', '--dest-tls-verify=false'];
 
-let registry: LocalRegistry;
+let registry: TestRegistry;
 let dir: string;
 let client: RegistryClient;
 
 beforeAll(async () => {
-  registry = await startLocalRegistry();
+  registry = await startRegistry();
   dir = await mkdtemp(join(tmpdir(), 'spinel-interop-'));
   client = createRegistryClient();
 });

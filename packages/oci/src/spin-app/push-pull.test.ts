@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { openCache } from '@spinel/cache';
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
+import { startRegistry } from '@spinel/test-utils';
+import type { TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../registry-client.js';
 import type { RegistryClient } from '../registry-client.js';
@@ -12,11 +14,9 @@ import { sha256Digest } from './digest.js';
 import { SPIN_MEDIA_TYPES } from './media-types.js';
 import { pullApp, pullArtifact } from './pull-app.js';
 import { pushApp } from './push-app.js';
-import { startLocalRegistry } from './test-registry.js';
-import type { LocalRegistry } from './test-registry.js';
 import { writeApp } from './test-store.js';
 
-let registry: LocalRegistry;
+let registry: TestRegistry;
 let dir: string;
 let client: RegistryClient;
 const requests: string[] = [];
@@ -29,7 +29,7 @@ function countingAgent(): Dispatcher {
 }
 
 beforeAll(async () => {
-  registry = await startLocalRegistry();
+  registry = await startRegistry();
   dir = await mkdtemp(join(tmpdir(), 'spinel-push-pull-'));
   client = createRegistryClient({ dispatcher: countingAgent() });
 });
