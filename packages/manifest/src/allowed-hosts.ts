@@ -102,12 +102,7 @@ export function parseAllowedHost(entry: string): AllowedHost {
 }
 
 function isHostRule(text: string): boolean {
-  try {
-    parseHostRule(text, text);
-    return true;
-  } catch {
-    return false;
-  }
+  return typeof hostRule(text) !== 'string';
 }
 
 function parsePort(entry: string, port: string, scheme: string): PortRule {
@@ -152,32 +147,36 @@ function parseScheme(entry: string, scheme: string): SchemeRule {
 }
 
 function parseHostRule(entry: string, raw: string): HostRule {
-  const fail = (why: string): never => {
-    throw new AllowedHostError(entry, `Invalid allowed host ${JSON.stringify(raw)} in ${JSON.stringify(entry)}: ${why}`);
-  };
+  const rule = hostRule(raw);
+  if (typeof rule === 'string') throw new AllowedHostError(entry, `Invalid allowed host ${JSON.stringify(raw)} in ${JSON.stringify(entry)}: ${rule}`);
+  return rule;
+}
+
+/** The host rule, or why the text is not one (no exceptions: this runs once per entry split). */
+function hostRule(raw: string): HostRule | string {
   let host = raw.trim();
   if (host === '*') return { kind: 'any' };
   if (host === 'self' || host === 'self.alt') return { kind: 'self' };
   if (host.startsWith('{')) {
-    if (!host.endsWith('}')) fail('unterminated host list');
-    fail('host lists are not yet supported; write one entry per host');
+    if (!host.endsWith('}')) return 'unterminated host list';
+    return 'host lists are not yet supported; write one entry per host';
   }
   const cidr = parseCidr(host);
   if (cidr !== undefined) return cidr;
   if (host.endsWith('/')) host = host.slice(0, -1);
-  if (host.includes('/')) fail('must not include a path');
+  if (host.includes('/')) return 'must not include a path';
   if (host.startsWith('*.')) {
     const domain = host.slice(2);
-    if (domain.includes('*')) fail('wildcards are allowed only as prefixes');
+    if (domain.includes('*')) return 'wildcards are allowed only as prefixes';
     const parsed = tryHost(domain);
-    if (parsed === undefined) fail(`invalid wildcard host "*.${domain}"`);
-    if (isIpHost(parsed as string)) fail('wildcard suffix must be a domain');
-    return { kind: 'subdomain', suffix: `.${parsed as string}` };
+    if (parsed === undefined) return `invalid wildcard host "*.${domain}"`;
+    if (isIpHost(parsed)) return 'wildcard suffix must be a domain';
+    return { kind: 'subdomain', suffix: `.${parsed}` };
   }
-  if (host.includes('*')) fail("wildcards are allowed only as subdomains, e.g. '*.example.com'");
+  if (host.includes('*')) return "wildcards are allowed only as subdomains, e.g. '*.example.com'";
   const parsed = tryHost(host);
-  if (parsed === undefined) fail(host === '' ? 'empty host' : 'invalid domain name or IP address');
-  return { kind: 'literal', host: parsed as string };
+  if (parsed === undefined) return host === '' ? 'empty host' : 'invalid domain name or IP address';
+  return { kind: 'literal', host: parsed };
 }
 
 /**

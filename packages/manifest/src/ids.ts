@@ -3,19 +3,24 @@
  * labels, lower_snake_case for variable names. Messages match Spin's wording.
  */
 
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isUpper = (c: number): boolean => c >= 65 && c <= 90;
+const isLower = (c: number): boolean => c >= 97 && c <= 122;
+
 function checkId(id: string, delim: '-' | '_', lower: boolean): string | undefined {
   if (id === '') return 'empty';
   const wrong = delim === '-' ? '_' : '-';
   if (id.includes(wrong)) return `words must be separated with '${delim}', not '${wrong}'`;
   for (const word of id.split(delim)) {
     if (word === '') return `'${delim}'-separated words must not be empty`;
-    const first = word[0] as string;
-    if (!/^[A-Za-z]$/.test(first)) return `'${delim}'-separated words must start with an ASCII letter; got '${first}'`;
-    const upper = /[A-Z]/.test(first);
-    for (const ch of [...word].slice(1)) {
-      if (/[0-9]/.test(ch)) continue;
-      if (!/[A-Za-z]/.test(ch)) return `'${delim}'-separated words may only contain alphanumeric ASCII; got '${ch}'`;
-      if (/[A-Z]/.test(ch) !== upper) return `'${delim}'-separated words must be all lowercase or all UPPERCASE; got ${JSON.stringify(word)}`;
+    const first = word.charCodeAt(0);
+    if (!isUpper(first) && !isLower(first)) return `'${delim}'-separated words must start with an ASCII letter; got '${String.fromCodePoint(word.codePointAt(0) as number)}'`;
+    const upper = isUpper(first);
+    for (let i = 1; i < word.length; i++) {
+      const c = word.charCodeAt(i);
+      if (isDigit(c)) continue;
+      if (!isUpper(c) && !isLower(c)) return `'${delim}'-separated words may only contain alphanumeric ASCII; got '${String.fromCodePoint(word.codePointAt(i) as number)}'`;
+      if (isUpper(c) !== upper) return `'${delim}'-separated words must be all lowercase or all UPPERCASE; got ${JSON.stringify(word)}`;
     }
     if (lower && upper) return `Lower-case identifiers must be all lowercase; got ${JSON.stringify(id)}`;
   }

@@ -203,6 +203,7 @@ async function lockComponent(ctx: LockContext, id: string, c: Component, kp: Key
   const files = await lockFiles(ctx, id, c, kp);
 
   const chaining = allowed.some((h) => {
+    if (h.includes('{{')) return false; // templates are resolved at run time
     try {
       return isServiceChainingRule(parseAllowedHost(h));
     } catch {

@@ -15,9 +15,37 @@ export interface ModelPaths {
   triggers: Record<string, KeyPath[]>;
 }
 
-/** Deep copy of the model (normalisation never mutates the caller's manifest). */
+/**
+ * Copy of the parts of the model that normalisation changes (trigger ids and component
+ * specs, the component map, component build/source/environment/dependencies), so the
+ * caller's manifest is never mutated. Cheaper than a deep clone of everything.
+ */
 export function cloneManifest(m: AppManifest): AppManifest {
-  return structuredClone(m);
+  const components: Record<string, Component> = {};
+  for (const [id, c] of Object.entries(m.components)) setKey(components, id, cloneComponent(c));
+  const triggers: Record<string, Trigger[]> = {};
+  for (const [type, list] of Object.entries(m.triggers)) {
+    setKey(
+      triggers,
+      type,
+      list.map((t) => {
+        const copy: Trigger = { ...t, components: {}, dependencies: {} };
+        if (t.component !== undefined) copy.component = cloneSpec(t.component);
+        for (const [role, specs] of Object.entries(t.components)) setKey(copy.components, role, specs.map(cloneSpec));
+        for (const [role, deps] of Object.entries(t.dependencies)) setKey(copy.dependencies, role, [...deps]);
+        return copy;
+      }),
+    );
+  }
+  return { application: m.application, variables: m.variables, triggers, components };
+}
+
+function cloneSpec(s: ComponentSpec): ComponentSpec {
+  return s.kind === 'inline' ? { kind: 'inline', component: cloneComponent(s.component) } : s;
+}
+
+function cloneComponent(c: Component): Component {
+  return { ...c, environment: { ...c.environment }, dependencies: { ...c.dependencies } };
 }
 
 /** Fills trigger ids: `<component>-<type>-trigger`, else `<type>-trigger<N>`. */
@@ -101,7 +129,7 @@ export function isProfileDefined(m: AppManifest, profile: string): boolean {
  */
 export function normalizeDependencies(m: AppManifest, paths?: ModelPaths): Problem[] {
   const problems: Problem[] = [];
-  const original = structuredClone(m.components);
+  const original = { ...m.components };
   for (const [id, c] of Object.entries(m.components)) {
     const kp = paths?.components[id] ?? ['component', id];
     const perDep = Object.values(c.dependencies).some((d) => d.kind !== 'version' && d.inherit !== undefined);

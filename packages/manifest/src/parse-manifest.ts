@@ -32,7 +32,9 @@ export function parseManifest(input: string | Uint8Array, options: ParseManifest
   const loc = path === undefined ? {} : { path };
   let root: unknown;
   try {
-    root = parseToml(text, { integersAsBigInt: 'asNeeded' });
+    // Integers as numbers: smol-toml's BigInt mode is several times slower, and no manifest
+    // field needs integers beyond 2^53 (they are reported as a TOML error).
+    root = parseToml(text);
   } catch (err) {
     const e = err as Error & { line?: number; column?: number };
     const reason = (e.message.split('\n')[0] ?? e.message).replace(/^Invalid TOML document:\s*/, '');
