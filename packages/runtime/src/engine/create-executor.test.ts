@@ -153,6 +153,22 @@ describe('instance reuse', () => {
   }, 60_000);
 });
 
+describe('fresh instances in one worker', () => {
+  it('gives every request new guest state, with the glue kept or rebuilt', async () => {
+    for (const glueGenerations of [64, 3, 1]) {
+      const executor = await createExecutor({ app: testApp([{ id: 'counter', path: paths['counter'] ?? '' }]), cache, workers: 1, glueGenerations });
+      try {
+        const seen: string[] = [];
+        for (let i = 0; i < 8; i++) seen.push((await readAll((await executor.handle('counter', request('/counter'))).body)).text);
+        expect(seen).toEqual(Array.from({ length: 8 }, () => '1'));
+        expect(await codeOf(executor.handle('counter', request('/counter'), { deadline: Date.now() - 1 }))).toBe('RUNTIME_TIMEOUT');
+      } finally {
+        await executor.close();
+      }
+    }
+  }, 120_000);
+});
+
 describe('loading', () => {
   it('refuses a component importing an interface the host does not provide, naming both', async () => {
     const path = await watComponent('unknown-import');

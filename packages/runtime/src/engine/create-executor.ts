@@ -37,6 +37,11 @@ export interface ExecutorOptions {
   env?: Record<string, string>;
   /** Directory for `<component>_{stdout,stderr}.txt`; null discards guest output. @default null */
   logDir?: string | null;
+  /**
+   * Fresh instances made by replacing only the core instances under one run of jco's glue, before
+   * the glue is run again; 1 runs the glue for every instance (slower; for comparison). @default 64
+   */
+  glueGenerations?: number;
 }
 
 /** An {@link Executor} with what it loaded. */
@@ -145,6 +150,7 @@ class WorkerPool implements WorkerExecutor {
       type: 'init',
       components: this.prepared,
       instanceReuse: Math.max(1, this.options.instanceReuse ?? 1),
+      templateGenerations: Math.max(1, this.options.glueGenerations ?? 64),
       bodyPort: port2 as unknown as InitMessage['bodyPort'],
       signal: shared,
     };
@@ -295,9 +301,12 @@ class WorkerPool implements WorkerExecutor {
     let deadline = options?.deadline;
     if (timeout !== undefined) deadline = Math.min(deadline ?? Infinity, Date.now() + timeout);
     if (deadline !== undefined) {
-      job.timer = setTimeout(() => {
-        this.stop(job, new GuestFaultError('RUNTIME_TIMEOUT', `Component "${job.componentId}" did not finish before its deadline and was stopped.`, { componentId: job.componentId }));
-      }, Math.max(0, deadline - Date.now()));
+      const timedOut = (): GuestFaultError => new GuestFaultError('RUNTIME_TIMEOUT', `Component "${job.componentId}" did not finish before its deadline and was stopped.`, { componentId: job.componentId });
+      if (deadline <= Date.now()) {
+        job.onError(timedOut());
+        return;
+      }
+      job.timer = setTimeout(() => this.stop(job, timedOut()), deadline - Date.now());
     }
     const signal = options?.signal;
     if (signal !== undefined) {

@@ -7,6 +7,8 @@ export interface InitMessage {
   type: 'init';
   components: PreparedComponent[];
   instanceReuse: number;
+  /** Fresh instances per glue build (1: jco's glue runs for every instance). */
+  templateGenerations: number;
   /** Request bodies arrive on this port, read synchronously while the guest runs. */
   bodyPort: MessagePort;
   /** Bumped (and notified) by the main thread after each body message. */

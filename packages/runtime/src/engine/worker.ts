@@ -7,11 +7,10 @@ import { GuestExit, buildImports, type InstanceContext } from './host/registry.j
 import { resolveMounts } from './host/filesystem.js';
 import type { BodyMessage, FromWorker, HttpJobMessage, InitMessage, ToWorker, WagiJobMessage } from './worker-protocol.js';
 import type { PreparedComponent } from './prepare.js';
+import { GlueTemplate, type GlueInstantiate } from './glue-template.js';
 
-type Instantiate = (
-  getCoreModule: (name: string) => WebAssembly.Module,
-  imports: Record<string, Record<string, unknown>>,
-) => Record<string, unknown>;
+/** Fresh instances served by one glue template before the glue itself is rebuilt (bounds any state the glue accumulates). */
+let templateGenerations = 64;
 
 interface HandlerExports {
   handle(request: IncomingRequest, out: ResponseOutparam): void;
@@ -19,9 +18,10 @@ interface HandlerExports {
 
 interface LoadedComponent {
   prepared: PreparedComponent;
-  instantiate: Instantiate | undefined;
+  instantiate: GlueInstantiate | undefined;
   ctx: InstanceContext;
-  reusable: { handler: HandlerExports; uses: number } | undefined;
+  /** The glue and its current core instances. */
+  template: { glue: GlueTemplate; handler: HandlerExports; generations: number; uses: number } | undefined;
 }
 
 const port = parentPort;
@@ -133,40 +133,54 @@ async function init(msg: InitMessage): Promise<void> {
   bodyPort = msg.bodyPort as unknown as MessagePort;
   signal = new Int32Array(msg.signal);
   instanceReuse = msg.instanceReuse;
+  templateGenerations = msg.templateGenerations;
   for (const prepared of msg.components) {
     const stdout = new LogBuffer(prepared.id, 'stdout');
     const stderr = new LogBuffer(prepared.id, 'stderr');
     logs.push(stdout, stderr);
-    let instantiate: Instantiate | undefined;
+    let instantiate: GlueInstantiate | undefined;
     if (prepared.glueUrl !== undefined) {
-      const glue = (await import(prepared.glueUrl)) as { instantiate: Instantiate };
+      const glue = (await import(prepared.glueUrl)) as { instantiate: GlueInstantiate };
       instantiate = glue.instantiate;
     }
     components.set(prepared.id, {
       prepared,
       instantiate,
       ctx: { componentId: prepared.id, env: prepared.env, mounts: resolveMounts(prepared.mounts), stdout, stderr, blocker },
-      reusable: undefined,
+      template: undefined,
     });
   }
   send({ type: 'ready' });
 }
 
 function handlerOf(loaded: LoadedComponent): HandlerExports {
-  if (loaded.reusable !== undefined && loaded.reusable.uses < instanceReuse) {
-    loaded.reusable.uses++;
-    return loaded.reusable.handler;
+  const t = loaded.template;
+  if (t !== undefined) {
+    if (t.uses < instanceReuse) {
+      t.uses++;
+      return t.handler;
+    }
+    if (t.generations < templateGenerations) {
+      // A fresh guest: new core instances under the same glue.
+      t.glue.refresh();
+      t.generations++;
+      t.uses = 1;
+      return t.handler;
+    }
   }
   const { prepared, instantiate } = loaded;
   if (instantiate === undefined) throw new Error(`component ${prepared.id} has no glue`);
-  const imports = buildImports(prepared.imports, loaded.ctx);
-  const exports = instantiate((name) => {
-    const module = prepared.modules[name];
-    if (module === undefined) throw new Error(`missing core module ${name}`);
-    return module;
-  }, imports);
-  const handler = exports['incomingHandler'] as HandlerExports;
-  loaded.reusable = instanceReuse > 1 ? { handler, uses: 1 } : undefined;
+  const glue = new GlueTemplate(
+    instantiate,
+    (name) => {
+      const module = prepared.modules[name];
+      if (module === undefined) throw new Error(`missing core module ${name}`);
+      return module;
+    },
+    buildImports(prepared.imports, loaded.ctx),
+  );
+  const handler = glue.exports['incomingHandler'] as HandlerExports;
+  loaded.template = { glue, handler, generations: 1, uses: 1 };
   return handler;
 }
 
@@ -208,7 +222,8 @@ function runHttp(msg: HttpJobMessage): void {
     const handler = handlerOf(loaded);
     handler.handle(new IncomingRequest({ method: msg.method, url: msg.url, headers: msg.headers }, body, blocker), new ResponseOutparam(sink));
   } catch (err) {
-    loaded.reusable = undefined;
+    // After a fault the glue's own state is suspect: rebuild it for the next request.
+    loaded.template = undefined;
     if (!(err instanceof GuestExit && err.status === 0 && headSent)) {
       flushLogs();
       send({ type: 'error', job, code: 'RUNTIME_GUEST_TRAP', message: errorText(err) });
