@@ -1,4 +1,18 @@
-export * from './errors.js';
+export type { KvErrorCode } from './errors.js';
+export {
+  KvBackendError,
+  KvConfigInvalidError,
+  KvConfigUnknownTypeError,
+  KvCounterOverflowError,
+  KvError,
+  KvInvalidArgumentError,
+  KvInvalidCursorError,
+  KvKeyTooLargeError,
+  KvNotACounterError,
+  KvStoreClosedError,
+  KvUnknownLabelError,
+  KvValueTooLargeError,
+} from './errors.js';
 export type { KeyPage, KeyValueEntry, KvStore, KvStoreSync, ListKeysOptions } from './store.js';
 export { toAsyncStore } from './store.js';
 export type { KvLimits } from './limits.js';
@@ -32,3 +46,4 @@ export type { KvStoreManager, KvStoreManagerOptions } from './store-manager.js';
 export { DEFAULT_KV_FILE, createKvStoreManager } from './store-manager.js';
 export type { AppKvStores, AppKvStoresOptions } from './app-stores.js';
 export { openAppKvStores } from './app-stores.js';
+export { KV_WIT_DIR, KV_WIT_PACKAGES } from './wit-dir.js';
