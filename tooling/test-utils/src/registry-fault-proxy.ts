@@ -17,6 +17,12 @@ export interface FaultProxyOptions {
   uploadFaults?: readonly BlobFault[];
   /** Faults for manifest GETs and PUTs, by path, as above. */
   manifestFaults?: readonly BlobFault[];
+  /** Answer 405 to monolithic uploads (a PUT carrying the blob), as registries without them do. */
+  rejectMonolithic?: boolean;
+  /** Answer 405 to chunk PATCHes, as registries without chunked uploads do. */
+  rejectChunked?: boolean;
+  /** Add `OCI-Chunk-Min-Length` to the answers that open upload sessions. */
+  chunkMinLength?: number;
 }
 
 /** One request the proxy saw. */
@@ -25,6 +31,8 @@ export interface ProxiedRequest {
   path: string;
   /** Status sent, or `drop`. */
   outcome: number | 'drop';
+  /** The request's `Content-Length`, when it had one. */
+  contentLength?: number;
 }
 
 /** A running fault-injecting proxy. */
@@ -74,9 +82,20 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       fault = pickFault(`${method} ${url.pathname}`, options.manifestFaults);
       faultOnResponse = method === 'GET';
     }
+    const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
     const record = (outcome: number | 'drop'): void => {
-      requests.push({ method, path: url.pathname, outcome });
+      requests.push({ method, path: url.pathname, outcome, ...(length === undefined ? {} : { contentLength: length }) });
     };
+    const isUpload = /\/blobs\/uploads\/./.test(url.pathname);
+    if ((options.rejectMonolithic && method === 'PUT' && isUpload && (length ?? 0) > 0) || (options.rejectChunked && method === 'PATCH' && isUpload)) {
+      record(405);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(405, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ code: 'UNSUPPORTED', message: 'this upload method is switched off by the test proxy' }] }));
+      });
+      return;
+    }
 
     if (fault === 500 || fault === 429) {
       injected++;
@@ -127,7 +146,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
           return;
         }
         record(up.statusCode ?? 502);
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        const headers = { ...up.headers };
+        if (options.chunkMinLength !== undefined && method === 'POST' && up.statusCode === 202) headers['oci-chunk-min-length'] = String(options.chunkMinLength);
+        res.writeHead(up.statusCode ?? 502, headers);
         up.pipe(res);
       },
     );
