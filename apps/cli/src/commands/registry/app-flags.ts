@@ -9,10 +9,11 @@ export const insecureFlag = Flags.boolean({
 });
 
 /** Client options wired from the environment: credential files, --insecure. */
-export async function clientOptions(insecure: boolean): Promise<RegistryClientOptions> {
+export async function clientOptions(insecure: boolean, concurrency?: number): Promise<RegistryClientOptions> {
   const { createCredentialResolver, defaultCredentialPaths } = await import('@spinel/oci');
   return {
     insecure,
+    ...(concurrency === undefined ? {} : { concurrency }),
     credentials: createCredentialResolver({ ...defaultCredentialPaths(process.env), helperEnv: process.env }),
   };
 }
@@ -21,10 +22,10 @@ export async function clientOptions(insecure: boolean): Promise<RegistryClientOp
  * Opens what a reference names (registry or `oci-layout:`/`oci:` directory); a layout is
  * created when pushing to it.
  */
-export async function openTargetFromFlags(reference: string, insecure: boolean, mode: 'push' | 'pull' = 'pull'): Promise<AppTarget> {
+export async function openTargetFromFlags(reference: string, insecure: boolean, mode: 'push' | 'pull' = 'pull', concurrency?: number): Promise<AppTarget> {
   const oci = await import('@spinel/oci');
   return oci.openAppTarget(reference, {
-    clientOptions: await clientOptions(insecure),
+    clientOptions: await clientOptions(insecure, concurrency),
     cwd: process.cwd(),
     create: mode === 'push',
   });

@@ -92,6 +92,18 @@ describe('spinel registry push / pull', () => {
     expect(pulledJson).toMatchObject({ digest, downloadedSize: 0 });
   });
 
+  it('pushes to and pulls from an OCI layout directory', async () => {
+    const pushed = await spinel(['registry', 'push', '-f', lockPath, 'oci-layout:./layout:v3', '--json']);
+    expect(pushed.code).toBe(0);
+    const { digest, reference } = JSON.parse(pushed.stdout) as { digest: string; reference: string };
+    expect(reference).toBe(`oci-layout:${join(dir, 'layout')}:v3`);
+    const index = JSON.parse(await readFile(join(dir, 'layout', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    expect(index.manifests.map((m) => m.digest)).toContain(digest);
+    const pulled = await spinel(['registry', 'pull', 'oci:./layout:v3', '--cache-dir', join(dir, 'layout-cache')]);
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toContain(`Digest: ${digest}`);
+  });
+
   it('reports bad input with a code and exit status 1', async () => {
     const badRef = await spinel(['registry', 'push', '-f', lockPath, 'Not A Reference']);
     expect(badRef.code).toBe(1);

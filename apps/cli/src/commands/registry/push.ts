@@ -51,7 +51,7 @@ export class RegistryPush extends SpinelCommand {
     const annotations = oci.parseAnnotations(flags.annotation ?? []);
     const cwd = process.cwd();
     const workDir = await mkdtemp(join(tmpdir(), 'spinel-push-'));
-    const opened = await openTargetFromFlags(args.reference, flags.insecure, 'push');
+    const opened = await openTargetFromFlags(args.reference, flags.insecure, 'push', flags.concurrency);
     try {
       const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build);
       const progress = progressRenderer({ enabled: !this.jsonEnabled(), verb: 'push' });
