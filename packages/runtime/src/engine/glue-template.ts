@@ -51,6 +51,11 @@ export class GlueTemplate {
     }
   }
 
+  /** Each core module with the import object its current instance was made with (benchmarks time `new WebAssembly.Instance` from these). */
+  coreInstantiations(): Array<{ module: WebAssembly.Module; imports: WebAssembly.Imports | undefined }> {
+    return this.records.map((rec) => ({ module: rec.module, imports: this.resolve(rec.imports) as WebAssembly.Imports | undefined }));
+  }
+
   private exportOf(slot: Slot): unknown {
     return this.current[slot.index]?.exports[slot.name];
   }
