@@ -128,6 +128,10 @@ function conformance(name: string, backend: Backend): void {
       const got = await store.getMany(['b', 'missing', 'a', 'b']);
       expect(got.map(([k, v]) => [k, text(v)])).toEqual([['b', 'B'], ['missing', undefined], ['a', 'A'], ['b', 'B']]);
       expect(await store.getMany([])).toEqual([]);
+      await store.setMany([['empty', new Uint8Array(0)], ['nul', Uint8Array.of(0, 0)]]);
+      const mixed = await store.getMany(['empty', 'a', 'missing', 'nul']);
+      expect(mixed.map(([, v]) => (v === undefined ? undefined : [...v]))).toEqual([[], [65], undefined, [0, 0]]);
+      expect((await store.getMany(['none', 'either'])).map(([, v]) => v)).toEqual([undefined, undefined]);
     });
 
     it('set-many applies in order (last duplicate wins) and writes nothing when one entry is invalid', async () => {

@@ -58,7 +58,7 @@ interface Statements {
   keys: Database.Statement<[string], string>;
   firstPage: Database.Statement<[PageParams], string>;
   nextPage: Database.Statement<[PageParams & { after: string }], string>;
-  getMany: Database.Statement<[string, string], [string, string, Buffer | null]>;
+  getMany: Database.Statement<[{ store: string; keys: string }], [string, Buffer | null]>;
 }
 
 /**
@@ -99,12 +99,13 @@ export function openSqliteKvDatabase(path: string, options: SqliteKvDatabaseOpti
       nextPage: db.prepare<[PageParams & { after: string }], string>(
         `SELECT key FROM spin_key_value WHERE store = @store AND key > @after AND key >= @prefix AND key < (@prefix || ${PREFIX_END}) ORDER BY key LIMIT @limit`,
       ).pluck(),
-      // One row for the whole batch: keys and byte lengths as JSON, values concatenated in one
-      // BLOB. Turning each row into JS values (a Buffer per value) costs more than the lookups,
-      // so this is what makes get-many cheaper than as many single gets.
-      getMany: db.prepare<[string, string], [string, string, Buffer | null]>(
-        `SELECT json_group_array(key), json_group_array(length(CAST(value AS BLOB))), CAST(group_concat(CAST(value AS BLOB), '') AS BLOB)
-         FROM spin_key_value WHERE store = ? AND key IN (SELECT value FROM json_each(?))`,
+      // One row for the whole batch: value sizes as JSON (null = absent) and the values
+      // concatenated in one BLOB, in request order (json_each drives the join, one index seek
+      // per key). Turning each row into JS values (a Buffer per value) costs more than the
+      // lookups, so this is what makes get-many cheaper than as many single gets.
+      getMany: db.prepare<[{ store: string; keys: string }], [string, Buffer | null]>(
+        `SELECT json_group_array(length(CAST(s.value AS BLOB))), CAST(group_concat(CAST(s.value AS BLOB), '') AS BLOB)
+         FROM json_each(@keys) AS j LEFT JOIN spin_key_value AS s ON s.store = @store AND s.key = j.value`,
       ).raw(),
     };
   } catch (err) {
@@ -204,20 +205,21 @@ export class SqliteKvStore implements KvStoreSync {
   getMany(keys: readonly string[]): KeyValueEntry[] {
     for (const key of keys) checkKey(key, this.#limits);
     if (keys.length === 0) return [];
-    const row = this.#run(() => this.#st.getMany.get(this.label, JSON.stringify(keys)));
-    const found = new Map<string, Uint8Array>();
-    if (row !== undefined) {
-      const names = JSON.parse(row[0]) as string[];
-      const sizes = JSON.parse(row[1]) as number[];
-      const blob = row[2] ?? Buffer.alloc(0);
-      let offset = 0;
-      for (let i = 0; i < names.length; i += 1) {
-        const size = sizes[i] as number;
-        found.set(names[i] as string, blob.subarray(offset, offset + size));
+    const row = this.#run(() => this.#st.getMany.get({ store: this.label, keys: JSON.stringify(keys) }));
+    const sizes = (row === undefined ? [] : JSON.parse(row[0])) as Array<number | null>;
+    const blob = row?.[1] ?? Buffer.alloc(0);
+    const entries: KeyValueEntry[] = new Array<KeyValueEntry>(keys.length);
+    let offset = 0;
+    for (let i = 0; i < keys.length; i += 1) {
+      const size = sizes[i];
+      if (size === null || size === undefined) {
+        entries[i] = [keys[i] as string, undefined];
+      } else {
+        entries[i] = [keys[i] as string, blob.subarray(offset, offset + size)];
         offset += size;
       }
     }
-    return keys.map((key) => [key, found.get(key)]);
+    return entries;
   }
 
   setMany(entries: ReadonlyArray<readonly [string, Uint8Array]>): void {
