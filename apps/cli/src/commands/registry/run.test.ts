@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { createRegistryClient } from '@spinel/oci';
+import { startRegistry, watComponent } from '@spinel/test-utils';
+import type { TestRegistry } from '@spinel/test-utils';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+// End-to-end: `spinel registry run` (= `spinel up -f REF`) serves apps pulled from a registry.
+const exec = promisify(execFile);
+const BIN = resolve(import.meta.dirname, '../../../bin/run.js');
+
+let registry: TestRegistry;
+let dir: string;
+let hello: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  [registry, hello] = await Promise.all([startRegistry(), watComponent('hello')]);
+  dir = await mkdtemp(join(tmpdir(), 'spinel-registry-run-'));
+}, 180_000);
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+afterAll(async () => {
+  await registry?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, SPINEL_CACHE_DIR: join(dir, 'cache'), XDG_CONFIG_HOME: join(dir, 'config'), DOCKER_CONFIG: join(dir, 'docker') });
+
+async function run(args: string[]): Promise<{ base: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'registry', 'run', ...args], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  for (let i = 0; i < 1200; i += 1) {
+    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
+    if (m?.[1] !== undefined) return { base: m[1], output: () => out };
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`spinel registry run did not start:\n${out}`);
+}
+
+describe('spinel registry run', () => {
+  it('runs a Spin app pushed by spinel, with its files', async () => {
+    await writeFile(join(dir, 'page.txt'), Buffer.alloc(500, 'p'));
+    const locked = {
+      spin_lock_version: 0,
+      metadata: { name: 'run-app' },
+      triggers: [{ id: 'trigger-hello', trigger_type: 'http', trigger_config: { component: 'hello', route: '/...' } }],
+      components: [
+        {
+          id: 'hello',
+          source: { content_type: 'application/wasm', source: pathToFileURL(hello).href },
+          files: [{ source: pathToFileURL(join(dir, 'page.txt')).href, path: '/page.txt' }],
+        },
+      ],
+    };
+    await writeFile(join(dir, 'spin.lock'), JSON.stringify(locked));
+    const ref = `${registry.host}/run/app:v1`;
+    await exec(process.execPath, [BIN, 'registry', 'push', '-f', join(dir, 'spin.lock'), ref], { cwd: dir, env: env() });
+    const served = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
+    const res = await fetch(`${served.base}/anything`);
+    expect([res.status, await res.text()]).toEqual([200, 'hello from wat\n']);
+  });
+
+  it('runs a single-layer Wasm artifact (as `wkg oci push` writes it) on /...', async () => {
+    const wasm = await readFile(hello);
+    const config = Buffer.from(JSON.stringify({ architecture: 'wasm', os: 'wasip2', layerDigests: [] }));
+    const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const client = createRegistryClient();
+    try {
+      const repo = client.repository(`${registry.host}/run/bare`);
+      const wasmDescriptor = { mediaType: 'application/wasm', digest: digest(wasm), size: wasm.length };
+      const configDescriptor = { mediaType: 'application/vnd.wasm.config.v0+json', digest: digest(config), size: config.length };
+      await repo.pushBlob(wasmDescriptor, wasm);
+      await repo.pushBlob(configDescriptor, config);
+      const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDescriptor, layers: [wasmDescriptor] }));
+      await repo.pushManifest(manifest, 'application/vnd.oci.image.manifest.v1+json', '0.1.0');
+    } finally {
+      await client.close();
+    }
+    const served = await run([`${registry.host}/run/bare:0.1.0`, '--listen', '127.0.0.1:0', '--state-dir', '']);
+    const res = await fetch(`${served.base}/some/path`);
+    expect([res.status, await res.text()]).toEqual([200, 'hello from wat\n']);
+  });
+});
