@@ -179,6 +179,17 @@ describe('integrity at rest', () => {
     expect(await readFile(path, 'utf8')).toBe('0123456789');
   });
 
+  it('an emptied file is refused by the default check even without a known size', async () => {
+    const bytes = Buffer.from('not empty');
+    const digest = sha256Digest(bytes);
+    const { path } = await cache.putBytes(digest, bytes);
+    await writeFile(path, '');
+    expect((await caught(cache.readBytes(digest))).code).toBe('CACHE_INTEGRITY');
+    const empty = Buffer.alloc(0);
+    await cache.putBytes(sha256Digest(empty), empty);
+    expect((await cache.readBytes(sha256Digest(empty))).length).toBe(0);
+  });
+
   it('reading an absent blob is CACHE_NOT_FOUND', async () => {
     expect((await caught(cache.openRead(sha256Digest(Buffer.from('x'))))).code).toBe('CACHE_NOT_FOUND');
   });

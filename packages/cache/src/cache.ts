@@ -55,9 +55,9 @@ export interface PutResult {
 }
 
 /**
- * How much a read checks: `size` compares the file size with `options.size` when given
- * (cheap, on every open), `full` also hashes the whole file before any byte is handed out,
- * `none` checks only that the file exists.
+ * How much a read checks: `size` compares the file size with `options.size` when given and
+ * refuses an empty file (cheap, on every open), `full` also hashes the whole file before
+ * any byte is handed out, `none` checks only that the file exists.
  */
 export type VerifyMode = 'none' | 'size' | 'full';
 
@@ -109,6 +109,7 @@ export interface DerivedResult {
   created: boolean;
 }
 
+const EMPTY_DIGEST = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const BLOB_KINDS: readonly BlobKind[] = ['wasm', 'data'];
 const REVERSED_KINDS: readonly BlobKind[] = ['data', 'wasm'];
 
@@ -507,6 +508,11 @@ export class Cache {
       const stats = await handle.stat();
       if (verify !== 'none' && options.size !== undefined && stats.size !== options.size) {
         throw new CacheIntegrityError(digest, info.path, `size is ${stats.size} bytes, expected ${options.size}`);
+      }
+      // An empty file is what a crash leaves behind on filesystems that reorder the rename
+      // before the data; only the empty blob's digest may be empty.
+      if (verify !== 'none' && stats.size === 0 && digest !== EMPTY_DIGEST) {
+        throw new CacheIntegrityError(digest, info.path, 'the file is empty');
       }
       if (verify === 'full') {
         const actual = await hashHandle(handle);
