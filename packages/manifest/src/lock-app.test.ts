@@ -376,4 +376,49 @@ build.command = "make debug"
     expect(err.errors[0]?.message).toContain('Error fetching source URL "https://e.com/w.wasm"');
     expect(err.errors[0]?.message).toContain('CACHE_INTEGRITY');
   });
+
+  it('moves trigger middleware onto components, splitting a component shared by triggers', async () => {
+    const { locked } = await lock({
+      'spin.toml': `spin_manifest_version = 2
+[application]
+name = "mw"
+[[trigger.http]]
+route = "/a"
+component = "solo"
+dependencies.middleware = [{ path = "mw/one.wasm" }, { component = "auth" }]
+[[trigger.http]]
+route = "/plain"
+component = "plain"
+[[trigger.http]]
+route = "/s1"
+component = "shared"
+dependencies.middleware = [{ path = "mw/one.wasm" }]
+[[trigger.http]]
+route = "/s2"
+component = "shared"
+[component.solo]
+source = "solo.wasm"
+[component.plain]
+source = "plain.wasm"
+[component.shared]
+source = "shared.wasm"
+[component.auth]
+source = "auth.wasm"
+`,
+    });
+    expect(locked.must_understand).toEqual(['component_host_requirements']);
+    expect(locked.triggers.map((t) => [t.id, (t.trigger_config as { component: string }).component, t.trigger_dependencies])).toEqual([
+      ['solo-http-trigger', 'solo', undefined],
+      ['plain-http-trigger', 'plain', undefined],
+      ['shared-http-trigger', 'shared-for-shared-http-trigger', undefined],
+      ['http-trigger1', 'shared', undefined],
+    ]);
+    const solo = locked.components.find((c) => c.id === 'solo');
+    expect(solo?.metadata).toEqual({ 'resolve-trigger-dependencies-using': 'http' });
+    expect(solo?.host_requirements).toEqual({ middleware: 'required' });
+    expect(solo?.trigger_dependencies?.['middleware']?.map((d) => d.source.source?.split('/').pop())).toEqual(['one.wasm', 'auth.wasm']);
+    expect(locked.components.map((c) => c.id)).toEqual(['solo', 'plain', 'shared', 'auth', 'shared-for-shared-http-trigger']);
+    expect(locked.components.find((c) => c.id === 'shared')?.trigger_dependencies).toBeUndefined();
+    expect(locked.components.find((c) => c.id === 'shared-for-shared-http-trigger')?.trigger_dependencies?.['middleware']).toHaveLength(1);
+  });
 });

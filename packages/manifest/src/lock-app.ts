@@ -29,6 +29,7 @@ import { isProfileDefined, normalizeManifest } from './normalize.js';
 import type { ModelPaths } from './normalize.js';
 import { toError } from './parse-manifest.js';
 import { setKey, showPath } from './problems.js';
+import { reassignTriggerDependencies } from './trigger-components.js';
 import type { Problem } from './problems.js';
 import type { KeyPath } from './toml-location.js';
 
@@ -137,6 +138,7 @@ export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): 
     triggers,
     components: components.filter((c): c is LockedComponent => c !== undefined),
   };
+  reassignTriggerDependencies(app);
   if (app.components.some((c) => c.host_requirements !== undefined && Object.keys(c.host_requirements).length > 0)) {
     app.must_understand = ['component_host_requirements'];
     app.spin_lock_version = 1;
