@@ -31,6 +31,7 @@ export interface CopyResult {
 /** Error marking a stream that a retrying uploader wanted to read a second time. */
 class StreamConsumedError extends Error {
   readonly retryable = true;
+  readonly sourceConsumed = true;
   constructor() {
     super('the blob stream was already read; the transfer starts again');
   }

@@ -12,7 +12,7 @@ import {
 import { headerValue, readLimited, RegistryTransport, responseError, type RequestBody, type TransportOptions, type TransportResponse } from './http.js';
 import { ALL_MANIFEST_TYPES, DEFAULT_MAX_MANIFEST_BYTES, INDEX_MANIFEST_TYPES, MediaType } from './media-types.js';
 import { parseReference, type Reference } from './reference.js';
-import { backoffDelay, isRetryableNetworkError } from './retry.js';
+import { backoffDelay, isRetryableNetworkError, isSourceConsumed } from './retry.js';
 import { createSemaphore, type Semaphore } from './semaphore.js';
 import type { BlobSource, FetchManifestOptions, OciTarget, PullBlobOptions, PushBlobOptions, PushBlobResult } from './target.js';
 import type { Descriptor, FetchedManifest, ImageIndex } from './types.js';
@@ -298,6 +298,7 @@ export class RegistryRepository implements OciTarget {
         return { outcome: await this.#uploadWithFallback(descriptor, source, options, undefined) };
       } catch (err) {
         lastError = err;
+        if (isSourceConsumed(err)) throw err;
         if (err instanceof OciError && !(err as { retryable?: boolean }).retryable) throw err;
         if (options.signal?.aborted || !isRetryableNetworkError(err)) break;
         await retry.sleep(backoffDelay(retry, attempt), options.signal);

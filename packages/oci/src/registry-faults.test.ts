@@ -78,3 +78,39 @@ describe('transfers through a proxy that drops connections and answers 500/429 o
     await client.close();
   });
 });
+
+describe('copy between two registries through faulty proxies', () => {
+  it('restarts the pull when the upload fails after the stream was read, keeping every digest', async () => {
+    const a = await startRegistry();
+    const b = await startRegistry();
+    const from = await startFaultProxy({ target: a.host, downloadFaults: ['drop', 500] });
+    const to = await startFaultProxy({ target: b.host, uploadFaults: ['drop', 429] });
+    const client = createRegistryClient({ retry: fastRetry });
+    try {
+      const image = makeImage([600 * 1024, 1000]);
+      const pushed = await pushImage(client.repository(`${a.host}/copy/src`), image, 'v1');
+      const { copy } = await import('./copy.js');
+      const result = await copy(client.repository(`${from.host}/copy/src`), client.repository(`${to.host}/copy/dst`), 'v1');
+      expect(result.descriptor.digest).toBe(pushed.digest);
+      expect(result.copied).toBe(3);
+      const dest = client.repository(`${b.host}/copy/dst`);
+      expect((await dest.fetchManifest('v1')).bytes.equals(image.manifest)).toBe(true);
+      for (const layer of image.layers) {
+        const bytes = await dest.pullBlob(layer.descriptor, async (s) => {
+          const chunks: Buffer[] = [];
+          for await (const c of s) chunks.push(c as Buffer);
+          return Buffer.concat(chunks);
+        });
+        expect(bytes.equals(layer.bytes)).toBe(true);
+      }
+      expect(from.injected).toBeGreaterThanOrEqual(6);
+      expect(to.injected).toBeGreaterThanOrEqual(6);
+    } finally {
+      await client.close();
+      await from.stop();
+      await to.stop();
+      await a.stop();
+      await b.stop();
+    }
+  });
+});

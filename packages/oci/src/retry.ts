@@ -86,3 +86,16 @@ export function isRetryableNetworkError(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * True when `err` or one of its causes says its source cannot be read again
+ * (`sourceConsumed: true`): retrying the same upload is pointless, the caller starts over.
+ */
+export function isSourceConsumed(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
+    if ((current as { sourceConsumed?: unknown }).sourceConsumed === true) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

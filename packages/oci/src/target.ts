@@ -2,7 +2,12 @@ import type { Readable } from 'node:stream';
 import type { RequestBody } from './http.js';
 import type { Descriptor, FetchedManifest } from './types.js';
 
-/** Bytes of a blob to push: a buffer, or a function that opens a fresh stream for each attempt. */
+/**
+ * Bytes of a blob to push: a buffer, or a function that opens a fresh stream for each
+ * attempt. A function that cannot open the content again may throw an error carrying
+ * `sourceConsumed: true`; the push then fails at once (instead of retrying) so the caller
+ * can start over, as `copy()` does by pulling again.
+ */
 export type BlobSource = RequestBody;
 
 /** Per-blob progress callback: bytes transferred so far for this blob. */
