@@ -155,10 +155,13 @@ export class KvConfigUnknownTypeError extends KvError {
 export class KvUnknownLabelError extends KvError {
   readonly label: string;
 
-  constructor(label: string, defined: readonly string[]) {
+  constructor(label: string, defined: readonly string[], componentId?: string) {
+    const fix = `define it as [key_value_store.${label}] in the runtime config file (defined: ${defined.map((l) => JSON.stringify(l)).join(', ') || 'none'})`;
     super(
       'KV_UNKNOWN_LABEL',
-      `no key-value store with label "${label}" (defined: ${defined.map((l) => JSON.stringify(l)).join(', ') || 'none'}); define it as [key_value_store.${label}] in the runtime config file`,
+      componentId === undefined
+        ? `no key-value store with label "${label}"; ${fix}`
+        : `unknown key_value_stores label "${label}" for component "${componentId}"; ${fix}`,
     );
     this.name = 'KvUnknownLabelError';
     this.label = label;

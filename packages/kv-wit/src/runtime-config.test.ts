@@ -80,6 +80,8 @@ url = "redis://user:secret@127.0.0.1:6379/2"
     manager.syncStore('default').set('k', Uint8Array.of(1));
     await import('node:fs/promises').then((fs) => fs.access(join(stateDir, 'sqlite_key_value.db')));
     expect(() => manager.store('missing')).toThrow(expect.objectContaining({ code: 'KV_UNKNOWN_LABEL' }));
+    manager.checkComponentLabels('web', ['default']);
+    expect(() => manager.checkComponentLabels('web', ['default', 'cache'])).toThrow('unknown key_value_stores label "cache" for component "web"');
     await manager.close();
 
     const inMemory = createKvStoreManager({});

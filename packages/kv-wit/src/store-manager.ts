@@ -42,6 +42,12 @@ export interface KvStoreManager {
   syncStore(label: string): KvStoreSync;
   /** The asynchronous store of any label. @throws KvUnknownLabelError */
   store(label: string): KvStore;
+  /**
+   * Checks at app start that every label a component lists is defined, as Spin does.
+   * @throws KvUnknownLabelError `KV_UNKNOWN_LABEL` with Spin's message
+   *   `unknown key_value_stores label "<l>" for component "<id>"`
+   */
+  checkComponentLabels(componentId: string, labels: Iterable<string>): void;
   /** Closes every opened database and connection. */
   close(): Promise<void>;
 }
@@ -100,6 +106,11 @@ export function createKvStoreManager(options: KvStoreManagerOptions = {}): KvSto
       return def.path === undefined ? 'a temporary in-memory store' : JSON.stringify(def.path);
     },
     isSync: (label) => definition(label).type !== 'redis',
+    checkComponentLabels(componentId, labels) {
+      for (const label of labels) {
+        if (!definitions.has(label)) throw new KvUnknownLabelError(label, [...definitions.keys()], componentId);
+      }
+    },
     syncStore,
     store(label) {
       const cached = asyncStores.get(label);
