@@ -1,0 +1,131 @@
+// Capabilities benchmark: outbound HTTP from workers through the blocking bridge and the policy,
+// against plain undici from the main thread to the same loopback upstream; key-value operations
+// from a worker through the host binding, against the kv-wit binding called directly.
+// Prints ratios measured in this run.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Agent } from 'undici';
+import { createKvHost, createKvStoreManager } from '@spinel/kv-wit';
+import { AllowedHosts } from '@spinel/manifest';
+import { startRedis } from '@spinel/test-utils';
+import { createBridgeServer } from '../src/capabilities/bridge-server.js';
+import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/capabilities/key-value.js';
+import { createOutboundHttp } from '../src/capabilities/outbound-http.js';
+import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/capabilities/outbound-service.js';
+
+const MS = 3000;
+const CONCURRENCY = 2;
+
+function startWorker(workerData: unknown, transfer: readonly import('node:worker_threads').TransferListItem[]): Promise<number> {
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./capabilities-worker.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  const worker = new Worker(code, { eval: true, workerData, transferList: [...transfer] });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (n: number) => {
+      void worker.terminate();
+      resolve(n);
+    });
+    worker.once('error', reject);
+  });
+}
+
+async function outbound(): Promise<void> {
+  const server = createServer((_req, res) => res.end('hello from upstream'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}/x`;
+
+  // Reference: plain undici from the main thread, CONCURRENCY loops.
+  const agent = new Agent({ connections: 128 });
+  let plain = 0;
+  const end = Date.now() + MS;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < end) {
+        const res = await agent.request({ origin: `http://127.0.0.1:${port}`, path: '/x', method: 'GET' });
+        await res.body.text();
+        plain++;
+      }
+    }),
+  );
+  await agent.close();
+
+  const http = createOutboundHttp({ allowedHosts: new Map([['bench', AllowedHosts.parse([`http://127.0.0.1:${port}`])]]) });
+  const bridge = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http) });
+  const counts = await Promise.all(
+    Array.from({ length: CONCURRENCY }, () => {
+      const endpoint = bridge.connect();
+      return startWorker({ endpoint, mode: 'http', url, ms: MS, kv: { sqlite: [], bridged: [] }, label: '' }, [endpoint.port]);
+    }),
+  );
+  bridge.close();
+  await http.close();
+  server.close();
+  const guest = counts.reduce((a, b) => a + b, 0);
+  const plainRate = plain / (MS / 1000);
+  const guestRate = guest / (MS / 1000);
+  console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream:`);
+  console.log(`  plain undici from Node:            ${plainRate.toFixed(0)} req/s (reference)`);
+  console.log(`  workers via bridge + policy:       ${guestRate.toFixed(0)} req/s = ${(guestRate / plainRate).toFixed(2)}x of plain undici`);
+}
+
+async function kv(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'spinel-kv-bench-'));
+  const redis = await startRedis();
+  try {
+    const definitions = new Map([['cache', { type: 'redis' as const, url: redis.url }]]);
+    const prepared = await prepareKeyValue({ app: { components: [] }, stateDir: dir, definitions });
+    const value = new Uint8Array(64);
+
+    // Reference: kv-wit's binding called directly, in this thread, over the same SQLite file.
+    const direct = createKvStoreManager({ stateDir: dir });
+    const host = createKvHost({ allowedLabels: ['default'], stores: (l) => direct.syncStore(l) });
+    const store = host.imports['fermyon:spin/key-value@2.0.0'].Store.open('default');
+    let directOps = 0;
+    const end = Date.now() + MS;
+    while (Date.now() < end) {
+      store.set(`k${directOps % 100}`, value);
+      store.get(`k${directOps % 100}`);
+      directOps += 2;
+    }
+    await direct.close();
+
+    const bridge = createBridgeServer({ [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager) });
+    const e1 = bridge.connect();
+    const sqliteOps = await startWorker({ endpoint: e1, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'default' }, [e1.port]);
+
+    // Redis: async store from the main thread against the worker's bridged binding.
+    const redisStore = prepared.manager.store('cache');
+    let redisDirect = 0;
+    const end2 = Date.now() + MS;
+    while (Date.now() < end2) {
+      await redisStore.set(`k${redisDirect % 100}`, value);
+      await redisStore.get(`k${redisDirect % 100}`);
+      redisDirect += 2;
+    }
+    const e2 = bridge.connect();
+    const redisOps = await startWorker({ endpoint: e2, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e2.port]);
+    bridge.close();
+    await prepared.close();
+
+    const rate = (n: number): number => n / (MS / 1000);
+    console.log('key-value, set+get of 64-byte values, one caller:');
+    console.log(`  SQLite, kv-wit binding called directly: ${rate(directOps).toFixed(0)} ops/s (reference)`);
+    console.log(`  SQLite, worker through the host binding: ${rate(sqliteOps).toFixed(0)} ops/s = ${(sqliteOps / directOps).toFixed(2)}x`);
+    console.log(`  Redis, kv-wit async store from Node:    ${rate(redisDirect).toFixed(0)} ops/s (reference)`);
+    console.log(`  Redis, worker through the bridge:       ${rate(redisOps).toFixed(0)} ops/s = ${(redisOps / redisDirect).toFixed(2)}x`);
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await outbound();
+await kv();
