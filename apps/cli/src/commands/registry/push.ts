@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
-import { insecureFlag, openTargetFromFlags, progressRenderer } from './app-flags.js';
+import { cacheRoot, insecureFlag, openTargetFromFlags, progressRenderer } from './app-flags.js';
 
 /** What `registry push --json` prints. */
 export interface PushJson {
@@ -53,7 +53,7 @@ export class RegistryPush extends SpinelCommand {
     const workDir = await mkdtemp(join(tmpdir(), 'spinel-push-'));
     const opened = await openTargetFromFlags(args.reference, flags.insecure, 'push', flags.concurrency);
     try {
-      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build);
+      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build, flags['cache-dir']);
       const progress = progressRenderer({ enabled: !this.jsonEnabled(), verb: 'push' });
       const epoch = process.env['SOURCE_DATE_EPOCH'];
       const result = await oci.pushApp(lockedApp, {
@@ -82,35 +82,30 @@ export class RegistryPush extends SpinelCommand {
   }
 }
 
-interface ManifestFileApi {
-  findManifest(options: { cwd: string; fileOrDir?: string }): Promise<string>;
-  readManifest(path: string): Promise<{ manifest: { components: Record<string, { build?: { commands: readonly string[]; workdir?: string } }> } }>;
-  lockManifestFile(path: string, options: { workingDir?: string }): Promise<object>;
-}
-
-/** The app to push, as a locked app: from a spin.lock as is, from a spin.toml locked into `workDir`. */
-async function loadApp(from: string | undefined, cwd: string, workDir: string, build: boolean): Promise<object> {
+/**
+ * The app to push, as a locked app: a spin.lock as is; a spin.toml locked with its files
+ * copied into `workDir` (as Spin does before pushing) and URL sources fetched into the cache.
+ */
+async function loadApp(from: string | undefined, cwd: string, workDir: string, build: boolean, cacheDir: string | undefined): Promise<object> {
+  const manifest = await import('@spinel/manifest');
   if (from !== undefined && /\.(lock|json)$/.test(from)) {
-    const path = resolve(cwd, from);
-    const { parseLockedApp } = await import('@spinel/manifest');
+    const text = await readFile(resolve(cwd, from), 'utf8');
     // Parsed to check it is a locked app; pushed from the JSON itself.
-    const text = await readFile(path, 'utf8');
-    parseLockedApp(text);
+    manifest.parseLockedApp(text);
     return JSON.parse(text) as object;
   }
-  const manifest = (await import('@spinel/manifest')) as unknown as Partial<ManifestFileApi>;
-  if (manifest.findManifest === undefined || manifest.lockManifestFile === undefined || manifest.readManifest === undefined) {
-    throw Object.assign(new Error('This build cannot lock a spin.toml yet; pass a locked app with -f spin.lock.'), { code: 'CLI_UNSUPPORTED' });
-  }
-  const fileOrDir = from;
-  const path = await manifest.findManifest({ cwd, ...(fileOrDir === undefined ? {} : { fileOrDir }) });
-  if (build) await runBuild(manifest as ManifestFileApi, path);
-  return manifest.lockManifestFile(path, { workingDir: workDir });
+  const path = await manifest.findManifest({ cwd, ...(from === undefined ? {} : { fileOrDir: from }) });
+  if (build) await runBuild(path);
+  const { openCache, createUrlResolver } = await import('@spinel/cache');
+  const cache = openCache({ root: await cacheRoot(cacheDir) });
+  const resolveUrl = createUrlResolver({ cache });
+  return manifest.lockManifestFile(path, { workingDir: workDir, resolver: (url, digest) => resolveUrl(url, digest) });
 }
 
 /** Runs each component's build commands in order, in its workdir, output on stderr. */
-async function runBuild(manifest: ManifestFileApi, path: string): Promise<void> {
-  const parsed = await manifest.readManifest(path);
+async function runBuild(path: string): Promise<void> {
+  const { readManifest } = await import('@spinel/manifest');
+  const parsed = await readManifest(path);
   const appDir = dirname(path);
   for (const [id, component] of Object.entries(parsed.manifest.components)) {
     const commands = component.build?.commands ?? [];

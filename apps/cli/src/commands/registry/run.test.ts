@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,6 +70,46 @@ describe('spinel registry run', () => {
     await exec(process.execPath, [BIN, 'registry', 'push', '-f', join(dir, 'spin.lock'), ref], { cwd: dir, env: env() });
     const served = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
     const res = await fetch(`${served.base}/anything`);
+    expect([res.status, await res.text()]).toEqual([200, 'hello from wat\n']);
+  });
+
+  it('pushes a spin.toml with --build (component built, files copied) and runs it', async () => {
+    const app = join(dir, 'toml-app');
+    await mkdir(join(app, 'static'), { recursive: true });
+    await writeFile(join(app, 'static', 'index.html'), Buffer.alloc(300, 'i'));
+    await writeFile(
+      join(app, 'spin.toml'),
+      [
+        'spin_manifest_version = 2',
+        '[application]',
+        'name = "toml-app"',
+        'version = "1.2.3"',
+        '[[trigger.http]]',
+        'route = "/..."',
+        'component = "web"',
+        '[component.web]',
+        'source = "web.wasm"',
+        'files = [{ source = "static", destination = "/" }]',
+        '[component.web.build]',
+        `command = "cp ${hello} web.wasm"`,
+        '',
+      ].join('\n'),
+    );
+    const ref = `${registry.host}/run/toml:v1`;
+    const pushed = await exec(process.execPath, [BIN, 'registry', 'push', '--build', '-f', app, ref, '--json'], { cwd: dir, env: env() });
+    const json = JSON.parse(pushed.stdout) as { blobs: { mediaType: string }[] };
+    expect(json.blobs.map((b) => b.mediaType).sort()).toEqual([
+      'application/vnd.fermyon.spin.application.v1+config',
+      'application/vnd.oci.image.config.v1+json',
+      'application/vnd.wasm.content.layer.v1+data',
+      'application/vnd.wasm.content.layer.v1+wasm',
+    ]);
+    const manifest = (await (await fetch(`${registry.url}/v2/run/toml/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as {
+      annotations: Record<string, string>;
+    };
+    expect(manifest.annotations).toMatchObject({ 'org.opencontainers.image.title': 'toml-app', 'org.opencontainers.image.version': '1.2.3' });
+    const served = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
+    const res = await fetch(`${served.base}/`);
     expect([res.status, await res.text()]).toEqual([200, 'hello from wat\n']);
   });
 
