@@ -273,17 +273,25 @@ function ipv6ToBigInt(input: string): bigint | undefined {
 
 /** Whether one entry allows the target. */
 export function allowedHostMatches(rule: AllowedHost, target: OutboundTarget): boolean {
+  const host = normalizeTargetHost(target.host);
+  return host !== undefined && matchesNormalized(rule, target, host);
+}
+
+/** The target host in the parsed form rules hold (lower case, punycode, IPv6 in brackets). */
+function normalizeTargetHost(rawHost: string): string | undefined {
+  return tryHost(rawHost.includes(':') && !rawHost.startsWith('[') ? `[${rawHost}]` : rawHost);
+}
+
+function matchesNormalized(rule: AllowedHost, target: OutboundTarget, host: string): boolean {
   if (rule.scheme.kind === 'exact' && rule.scheme.scheme !== target.scheme) return false;
-  if (!hostMatches(rule.host, target.host)) return false;
+  if (!hostMatches(rule.host, host)) return false;
   if (rule.port.kind === 'any') return true;
   const port = target.port ?? wellKnownPort(target.scheme);
   if (port === undefined) return false;
   return port >= rule.port.start && port < rule.port.end;
 }
 
-function hostMatches(rule: HostRule, rawHost: string): boolean {
-  const host = tryHost(rawHost.includes(':') && !rawHost.startsWith('[') ? `[${rawHost}]` : rawHost);
-  if (host === undefined) return false;
+function hostMatches(rule: HostRule, host: string): boolean {
   switch (rule.kind) {
     case 'any':
       return true;
@@ -418,7 +426,8 @@ export class AllowedHosts {
   allows(target: string | OutboundTarget, defaultScheme = 'https'): boolean {
     const t = typeof target === 'string' ? parseOutboundUrl(target, defaultScheme) : target;
     if (t === undefined) return false;
-    return this.entries.some((e) => allowedHostMatches(e, t));
+    const host = normalizeTargetHost(t.host);
+    return host !== undefined && this.entries.some((e) => matchesNormalized(e, t, host));
   }
 
   /** Whether a relative (self) request with one of these schemes is allowed. */

@@ -363,6 +363,14 @@ build.command = "make debug"
     expect(err.errors[0]?.line).toBe(9);
   });
 
+  it('explains a directory-like destination for a single file', async () => {
+    const err = await expectInvalid(() =>
+      lock({ 'spin.toml': `spin_manifest_version = 2\n[application]\nname = "x"\n[[trigger.http]]\nroute = "/..."\ncomponent = "bad"\n[component.bad]\nsource = "w.wasm"\nfiles = [{ source = "host.txt", destination = "/" }]\n`, 'host.txt': 'h' }),
+    );
+    expect(err.errors[0]?.code).toBe('MANIFEST_FILES_COPY_FAILED');
+    expect(err.message).toContain('"/" is not a valid destination file name');
+  });
+
   it('a failing resolver is reported with its code', async () => {
     const app = makeApp({ 'spin.toml': `spin_manifest_version = 2\n[application]\nname = "x"\n[[trigger.http]]\nroute = "/"\ncomponent = "web"\n[component.web]\nsource = { url = "https://e.com/w.wasm", digest = "${ZERO}" }\n` });
     const err = await expectInvalid(() =>
