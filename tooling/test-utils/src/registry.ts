@@ -1,12 +1,16 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { promisify } from 'node:util';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bcryptHash } from './bcrypt.js';
 import { startTokenService, type TokenService } from './registry-token-service.js';
+
+const run = promisify(execFile);
 
 export { bcryptHash } from './bcrypt.js';
 export { startFaultProxy, type BlobFault, type FaultProxy, type FaultProxyOptions } from './registry-fault-proxy.js';
@@ -17,12 +21,14 @@ export interface TestRegistry {
   /** `127.0.0.1:<port>`: the registry part of references. */
   host: string;
   port: number;
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`) */
   url: string;
   /** Storage root (blobs and repositories as the registry writes them). */
   storageDir: string;
   /** The token service, in `token` mode. */
   tokenService?: TokenService;
+  /** With `tls`: the PEM certificate to trust (pass it to an undici Agent's `connect.ca`). */
+  ca?: string;
   /** Stop the registry (and token service) and remove the temporary directory. */
   stop(): Promise<void>;
 }
@@ -39,6 +45,8 @@ export interface StartRegistryOptions {
   tokenField?: 'token' | 'access_token';
   /** Token mode: identity (refresh) tokens accepted, mapped to user names. */
   refreshTokens?: Record<string, string>;
+  /** Serve HTTPS with a fresh self-signed certificate for 127.0.0.1 (see `ca`). @default false */
+  tls?: boolean;
   /** Program to run. @default 'docker-registry' */
   binary?: string;
   /** How long to wait for `/v2/` to answer. @default 15000 */
@@ -73,6 +81,18 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       `auth:\n  token:\n    realm: ${tokenService.realm}\n    service: ${tokenService.service}\n` +
       `    issuer: ${tokenService.issuer}\n    rootcertbundle: ${tokenService.rootCertBundle}\n`;
   }
+  let tlsYaml = '';
+  let ca: string | undefined;
+  if (options.tls) {
+    const keyFile = join(dir, 'tls-key.pem');
+    const certFile = join(dir, 'tls-cert.pem');
+    await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile,
+      '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ]);
+    ca = await readFile(certFile, 'utf8');
+    tlsYaml = `  tls:\n    certificate: ${certFile}\n    key: ${keyFile}\n`;
+  }
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
@@ -82,6 +102,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n` +
         `storage:\n  filesystem:\n    rootdirectory: ${storageDir}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\n` +
         `http:\n  addr: 127.0.0.1:${port}\n  secret: ${randomBytes(16).toString('hex')}\n` +
+        tlsYaml +
         authYaml,
     );
     const child = spawn(binary, ['serve', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,7 +113,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     let spawnError: Error | undefined;
     child.once('error', (err) => (spawnError = err));
     try {
-      await waitForV2(port, options.readyTimeoutMs ?? 15_000, () => child.exitCode !== null || spawnError !== undefined);
+      await waitForV2(port, options.readyTimeoutMs ?? 15_000, () => child.exitCode !== null || spawnError !== undefined, options.tls === true);
       const stop = async (): Promise<void> => {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');
@@ -106,9 +127,10 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       return {
         host: `127.0.0.1:${port}`,
         port,
-        url: `http://127.0.0.1:${port}`,
+        url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
         storageDir,
         ...(tokenService === undefined ? {} : { tokenService }),
+        ...(ca === undefined ? {} : { ca }),
         stop,
       };
     } catch (err) {
@@ -136,12 +158,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForV2(port: number, timeoutMs: number, gaveUp: () => boolean): Promise<void> {
+async function waitForV2(port: number, timeoutMs: number, gaveUp: () => boolean, tls: boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (gaveUp()) throw new Error('the registry process exited');
     const status = await new Promise<number | undefined>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/v2/', method: 'GET', timeout: 1000 }, (res) => {
+      const send = tls ? httpsRequest : httpRequest;
+      const req = send({ host: '127.0.0.1', port, path: '/v2/', method: 'GET', timeout: 1000, rejectUnauthorized: false }, (res) => {
         res.resume();
         resolve(res.statusCode);
       });

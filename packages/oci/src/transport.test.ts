@@ -1,0 +1,65 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { startRegistry, type TestRegistry } from '@spinel/test-utils';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { staticCredentials } from './credentials.js';
+import { OCI_REQUEST_CHANNEL, RegistryTransport } from './http.js';
+import { createRegistryClient } from './registry-client.js';
+import { collect, makeImage, pushImage } from './test-helpers.js';
+
+describe('scheme choice', () => {
+  it('uses HTTPS unless insecure or loopback', () => {
+    const strict = new RegistryTransport();
+    expect(strict.baseUrl('ghcr.io')).toBe('https://ghcr.io');
+    expect(strict.baseUrl('registry.local:5000')).toBe('https://registry.local:5000');
+    expect(strict.baseUrl('localhost:5000')).toBe('http://localhost:5000');
+    expect(strict.baseUrl('127.0.0.1:5000')).toBe('http://127.0.0.1:5000');
+    expect(strict.baseUrl('[::1]:5000')).toBe('http://[::1]:5000');
+    expect(new RegistryTransport({ insecure: true }).baseUrl('ghcr.io')).toBe('http://ghcr.io');
+    const list = new RegistryTransport({ insecure: ['registry.local:5000'] });
+    expect(list.baseUrl('registry.local:5000')).toBe('http://registry.local:5000');
+    expect(list.baseUrl('ghcr.io')).toBe('https://ghcr.io');
+    expect(new RegistryTransport({ loopbackPlainHttp: false }).baseUrl('127.0.0.1:5000')).toBe('https://127.0.0.1:5000');
+  });
+});
+
+describe('HTTPS registry with Basic auth through an injected dispatcher', () => {
+  let registry: TestRegistry;
+  const password = 'tls-Secret-0987';
+  beforeAll(async () => {
+    registry = await startRegistry({ tls: true, auth: 'htpasswd', users: { tess: password } });
+  });
+  afterAll(async () => registry?.stop());
+
+  it('pushes and pulls over TLS, and never publishes credentials or tokens on the diagnostics channel', async () => {
+    const dispatcher = new Agent({ connect: { ca: registry.ca! } });
+    const seen: string[] = [];
+    const listener = (m: unknown): void => void seen.push(JSON.stringify(m));
+    subscribe(OCI_REQUEST_CHANNEL, listener);
+    const client = createRegistryClient({
+      dispatcher,
+      loopbackPlainHttp: false,
+      credentials: staticCredentials({ [registry.host]: { kind: 'basic', username: 'tess', password } }),
+    });
+    try {
+      const repo = client.repository(`${registry.host}/tls/app`);
+      const image = makeImage([4000]);
+      await pushImage(repo, image, 'v1');
+      expect((await repo.pullBlob(image.layers[0]!.descriptor, collect)).equals(image.layers[0]!.bytes)).toBe(true);
+      expect(seen.length).toBeGreaterThan(3);
+      const all = seen.join('\n');
+      expect(all).not.toContain(password);
+      expect(all).not.toContain(Buffer.from(`tess:${password}`).toString('base64'));
+    } finally {
+      unsubscribe(OCI_REQUEST_CHANNEL, listener);
+      await client.close();
+      await dispatcher.close();
+    }
+  });
+
+  it('fails with OCI_NETWORK when the certificate is not trusted', async () => {
+    const client = createRegistryClient({ loopbackPlainHttp: false, retry: { retries: 0 } });
+    await expect(client.repository(`${registry.host}/tls/app`).fetchManifest('v1')).rejects.toMatchObject({ code: 'OCI_NETWORK' });
+    await client.close();
+  });
+});
