@@ -219,6 +219,15 @@ describe('redis', () => {
     admin?.disconnect();
     await server?.stop();
   });
+  it('fails with KV_BACKEND, and no password in the message, when Redis is unreachable', async () => {
+    const store = openRedisKvStore('redis://user:hunter2@127.0.0.1:1/0', { connectTimeoutMs: 500 });
+    const err = await store.get('k').then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err?.code).toBe('KV_BACKEND');
+    expect(err?.message).not.toContain('hunter2');
+    await store.close();
+    expect(await codeOf(store.get('k'))).toBe('KV_STORE_CLOSED');
+  });
+
   conformance('redis', async (limits) => {
     await admin.flushall();
     const store = openRedisKvStore(server.url, limits === undefined ? {} : { limits });

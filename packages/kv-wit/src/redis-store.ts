@@ -237,6 +237,11 @@ export class RedisKvStore implements KvStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // QUIT on a client that never connected (or is reconnecting) would wait for a connection.
+    if (this.#client.status !== 'ready') {
+      this.#client.disconnect();
+      return;
+    }
     try {
       await this.#client.quit();
     } catch {
