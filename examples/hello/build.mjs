@@ -1,6 +1,7 @@
 // Builds dist/hello.wasm from src/hello.js with componentize-js (about 10 s).
-// Run by `spinel up --build` / `spinel build` through [component.hello.build], or directly: `node build.mjs`.
-import { mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+// Run by `spinel up --build` through [component.hello.build], or directly: `node build.mjs`
+// (`node build.mjs --if-stale` skips the build when dist/hello.wasm is current).
+import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire, register } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -70,6 +71,16 @@ async function witDir() {
     ['package spinel:hello;', '', 'world hello {', `  export wasi:http/incoming-handler@${WASI_VERSION};`, '}', ''].join('\n'),
   );
   return dir;
+}
+
+// `--if-stale` (for setup scripts): do nothing when dist/hello.wasm is newer than its sources.
+if (process.argv.includes('--if-stale')) {
+  const built = await stat(join(here, 'dist', 'hello.wasm')).catch(() => undefined);
+  const sources = await Promise.all([join(here, 'src', 'hello.js'), fileURLToPath(import.meta.url)].map((p) => stat(p)));
+  if (built !== undefined && sources.every((s) => s.mtimeMs <= built.mtimeMs)) {
+    console.log('dist/hello.wasm is up to date');
+    process.exit(0);
+  }
 }
 
 const { componentize } = await loadComponentize();
