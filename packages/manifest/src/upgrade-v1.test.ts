@@ -57,4 +57,49 @@ describe('manifestToV2Toml', () => {
     b.components.forEach((c: { files?: { source: string }[] }) => c.files?.forEach((f) => (f.source = f.source.replace('/w2/', '/w1/'))));
     expect(b).toEqual(a);
   });
+
+  it('writes v1 conversions the way Spin does (trigger ids kept, legacy hosts explicit)', () => {
+    const text = manifestToV2Toml(
+      parseManifest(`spin_manifest_version = "1"
+name = "m"
+trigger = { type = "fake", global_option = true }
+[[component]]
+id = "plain"
+source = "a.wasm"
+trigger = {}
+[[component]]
+id = "rich"
+source = "b.wasm"
+allowed_http_hosts = ["example.com"]
+allowed_outbound_hosts = ["https://fermyon.com:443"]
+[component.trigger]
+option = true
+`).manifest,
+    );
+    expect(text).toBe(`spin_manifest_version = 2
+
+[application]
+name = "m"
+
+[application.trigger.fake]
+global_option = true
+
+[[trigger.fake]]
+id = "trigger-plain"
+component = "plain"
+
+[[trigger.fake]]
+id = "trigger-rich"
+component = "rich"
+option = true
+
+[component.plain]
+source = "a.wasm"
+allowed_outbound_hosts = [ "redis://*:*", "mysql://*:*", "postgres://*:*" ]
+
+[component.rich]
+source = "b.wasm"
+allowed_outbound_hosts = [ "https://fermyon.com:443", "http://example.com", "https://example.com" ]
+`);
+  });
 });

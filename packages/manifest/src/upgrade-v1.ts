@@ -42,7 +42,7 @@ export function manifestToV2Toml(m: AppManifest): string {
     for (const [id, c] of Object.entries(m.components)) setKey<unknown>(comps, id, componentToToml(c));
     doc['component'] = comps;
   }
-  return `${stringify(doc)}\n`;
+  return `${stringify(doc).trimEnd()}\n`;
 }
 
 function triggerToToml(t: Trigger): TomlObject {
