@@ -199,9 +199,11 @@ export class RegistryTransport {
   }
 
   async #sendOnce(options: SendOptions, attempt: number): Promise<TransportResponse & { sentAuthorization: string | undefined }> {
-    let url = new URL(options.path, this.baseUrl(options.registry));
-    const origin = url.origin;
-    let authorization = await this.#authorization(options.registry, options.scopes);
+    const base = this.baseUrl(options.registry);
+    let url = new URL(options.path, base);
+    const origin = new URL(base).origin;
+    // An upload location on another origin (object storage) must not get the registry's credentials.
+    let authorization = url.origin === origin ? await this.#authorization(options.registry, options.scopes) : undefined;
     const follow = options.followRedirects !== false && (options.method === 'GET' || options.method === 'HEAD');
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...options.headers };

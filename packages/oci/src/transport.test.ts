@@ -63,3 +63,29 @@ describe('HTTPS registry with Basic auth through an injected dispatcher', () => 
     await client.close();
   });
 });
+
+describe('timeouts', () => {
+  it('retries a request whose answer never comes', async () => {
+    const { createServer } = await import('node:http');
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      if (requests === 1) return; // hang: no answer at all
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end('{"schemaVersion":2,"config":{"mediaType":"a","digest":"sha256:' + '0'.repeat(64) + '","size":1},"layers":[]}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const dispatcher = new Agent({ headersTimeout: 300 });
+    const client = createRegistryClient({ dispatcher, retry: { minDelayMs: 1, maxDelayMs: 5 } });
+    try {
+      const fetched = await client.repository(`127.0.0.1:${port}/slow/app`).fetchManifest('v1');
+      expect(fetched.bytes.byteLength).toBeGreaterThan(0);
+      expect(requests).toBe(2);
+    } finally {
+      await client.close();
+      await dispatcher.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
