@@ -8,6 +8,7 @@ import { fetchImageManifest } from '../platform.js';
 import { mapLimit } from '../semaphore.js';
 import type { OciTarget } from '../target.js';
 import type { Descriptor, ImageManifest } from '../types.js';
+import { debug } from './debug.js';
 import { SpinAppInvalidError } from './errors.js';
 import { SPIN_MEDIA_TYPES } from './media-types.js';
 import type { BlobProgressEvent } from './push-app.js';
@@ -65,6 +66,7 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
     // A blob already stored (verified when written) with the descriptor's size is not fetched.
     const info = await cache.stat(descriptor.digest);
     if (info !== undefined && info.size === descriptor.size) {
+      debug('pull %s: %s already cached', target.description, descriptor.digest);
       options.onProgress?.({ descriptor, phase: 'done', transferred: 0, outcome: 'cached' });
       return 'cached' as const;
     }
@@ -83,6 +85,7 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
     if (descriptor.mediaType === SPIN_MEDIA_TYPES.archiveLayer) {
       await expandArchiveLayer(cache, descriptor.digest, options.archiveLimits ?? {});
     }
+    debug('pull %s: fetched %s (%d bytes)', target.description, descriptor.digest, descriptor.size);
     options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
     return 'downloaded' as const;
   });

@@ -2,6 +2,7 @@ import { mapLimit } from '../semaphore.js';
 import type { OciTarget, PushBlobResult } from '../target.js';
 import type { Descriptor } from '../types.js';
 import { toLockedAppJson } from './app-json.js';
+import { debug } from './debug.js';
 import { SPIN_MEDIA_TYPES } from './media-types.js';
 import { packageApp } from './package-app.js';
 import type { PackageAppOptions, PackagedApp, PackagedBlob } from './package-app.js';
@@ -70,6 +71,7 @@ export async function pushPackaged(packaged: PackagedApp, options: PushAppOption
     options.tag,
     options.signal === undefined ? {} : { signal: options.signal },
   );
+  debug('pushed manifest %s to %s%s', tagged.digest, target.description, options.tag === undefined ? '' : `:${options.tag}`);
   const results = blobs.map((blob, index) => ({ descriptor: blob.descriptor, outcome: outcomes[index] ?? 'uploaded' }));
   const blobTotal = blobs.reduce((sum, blob) => sum + blob.descriptor.size, 0);
   return {
@@ -92,6 +94,7 @@ async function pushOne(target: OciTarget, blob: PackagedBlob, options: PushAppOp
       ? {}
       : { onProgress: (transferred: number) => options.onProgress?.({ descriptor, phase: 'progress', transferred }) }),
   });
+  debug('push %s %s (%d bytes) to %s: %s', descriptor.mediaType, descriptor.digest, descriptor.size, target.description, result.outcome);
   options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: result.outcome });
   return result.outcome;
 }
