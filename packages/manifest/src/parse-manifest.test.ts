@@ -70,6 +70,7 @@ describe('parseManifest: invalid cases carry Spin\'s key phrase, a code and a lo
     ['missing dependency component', HTTP('dependencies = { "a:b/c" = { component = "nobody" } }'), 'dependency ID nobody does not exist'],
     ['both inherit forms', HTTP('dependencies_inherit_configuration = true\ndependencies = { "a:b/c" = { path = "x.wasm", inherit_configuration = true } }'), 'These are mutually exclusive; use one or the other.'],
     ['unknown trigger component', V2('[[trigger.http]]\nroute = "/"\ncomponent = "ghost"'), 'refers to component "ghost", which is not defined'],
+    ['duplicate v2 component table', V2('[[trigger.x]]\ncomponent = "a"\n[component.a]\nsource = "a.wasm"\n[component.a]\nsource = "b.wasm"'), 'TOML parse error at line 8', 8],
     ['missing application', 'spin_manifest_version = 2\n[[trigger.http]]\nroute = "/"\ncomponent = { source = "a.wasm" }', 'missing field `application`'],
   ];
 
