@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryKvStore } from '../memory-store.js';
 import { openSqliteKvDatabase } from '../sqlite-store.js';
+import { createKvStoreManager } from '../store-manager.js';
 import { createKvHost } from './create-kv-host.js';
 import type { KvHostOptions, WasiCas } from './create-kv-host.js';
 
@@ -50,6 +51,19 @@ describe('fermyon:spin/key-value@2.0.0', () => {
     Store.open('default');
     Store.open('default');
     expect(payload(() => Store.open('default'))).toEqual({ tag: 'store-table-full' });
+  });
+
+  it('accepts a store manager as the lookup: undefined labels are no-such-store, Redis-without-bridge is other', () => {
+    const manager = createKvStoreManager({
+      definitions: new Map([['remote', { type: 'redis', url: 'redis://127.0.0.1:1' }]]),
+    });
+    const { imports } = createKvHost({ allowedLabels: ['default', 'remote', 'ghost'], stores: (label) => manager.syncStore(label) });
+    const { Store } = imports['fermyon:spin/key-value@2.0.0'];
+    Store.open('default').set('k', bytes('v'));
+    expect(payload(() => Store.open('ghost'))).toEqual({ tag: 'no-such-store' });
+    expect((payload(() => Store.open('remote')) as { tag: string; val: string }).val).toMatch(/Redis, which is asynchronous/);
+    expect((payload(() => imports['fermyon:spin/key-value'].open('remote')) as { tag: string }).tag).toBe('io');
+    void manager.close();
   });
 
   it('turns store failures into other(message) naming the reason', () => {

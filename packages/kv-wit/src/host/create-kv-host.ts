@@ -1,4 +1,4 @@
-import { KvInvalidArgumentError } from '../errors.js';
+import { KvInvalidArgumentError, KvUnknownLabelError } from '../errors.js';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../limits.js';
 import type { KeyValueEntry, KvStoreSync } from '../store.js';
 import { otherError } from './guest-errors.js';
@@ -155,11 +155,18 @@ export function createKvHost(options: KvHostOptions): KvHost {
   const openCas = new Set<OpenCas>();
   let disposed = false;
 
-  type OpenFailure = 'access-denied' | 'no-such-store' | 'store-table-full';
+  type OpenFailure = 'access-denied' | 'no-such-store' | 'store-table-full' | { message: string };
   const openLabel = (label: string): OpenStore | OpenFailure => {
     if (disposed) return 'no-such-store';
     if (!allowed.has(label)) return 'access-denied';
-    const store = lookup(label);
+    let store: KvStoreSync | undefined;
+    try {
+      store = lookup(label);
+    } catch (err) {
+      // A lookup such as `manager.syncStore` throws for an undefined label rather than answering undefined.
+      if (err instanceof KvUnknownLabelError) return 'no-such-store';
+      return { message: otherError(err).val };
+    }
     if (store === undefined) return 'no-such-store';
     if (openStores.size >= maxOpenStores) return 'store-table-full';
     const handle: OpenStore = { store, open: true };
@@ -194,6 +201,7 @@ export function createKvHost(options: KvHostOptions): KvHost {
     static open(label: string): SpinStoreImpl {
       const handle = openLabel(label);
       if (typeof handle === 'string') throw { tag: handle } satisfies SpinKvError;
+      if ('message' in handle) throw { tag: 'other', val: handle.message } satisfies SpinKvError;
       const self = Object.create(SpinStoreImpl.prototype) as SpinStoreImpl;
       self[STATE] = handle;
       return self;
@@ -239,6 +247,7 @@ export function createKvHost(options: KvHostOptions): KvHost {
     open(name) {
       const handle = openLabel(name);
       if (typeof handle === 'string') throw { tag: handle } satisfies LegacyKvError;
+      if ('message' in handle) throw { tag: 'io', val: handle.message } satisfies LegacyKvError;
       const id = nextLegacyHandle;
       nextLegacyHandle = (nextLegacyHandle + 1) >>> 0;
       legacyHandles.set(id, handle);
@@ -304,6 +313,7 @@ export function createKvHost(options: KvHostOptions): KvHost {
       const handle = openLabel(identifier);
       if (handle === 'store-table-full') throw { tag: 'other', val: 'store table full' } satisfies WasiKvError;
       if (typeof handle === 'string') throw { tag: handle } satisfies WasiKvError;
+      if ('message' in handle) throw { tag: 'other', val: handle.message } satisfies WasiKvError;
       const bucket = Object.create(BucketImpl.prototype) as BucketImpl;
       bucket[STATE] = handle;
       return bucket;
