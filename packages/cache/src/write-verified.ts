@@ -42,6 +42,7 @@ export async function writeVerifiedStream(
 ): Promise<WriteVerifiedResult> {
   const tmp = join(options.dir, tempName());
   let handle: FileHandle | undefined;
+  const inFlight = new Set<Promise<void>>();
   try {
     handle = await openTemp(options.dir, tmp);
     const fh = handle;
@@ -53,7 +54,6 @@ export async function writeVerifiedStream(
     const free: Buffer[] = [];
     let current: Buffer | undefined;
     let filled = 0;
-    const inFlight = new Set<Promise<void>>();
     let writeError: unknown;
 
     const submit = async (buffer: Uint8Array, length: number, pooled: boolean): Promise<void> => {
@@ -116,6 +116,8 @@ export async function writeVerifiedStream(
     const existed = await commit(tmp, options.finalPath, size);
     return { size, existed };
   } catch (err) {
+    // Let pending writes settle before the file is closed under them.
+    await Promise.allSettled(inFlight);
     await handle?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     throw wrapIo(err, 'write', tmp);
