@@ -224,3 +224,40 @@ describe('registry client against a misbehaving registry', () => {
     await client.close();
   });
 });
+
+describe('referrers API', () => {
+  it('reads the referrers index page by page and filters by artifact type when the registry did not', async () => {
+    const subject = `sha256:${'c'.repeat(64)}`;
+    const ref = (n: number, artifactType: string): { mediaType: string; digest: string; size: number; artifactType: string } => ({
+      mediaType: MediaType.OciManifest,
+      digest: `sha256:${String(n).repeat(64)}`,
+      size: 100 + n,
+      artifactType,
+    });
+    const fake = await listen((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname !== `/v2/repo/referrers/${subject}`) {
+        res.writeHead(404).end();
+        return;
+      }
+      const page = url.searchParams.get('page') ?? '1';
+      const body: ImageIndex = {
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: page === '1' ? [ref(1, 'application/sig'), ref(2, 'application/sbom')] : [ref(3, 'application/sig')],
+      };
+      const headers: Record<string, string> = { 'content-type': MediaType.OciIndex };
+      if (page === '1') headers['link'] = `</v2/repo/referrers/${subject}?page=2>; rel="next"`;
+      res.writeHead(200, headers).end(JSON.stringify(body));
+    });
+    const client = createRegistryClient({ retry: { retries: 0 } });
+    try {
+      const repo = client.repository(`${fake.host}/repo`);
+      expect((await repo.referrers(subject)).map((d) => d.size)).toEqual([101, 102, 103]);
+      expect((await repo.referrers(subject, { artifactType: 'application/sig' })).map((d) => d.size)).toEqual([101, 103]);
+    } finally {
+      await client.close();
+      fake.server.close();
+    }
+  });
+});
