@@ -169,6 +169,26 @@ describe('fresh instances in one worker', () => {
   }, 120_000);
 });
 
+describe('client going away', () => {
+  it('rejects at once, leaves the guest to its deadline, and keeps serving', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'loop', path: paths['loop'] ?? '' }, { id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 1 });
+    try {
+      const controller = new AbortController();
+      const running = executor.handle('loop', request('/loop'), { signal: controller.signal, deadline: Date.now() + 1_500 });
+      setTimeout(() => controller.abort(), 200);
+      expect(await codeOf(running)).toBe('RUNTIME_ABORTED');
+      const queued = new AbortController();
+      const waiting = executor.handle('hello', request('/hello'), { signal: queued.signal });
+      queued.abort();
+      expect(await codeOf(waiting)).toBe('RUNTIME_ABORTED');
+      expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+      expect(executor.workerCount).toBe(1);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+});
+
 describe('loading', () => {
   it('refuses a component importing an interface the host does not provide, naming both', async () => {
     const path = await watComponent('unknown-import');

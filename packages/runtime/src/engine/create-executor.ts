@@ -59,6 +59,8 @@ interface Job {
   body: AsyncIterable<Uint8Array> | undefined;
   slot: Slot | undefined;
   done: boolean;
+  /** The caller went away: output is dropped, but the worker stays busy until the guest ends (or its deadline). */
+  detached: boolean;
   timer: NodeJS.Timeout | undefined;
   cleanup: (() => void) | undefined;
   onHead(status: number, headers: Array<[string, Uint8Array]>): void;
@@ -200,6 +202,10 @@ class WorkerPool implements WorkerExecutor {
     if (msg.type === 'ready') return;
     const job = slot.job;
     if (job === undefined || job.id !== msg.job || job.done) return;
+    if (job.detached) {
+      if (msg.type === 'end' || msg.type === 'error' || msg.type === 'wagi-result') this.finish(job);
+      return;
+    }
     switch (msg.type) {
       case 'head':
         job.onHead(msg.status, msg.headers);
@@ -251,11 +257,12 @@ class WorkerPool implements WorkerExecutor {
   private stop(job: Job, error: ExecutorError): void {
     if (job.done) return;
     const slot = job.slot;
-    this.fail(job, error);
-    if (slot !== undefined) {
-      if (slot.job === undefined || slot.job === job) slot.job = undefined;
+    if (slot !== undefined && slot.job === job) {
+      // Retire first, so the queue is never dispatched onto the worker being terminated.
+      slot.job = undefined;
       this.retire(slot);
     }
+    this.fail(job, error);
   }
 
   private dispatch(): void {
@@ -310,7 +317,18 @@ class WorkerPool implements WorkerExecutor {
     }
     const signal = options?.signal;
     if (signal !== undefined) {
-      const onAbort = (): void => this.stop(job, new ExecutorError('RUNTIME_ABORTED', 'The client went away; the request was stopped.', { componentId: job.componentId }));
+      const onAbort = (): void => {
+        const aborted = new ExecutorError('RUNTIME_ABORTED', 'The client went away; the request was dropped.', { componentId: job.componentId });
+        if (job.done || job.detached) return;
+        if (job.slot === undefined) {
+          this.fail(job, aborted);
+          return;
+        }
+        // Killing the worker for every client that hangs up would let clients churn the pool;
+        // the guest finishes (or meets its deadline) and its output is discarded.
+        job.detached = true;
+        job.onError(aborted);
+      };
       if (signal.aborted) {
         onAbort();
         return;
@@ -334,6 +352,7 @@ class WorkerPool implements WorkerExecutor {
         body: request.body,
         slot: undefined,
         done: false,
+        detached: false,
         timer: undefined,
         cleanup: undefined,
         onHead: (status, headers) => {
@@ -362,6 +381,7 @@ class WorkerPool implements WorkerExecutor {
         body: undefined,
         slot: undefined,
         done: false,
+        detached: false,
         timer: undefined,
         cleanup: undefined,
         onHead: () => undefined,

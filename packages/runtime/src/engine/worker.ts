@@ -156,7 +156,7 @@ async function init(msg: InitMessage): Promise<void> {
 function handlerOf(loaded: LoadedComponent): HandlerExports {
   const t = loaded.template;
   if (t !== undefined) {
-    if (t.uses < instanceReuse) {
+    if (t.uses === 0 || t.uses < instanceReuse) {
       t.uses++;
       return t.handler;
     }
@@ -182,6 +182,25 @@ function handlerOf(loaded: LoadedComponent): HandlerExports {
   const handler = glue.exports['incomingHandler'] as HandlerExports;
   loaded.template = { glue, handler, generations: 1, uses: 1 };
   return handler;
+}
+
+/**
+ * Makes the next fresh instance while the worker is idle, so a request that finds the worker free
+ * does not wait for instantiation. A message that arrives first is handled first.
+ */
+function prewarm(loaded: LoadedComponent): void {
+  const t = loaded.template;
+  if (t === undefined || t.uses === 0 || t.uses < instanceReuse || t.generations >= templateGenerations) return;
+  setImmediate(() => {
+    if (loaded.template !== t || t.uses === 0 || t.uses < instanceReuse) return;
+    try {
+      t.glue.refresh();
+      t.generations++;
+      t.uses = 0;
+    } catch {
+      loaded.template = undefined;
+    }
+  });
 }
 
 function errorText(err: unknown): string {
@@ -237,6 +256,7 @@ function runHttp(msg: HttpJobMessage): void {
     return;
   }
   sink.end();
+  prewarm(loaded);
 }
 
 type RunWagi = (module: WebAssembly.Module, invocation: WagiInvocation) => WagiResult;
