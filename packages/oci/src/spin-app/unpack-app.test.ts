@@ -149,6 +149,27 @@ describe('unpackApp', () => {
     await writeFile(join(dir, 'probe'), '');
   });
 
+  it('never follows a source URL named by the artifact', async () => {
+    const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', source: 'file:///etc/passwd' } }] };
+    const lockedBytes = Buffer.from(JSON.stringify(locked));
+    await store.put(sha256Digest(lockedBytes), lockedBytes);
+    const manifest: OciImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: SPIN_MEDIA_TYPES.imageConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [{ mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+    };
+    await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '5'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+    // With a digest as well, the cache blob is used, not the URL.
+    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const withDigest = { ...locked, components: [{ id: 'x', source: { content_type: 'application/wasm', source: 'file:///etc/passwd', digest: sha256Digest(wasm) } }] };
+    const withDigestBytes = Buffer.from(JSON.stringify(withDigest));
+    await store.put(sha256Digest(withDigestBytes), withDigestBytes);
+    const second: OciImageManifest = { ...manifest, layers: [{ mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(withDigestBytes), size: withDigestBytes.length }] };
+    const { lockedApp } = await unpackApp({ manifest: second, store, reference: ref, digest: 'sha256:' + '6'.repeat(64), workDir: join(dir, 'w') });
+    expect(lockedApp.components[0]?.source.source).not.toContain('/etc/passwd');
+    expect(await readFile(fileURLToPath(lockedApp.components[0]?.source.source ?? ''))).toEqual(wasm);
+  });
+
   it('derives component ids from references', () => {
     expect(componentIdFromReference('localhost:5000/a/b/my_app:v1')).toBe('my-app');
     expect(componentIdFromReference('ghcr.io/x/123@sha256:abc')).toBe('app-123');

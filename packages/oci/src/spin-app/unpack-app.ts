@@ -171,9 +171,18 @@ export async function expandArchiveLayer(store: AppBlobStore, archiveDigest: str
 }
 
 async function resolveSource(resolver: BlobResolver, source: LockedSourceJson, what: string): Promise<LockedSourceJson> {
-  if (source.source !== undefined || source.digest === undefined) return source;
-  const path = await resolver.path(source.digest, `the Wasm of ${what}`);
-  return { ...source, source: pathToFileURL(path).href };
+  // A pulled artifact is untrusted: its sources come from its own layers (digest) or inline
+  // bytes, never from a URL it names (which could point at any file on this host).
+  if (source.digest !== undefined) {
+    const path = await resolver.path(source.digest, `the Wasm of ${what}`);
+    const { inline: _inline, ...rest } = source;
+    return { ...rest, source: pathToFileURL(path).href };
+  }
+  if (source.inline !== undefined) {
+    const { source: _source, ...rest } = source;
+    return rest;
+  }
+  throw new SpinAppInvalidError(`The Wasm of ${what} has no digest or inline content in the artifact; the publisher should push the app again with spin or spinel.`);
 }
 
 async function materialiseFiles(resolver: BlobResolver, component: LockedComponentJson, workDir: string): Promise<void> {
