@@ -112,7 +112,15 @@ export function readV1(r: Reader, root: Table, paths: ModelPaths): AppManifest {
       setKey(shared, k, v);
     }
     if (t['config'] !== undefined) shared['variables'] = t['config'];
+    const before = r.problems.list.length;
     const component = readComponent(r, shared, kp);
+    // Problems in `config` were found under its v2 name; point them back at `config`.
+    for (let pi = before; pi < r.problems.list.length; pi++) {
+      const p = r.problems.list[pi] as (typeof r.problems.list)[number];
+      if (p.keyPath.length > kp.length && p.keyPath[kp.length] === 'variables') {
+        r.problems.list[pi] = { ...p, keyPath: [...kp, 'config', ...p.keyPath.slice(kp.length + 1)], message: p.message.replace('.variables', '.config') };
+      }
+    }
     const triggerTable = r.required(t, 'trigger', kp) ? r.table(t['trigger'], [...kp, 'trigger']) : undefined;
     if (component === undefined) return;
     const http = r.stringArray(t['allowed_http_hosts'], [...kp, 'allowed_http_hosts']);
