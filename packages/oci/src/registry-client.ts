@@ -247,7 +247,7 @@ export class RegistryRepository implements OciTarget {
         discard(res.body);
         throw new SizeMismatchError(what, descriptor.size, declared);
       }
-      const stream = verifyingStream(what, res.body, descriptor, options.onProgress);
+      const stream = verifyingStream(what, this.#resumable(res, descriptor, options.signal), descriptor, options.onProgress);
       try {
         return await consume(stream);
       } catch (err) {
@@ -259,6 +259,52 @@ export class RegistryRepository implements OciTarget {
           continue;
         }
         throw err;
+      }
+    }
+  }
+
+  /**
+   * The body of a blob GET that survives dropped connections: after a reset it asks for the
+   * rest with `Range` and carries on (a registry that ignores `Range` sends everything again
+   * and the bytes already delivered are skipped), so the consumer sees one stream.
+   */
+  async *#resumable(first: TransportResponse, descriptor: Descriptor, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+    const retry = this.#s.transport.retry;
+    let res = first;
+    let received = 0;
+    let skip = 0;
+    for (let attempt = 0; ; ) {
+      try {
+        for await (const piece of res.body as AsyncIterable<Buffer>) {
+          let chunk = piece;
+          if (skip > 0) {
+            const dropped = Math.min(skip, chunk.byteLength);
+            skip -= dropped;
+            chunk = chunk.subarray(dropped);
+            if (chunk.byteLength === 0) continue;
+          }
+          received += chunk.byteLength;
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        if (signal?.aborted || attempt >= retry.retries || received === 0 || received >= descriptor.size || !isRetryableNetworkError(err)) throw err;
+        attempt++;
+        await retry.sleep(backoffDelay(retry, attempt - 1), signal);
+        res = await this.#send({
+          method: 'GET',
+          path: `/v2/${this.repository}/blobs/${descriptor.digest}`,
+          headers: { range: `bytes=${received}-` },
+          scopes: this.#pull,
+          ...(signal === undefined ? {} : { signal }),
+        });
+        const range = /^bytes (\d+)-/.exec(headerValue(res.headers['content-range']) ?? '');
+        if (res.status === 206 && range !== null && Number(range[1]) === received) skip = 0;
+        else if (res.status === 200) skip = received;
+        else {
+          discard(res.body);
+          throw err;
+        }
       }
     }
   }

@@ -114,3 +114,30 @@ describe('copy between two registries through faulty proxies', () => {
     }
   });
 });
+
+describe('resuming a dropped download', () => {
+  it('asks for the rest with Range, so the consumer sees one unbroken verified stream', async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy({ target: registry.host, downloadFaults: ['drop'] });
+    const client = createRegistryClient({ retry: fastRetry });
+    try {
+      const image = makeImage([1024 * 1024 + 11]);
+      await pushImage(client.repository(`${registry.host}/resume/app`), image, 'v1');
+      const layer = image.layers[0]!;
+      let consumed = 0;
+      const bytes = await client.repository(`${proxy.host}/resume/app`).pullBlob(layer.descriptor, async (stream) => {
+        consumed++;
+        const chunks: Buffer[] = [];
+        for await (const c of stream) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      });
+      expect(bytes.equals(layer.bytes)).toBe(true);
+      expect(consumed).toBe(1);
+      expect(proxy.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/')).map((r) => r.outcome)).toEqual(['drop', 206]);
+    } finally {
+      await client.close();
+      await proxy.stop();
+      await registry.stop();
+    }
+  });
+});
