@@ -12,6 +12,7 @@ interface Step {
   method?: string;
   body?: string;
   firstByteTimeoutMs?: number;
+  headers?: Array<[string, string]>;
 }
 const data = workerData as { endpoint: BridgeEndpoint; componentId: string; steps: Step[] };
 const bridge = createSyncBridge(data.endpoint);
@@ -28,7 +29,7 @@ function caught(fn: () => unknown): unknown {
 }
 
 function wasi(step: Step): unknown {
-  const headers = Fields.fromList([['x-test', enc.encode('1')]]);
+  const headers = Fields.fromList([['x-test', enc.encode('1')], ...(step.headers ?? []).map(([n, v]): [string, Uint8Array] => [n, enc.encode(v)])]);
   const req = new OutgoingRequest(headers);
   const relative = step.url.startsWith('/');
   const u = new URL(step.url, 'http://placeholder');
