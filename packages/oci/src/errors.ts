@@ -23,8 +23,8 @@ export type OciErrorCode =
   | 'OCI_REGISTRY_ERROR'
   | 'OCI_NETWORK'
   | 'OCI_UPLOAD_FAILED'
-  | 'OCI_LAYOUT_INVALID'
-  | 'OCI_UNSUPPORTED';
+  | 'OCI_LAYOUT_INVALID';
+
 
 /** Base class of every error thrown by `@spinel/oci`. */
 export class OciError extends Error {
@@ -179,12 +179,5 @@ export class UploadFailedError extends OciError {
 export class LayoutInvalidError extends OciError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('OCI_LAYOUT_INVALID', message, options);
-  }
-}
-
-/** The operation is not supported by this target or registry. */
-export class UnsupportedError extends OciError {
-  constructor(message: string) {
-    super('OCI_UNSUPPORTED', message);
   }
 }

@@ -35,7 +35,6 @@ export {
   RegistryError,
   SizeMismatchError,
   UnauthorizedError,
-  UnsupportedError,
   UploadFailedError,
   type OciErrorCode,
 } from './errors.js';

@@ -78,6 +78,7 @@ describe('bearer token auth', () => {
     for (const layer of image.layers) expect((await repo.pullBlob(layer.descriptor, collect)).equals(layer.bytes)).toBe(true);
     // One token for pull,push (the pull scope reuses nothing else): far fewer than requests.
     expect(registry.tokenService!.issued - before).toBeLessThanOrEqual(2);
+    await client.checkAccess(registry.host);
     await client.close();
   });
 
