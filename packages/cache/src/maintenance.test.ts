@@ -143,6 +143,21 @@ describe('prune', () => {
   });
 });
 
+describe('prune of derived temporaries', () => {
+  it('removes a half-built derived directory whose builder is gone', async () => {
+    await mkdir(join(root, 'derived'), { recursive: true });
+    const dead = join(root, 'derived', tempName(2_147_483_000));
+    await mkdir(join(dead, 'sub'), { recursive: true });
+    await writeFile(join(dead, 'sub', 'half.js'), 'partial');
+    const when = new Date(now - 5 * 60_000);
+    await utimes(dead, when, when);
+    const report = await cache.prune();
+    expect(report.removedTemps.map((t) => t.path)).toEqual([dead]);
+    expect(report.removedTemps[0]?.size).toBe(7);
+    expect(await readdir(join(root, 'derived'))).toEqual([]);
+  });
+});
+
 describe('clean', () => {
   it('empties registry/ and derived/ and leaves other files under the root', async () => {
     await putAged('x', 0);

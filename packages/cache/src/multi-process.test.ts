@@ -106,6 +106,22 @@ describe('several processes sharing one cache', () => {
     expect((await cache.verify()).corrupt).toEqual([]);
   }, 120_000);
 
+  it('eight processes building the same derived artifact leave one complete directory', async () => {
+    const workers = Array.from({ length: 8 }, () => startWorker('derived', ['jco-transpile-1.0.0-abc', 'other-key']));
+    await Promise.all(workers.map((w) => w.waitFor('ready')));
+    for (const w of workers) w.child.stdin?.write('go\n');
+    const exits = await Promise.all(workers.map((w) => w.exit));
+    for (const exit of exits) expect(exit).toEqual({ code: 0, stderr: '' });
+    const results = workers.map((w) => JSON.parse(w.lines.at(-1) ?? '[]') as Array<{ path: string; created: boolean }>);
+    expect(results.filter((r) => r[0]?.created === true)).toHaveLength(1);
+    expect(results.filter((r) => r[1]?.created === true)).toHaveLength(1);
+    expect((await readdir(join(root, 'derived'))).sort()).toEqual(['jco-transpile-1.0.0-abc', 'other-key']);
+    // All five files come from one builder: no mixing of two half-built directories.
+    const dir = join(root, 'derived', 'jco-transpile-1.0.0-abc');
+    const parts = await Promise.all([0, 1, 2, 3, 4].map((i) => readFile(join(dir, `part-${i}.txt`), 'utf8')));
+    expect(new Set(parts).size).toBe(1);
+  }, 120_000);
+
   it('a process killed with SIGKILL mid-put leaves no entry, only a temporary file that prune removes', async () => {
     const size = 4 * MiB;
     const bytes = content('killed', size);
