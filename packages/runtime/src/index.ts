@@ -52,3 +52,5 @@ export { openWorkerKvStores, createInstanceKvHost } from './capabilities/key-val
 export type { WorkerKvStores } from './capabilities/key-value-host.js';
 export { createOutboundHost } from './capabilities/outbound-host.js';
 export type { OutboundHost, OutboundHostOptions } from './capabilities/outbound-host.js';
+export { createChainDispatch } from './capabilities/chain-dispatch.js';
+export type { HandleRequest } from './capabilities/chain-dispatch.js';
