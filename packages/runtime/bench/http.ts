@@ -13,7 +13,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import * as http from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WASI } from 'node:wasi';
 import { parse } from '@bytecodealliance/jco';
 import type { Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from '../src/engine/executor-types.js';
@@ -113,6 +113,43 @@ async function benchServer(module: WebAssembly.Module): Promise<void> {
   plain.close();
 }
 
+/** A small WAT wasi:http component run by the engine's workers (fresh instance per request) vs plain node:http. */
+async function benchWatComponent(): Promise<void> {
+  let watComponent: (name: 'hello') => Promise<string>;
+  let createExecutor: (o: { app: unknown; workers?: number }) => Promise<Executor>;
+  try {
+    ({ watComponent } = (await import('@spinel/test-utils')) as unknown as { watComponent: typeof watComponent });
+    ({ createExecutor } = (await import('../src/engine/create-executor.js')) as unknown as { createExecutor: typeof createExecutor });
+  } catch (err) {
+    console.log(`HTTP: WAT component: skipped (${(err as Error).message})`);
+    return;
+  }
+  const path = await watComponent('hello');
+  const body = 'hello from wat\n';
+  const app = {
+    spin_lock_version: 0,
+    triggers: [{ id: 't', trigger_type: 'http', trigger_config: { component: 'hello', route: '/...' } }],
+    components: [{ id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(path).href } }],
+  };
+  const executor = await createExecutor({ app });
+  const trigger = createHttpTrigger({ app: app as never, executor });
+  const base = await trigger.listen({ listen: '127.0.0.1:0' });
+  const plain = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-fixture': 'wat', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+  const plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}/`;
+  await load(`${base}/`);
+  const ref = await load(plainUrl);
+  const ours = await load(`${base}/`);
+  line('HTTP: WAT component (workers, fresh instance) vs node:http', `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
+  if (ours.failed + ref.failed > 0) console.log(`  (failed requests: spinel ${ours.failed}, node:http ${ref.failed})`);
+  await trigger.close();
+  await executor.close();
+  plain.close();
+}
+
 async function freePort(): Promise<number> {
   const s = createNetServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -197,4 +234,5 @@ const module = new WebAssembly.Module((await parse(WAT)) as Uint8Array<ArrayBuff
 console.log(`@spinel/runtime HTTP benchmarks (${CONNECTIONS} keep-alive connections, ${LOAD_MS} ms per load run; ratios are spinel ÷ reference for rates, reference ÷ spinel for times)`);
 await benchWagi(module);
 await benchServer(module);
+await benchWatComponent();
 await benchHello();
