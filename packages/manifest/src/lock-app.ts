@@ -6,6 +6,7 @@
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { debuglog } from 'node:util';
 import { convertAllowedHttpHosts } from './allowed-http-hosts.js';
 import { isServiceChainingRule, parseAllowedHost } from './allowed-hosts.js';
 import { ManifestAggregateError, ManifestError } from './errors.js';
@@ -32,6 +33,9 @@ import { setKey, showPath } from './problems.js';
 import { reassignTriggerDependencies } from './trigger-components.js';
 import type { Problem } from './problems.js';
 import type { KeyPath } from './toml-location.js';
+
+// NODE_DEBUG=spinel-manifest shows what locking resolves and copies.
+const debug = debuglog('spinel-manifest');
 
 /**
  * Fetches a URL source and returns where its verified content is: `{ path }` of a local
@@ -248,6 +252,7 @@ async function resolveSource(ctx: LockContext, source: ComponentSource | { kind:
         return undefined;
       }
       try {
+        debug('resolving %s (%s) for %s', source.url, source.digest, who);
         const r = await ctx.limit(() => resolver(source.url, source.digest));
         const p = typeof r === 'string' ? r : r.path;
         return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(p) ? p : fileUrl(resolve(p));
@@ -342,6 +347,7 @@ async function lockFiles(ctx: LockContext, id: string, c: Component, kp: KeyPath
           return;
         }
         try {
+          debug('copying %s to %s', cp.from, cp.to);
           await mkdir(dirname(cp.to), { recursive: true });
           await copyFile(cp.from, cp.to);
         } catch (err) {

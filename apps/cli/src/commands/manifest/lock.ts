@@ -32,11 +32,15 @@ export class Lock extends SpinelCommand {
     const path = await manifest.findManifest({ cwd, ...(flags.from === undefined ? {} : { fileOrDir: flags.from }) });
     const parsed = await manifest.readManifest(path);
     for (const w of parsed.warnings) process.stderr.write(`${formatWarning(path, w)}\n`);
-    const workingDir = flags.temp === undefined ? await mkdtemp(join(tmpdir(), 'spinel-lock-')) : resolve(cwd, flags.temp);
+    // A temporary directory is made only when there are files to copy into it.
+    const needsCopies =
+      !flags['direct-mounts'] && Object.values(manifest.normalizeManifest(parsed.manifest, flags.profile).manifest.components).some((c) => c.files.length > 0);
+    const workingDir =
+      flags.temp !== undefined ? resolve(cwd, flags.temp) : needsCopies ? await mkdtemp(join(tmpdir(), 'spinel-lock-')) : undefined;
     const resolver = await urlResolver(flags['cache-dir']);
     const locked = await manifest.lockApp(parsed, {
       appDir: resolve(path, '..'),
-      workingDir,
+      ...(workingDir === undefined ? {} : { workingDir }),
       directMounts: flags['direct-mounts'],
       resolver,
       ...(flags.profile === undefined ? {} : { profile: flags.profile }),
