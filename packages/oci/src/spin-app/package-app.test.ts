@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packageApp } from './package-app.js';
 import { sha256Digest } from './digest.js';
 import { LOCKED_APP_DIGEST_LABEL, SPIN_MEDIA_TYPES } from './media-types.js';
-import { writeApp } from './test-store.js';
+import { dirStore, storePackaged, writeApp } from './test-store.js';
+import { unpackApp } from './unpack-app.js';
 import { readTarGz } from './tar.js';
 import type { LockedAppJson } from './types.js';
 
@@ -172,6 +173,32 @@ describe('packageApp', () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
     const packaged = await packageApp(app, { now: () => new Date('2025-01-02T03:04:05.678Z') });
     expect(packaged.manifest.annotations?.['org.opencontainers.image.created']).toBe('2025-01-02T03:04:05.678Z');
+  });
+
+  it('pushes component and trigger dependencies as wasm layers with digest references', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    const { writeFile } = await import('node:fs/promises');
+    const { pathToFileURL } = await import('node:url');
+    const depPath = join(dir, 'dep.wasm');
+    const middlewarePath = join(dir, 'mw.wasm');
+    await writeFile(depPath, wasmB);
+    await writeFile(middlewarePath, Buffer.from('\0asm\u0001\0\0\0middleware'));
+    const component = app.components[0];
+    if (component === undefined) throw new Error('no component');
+    component.dependencies = { 'my:dep/x': { source: { content_type: 'application/wasm', source: pathToFileURL(depPath).href }, export: null } };
+    component['trigger_dependencies'] = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    (app.triggers[0] as Record<string, unknown>)['trigger_dependencies'] = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    expect(packaged.lockedApp.components[0]?.dependencies?.['my:dep/x']?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(wasmB) });
+    expect(JSON.stringify(packaged.lockedApp)).not.toContain('file:');
+    // And back: every dependency source resolves into the cache.
+    const store = dirStore(join(dir, 'cache'));
+    await storePackaged(store, packaged);
+    const { lockedApp } = await unpackApp({ manifest: packaged.manifest, store, reference: 'r', digest: packaged.manifestDigest, workDir: join(dir, 'w') });
+    const trigger = lockedApp.triggers[0] as { trigger_dependencies: { middleware: { source: { source: string } }[] } };
+    expect(trigger.trigger_dependencies.middleware[0]?.source.source).toContain(join(dir, 'cache'));
+    expect(lockedApp.components[0]?.dependencies?.['my:dep/x']?.source.source).toContain(join(dir, 'cache'));
   });
 
   it('refuses a missing source with a coded error', async () => {

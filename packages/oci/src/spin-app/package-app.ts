@@ -7,7 +7,7 @@ import { SpinAppInvalidError, SpinAppSourceError } from './errors.js';
 import { serializeLockedAppCompact } from './locked-app-json.js';
 import { LOCKED_APP_DIGEST_LABEL, SPIN_MEDIA_TYPES } from './media-types.js';
 import { writeTarGz } from './tar.js';
-import type { ContentPathJson, LockedAppJson, LockedComponentJson, LockedSourceJson, OciDescriptor, OciImageManifest } from './types.js';
+import type { ContentPathJson, LockedAppJson, LockedComponentJson, LockedDependencyJson, LockedSourceJson, OciDescriptor, OciImageManifest } from './types.js';
 
 /** A blob of a packaged app: its descriptor and a way to read its bytes (again). */
 export interface PackagedBlob {
@@ -101,9 +101,24 @@ export async function packageApp(app: LockedAppJson, options: PackageAppOptions 
       wasmOrder.push(blob);
       dependency.source = digestSource(dependency.source, blob.descriptor.digest);
     }
+    for (const [role, dependency] of triggerDependencies(component)) {
+      const blob = await wasmBlob(dependency.source, `trigger dependency '${role}' of component '${component.id}'`);
+      wasmOrder.push(blob);
+      dependency.source = digestSource(dependency.source, blob.descriptor.digest);
+    }
     const files = await collectFiles(component, inlineMax);
     perComponent.push({ component, wasmOrder, files });
   }
+  // Trigger-level dependencies (middleware, Spin 4.1) are pushed like component dependencies.
+  const triggerWasm: PackagedBlob[] = [];
+  for (const trigger of out.triggers) {
+    for (const [role, dependency] of triggerDependencies(trigger)) {
+      const blob = await wasmBlob(dependency.source, `trigger dependency '${role}'`);
+      triggerWasm.push(blob);
+      dependency.source = digestSource(dependency.source, blob.descriptor.digest);
+    }
+  }
+  if (perComponent[0] !== undefined) perComponent[0].wasmOrder.push(...triggerWasm);
 
   // Count what simple mode would push: distinct wasm and data layers.
   const simpleDigests = new Set<string>();
@@ -172,6 +187,22 @@ export async function packageApp(app: LockedAppJson, options: PackageAppOptions 
     lockedApp: out,
     archived,
   };
+}
+
+/** Every `trigger_dependencies` entry of a component or trigger, with its role. */
+export function triggerDependencies(owner: unknown): [string, LockedDependencyJson][] {
+  const table = (owner as { trigger_dependencies?: unknown }).trigger_dependencies;
+  if (table === null || typeof table !== 'object') return [];
+  const out: [string, LockedDependencyJson][] = [];
+  for (const [role, list] of Object.entries(table as Record<string, unknown>)) {
+    if (!Array.isArray(list)) continue;
+    for (const dependency of list) {
+      if (dependency !== null && typeof dependency === 'object' && typeof (dependency as { source?: unknown }).source === 'object') {
+        out.push([role, dependency as LockedDependencyJson]);
+      }
+    }
+  }
+  return out;
 }
 
 class LayerSet {

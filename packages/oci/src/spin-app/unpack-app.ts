@@ -7,6 +7,7 @@ import { sha256Digest } from './digest.js';
 import { ArtifactBlobMissingError, ArtifactUnsupportedError, SpinAppInvalidError, UnsafePathError } from './errors.js';
 import { isLockedApp } from './locked-app-json.js';
 import { OCI_ORIGIN_PREFIX, SPIN_MEDIA_TYPES } from './media-types.js';
+import { triggerDependencies } from './package-app.js';
 import { readTarGz, safeRelativePath } from './tar.js';
 import type { TarLimits } from './tar.js';
 import type { LockedAppJson, LockedComponentJson, LockedSourceJson, OciImageManifest } from './types.js';
@@ -92,7 +93,15 @@ export async function unpackApp(options: UnpackAppOptions): Promise<UnpackedApp>
     for (const [name, dependency] of Object.entries(component.dependencies ?? {})) {
       dependency.source = await resolveSource(resolver, dependency.source, `dependency '${name}' of component '${component.id}'`);
     }
+    for (const [role, dependency] of triggerDependencies(component)) {
+      dependency.source = await resolveSource(resolver, dependency.source, `trigger dependency '${role}' of component '${component.id}'`);
+    }
     await materialiseFiles(resolver, component, options.workDir);
+  }
+  for (const trigger of app.triggers) {
+    for (const [role, dependency] of triggerDependencies(trigger)) {
+      dependency.source = await resolveSource(resolver, dependency.source, `trigger dependency '${role}'`);
+    }
   }
   return { lockedApp: app, format };
 }
