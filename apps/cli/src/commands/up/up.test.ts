@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,6 +104,29 @@ describe('spinel up', () => {
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toContain(`127.0.0.1:${port} is already in use. To have Spinel search for a free port, use the --find-free-port option.`);
     expect(second.stderr()).toContain('Code: RUNTIME_HTTP_ADDRESS_IN_USE');
+  });
+
+  it('runs build commands first with --build, in Spin\'s words', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spinel-up-build-'));
+    writeFileSync(
+      join(dir, 'spin.toml'),
+      `${MANIFEST}
+[[trigger.http]]
+route = "/never"
+component = "built"
+
+[component.built]
+source = "missing.wasm"
+[component.built.build]
+command = "node -e \\"require('fs').writeFileSync('marker.txt', 'built')\\" && exit 3"
+`,
+    );
+    const r = up(['--build', '--listen', '127.0.0.1:0'], dir);
+    expect(await r.exited).toBe(1);
+    expect(r.stdout()).toContain("Building component built with `node -e \"require('fs').writeFileSync('marker.txt', 'built')\" && exit 3`");
+    expect(r.stderr()).toContain('Build command for component built failed with status 3');
+    expect(r.stderr()).toContain('Code: CLI_BUILD_FAILED');
+    expect(readFileSync(join(dir, 'marker.txt'), 'utf8')).toBe('built');
   });
 
   it('refuses a malformed --env', async () => {
