@@ -216,6 +216,21 @@ describe('downloadToCache', () => {
     expect(hits.size).toBe(0);
   });
 
+  it('stops at once when aborted mid-body: no retry, nothing stored', async () => {
+    routes.set('/stall', (_req, res) => {
+      res.setHeader('content-length', BODY.length);
+      res.write(BODY.subarray(0, 1000));
+    });
+    const controller = new AbortController();
+    const pending = downloadToCache({ cache, url: `${base}/stall`, digest: DIGEST, signal: controller.signal, ...fast });
+    while (hits.get('/stall') === undefined) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(hits.get('/stall')).toBe(1);
+    expect(await readdir(join(root, 'registry', 'wasm'))).toEqual([]);
+  });
+
   it('sends requests through the injected dispatcher', async () => {
     routes.set('/blob', serveBody);
     let dispatched = 0;

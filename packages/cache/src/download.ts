@@ -59,7 +59,8 @@ class TransientStatusError extends Error {
  * already cached is used without any request. Redirects are followed up to a bound;
  * transient failures are retried with exponential backoff; a body over `maxBytes` is refused.
  * @throws CACHE_INVALID_DIGEST, CACHE_DIGEST_MISMATCH (nothing stored), CACHE_TOO_LARGE,
- *   CACHE_TOO_MANY_REDIRECTS, CACHE_DOWNLOAD_FAILED (status, network error after retries, bad URL), CACHE_IO
+ *   CACHE_TOO_MANY_REDIRECTS, CACHE_DOWNLOAD_FAILED (status, network error after retries, bad URL), CACHE_IO;
+ *   the signal's reason (an `AbortError`) when `signal` aborts.
  */
 export async function downloadToCache(options: DownloadOptions): Promise<PutResult> {
   const { cache } = options;
@@ -106,6 +107,8 @@ export async function downloadToCache(options: DownloadOptions): Promise<PutResu
       await sleepFor(delay, undefined, options.signal === undefined ? {} : { signal: options.signal });
     }
   }
+  // An abort is the caller's decision, not a download failure: it surfaces as the signal's reason.
+  if (options.signal?.aborted === true) throw options.signal.reason;
   if (lastError instanceof CacheError) throw lastError;
   if (lastError instanceof TransientStatusError) {
     throw new CacheDownloadError(shown, `server answered ${lastError.status} after ${retries + 1} attempts`, { status: lastError.status });
