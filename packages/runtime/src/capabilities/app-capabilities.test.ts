@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
 import { unsupportedImports } from '../engine/host/registry.js';
@@ -76,6 +79,44 @@ describe('capabilities wired into the engine registry', () => {
     } finally {
       await worker.terminate();
       await caps.close();
+    }
+  });
+
+  it('applies the runtime config: its stores, block_networks and a bad entry stopping the start', async () => {
+    const baseDir = await mkdtemp(join(tmpdir(), 'spinel-rc-'));
+    try {
+      const base = app(upstream.port);
+      const component = base.components[0];
+      if (component?.metadata !== undefined) component.metadata.key_value_stores = ['default', 'cache'];
+      const caps = await createAppCapabilities({
+        app: base,
+        variables: { flags: ['api_token=x'] },
+        runtimeConfig: {
+          document: { key_value_store: { cache: { type: 'spin', path: 'cache.db' } }, outbound_networking: { block_networks: ['private'] } },
+          baseDir,
+        },
+      });
+      try {
+        expect(caps.keyValue.workerConfig.sqlite).toContainEqual(['cache', join(baseDir, 'cache.db')]);
+        let code: unknown;
+        try {
+          await caps.outbound.send({ componentId: 'web', method: 'GET', headers: [], scheme: 'http', authority: `127.0.0.1:${upstream.port}`, pathWithQuery: '/' });
+        } catch (err) {
+          code = (err as { errorCode: unknown }).errorCode;
+        }
+        expect(code).toEqual({ tag: 'destination-IP-prohibited' });
+      } finally {
+        await caps.close();
+      }
+      await expect(
+        createAppCapabilities({
+          app: base,
+          variables: { flags: ['api_token=x'] },
+          runtimeConfig: { document: { outbound_networking: { block_networks: ['not-a-network'] } }, baseDir },
+        }),
+      ).rejects.toMatchObject({ code: 'RUNTIME_OUTBOUND_CONFIG' });
+    } finally {
+      await rm(baseDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,8 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { AllowedHosts, type LockedApp } from '@spinel/manifest';
-import type { BlockedNetworks } from './block-networks.js';
+import { parseKvRuntimeConfig, type KvStoreDefinition } from '@spinel/kv-wit';
+import { blockNetworksFromRuntimeConfig, type BlockedNetworks } from './block-networks.js';
+import { OutboundConfigError } from './errors.js';
 import type { BridgeEndpoint } from './bridge-protocol.js';
 import { createBridgeServer, type BridgeServer } from './bridge-server.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
@@ -23,6 +25,12 @@ export interface AppCapabilitiesOptions {
   variables?: VariableSources;
   /** Key-value setup (state dir, runtime-config stores, `--key-value` seeds). */
   keyValue?: Omit<KeyValueSetupOptions, 'app'>;
+  /**
+   * The parsed `--runtime-config-file` document and the file's directory: its
+   * `[key_value_store.*]`, `[outbound_networking] block_networks` and
+   * `[outbound_http] connection_pooling` are applied (explicit options below win).
+   */
+  runtimeConfig?: { document: unknown; baseDir: string };
   /** Runtime config `[outbound_networking] block_networks`. */
   blockNetworks?: BlockedNetworks;
   /** Name resolution for outbound requests. @default dns.lookup */
@@ -66,7 +74,14 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
     configs.set(component.id, resolveComponentConfig(component, variables));
     allowedHosts.set(component.id, AllowedHosts.parse(component.metadata?.allowed_outbound_hosts ?? [], { variables: values, componentIds }));
   }
-  const keyValue = await prepareKeyValue({ app, ...options.keyValue });
+  const fromConfig = readRuntimeConfig(options.runtimeConfig);
+  const keyValue = await prepareKeyValue({
+    app,
+    ...(fromConfig.definitions === undefined ? {} : { definitions: fromConfig.definitions }),
+    ...options.keyValue,
+  });
+  const blockNetworks = options.blockNetworks ?? fromConfig.blockNetworks;
+  const connectionPooling = options.connectionPooling ?? fromConfig.connectionPooling;
   let selfOrigin: string | undefined;
   let dispatch: ChainDispatch | undefined;
   const outbound = createOutboundHttp({
@@ -76,9 +91,9 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
       if (dispatch === undefined) throw new Error('service chaining is not connected to the executor');
       return dispatch(id, request, signal);
     },
-    ...(options.blockNetworks === undefined ? {} : { blockNetworks: options.blockNetworks }),
+    ...(blockNetworks === undefined ? {} : { blockNetworks }),
     ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
-    ...(options.connectionPooling === undefined ? {} : { connectionPooling: options.connectionPooling }),
+    ...(connectionPooling === undefined ? {} : { connectionPooling }),
   });
   const bridge = createBridgeServer({
     [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(outbound),
@@ -109,5 +124,28 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
       await outbound.close();
       await keyValue.close();
     },
+  };
+}
+
+interface RuntimeConfigParts {
+  definitions: Map<string, KvStoreDefinition> | undefined;
+  blockNetworks: BlockedNetworks | undefined;
+  connectionPooling: boolean | undefined;
+}
+
+function readRuntimeConfig(config: AppCapabilitiesOptions['runtimeConfig']): RuntimeConfigParts {
+  if (config === undefined) return { definitions: undefined, blockNetworks: undefined, connectionPooling: undefined };
+  const doc = config.document;
+  const outboundHttp = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['outbound_http'] : undefined;
+  let connectionPooling: boolean | undefined;
+  if (outboundHttp !== undefined) {
+    const pooling = typeof outboundHttp === 'object' && outboundHttp !== null ? (outboundHttp as Record<string, unknown>)['connection_pooling'] : undefined;
+    if (pooling !== undefined && typeof pooling !== 'boolean') throw new OutboundConfigError('[outbound_http] connection_pooling must be true or false.');
+    connectionPooling = pooling;
+  }
+  return {
+    definitions: parseKvRuntimeConfig(doc, { baseDir: config.baseDir }),
+    blockNetworks: blockNetworksFromRuntimeConfig(doc),
+    connectionPooling,
   };
 }
