@@ -204,6 +204,18 @@ describe('loading', () => {
     expect(await codeOf(createExecutor({ app: testApp([{ id: 'gone', path: join(dir, 'missing.wasm') }]), cache, workers: 1 }))).toBe('RUNTIME_COMPONENT_SOURCE');
   }, 60_000);
 
+  it('mounts files directories and refuses a file that is not a directory', async () => {
+    const { pathToFileURL } = await import('node:url');
+    const { mkdir } = await import('node:fs/promises');
+    const assets = join(dir, 'assets');
+    await mkdir(assets, { recursive: true });
+    const ok = await createExecutor({ app: testApp([{ id: 'hello', path: paths['hello'] ?? '', files: [{ source: pathToFileURL(assets).href, path: '/' }] }]), cache, workers: 1 });
+    expect((await ok.handle('hello', request('/'))).status).toBe(200);
+    await ok.close();
+    const bad = testApp([{ id: 'hello', path: paths['hello'] ?? '', files: [{ source: pathToFileURL(paths['hello'] ?? '').href, path: '/x' }] }]);
+    expect(await codeOf(createExecutor({ app: bad, cache, workers: 1 }))).toBe('RUNTIME_FILES_MOUNT');
+  }, 60_000);
+
   it('refuses a component whose initial memory exceeds the cap', async () => {
     expect(await codeOf(createExecutor({ app: testApp([{ id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 1, maxInstanceMemory: 65_536 }))).toBe('RUNTIME_MEMORY_LIMIT');
   }, 60_000);

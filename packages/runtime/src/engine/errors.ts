@@ -13,6 +13,7 @@ export type ExecutorErrorCode =
   | 'RUNTIME_COMPONENT_SOURCE'
   | 'RUNTIME_PREPARE_FAILED'
   | 'RUNTIME_MEMORY_LIMIT'
+  | 'RUNTIME_FILES_MOUNT'
   | 'RUNTIME_WAGI_UNAVAILABLE';
 
 /** Base class of every error the engine throws; `code` is stable, `componentId` names the guest when one is involved. */

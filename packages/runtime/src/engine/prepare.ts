@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -144,6 +144,21 @@ async function compileCapped(bytes: Uint8Array, id: string, maxInstanceMemory: n
   }
 }
 
+/** The component's `files` as read-only directory mounts (the loaders lock files as directories). */
+async function directoryMounts(component: LockedComponent): Promise<Array<{ guestPath: string; hostPath: string }>> {
+  const mounts: Array<{ guestPath: string; hostPath: string }> = [];
+  for (const file of component.files ?? []) {
+    const source = file.source;
+    const hostPath = source !== undefined && source.startsWith('file:') ? fileURLToPath(source) : undefined;
+    const isDir = hostPath === undefined ? false : await stat(hostPath).then((s) => s.isDirectory(), () => false);
+    if (hostPath === undefined || !isDir) {
+      throw new ComponentLoadError('RUNTIME_FILES_MOUNT', `Component "${component.id}" mounts ${source ?? 'inline content'} at ${file.path}, which is not a local directory. Lock the app again so its files are materialised as a directory.`, { componentId: component.id });
+    }
+    mounts.push({ guestPath: file.path, hostPath });
+  }
+  return mounts;
+}
+
 /** Options of {@link prepareComponent}. */
 export interface PrepareOptions {
   cache: Cache;
@@ -165,9 +180,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a WebAssembly module or component (bad header).`, { componentId: id });
   }
   const env = Object.entries({ ...(component.env ?? {}), ...options.env });
-  const mounts = (component.files ?? []).flatMap((f) =>
-    f.source !== undefined && f.source.startsWith('file:') ? [{ guestPath: f.path, hostPath: fileURLToPath(f.source) }] : [],
-  );
+  const mounts = await directoryMounts(component);
   if (options.kind === 'wagi') {
     if (binaryKind !== 'module') {
       throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" uses the WAGI executor but is a component; WAGI runs core modules that export _start.`, { componentId: id });
