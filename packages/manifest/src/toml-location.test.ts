@@ -56,6 +56,14 @@ describe('locateKeyPath', () => {
   });
 });
 
+describe('locateKeyPath in multi-line values', () => {
+  it('finds array items and inline-table keys on later lines', () => {
+    const text = 'a = 1\n[component.x]\nallowed_outbound_hosts = [\n  "http://ok",\n  "bad",\n]\nsource = "x.wasm"\n';
+    expect(locateKeyPath(text, ['component', 'x', 'allowed_outbound_hosts', 1], 'value')).toMatchObject({ line: 5, column: 3, length: 5 });
+    expect(locateKeyPath(text, ['component', 'x', 'source'], 'value')).toMatchObject({ line: 7, column: 10 });
+  });
+});
+
 describe('caretExcerpt', () => {
   it('underlines the span like Spin', () => {
     expect(caretExcerpt('a = 1\nsorce = "x"\n', 2, 1, 5)).toBe('  |\n2 | sorce = "x"\n  | ^^^^^');

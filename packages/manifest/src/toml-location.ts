@@ -152,10 +152,14 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
       const valueStart = indent + r.end + (l.slice(r.end).length - rest.length) + 1;
       const valueCol = valueStart + (rest.slice(1).length - rest.slice(1).trimStart().length);
       const valueText = rest.slice(1).trim();
-      // Descend into inline tables / arrays on the same line where possible.
-      const inner = locateInline(valueText, path.slice(depth));
+      // Descend into inline tables / arrays, which may continue on the following lines.
+      const full = continueValue(valueText, lines, li);
+      const inner = locateInline(full, path.slice(depth));
       if (inner !== undefined) {
-        consider(depth + inner.depth, { line: li + 1, column: valueCol + 1 + inner.offset, length: inner.length });
+        const before = full.slice(0, inner.offset);
+        const nl = before.lastIndexOf('\n');
+        if (nl < 0) consider(depth + inner.depth, { line: li + 1, column: valueCol + 1 + inner.offset, length: inner.length });
+        else consider(depth + inner.depth, { line: li + 1 + (before.match(/\n/g) ?? []).length, column: inner.offset - nl, length: inner.length });
         continue;
       }
       if (depth === path.length && at === 'value') {
@@ -164,6 +168,33 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
     }
   }
   return best;
+}
+
+/** An array or inline table left open on its line, joined with the lines that close it. */
+function continueValue(first: string, lines: string[], li: number): string {
+  if (!first.startsWith('[') && !first.startsWith('{')) return first;
+  let text = first;
+  for (let next = li + 1; next < lines.length && !balanced(text) && next < li + 500; next++) text += `\n${lines[next] as string}`;
+  return text;
+}
+
+function balanced(text: string): boolean {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl;
+    } else if (c === '[' || c === '{') depth++;
+    else if (c === ']' || c === '}') depth--;
+  }
+  return depth <= 0;
 }
 
 function headerPos(lines: string[], h: Header): TextPosition {
