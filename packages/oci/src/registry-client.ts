@@ -422,27 +422,7 @@ export class RegistryRepository implements OciTarget {
     let url = location;
     let offset = 0;
     for await (const chunk of chunks(source, chunkSize)) {
-      const res = await this.#send({
-        method: 'PATCH',
-        path: url,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-length': String(chunk.byteLength),
-          'content-range': `${offset}-${offset + chunk.byteLength - 1}`,
-        },
-        body: chunk,
-        scopes: this.#push,
-        retry: false,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      });
-      const next = headerValue(res.headers['location']);
-      if (res.status !== 202 || next === undefined) {
-        const err = await responseError(res, `uploading a chunk of ${descriptor.digest} to ${this.description}`, this.registry);
-        if (isStrategyRejection(res.status)) throw new StrategyRejected(err);
-        throw retryableIfTransient(err, res.status);
-      }
-      await res.body.dump().catch(() => undefined);
-      url = new URL(next, res.url).toString();
+      url = await this.#patchChunk(url, chunk, offset, descriptor, options);
       offset += chunk.byteLength;
       options.onProgress?.(offset, descriptor.size);
     }
@@ -458,6 +438,69 @@ export class RegistryRepository implements OciTarget {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     await this.#finishUpload(res, descriptor);
+  }
+
+  /**
+   * PATCH one chunk. After a dropped connection, 5xx or 429 the upload session is asked how
+   * far it got (`GET` → `Range`) and only the missing part of the chunk is sent again, so a
+   * large upload does not start over. Returns the session's next location.
+   */
+  async #patchChunk(location: string, chunk: Buffer, offset: number, descriptor: Descriptor, options: PushBlobOptions): Promise<string> {
+    const retry = this.#s.transport.retry;
+    let url = location;
+    let start = 0;
+    for (let attempt = 0; ; attempt++) {
+      let failure: unknown;
+      try {
+        const res = await this.#send({
+          method: 'PATCH',
+          path: url,
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(chunk.byteLength - start),
+            'content-range': `${offset + start}-${offset + chunk.byteLength - 1}`,
+          },
+          body: chunk.subarray(start),
+          scopes: this.#push,
+          retry: false,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+        const next = headerValue(res.headers['location']);
+        if (res.status === 202 && next !== undefined) {
+          await res.body.dump().catch(() => undefined);
+          return new URL(next, res.url).toString();
+        }
+        const err = await responseError(res, `uploading a chunk of ${descriptor.digest} to ${this.description}`, this.registry);
+        if (isStrategyRejection(res.status)) throw new StrategyRejected(err);
+        failure = retryableIfTransient(err, res.status);
+        if (!(failure as { retryable?: boolean }).retryable) throw failure;
+      } catch (err) {
+        if (err instanceof StrategyRejected || !isRetryableNetworkError(err)) throw err;
+        failure = err;
+      }
+      if (attempt >= retry.retries || options.signal?.aborted) throw failure;
+      await retry.sleep(backoffDelay(retry, attempt), options.signal);
+      const status = await this.#uploadStatus(url, options.signal);
+      const landed = status === undefined ? -1 : status.received - offset;
+      if (status === undefined || landed < 0 || landed > chunk.byteLength) throw failure;
+      url = status.location;
+      start = landed;
+      if (start === chunk.byteLength) return url;
+    }
+  }
+
+  /** How many bytes an upload session holds (`GET` on its location), or undefined if unknown. */
+  async #uploadStatus(location: string, signal: AbortSignal | undefined): Promise<{ received: number; location: string } | undefined> {
+    const res = await this.#send({ method: 'GET', path: location, scopes: this.#push, ...(signal === undefined ? {} : { signal }) }).catch(() => undefined);
+    if (!res) return undefined;
+    await res.body.dump().catch(() => undefined);
+    const range = /^(?:bytes=)?(\d+)-(\d+)$/.exec(headerValue(res.headers['range']) ?? '');
+    const next = headerValue(res.headers['location']);
+    if ((res.status !== 204 && res.status !== 202) || range === null) return undefined;
+    // "0-0" is how registries say "nothing yet" (it cannot tell one byte from none).
+    const end = Number(range[2]);
+    const received = end === 0 ? 0 : end + 1;
+    return { received, location: next === undefined ? location : new URL(next, res.url).toString() };
   }
 
   async #finishUpload(res: TransportResponse, descriptor: Descriptor): Promise<void> {

@@ -60,3 +60,24 @@ describe('upload strategies against registries that refuse one of them', () => {
     await client.close();
   });
 });
+
+describe('resuming a chunked upload', () => {
+  it('asks the session how far it got and sends only the rest after drops, 500 and 429', async () => {
+    const registry = await startRegistry();
+    const proxy = await startFaultProxy({ target: registry.host, chunkFaults: ['drop', 500, 429] });
+    const client = createRegistryClient({ retry: { retries: 5, minDelayMs: 1, maxDelayMs: 20 }, upload: { mode: 'chunked', chunkSize: 200_000 } });
+    try {
+      const repo = client.repository(`${proxy.host}/resume/chunks`);
+      const b = randomBlob(450_000);
+      expect((await repo.pushBlob(b.descriptor, b.bytes)).outcome).toBe('uploaded');
+      expect((await repo.pullBlob(b.descriptor, collect)).equals(b.bytes)).toBe(true);
+      // One session (one POST) for the whole blob: the faults were absorbed chunk by chunk.
+      expect(proxy.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+      expect(proxy.injected).toBe(9);
+    } finally {
+      await client.close();
+      await proxy.stop();
+      await registry.stop();
+    }
+  });
+});

@@ -15,6 +15,8 @@ export interface FaultProxyOptions {
   downloadFaults?: readonly BlobFault[];
   /** Faults for the request that completes a blob upload (`PUT …?digest=<digest>`), by digest as above. */
   uploadFaults?: readonly BlobFault[];
+  /** Faults for chunk PATCHes, by upload session and `Content-Range`, as above. */
+  chunkFaults?: readonly BlobFault[];
   /** Faults for manifest GETs and PUTs, by path, as above. */
   manifestFaults?: readonly BlobFault[];
   /** Answer 405 to monolithic uploads (a PUT carrying the blob), as registries without them do. */
@@ -78,6 +80,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       faultOnResponse = true;
     } else if (method === 'PUT' && digestParam && /\/blobs\/uploads\//.test(url.pathname)) {
       fault = pickFault(`put ${digestParam}`, options.uploadFaults);
+    } else if (method === 'PATCH' && /\/blobs\/uploads\/./.test(url.pathname)) {
+      fault = pickFault(`patch ${url.pathname} ${String(req.headers['content-range'])}`, options.chunkFaults);
     } else if ((method === 'GET' || method === 'PUT') && /\/manifests\//.test(url.pathname)) {
       fault = pickFault(`${method} ${url.pathname}`, options.manifestFaults);
       faultOnResponse = method === 'GET';
