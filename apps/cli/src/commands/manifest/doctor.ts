@@ -1,5 +1,6 @@
-import { copyFile, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { copyFile, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { SpinelCommand } from '../../base-command.js';
 import { formatWarning, fromFlag } from './shared-flags.js';
@@ -79,6 +80,20 @@ export class Doctor extends SpinelCommand {
           report.problems.push(d);
           say(`${[path, d.line, d.column].filter((v) => v !== undefined).join(':')}: error[${d.code}]: ${d.message}`);
         }
+      }
+      // Problems only locking finds (files that do not exist, direct-mount rules, …),
+      // without downloading anything: URL sources are not fetched here.
+      const scratch = await mkdtemp(join(tmpdir(), 'spinel-doctor-'));
+      try {
+        await manifest.lockApp(parsed, { appDir, workingDir: scratch, resolver: async () => 'file:///dev/null' });
+      } catch (err) {
+        if (!(err instanceof manifest.ManifestAggregateError)) throw err;
+        for (const e of err.errors) {
+          report.problems.push(diag(e.code, 'error', e.message, e.line, e.column));
+          say(e.format());
+        }
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
       }
       if (parsed.manifestVersion === 1) {
         const d: Diagnosis = { ...diag('DOCTOR_MANIFEST_V1', 'warning', 'This manifest uses the version 1 format; upgrade it to version 2 (`spinel doctor --fix` does it and keeps a backup).', 1, 1), fixable: true };

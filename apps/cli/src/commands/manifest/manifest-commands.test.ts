@@ -191,14 +191,15 @@ command = "echo never > three.txt"
 describe('spinel doctor', () => {
   it('reports problems with line and column and missing or non-Wasm sources', async () => {
     const dir = await app('doctor', {
-      'spin.toml': 'spin_manifest_version = 2\n[application]\nname = "d"\n[[trigger.http]]\nroute = "/a"\ncomponent = "a"\n[[trigger.http]]\nroute = "/b"\ncomponent = "b"\n[component.a]\nsource = "missing.wasm"\n[component.b]\nsource = "text.wasm"\n',
+      'spin.toml': 'spin_manifest_version = 2\n[application]\nname = "d"\n[[trigger.http]]\nroute = "/a"\ncomponent = "a"\n[[trigger.http]]\nroute = "/b"\ncomponent = "b"\n[component.a]\nsource = "missing.wasm"\n[component.b]\nsource = "text.wasm"\nfiles = ["nowhere.txt"]\n',
       'text.wasm': 'not wasm',
     });
     const r = await spinel(['doctor'], dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(':11:10: error[DOCTOR_MISSING_SOURCE]: component `a`: Wasm source "missing.wasm" does not exist.');
     expect(r.stdout).toContain(':13:10: error[DOCTOR_NOT_WASM]: component `b`');
-    expect(r.stderr).toContain('2 problems found');
+    expect(r.stdout).toContain(':14:10: error[MANIFEST_FILES_NOT_FOUND]: "nowhere.txt" does not exist');
+    expect(r.stderr).toContain('3 problems found');
 
     await writeFile(join(dir, 'spin.toml'), 'spin_manifest_version = 2\n[application]\nname = "d"\n[[trigger.http]]\nroute = "/a/.../b"\ncomponent = "a"\n[component.a]\nsource = "a.wasm"\nkey_value_stores = ["Bad Label"]\n');
     const bad = await spinel(['doctor', '--json'], dir);
