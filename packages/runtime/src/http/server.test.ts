@@ -63,7 +63,7 @@ class JsExecutor implements Executor {
       case 'slow':
         return await new Promise<GuestResponse>((resolve, reject) => {
           const deadline = options?.deadline;
-          const t = setTimeout(() => resolve({ status: 200, headers: [], body: chunks('slow done') }), 300);
+          const t = setTimeout(() => resolve({ status: 200, headers: [], body: chunks('slow done') }), 800);
           if (deadline !== undefined) {
             setTimeout(() => {
               clearTimeout(t);
@@ -124,6 +124,11 @@ let cgiModule: WebAssembly.Module;
 beforeAll(async () => {
   cgiModule = new WebAssembly.Module((await parse(CGI_WAT)) as Uint8Array<ArrayBuffer>);
 });
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error('condition not reached');
+}
 
 const open: HttpTrigger[] = [];
 afterEach(async () => {
@@ -259,9 +264,9 @@ describe('HTTP trigger', () => {
   });
 
   it('answers 503 with Retry-After when too many requests are in flight', async () => {
-    const { base } = await start({ maxConcurrentRequests: 1 });
+    const { trigger, base } = await start({ maxConcurrentRequests: 1 });
     const slow = raw(base, '/slow');
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => trigger.inFlight === 1);
     const busy = await raw(base, '/count');
     expect([busy.status, busy.headers['retry-after']]).toEqual([503, '1']);
     expect((await slow).status).toBe(200);
@@ -296,8 +301,7 @@ describe('HTTP trigger', () => {
   it('drains in-flight requests on close and refuses new ones', async () => {
     const { trigger, base } = await start();
     const slow = raw(base, '/slow');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(trigger.inFlight).toBe(1);
+    await until(() => trigger.inFlight === 1);
     const closing = trigger.close(5000);
     const r = await slow;
     expect([r.status, r.body.toString()]).toEqual([200, 'slow done']);
@@ -331,6 +335,26 @@ describe('HTTP trigger', () => {
     const base = await trigger.listen({ listen: `127.0.0.1:${port}`, findFreePort: true });
     expect(Number(new URL(base).port)).toBeGreaterThan(port);
     blocker.close();
+  });
+
+  it('warns about duplicated and reserved routes as Spin does', () => {
+    const trigger = createHttpTrigger({
+      app: {
+        triggers: [
+          { id: 'a', trigger_type: 'http', trigger_config: { component: 'one', route: '/dup' } },
+          { id: 'b', trigger_type: 'http', trigger_config: { component: 'two', route: '/dup' } },
+          { id: 'c', trigger_type: 'http', trigger_config: { component: 'one', route: '/.well-known/spin/mine' } },
+        ],
+        components: [{ id: 'one' }, { id: 'two' }],
+      },
+      executor: new JsExecutor(),
+    });
+    expect(trigger.warnings()).toEqual([
+      'The following component routes are duplicates and will never be used:',
+      '  one: /dup (duplicate of two)',
+      'Routes under /.well-known/spin/ are handled by the Spin runtime and will never be reached',
+    ]);
+    expect(createHttpTrigger({ app: APP, executor: new JsExecutor() }).warnings()).toEqual([]);
   });
 
   it('refuses triggers Spin refuses', () => {

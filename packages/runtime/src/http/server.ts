@@ -64,6 +64,8 @@ export interface HttpTrigger {
   listen(options?: ListenOptions): Promise<string>;
   /** The routes Spin would list at start-up, in manifest order. */
   routes(): AvailableRoute[];
+  /** What Spin logs as errors at start-up: duplicated routes, routes under `/.well-known/spin/`. */
+  warnings(): string[];
   /** Spin's start-up text for the listening server. */
   startupText(format?: OutputFormat): string;
   /** The listener's own origin (`http://127.0.0.1:3000`): the target of `self` requests, never taken from a `Host` header. */
@@ -278,6 +280,17 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
         const description = descriptions.get(r.id);
         return description === undefined ? r : { ...r, description };
       });
+    },
+    warnings(): string[] {
+      const out: string[] = [];
+      if (router.duplicates.length > 0) {
+        out.push('The following component routes are duplicates and will never be used:');
+        for (const d of router.duplicates) out.push(`  ${d.replacedId}: ${d.route} (duplicate of ${d.effectiveId})`);
+      }
+      if (router.containsReservedRoute()) {
+        out.push(`Routes under ${WELL_KNOWN_PREFIX} are handled by the Spin runtime and will never be reached`);
+      }
+      return out;
     },
     startupText(format: OutputFormat = 'plain'): string {
       return formatStartup(baseUrl ?? `${scheme}://${DEFAULT_LISTEN}`, trigger.routes(), format);

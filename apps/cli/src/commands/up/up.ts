@@ -132,6 +132,7 @@ export class Up extends SpinelCommand {
         ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
         ...(tls === undefined ? {} : { tls }),
       });
+      for (const warning of serving.trigger.warnings()) process.stderr.write(`${warning}\n`);
       process.stdout.write(serving.startupText(flags.format as 'plain' | 'json'));
 
       await new Promise<void>((resolveStop) => {
