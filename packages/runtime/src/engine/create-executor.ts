@@ -139,7 +139,27 @@ class WorkerPool implements WorkerExecutor {
 
   async start(count: number): Promise<void> {
     const n = Math.max(1, Math.floor(count));
-    await Promise.all(Array.from({ length: n }, () => this.spawn()));
+    try {
+      await Promise.all(Array.from({ length: n }, () => this.spawn()));
+    } catch (cause) {
+      await this.close();
+      throw new ExecutorError('RUNTIME_WORKER_FAILED', `A worker thread could not start: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  /** Workers that died before they were ready, in a row: past a few, stop replacing them. */
+  private failedStarts = 0;
+
+  private replace(): void {
+    if (this.closed) return;
+    if (this.failedStarts >= 3) {
+      // Something is wrong with every new worker; fail what waits instead of spinning.
+      for (const job of this.queue.splice(0)) {
+        this.fail(job, new GuestFaultError('RUNTIME_WORKER_FAILED', 'Worker threads keep failing to start; the request cannot run.', { componentId: job.componentId }));
+      }
+      return;
+    }
+    void this.spawn().catch(() => undefined);
   }
 
   private spawn(): Promise<void> {
@@ -160,6 +180,7 @@ class WorkerPool implements WorkerExecutor {
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
           slot.ready = true;
+          this.failedStarts = 0;
           resolve();
           this.dispatch();
         } else this.onMessage(slot, msg);
@@ -176,13 +197,14 @@ class WorkerPool implements WorkerExecutor {
   private onWorkerLost(slot: Slot, err: unknown): void {
     if (slot.retired) return;
     slot.retired = true;
+    if (!slot.ready) this.failedStarts++;
     this.slots.delete(slot);
     slot.bodyPort.close();
     const job = slot.job;
     if (job !== undefined) {
       this.fail(job, new GuestFaultError('RUNTIME_WORKER_FAILED', `The worker running component "${job.componentId}" stopped${err instanceof Error ? `: ${err.message}` : ''}.`, { cause: err, componentId: job.componentId }));
     }
-    if (!this.closed) void this.spawn().catch(() => undefined);
+    this.replace();
   }
 
   private retire(slot: Slot): void {
@@ -191,7 +213,7 @@ class WorkerPool implements WorkerExecutor {
     this.slots.delete(slot);
     slot.bodyPort.close();
     void slot.worker.terminate();
-    if (!this.closed) void this.spawn().catch(() => undefined);
+    this.replace();
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
@@ -298,6 +320,10 @@ class WorkerPool implements WorkerExecutor {
   private enqueue(job: Job, options: ExecuteOptions | undefined): void {
     if (this.closed) {
       job.onError(new ExecutorError('RUNTIME_CLOSED', 'The executor is closed; start a new one.', { componentId: job.componentId }));
+      return;
+    }
+    if (this.slots.size === 0 && this.failedStarts >= 3) {
+      job.onError(new GuestFaultError('RUNTIME_WORKER_FAILED', 'Worker threads keep failing to start; the request cannot run.', { componentId: job.componentId }));
       return;
     }
     if (!this.components.has(job.componentId)) {
