@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ManifestAggregateError, ManifestError } from './errors.js';
 import { lockApp } from './lock-app.js';
 import { parseManifest } from './parse-manifest.js';
+import { manifestToV2Toml } from './upgrade-v1.js';
 import { makeApp } from './test-helpers.js';
 
 // Deterministic PRNG (mulberry32) so a failure is reproducible from its seed.
@@ -179,6 +180,9 @@ describe('fuzz: mutated manifests only ever produce coded manifest errors', () =
         assertCoded(err, `seed ${seed}`);
         continue;
       }
+      // Round trip: whatever was accepted, written as v2, is accepted again with the same components.
+      const again = parseManifest(manifestToV2Toml(parsed.manifest), { path: 'spin.toml' });
+      expect(Object.keys(again.manifest.components), `seed ${seed}`).toEqual(Object.keys(parsed.manifest.components));
       // Lock a sample of the survivors (touches the filesystem, so not all of them).
       if (seed % 10 === 0 || seed % 10 === 1) {
         try {
