@@ -110,10 +110,12 @@ describe('put and read', () => {
     expect((await caught(cache.putFile(wrong, join(root, 'missing.wasm')))).code).toBe('CACHE_IO');
   });
 
-  it('refuses mismatching bytes before touching the disk', async () => {
+  it('refuses mismatching bytes before touching the disk, even when the digest is stored', async () => {
     const error = await caught(cache.putBytes(sha256Digest(Buffer.from('a')), Buffer.from('b')));
     expect(error.code).toBe('CACHE_DIGEST_MISMATCH');
     await expect(readdir(join(root, 'registry'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await cache.putBytes(sha256Digest(Buffer.from('a')), Buffer.from('a'));
+    expect((await caught(cache.putBytes(sha256Digest(Buffer.from('a')), Buffer.from('c')))).code).toBe('CACHE_DIGEST_MISMATCH');
   });
 
   it('enforces maxBytes on streams and leaves nothing', async () => {

@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { digestFileName, parseDigest } from './digest.js';
-import { CacheIntegrityError, CacheInvalidArgumentError, CacheInvalidNameError, CacheIoError, CacheNotFoundError } from './errors.js';
+import { CacheDigestMismatchError, CacheIntegrityError, CacheInvalidArgumentError, CacheTooLargeError, CacheInvalidNameError, CacheIoError, CacheNotFoundError } from './errors.js';
 import { errnoCode, isMissing, removeAtomically, removeQuietly, statOrUndefined, touch } from './fs-util.js';
 import { debug, putChannel } from './diagnostics.js';
 import { derivedKeySegment, registrySegment, repositorySegments, tagSegment } from './names.js';
@@ -202,6 +202,12 @@ export class Cache {
   async putBytes(digest: string, bytes: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     const { digest: expected } = parseDigest(digest);
     const kind = options.kind ?? 'data';
+    if (options.maxBytes !== undefined && bytes.byteLength > options.maxBytes) {
+      throw new CacheTooLargeError(options.maxBytes, options.source);
+    }
+    // Checked before anything else, so wrong bytes are reported even when the digest is stored.
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== expected) throw new CacheDigestMismatchError(expected, actual, options.source);
     const finalPath = this.blobPath(expected, kind);
     // One stat of the target only: the bytes are already here, so a copy in the other
     // directory is not worth a second lookup on this hot path.
@@ -251,7 +257,8 @@ export class Cache {
   /**
    * Stores a copy of a local file under its digest: copied by the kernel to a temporary
    * file, the copy hashed, flushed and renamed into place. Faster than a stream for files
-   * already on disk (an OCI image layout, a built component).
+   * already on disk (an OCI image layout, a built component). When the digest is already
+   * stored with the source's size, the source is not read.
    * @throws CACHE_INVALID_DIGEST, CACHE_DIGEST_MISMATCH (nothing stored), CACHE_TOO_LARGE, CACHE_IO (also when the source is missing)
    */
   async putFile(digest: string, sourcePath: string, options: Omit<PutOptions, 'size'> = {}): Promise<PutResult> {

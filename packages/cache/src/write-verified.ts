@@ -124,16 +124,14 @@ export async function writeVerifiedStream(
   }
 }
 
-/** The same as {@link writeVerifiedStream} for bytes already in memory (hashed before any I/O). */
+/**
+ * The same as {@link writeVerifiedStream} for bytes already in memory, which the caller has
+ * hashed and checked against `options.expected` before any I/O.
+ */
 export async function writeVerifiedBytes(
   bytes: Uint8Array,
   options: WriteVerifiedOptions,
 ): Promise<WriteVerifiedResult> {
-  if (options.maxBytes !== undefined && bytes.byteLength > options.maxBytes) {
-    throw new CacheTooLargeError(options.maxBytes, options.source);
-  }
-  const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  if (actual !== options.expected) throw new CacheDigestMismatchError(options.expected, actual, options.source);
   const tmp = join(options.dir, tempName());
   let handle: FileHandle | undefined;
   try {
