@@ -250,6 +250,7 @@ describe('WAGI through the executor', () => {
       expect(out).toContain('REQUEST_METHOD=POST');
       expect(out).toContain('/cgi\na\n');
       expect(out.endsWith('body!')).toBe(true);
+      expect(await codeOf(executor.handle('cgi', request('/cgi')))).toBe('RUNTIME_NOT_A_HANDLER');
     } finally {
       await executor.close();
     }

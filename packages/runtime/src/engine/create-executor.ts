@@ -326,8 +326,14 @@ class WorkerPool implements WorkerExecutor {
       job.onError(new GuestFaultError('RUNTIME_WORKER_FAILED', 'Worker threads keep failing to start; the request cannot run.', { componentId: job.componentId }));
       return;
     }
-    if (!this.components.has(job.componentId)) {
+    const kind = this.components.get(job.componentId);
+    if (kind === undefined) {
       job.onError(new ExecutorError('RUNTIME_UNKNOWN_COMPONENT', `No component "${job.componentId}" was loaded; check the trigger's component id.`, { componentId: job.componentId }));
+      return;
+    }
+    const wanted = job.message.type === 'wagi' ? 'wagi' : 'http';
+    if (kind !== wanted) {
+      job.onError(new ExecutorError('RUNTIME_NOT_A_HANDLER', `Component "${job.componentId}" was loaded as ${kind === 'wagi' ? 'a WAGI module' : 'a wasi:http component'}; call ${kind === 'wagi' ? 'runWagi' : 'handle'} for it.`, { componentId: job.componentId }));
       return;
     }
     const timeout = this.options.requestTimeoutMs;
