@@ -51,11 +51,17 @@ export function isIndex(fetched: FetchedManifest, parsed: ImageManifest | ImageI
   return INDEX_MANIFEST_TYPES.includes(fetched.descriptor.mediaType) || Array.isArray((parsed as ImageIndex).manifests);
 }
 
-/** Pick the entry of an index for a platform; `undefined` when none matches. */
+/**
+ * Pick the entry of an index for a platform; `undefined` when none matches. For the Wasm
+ * platform an exact `wasi`/`wasm` entry wins, then `wasip1`/`wasip2`-style ones.
+ */
 export function selectPlatform(index: ImageIndex, wanted: Platform = WASM_PLATFORM): Descriptor | undefined {
-  const matches = index.manifests.filter(
-    (d) => d.platform !== undefined && d.platform.os.toLowerCase() === wanted.os.toLowerCase() && d.platform.architecture.toLowerCase() === wanted.architecture.toLowerCase(),
-  );
+  const os = wanted.os.toLowerCase();
+  const arch = wanted.architecture.toLowerCase();
+  const entries = index.manifests.filter((d) => d.platform !== undefined && d.platform.architecture.toLowerCase() === arch);
+  const exact = entries.filter((d) => d.platform?.os.toLowerCase() === os);
+  const loose = os === 'wasi' ? entries.filter((d) => /^wasip\d+$/.test(d.platform?.os.toLowerCase() ?? '')) : [];
+  const matches = exact.length > 0 ? exact : loose;
   return matches.find((d) => IMAGE_MANIFEST_TYPES.includes(d.mediaType)) ?? matches[0];
 }
 
