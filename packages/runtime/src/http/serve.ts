@@ -20,8 +20,9 @@ export interface Serving {
 }
 
 /**
- * Serves an app: builds its HTTP trigger over `executor` and listens. On failure to
- * listen the executor is closed before the error is thrown.
+ * Serves an app: builds its HTTP trigger over `executor` and listens; an executor with a
+ * `setSelfOrigin(origin)` method is told the bound address (the target of `self` requests).
+ * On failure to listen the executor is closed before the error is thrown.
  * @throws {RouteError} `RUNTIME_HTTP_INVALID_ROUTE`, `RUNTIME_HTTP_INVALID_TRIGGER`
  * @throws {ListenError} `RUNTIME_HTTP_ADDRESS_IN_USE`, `RUNTIME_HTTP_LISTEN_FAILED`, `RUNTIME_HTTP_INVALID_LISTEN`, `RUNTIME_HTTP_TLS`
  */
@@ -35,6 +36,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     if (options.listen !== undefined) listen.listen = options.listen;
     if (options.findFreePort !== undefined) listen.findFreePort = options.findFreePort;
     baseUrl = await trigger.listen(listen);
+    // `self` requests go to the listener's own address, never to one taken from a Host header.
+    (executor as { setSelfOrigin?: (origin: string) => void }).setSelfOrigin?.(baseUrl);
   } catch (err) {
     await executor.close().catch(() => undefined);
     throw err;
