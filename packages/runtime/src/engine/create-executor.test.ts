@@ -255,4 +255,15 @@ describe('WAGI through the executor', () => {
       await executor.close();
     }
   }, 60_000);
+
+  it('stops a WAGI module that never ends at its deadline', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'spin', path: await wagiModule('loop'), wagi: true }, { id: 'cgi', path: await wagiModule('echo'), wagi: true }]), cache, workers: 1 });
+    try {
+      const invocation = { env: [], argv: ['/'], stdin: new Uint8Array(0), preopens: [] };
+      expect(await codeOf(executor.runWagi('spin', invocation, { deadline: Date.now() + 300 }))).toBe('RUNTIME_TIMEOUT');
+      expect((await executor.runWagi('cgi', invocation)).exitCode).toBe(0);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
 });
