@@ -11,8 +11,7 @@ export type HttpTriggerErrorCode =
   | 'RUNTIME_HTTP_LISTEN_FAILED'
   | 'RUNTIME_HTTP_INVALID_LISTEN'
   | 'RUNTIME_HTTP_TLS'
-  | 'RUNTIME_WAGI_INVALID_MODULE'
-  | 'RUNTIME_WAGI_FILESYSTEM';
+  | 'RUNTIME_WAGI_INVALID_MODULE';
 
 /** Base class of the HTTP trigger's errors: a stable `code`, a message saying what to do next. */
 export class HttpTriggerError extends Error {
@@ -46,7 +45,7 @@ export class ListenError extends HttpTriggerError {
 
 /** A WAGI module that cannot be run (not a WASI command, or imports we do not provide). */
 export class WagiError extends HttpTriggerError {
-  constructor(code: 'RUNTIME_WAGI_INVALID_MODULE' | 'RUNTIME_WAGI_FILESYSTEM', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'RUNTIME_WAGI_INVALID_MODULE', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'WagiError';
   }
