@@ -29,6 +29,7 @@ class JsExecutor implements Executor {
   readonly seen: Array<{ componentId: string; request: GuestRequest; options: ExecuteOptions | undefined }> = [];
   readonly wagiModules = new Map<string, WebAssembly.Module>();
   lastInvocation: WagiInvocation | undefined;
+  readonly aborted: string[] = [];
   closed = false;
   async handle(componentId: string, request: GuestRequest, options?: ExecuteOptions): Promise<GuestResponse> {
     this.seen.push({ componentId, request, options });
@@ -56,6 +57,13 @@ class JsExecutor implements Executor {
           })(),
         };
       }
+      case 'hang':
+        return await new Promise<GuestResponse>((_resolve, reject) => {
+          options?.signal?.addEventListener('abort', () => {
+            this.aborted.push(componentId);
+            reject(new Error('client went away'));
+          });
+        });
       case 'fail':
         throw new Error('guest trapped: unreachable');
       case 'bad-status':
@@ -95,6 +103,7 @@ const APP: HttpApp = {
     { id: 't-fail', trigger_type: 'http', trigger_config: { component: 'fail', route: '/fail' } },
     { id: 't-bad', trigger_type: 'http', trigger_config: { component: 'bad-status', route: '/bad' } },
     { id: 't-slow', trigger_type: 'http', trigger_config: { component: 'slow', route: '/slow' } },
+    { id: 't-hang', trigger_type: 'http', trigger_config: { component: 'hang', route: '/hang' } },
     { id: 't-private', trigger_type: 'http', trigger_config: { component: 'echo', route: { private: true } } },
     { id: 'teapot', trigger_type: 'http', trigger_config: { route: '/static', static_response: { status_code: 418, headers: { 'x-static': 'yes' }, body: 'short and stout' } } },
     { id: 't-cgi', trigger_type: 'http', trigger_config: { component: 'cgi', route: '/cgi/...', executor: { type: 'wagi' } } },
@@ -107,6 +116,7 @@ const APP: HttpApp = {
     { id: 'fail' },
     { id: 'bad-status' },
     { id: 'slow' },
+    { id: 'hang' },
     { id: 'cgi', env: { FROM_COMPONENT: 'c', SHARED: 'component' } },
   ],
 };
@@ -273,6 +283,17 @@ describe('HTTP trigger', () => {
     expect((await raw(base, '/static')).status).toBe(418);
   });
 
+  it('aborts the guest’s request when the client goes away', async () => {
+    const { trigger, base, executor } = await start();
+    const req = http.get(`${base}/hang`, { agent: false });
+    req.on('error', () => undefined);
+    await until(() => trigger.inFlight === 1);
+    req.destroy();
+    await until(() => executor.aborted.length === 1 && trigger.inFlight === 0);
+    expect(executor.aborted).toEqual(['hang']);
+    expect((await raw(base, '/static')).status).toBe(418);
+  });
+
   it('keeps connections alive between requests', async () => {
     const { base } = await start();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -319,7 +340,7 @@ describe('HTTP trigger', () => {
     const json = JSON.parse(trigger.startupText('json')) as { base_url: string; routes: unknown[] };
     expect(json.base_url).toBe(base);
     expect(json.routes[0]).toEqual({ id: 'echo', route: '/echo/:name', wildcard: true, description: 'Echoes the request' });
-    expect(json.routes).toHaveLength(8);
+    expect(json.routes).toHaveLength(9);
   });
 
   it('says the address is in use, or finds a free port', async () => {
