@@ -71,7 +71,8 @@ export interface LockAppOptions {
  */
 export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): Promise<LockedApp> {
   const appDir = resolve(options.appDir);
-  const paths = structuredClone(parsed.keyPaths) as ModelPaths;
+  // Hoisting adds entries to `components`; a copy of the maps keeps the caller's value intact.
+  const paths = { components: { ...parsed.keyPaths.components }, triggers: { ...parsed.keyPaths.triggers } } as ModelPaths;
   const problems: Problem[] = [];
   const fail = (): never => {
     throw new ManifestAggregateError(
