@@ -19,7 +19,13 @@ import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/capab
 import { createOutboundHttp } from '../src/capabilities/outbound-http.js';
 import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/capabilities/outbound-service.js';
 
-const MS = 3000;
+const MS = 1500;
+const ROUNDS = 3;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
 const CONCURRENCY = 2;
 
 function startWorker(workerData: unknown, transfer: readonly import('node:worker_threads').TransferListItem[]): Promise<number> {
@@ -41,6 +47,21 @@ async function outbound(): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}/x`;
+  const plainRates: number[] = [];
+  const guestRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const [p, g] = await outboundRound(port, url);
+    plainRates.push(p);
+    guestRates.push(g);
+  }
+  server.close();
+  const ratios = guestRates.map((g, i) => g / (plainRates[i] ?? 1));
+  console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream (${ROUNDS} rounds, median):`);
+  console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference)`);
+  console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ratio per round ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}x of plain undici`);
+}
+
+async function outboundRound(port: number, url: string): Promise<[number, number]> {
 
   // Reference: plain undici from the main thread, CONCURRENCY loops.
   const agent = new Agent({ connections: 128 });
@@ -67,13 +88,8 @@ async function outbound(): Promise<void> {
   );
   bridge.close();
   await http.close();
-  server.close();
   const guest = counts.reduce((a, b) => a + b, 0);
-  const plainRate = plain / (MS / 1000);
-  const guestRate = guest / (MS / 1000);
-  console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream:`);
-  console.log(`  plain undici from Node:            ${plainRate.toFixed(0)} req/s (reference)`);
-  console.log(`  workers via bridge + policy:       ${guestRate.toFixed(0)} req/s = ${(guestRate / plainRate).toFixed(2)}x of plain undici`);
+  return [plain / (MS / 1000), guest / (MS / 1000)];
 }
 
 async function kv(): Promise<void> {
@@ -82,6 +98,28 @@ async function kv(): Promise<void> {
   try {
     const definitions = new Map([['cache', { type: 'redis' as const, url: redis.url }]]);
     const prepared = await prepareKeyValue({ app: { components: [] }, stateDir: dir, definitions });
+    const rounds: Array<[number, number, number, number]> = [];
+    for (let round = 0; round < ROUNDS; round++) rounds.push(await kvRound(dir, prepared));
+    await prepared.close();
+    const rate = (n: number): number => n / (MS / 1000);
+    const col = (i: 0 | 1 | 2 | 3): number[] => rounds.map((r) => r[i]);
+    const ratio = (a: 0 | 2, b: 1 | 3): string => {
+      const rs = rounds.map((r) => r[b] / r[a]);
+      return `${rs.map((x) => x.toFixed(2)).join(', ')} → median ${median(rs).toFixed(2)}x`;
+    };
+    console.log(`key-value, set+get of 64-byte values, one caller (${ROUNDS} rounds, median):`);
+    console.log(`  SQLite, kv-wit binding called directly:  ${rate(median(col(0))).toFixed(0)} ops/s (reference)`);
+    console.log(`  SQLite, worker through the host binding: ${rate(median(col(1))).toFixed(0)} ops/s; ratio ${ratio(0, 1)}`);
+    console.log(`  Redis, kv-wit async store from Node:     ${rate(median(col(2))).toFixed(0)} ops/s (reference)`);
+    console.log(`  Redis, worker through the bridge:        ${rate(median(col(3))).toFixed(0)} ops/s; ratio ${ratio(2, 3)}`);
+  } finally {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareKeyValue>>): Promise<[number, number, number, number]> {
+  {
     const value = new Uint8Array(64);
 
     // Reference: kv-wit's binding called directly, in this thread, over the same SQLite file.
@@ -113,17 +151,7 @@ async function kv(): Promise<void> {
     const e2 = bridge.connect();
     const redisOps = await startWorker({ endpoint: e2, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e2.port]);
     bridge.close();
-    await prepared.close();
-
-    const rate = (n: number): number => n / (MS / 1000);
-    console.log('key-value, set+get of 64-byte values, one caller:');
-    console.log(`  SQLite, kv-wit binding called directly: ${rate(directOps).toFixed(0)} ops/s (reference)`);
-    console.log(`  SQLite, worker through the host binding: ${rate(sqliteOps).toFixed(0)} ops/s = ${(sqliteOps / directOps).toFixed(2)}x`);
-    console.log(`  Redis, kv-wit async store from Node:    ${rate(redisDirect).toFixed(0)} ops/s (reference)`);
-    console.log(`  Redis, worker through the bridge:       ${rate(redisOps).toFixed(0)} ops/s = ${(redisOps / redisDirect).toFixed(2)}x`);
-  } finally {
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    return [directOps, sqliteOps, redisDirect, redisOps];
   }
 }
 
