@@ -72,6 +72,7 @@ describe('parseManifest: invalid cases carry Spin\'s key phrase, a code and a lo
     ['unknown trigger component', V2('[[trigger.http]]\nroute = "/"\ncomponent = "ghost"'), 'refers to component "ghost", which is not defined'],
     ['duplicate v2 component table', V2('[[trigger.x]]\ncomponent = "a"\n[component.a]\nsource = "a.wasm"\n[component.a]\nsource = "b.wasm"'), 'TOML parse error at line 8', 8],
     ['bad v1 config name', 'spin_version = "1"\nname = "x"\ntrigger = { type = "http" }\n[[component]]\nid = "h"\nsource = "a.wasm"\n[component.trigger]\nroute = "/"\n[component.config]\n"Bad-Name" = "x"', "words must be separated with '_', not '-'", 10, 1],
+    ['registry source with a version range', HTTP('').replace('source = "web.wasm"', 'source = { registry = "example.com", package = "ns:pkg", version = "^1.0" }'), 'Component web specifies an invalid semantic version ("^1.0") for its package version'],
     ['missing application', 'spin_manifest_version = 2\n[[trigger.http]]\nroute = "/"\ncomponent = { source = "a.wasm" }', 'missing field `application`'],
   ];
 

@@ -299,7 +299,8 @@ export function readSource(r: Reader, v: unknown, kp: KeyPath): ComponentSource 
     r.problems.add('MANIFEST_INVALID_SOURCE', `invalid package name ${JSON.stringify(pkg)}: expected \`namespace:name\``, [...kp, 'package']);
   }
   if (!SEMVER.test(version)) {
-    r.problems.add('MANIFEST_INVALID_SOURCE', `specifies an invalid semantic version (${JSON.stringify(version)}) for its package version; use an exact version such as "1.2.3"`, [...kp, 'version']);
+    const who = kp[0] === 'component' && typeof kp[1] === 'string' ? `Component ${kp[1]}` : `The source at \`${showPath(kp)}\``;
+    r.problems.add('MANIFEST_INVALID_SOURCE', `${who} specifies an invalid semantic version (${JSON.stringify(version)}) for its package version; use an exact version such as "1.2.3"`, [...kp, 'version']);
   }
   return registry === undefined ? { kind: 'registry', package: pkg, version } : { kind: 'registry', registry, package: pkg, version };
 }
