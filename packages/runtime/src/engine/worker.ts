@@ -24,6 +24,10 @@ interface LoadedComponent {
   template: { glue: GlueTemplate; handler: HandlerExports; generations: number; uses: number } | undefined;
 }
 
+// jco's glue reads process.env.JCO_DEBUG on every host call. The worker's environment is empty
+// (see startWorker); a plain object reads several times faster than Node's env object.
+Object.defineProperty(process, 'env', { value: {}, configurable: true, writable: true, enumerable: true });
+
 const port = parentPort;
 if (port === null) throw new Error('the engine worker must run in a worker thread');
 
