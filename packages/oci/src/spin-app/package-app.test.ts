@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,7 +99,8 @@ describe('packageApp', () => {
     ]);
     const archive = packaged.layers[2];
     const names: string[] = [];
-    for await (const entry of readTarGz(archive?.bytes ?? Buffer.alloc(0))) {
+    expect(archive?.path).toBeDefined();
+    for await (const entry of readTarGz(archive?.open() ?? Buffer.alloc(0))) {
       names.push(entry.path);
       expect(sha256Digest(entry.data)).toBe(sha256Digest(files[entry.path] ?? Buffer.alloc(0)));
     }
@@ -107,6 +108,8 @@ describe('packageApp', () => {
     expect(names).not.toContain('plugin.wasm');
     // The locked app still lists every file with its own digest.
     expect(packaged.lockedApp.components[0]?.files).toHaveLength(521);
+    await packaged.dispose();
+    await expect(stat(archive?.path ?? '')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('stays in simple mode at exactly 499 content layers', async () => {
@@ -122,6 +125,7 @@ describe('packageApp', () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': big('a') } }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0, archiveLayers: true });
     expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.archiveLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    await packaged.dispose();
   });
 
   it('writes the image config with platform and the locked-app digest label', async () => {
@@ -167,6 +171,7 @@ describe('packageApp', () => {
     // Canonical JSON: sorted keys, no whitespace, no top-level mediaType (as Spin writes).
     expect(one.manifestBytes.toString()).toMatch(/^\{"annotations":\{.*\},"config":\{"digest":/);
     expect(one.manifestBytes.toString()).not.toContain('\n');
+    await Promise.all([one.dispose(), two.dispose(), three.dispose()]);
   });
 
   it('uses the clock when no epoch is given', async () => {

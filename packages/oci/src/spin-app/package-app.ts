@@ -1,12 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, digestFile, sha256Digest } from './digest.js';
 import { SpinAppInvalidError, SpinAppSourceError } from './errors.js';
 import { serializeLockedAppCompact } from './locked-app-json.js';
 import { LOCKED_APP_DIGEST_LABEL, SPIN_MEDIA_TYPES } from './media-types.js';
-import { writeTarGz } from './tar.js';
+import { writeTarGzFile } from './tar.js';
 import type { ContentPathJson, LockedAppJson, LockedComponentJson, LockedDependencyJson, LockedSourceJson, OciDescriptor, OciImageManifest } from './types.js';
 
 /** A blob of a packaged app: its descriptor and a way to read its bytes (again). */
@@ -33,6 +34,8 @@ export interface PackagedApp {
   lockedApp: LockedAppJson;
   /** Whether files went into archive layers. */
   archived: boolean;
+  /** Removes the temporary files holding archive layers; call it once the blobs are pushed. */
+  dispose(): Promise<void>;
 }
 
 /** Options of {@link packageApp}. */
@@ -56,6 +59,8 @@ export interface PackageAppOptions {
   os?: string;
   /** Image config `architecture`. @default 'wasm' */
   architecture?: string;
+  /** Where archive layers are written while the app is pushed. @default os.tmpdir() */
+  tempDir?: string;
 }
 
 interface FileItem {
@@ -128,36 +133,52 @@ export async function packageApp(app: LockedAppJson, options: PackageAppOptions 
   }
   const archived = options.archiveLayers === true || simpleDigests.size > maxLayers - 1;
 
-  for (const { component, wasmOrder, files } of perComponent) {
-    for (const blob of wasmOrder) layers.add(blob);
-    const archiveEntries: { path: string; data: Buffer }[] = [];
-    for (const file of files) {
-      if (file.inline !== undefined) continue;
-      if (archived && !file.guestPath.endsWith('.wasm')) {
-        archiveEntries.push({ path: file.guestPath, data: file.bytes ?? (await readSource(file.fsPath ?? '', file.guestPath)) });
+  // Archive layers are streamed to temporary files (a large site never sits in memory).
+  let archiveDir: string | undefined;
+  const dispose = async (): Promise<void> => {
+    if (archiveDir !== undefined) await rm(archiveDir, { recursive: true, force: true });
+  };
+  try {
+    for (const { component, wasmOrder, files } of perComponent) {
+      for (const blob of wasmOrder) layers.add(blob);
+      const archiveEntries: FileItem[] = [];
+      for (const file of files) {
+        if (file.inline !== undefined) continue;
+        if (archived && !file.guestPath.endsWith('.wasm')) archiveEntries.push(file);
+        else layers.add(fileBlob(file));
+      }
+      if (archiveEntries.length > 0) {
+        archiveDir ??= await mkdtemp(join(options.tempDir ?? tmpdir(), 'spinel-archive-'));
+        const dest = join(archiveDir, `${layers.list.length}.tar.gz`);
+        const written = await writeTarGzFile(
+          archiveEntries.map((file) => ({ path: file.guestPath, size: file.size, open: () => openFile(file) })),
+          dest,
+          { mtime },
+        ).catch((err: unknown) => {
+          throw new SpinAppSourceError(`Cannot archive the files of component '${component.id}'; check they are readable and not changing.`, { cause: err });
+        });
+        layers.add(fileBackedBlob(SPIN_MEDIA_TYPES.archiveLayer, written.digest, written.size, dest));
+      }
+      if (files.length > 0) {
+        component.files = files.map((file): ContentPathJson => ({
+          ...(file.inline !== undefined ? { inline: file.inline } : {}),
+          digest: file.digest,
+          path: file.guestPath,
+        }));
       } else {
-        layers.add(fileBlob(file));
+        delete component.files;
       }
     }
-    if (archiveEntries.length > 0) {
-      const bytes = writeTarGz(archiveEntries, { mtime });
-      layers.add(memoryBlob(SPIN_MEDIA_TYPES.archiveLayer, bytes));
-    }
-    if (files.length > 0) {
-      component.files = files.map((file): ContentPathJson => ({
-        ...(file.inline !== undefined ? { inline: file.inline } : {}),
-        digest: file.digest,
-        path: file.guestPath,
-      }));
-    } else {
-      delete component.files;
-    }
+  } catch (err) {
+    await dispose();
+    throw err;
   }
 
   const lockedBytes = Buffer.from(serializeLockedAppCompact(out), 'utf8');
   const lockedBlob = memoryBlob(SPIN_MEDIA_TYPES.lockedApp, lockedBytes);
   layers.add(lockedBlob);
   if (layers.list.length > maxLayers) {
+    await dispose();
     throw new SpinAppInvalidError(
       `The app needs ${layers.list.length} layers, more than the ${maxLayers} allowed, even with archive layers; reduce the number of distinct .wasm files.`,
     );
@@ -186,6 +207,7 @@ export async function packageApp(app: LockedAppJson, options: PackageAppOptions 
     layers: layers.list,
     lockedApp: out,
     archived,
+    dispose,
   };
 }
 
@@ -353,12 +375,14 @@ function memoryFile(guestPath: string, bytes: Buffer, inlineMax: number): FileIt
   return item;
 }
 
-async function readSource(path: string, guestPath: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new SpinAppSourceError(`Cannot read ${path} (mounted at /${guestPath}); check the component's files.`, { cause: err });
+function openFile(file: FileItem): AsyncIterable<Uint8Array> {
+  if (file.bytes !== undefined) {
+    const bytes = file.bytes;
+    return (async function* () {
+      yield bytes;
+    })();
   }
+  return createReadStream(file.fsPath ?? '');
 }
 
 function fileBlob(file: FileItem): PackagedBlob {

@@ -52,7 +52,11 @@ export interface PushAppResult {
  */
 export async function pushApp(lockedApp: object, options: PushAppOptions): Promise<PushAppResult> {
   const packaged = await packageApp(toLockedAppJson(lockedApp), options);
-  return pushPackaged(packaged, options);
+  try {
+    return await pushPackaged(packaged, options);
+  } finally {
+    await packaged.dispose();
+  }
 }
 
 /** Pushes an already packaged app; see {@link pushApp}. */

@@ -1,6 +1,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readTarGz, safeRelativePath, writeTarGz } from './tar.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readTarGz, safeRelativePath, writeTarGz, writeTarGzFile } from './tar.js';
 
 async function readAll(archive: Buffer, limits = {}): Promise<{ path: string; type: string; data: string }[]> {
   const out = [];
@@ -40,6 +44,37 @@ describe('tar', () => {
     expect(entries[0]?.data).toBe('hello');
     expect(entries[1]?.data).toBe(Buffer.alloc(1000, 7).toString());
     expect(entries[3]?.data).toBe('very long');
+  });
+
+  it('streams to a file the same bytes as the in-memory writer, whatever the chunking', async () => {
+    const entries = [
+      { path: 'a.txt', data: Buffer.alloc(70_000, 'a') },
+      { path: `${'d'.repeat(120)}/f.txt`, data: Buffer.from('long') },
+      { path: `${'x'.repeat(180)}/${'y'.repeat(120)}.txt`, data: Buffer.alloc(513, 'y') },
+      { path: 'empty', data: Buffer.alloc(0) },
+    ];
+    const dir = await mkdtemp(join(tmpdir(), 'spinel-tar-'));
+    try {
+      const dest = join(dir, 'out.tar.gz');
+      const streamed = await writeTarGzFile(
+        entries.map((e) => ({
+          path: e.path,
+          size: e.data.length,
+          async *open() {
+            for (let i = 0; i < e.data.length; i += 1000) yield e.data.subarray(i, i + 1000);
+          },
+        })),
+        dest,
+        { mtime: 7 },
+      );
+      const bytes = await readFile(dest);
+      expect(bytes.equals(writeTarGz(entries, { mtime: 7 }))).toBe(true);
+      expect(streamed).toEqual({ digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length });
+      const changed = writeTarGzFile([{ path: 'a', size: 5, async *open() { yield Buffer.from('abc'); } }], join(dir, 'bad.tar.gz'));
+      await expect(changed).rejects.toThrow(/changed size/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('is deterministic', () => {

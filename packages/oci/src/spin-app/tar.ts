@@ -1,5 +1,8 @@
-import { gzipSync, createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, gzipSync } from 'node:zlib';
 import { ArchiveError, UnsafePathError } from './errors.js';
 
 // A minimal ustar writer and reader for archive layers. Writing is deterministic (fixed
@@ -38,23 +41,66 @@ export function writeTarGz(entries: readonly TarInput[], options: { mtime?: numb
   const parts: Buffer[] = [];
   for (const entry of entries) {
     const data = Buffer.from(entry.data.buffer, entry.data.byteOffset, entry.data.byteLength);
-    const nameBytes = Buffer.from(entry.path, 'utf8');
-    let name = entry.path;
-    let prefix = '';
-    if (nameBytes.length > 100) {
-      const split = splitUstarName(entry.path);
-      if (split === undefined) {
-        const record = paxRecord('path', entry.path);
-        parts.push(header({ name: 'PaxHeader', size: record.length, mtime, type: 'x' }), pad(record));
-        name = entry.path.slice(-100).replace(/^[^/]*\//, '') || 'file';
-      } else {
-        ({ name, prefix } = split);
-      }
-    }
-    parts.push(header({ name, prefix, size: data.length, mtime, type: '0' }), pad(data));
+    parts.push(...entryHeaders(entry.path, data.length, mtime), pad(data));
   }
   parts.push(Buffer.alloc(BLOCK * 2));
   return gzipSync(Buffer.concat(parts));
+}
+
+/** One file to stream into an archive: its size is known up front (it goes in the header). */
+export interface TarStreamInput {
+  path: string;
+  size: number;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Streams a gzip-compressed tar of `entries` into the file `dest`, one file in memory at a
+ * time at most, hashing the output on the way; the bytes equal {@link writeTarGz}'s.
+ * @throws SpinAppSourceError-like errors of the sources; an `Error` when a file's size changed while it was read.
+ */
+export async function writeTarGzFile(
+  entries: readonly TarStreamInput[],
+  dest: string,
+  options: { mtime?: number } = {},
+): Promise<{ digest: string; size: number }> {
+  const mtime = Math.max(0, Math.floor(options.mtime ?? 0));
+  async function* tarStream(): AsyncGenerator<Buffer> {
+    for (const entry of entries) {
+      yield* entryHeaders(entry.path, entry.size, mtime);
+      let written = 0;
+      for await (const chunk of entry.open()) {
+        written += chunk.byteLength;
+        if (written > entry.size) break;
+        yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+      if (written !== entry.size) throw new Error(`${entry.path} changed size while it was archived (${entry.size} → ${written} bytes); push again.`);
+      const rest = entry.size % BLOCK;
+      if (rest !== 0) yield Buffer.alloc(BLOCK - rest);
+    }
+    yield Buffer.alloc(BLOCK * 2);
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  await pipeline(Readable.from(tarStream()), createGzip(), counter, createWriteStream(dest));
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/** The header block(s) of one regular file: a pax header first when the path needs one. */
+function entryHeaders(path: string, size: number, mtime: number): Buffer[] {
+  if (Buffer.byteLength(path) <= 100) return [header({ name: path, size, mtime, type: '0' })];
+  const split = splitUstarName(path);
+  if (split !== undefined) return [header({ name: split.name, prefix: split.prefix, size, mtime, type: '0' })];
+  const record = paxRecord('path', path);
+  const fallback = path.slice(-100).replace(/^[^/]*\//, '') || 'file';
+  return [header({ name: 'PaxHeader', size: record.length, mtime, type: 'x' }), pad(record), header({ name: fallback, size, mtime, type: '0' })];
 }
 
 function splitUstarName(path: string): { name: string; prefix: string } | undefined {

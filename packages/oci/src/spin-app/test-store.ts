@@ -39,6 +39,7 @@ export async function storePackaged(store: ReturnType<typeof dirStore>, packaged
       kind: blob.descriptor.mediaType.endsWith('+wasm') ? 'wasm' : 'data',
     });
   }
+  await packaged.dispose();
 }
 
 /** Writes an app's files under `dir` and returns its locked app. */
