@@ -193,4 +193,15 @@ describe('outbound HTTP policy and client', () => {
     expect(outboundErrorCode(new undiciErrors.ConnectTimeoutError())).toEqual({ tag: 'connection-timeout' });
     await http.close();
   });
+
+  it('caps the requests in flight for the app with connection-limit-reached, released when a body is read', async () => {
+    const http = client([`http://127.0.0.1:${upstream.port}`], { maxConcurrentRequests: 1 });
+    const first = await http.send(head(`${upstream.origin}/hello`));
+    const err = await refusal(http.send(head(`${upstream.origin}/hello`)));
+    expect(err.errorCode).toEqual({ tag: 'connection-limit-reached' });
+    expect(err.spinError).toBe('too-many-requests');
+    expect(await text(first.body)).toBe('hello');
+    expect(await text((await http.send(head(`${upstream.origin}/hello`))).body)).toBe('hello');
+    await http.close();
+  });
 });

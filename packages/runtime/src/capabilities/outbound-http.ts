@@ -53,6 +53,12 @@ export interface OutboundHttpOptions {
   connectionsPerOrigin?: number;
   /** `[outbound_http] connection_pooling`; false closes each connection after its request. @default true */
   connectionPooling?: boolean;
+  /**
+   * Most outbound requests in flight at once for the whole app (guests can start requests
+   * without waiting for them); past it a request fails with `connection-limit-reached`.
+   * @default 1024
+   */
+  maxConcurrentRequests?: number;
 }
 
 /** Outbound HTTP for every guest of an app, with one pool of keep-alive connections per process. */
@@ -86,6 +92,8 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   let selfAgent: Agent | undefined;
   const pooling = options.connectionPooling ?? true;
   const connections = options.connectionsPerOrigin ?? 128;
+  const maxInFlight = options.maxConcurrentRequests ?? 1024;
+  let inFlight = 0;
 
   // Resolves, then drops blocked addresses; a name left with none fails the connection.
   const filteredLookup = (hostname: string, opts: LookupOneOptions | LookupAllOptions, callback: (...args: unknown[]) => void): void => {
@@ -145,8 +153,9 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
 
     let agent: Agent;
     if (decision.kind === 'self') {
-      // The listener itself (its bound address): block_networks is about leaving the host, not this.
-      selfAgent ??= new Agent({ connections, pipelining: pooling ? 1 : 0 });
+      // The listener itself (its bound address): block_networks is about leaving the host, not
+      // this, and its certificate names the app's host, not the bound address we connect to.
+      selfAgent ??= new Agent({ connections, pipelining: pooling ? 1 : 0, connect: { rejectUnauthorized: false } });
       agent = selfAgent;
     } else {
       const host = decision.url.hostname;
@@ -183,8 +192,34 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     }
   };
 
+  const limited = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, signal?: AbortSignal): Promise<OutboundResponse> => {
+    if (inFlight >= maxInFlight) {
+      throw new OutboundHttpError(
+        'RUNTIME_OUTBOUND_FAILED',
+        `too many outbound requests in flight (${maxInFlight}); wait for some to finish`,
+        { tag: 'connection-limit-reached' },
+        'too-many-requests',
+      );
+    }
+    inFlight++;
+    let released = false;
+    const release = (): void => {
+      if (!released) {
+        released = true;
+        inFlight--;
+      }
+    };
+    try {
+      const response = await send(head, body, signal);
+      return { ...response, body: releaseAfter(response.body, release) };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+
   return {
-    send: (head, body, signal) => send(head, body, signal),
+    send: limited,
     async close() {
       const all = [...agents.values(), ...(selfAgent === undefined ? [] : [selfAgent])];
       agents.clear();
@@ -195,6 +230,15 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
 }
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
+
+/** Counts a request as in flight until its body is read to the end, fails, or is abandoned. */
+async function* releaseAfter(body: AsyncIterable<Uint8Array>, release: () => void): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } finally {
+    release();
+  }
+}
 
 async function* mapBodyErrors(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   try {
