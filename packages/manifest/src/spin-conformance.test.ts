@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ManifestAggregateError } from './errors.js';
 import { serializeLockedApp } from './locked-app.js';
+import { parseManifest } from './parse-manifest.js';
 import { lockManifestFile } from './read-manifest.js';
 
 // Opt-in conformance run against Spin's own loader test data: set SPIN_SOURCE_DIR to a
@@ -52,5 +53,30 @@ describe.runIf(enabled)("conformance with Spin's loader tests (SPIN_SOURCE_DIR)"
     if (name === 'invalid-manifest') expect(message).toContain('TOML parse error at line 6, column 4');
     else if (name === 'invalid-variable-default-in-allowed-hosts') expect(message).toContain('results in invalid config "https://invalid host"');
     else expect(message).toContain(phrase);
+  });
+});
+
+const manifestUi = spinDir === undefined ? undefined : join(spinDir, 'crates/manifest/tests/ui');
+
+describe.runIf(manifestUi !== undefined && existsSync(manifestUi))("conformance with Spin's manifest tests (SPIN_SOURCE_DIR)", () => {
+  it.each(['bad_component_id', 'bad_kebab_component_ref', 'bad_variable_name', 'bad_version', 'empty'])("invalid/%s fails with Spin's key phrase", (name) => {
+    const dir = join(manifestUi as string, 'invalid');
+    const expected = readFileSync(join(dir, `${name}.err`), 'utf8').trim().split('\n');
+    const phrase = (expected[expected.length - 1] as string).trim();
+    let message = '';
+    try {
+      parseManifest(readFileSync(join(dir, `${name}.toml`), 'utf8'));
+    } catch (e) {
+      expect(e).toBeInstanceOf(ManifestAggregateError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain(phrase);
+  });
+
+  it.each(['maximal', 'minimal', 'old_version', 'update_component_ids'])('v1/%s converts to the same model as Spin\'s .toml.v2', (name) => {
+    const dir = join(manifestUi as string, 'v1');
+    const ours = parseManifest(readFileSync(join(dir, `${name}.toml`), 'utf8')).manifest;
+    const spins = parseManifest(readFileSync(join(dir, `${name}.toml.v2`), 'utf8')).manifest;
+    expect(ours).toEqual(spins);
   });
 });
