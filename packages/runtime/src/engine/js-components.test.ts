@@ -40,6 +40,7 @@ describe('JS components (componentize-js)', () => {
       cache,
       workers: 2,
       requestTimeoutMs: 60_000,
+      maxInstanceMemory: 64 * 1024 * 1024,
     });
   }, 300_000);
   afterAll(async () => {
@@ -70,6 +71,12 @@ describe('JS components (componentize-js)', () => {
   it('stops an endless JS loop at its deadline', async () => {
     const error = await executor.handle('fetch-event', request('/loop'), { deadline: Date.now() + 500 }).catch((err: unknown) => err as ExecutorError);
     expect(error).toMatchObject({ code: 'RUNTIME_TIMEOUT', componentId: 'fetch-event' });
+    expect((await executor.handle('fetch-event', request('/'))).status).toBe(200);
+  }, 120_000);
+
+  it('fails a JS memory bomb inside the guest at the memory cap (500), and keeps serving', async () => {
+    const res = await executor.handle('fetch-event', request('/memory-bomb'));
+    expect(res.status).toBe(500);
     expect((await executor.handle('fetch-event', request('/'))).status).toBe(200);
   }, 120_000);
 
