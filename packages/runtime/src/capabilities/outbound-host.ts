@@ -1,5 +1,5 @@
-import { Fields, IncomingBody, httpTypesInterface } from '../engine/host/http.js';
-import type { HttpMethod, HttpScheme , OutgoingBody, OutgoingRequest, RequestOptions} from '../engine/host/http.js';
+import { Fields, IncomingBody, OutgoingBody, httpTypesInterface } from '../engine/host/http.js';
+import type { HttpMethod, HttpScheme, OutgoingRequest, RequestOptions } from '../engine/host/http.js';
 import { IoError, Pollable, type Blocker, type ByteSource, type PollSource } from '../engine/host/io.js';
 import { failure } from '../engine/host/result.js';
 import type { WasiHttpErrorCode } from './errors.js';
@@ -237,6 +237,10 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
 
   const handle = (request: OutgoingRequest, requestOptions: RequestOptions | undefined): FutureIncomingResponse => {
     const internals = request as unknown as RequestInternals;
+    if (!(internals.outBody instanceof OutgoingBody) || typeof internals.bodyTaken !== 'boolean') {
+      // The engine's outgoing-request keeps its body in these fields; fail loudly if that changes.
+      throw new Error('wasi:http outgoing-request has no readable body state (engine/host/http.ts changed?)');
+    }
     const head: OutboundRequestHead = {
       componentId,
       method: methodName(request.method()),
