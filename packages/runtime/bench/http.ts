@@ -65,8 +65,8 @@ async function benchWagi(module: WebAssembly.Module): Promise<void> {
   };
   time(runOurs, 200);
   time(runNode, 200);
-  const ours = median(time(runOurs, 3000));
-  const node = median(time(runNode, 3000));
+  const ours = median(time(runOurs, 1500));
+  const node = median(time(runNode, 1500));
   closeSync(devnull);
   line('WAGI per request: runWagi vs node:wasi (median)', `${ours.toFixed(1)} µs`, `${node.toFixed(1)} µs`, node / ours, 'higher');
 }
