@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { wagiModule, watComponent } from '@spinel/test-utils';
+import { jsComponent, wagiModule, watComponent } from '@spinel/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
@@ -48,6 +48,20 @@ describe('spinel up with real components', () => {
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
   });
+
+  it('serves a componentize-js component with a fresh instance per request (a guest counter reads 1 every time)', async () => {
+    const js = await jsComponent('fetch-event');
+    const s = await up(['-f', js, '--state-dir', ''], tmpdir());
+    const hello = await fetch(`${s.base}/`);
+    expect([hello.status, hello.headers.get('x-hello'), await hello.text()]).toEqual([200, 'yes', 'hello from js']);
+    const counts = [];
+    for (let i = 0; i < 3; i++) counts.push(await (await fetch(`${s.base}/counter`)).text());
+    expect(counts).toEqual(['1', '1', '1']);
+    const echoed = await fetch(`${s.base}/echo`, { method: 'POST', body: 'round trip' });
+    expect(await echoed.text()).toBe('round trip');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  }, 300_000);
 
   it('routes a manifest app to wasi:http and WAGI components; a trap fails only its request', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spinel-up-app-'));
