@@ -132,9 +132,10 @@ export class Reader {
   knownKeys(t: Table, allowed: readonly string[], kp: KeyPath): void {
     for (const k of Object.keys(t)) {
       if (!allowed.includes(k)) {
+        const guess = closest(k, allowed);
         this.problems.add(
           'MANIFEST_UNKNOWN_FIELD',
-          `unknown field \`${k}\`${kp.length > 0 ? ` in \`${showPath(kp)}\`` : ''}, expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}`,
+          `unknown field \`${k}\`${kp.length > 0 ? ` in \`${showPath(kp)}\`` : ''}${guess === undefined ? '' : ` (did you mean \`${guess}\`?)`}, expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}`,
           [...kp, k],
           'key',
         );
@@ -147,6 +148,33 @@ export class Reader {
     this.problems.add('MANIFEST_MISSING_FIELD', `missing field \`${key}\`${kp.length > 0 ? ` in \`${showPath(kp)}\`` : ''}`, kp, 'key');
     return false;
   }
+}
+
+/** The allowed name nearest to a misspelt one (edit distance ≤ 2), if any. */
+export function closest(word: string, options: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const o of options) {
+    const d = editDistance(word.toLowerCase(), o);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = o;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
 }
 
 /** Sets a key without triggering `__proto__` semantics. */

@@ -8,13 +8,18 @@ import { validateAllowedOutboundHosts } from './allowed-hosts.js';
 import type { JsonValue } from './locked-app.js';
 import type { AppManifest, Component, ComponentDependency } from './manifest-model.js';
 import type { ModelPaths } from './normalize.js';
-import { describe, isTable, showPath } from './problems.js';
+import { closest, describe, isTable, showPath } from './problems.js';
 import type { Problems } from './problems.js';
 import { parseDependencyName } from './read-v2.js';
 import { parseTemplate, templateVariables } from './template.js';
 import type { KeyPath } from './toml-location.js';
 
 const HTTP_TRIGGER_KEYS = ['route', 'executor', 'static_response'];
+
+function didYouMean(key: string, options: readonly string[]): string {
+  const guess = closest(key, options);
+  return guess === undefined ? '' : ` (did you mean \`${guess}\`?)`;
+}
 const REDIS_TRIGGER_KEYS = ['channel', 'address'];
 
 /** Runs every semantic check; `m` must be normalised (ids filled, inline components hoisted). */
@@ -284,7 +289,7 @@ function validateHttpTrigger(id: string, hasComponent: boolean, config: Record<s
     if (!HTTP_TRIGGER_KEYS.includes(k)) {
       problems.add(
         'MANIFEST_UNKNOWN_FIELD',
-        `unknown field \`${k}\` in HTTP trigger ${JSON.stringify(id)}, expected one of \`id\`, \`component\`, \`components\`, \`dependencies\`, ${HTTP_TRIGGER_KEYS.map((x) => `\`${x}\``).join(', ')}`,
+        `unknown field \`${k}\` in HTTP trigger ${JSON.stringify(id)}${didYouMean(k, HTTP_TRIGGER_KEYS)}, expected one of \`id\`, \`component\`, \`components\`, \`dependencies\`, ${HTTP_TRIGGER_KEYS.map((x) => `\`${x}\``).join(', ')}`,
         [...kp, k],
         'key',
       );
