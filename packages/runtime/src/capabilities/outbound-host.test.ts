@@ -20,6 +20,7 @@ beforeAll(async () => {
       res.end();
     } else if (req.url === '/big') res.end(Buffer.alloc(BIG, 97));
     else if (req.url === '/slow') setTimeout(() => res.end('late'), 3000).unref();
+    else if (req.url === '/mixed') setTimeout(() => res.end('after a while'), 200).unref();
     else res.end(`${req.method} ${req.url} ${req.headers['x-test']} ${body}`);
   });
   http = createOutboundHttp({
@@ -58,6 +59,7 @@ describe('outbound HTTP host shapes in a worker, over the blocking bridge', () =
       { api: 'spin', url: `${upstream.origin}/s`, method: 'put', body: 'spin body' },
       { api: 'spin', url: `${denied.origin}/s` },
       { api: 'spin', url: 'not a uri' },
+      { api: 'mixed-poll', url: `${upstream.origin}/mixed` },
     ]);
     expect(results).toEqual([
       { status: 200, location: undefined, length: 13, body: 'GET /a?b=1 1 ' },
@@ -70,6 +72,7 @@ describe('outbound HTTP host shapes in a worker, over the blocking bridge', () =
       { status: 200, body: 'PUT /s 1 spin body' },
       { thrown: 'destination-not-allowed' },
       { thrown: 'invalid-url' },
+      { ready: [0], status: 200 },
     ]);
     expect(denied.seen.length).toBe(before);
     expect(server.activeCalls).toBe(0);

@@ -53,6 +53,22 @@ export class OutboundIoError extends IoError {
 }
 
 const ACK_BYTES = 64 * 1024;
+/**
+ * Pollables over bridged results say they may be ready within this time, so that whatever
+ * blocker a mixed `poll` picks (the engine's waits on its own signal) sleeps no longer than it.
+ */
+const RECHECK_NS = 10_000_000n;
+
+/** A poll source fed from another thread, re-checked at least every {@link RECHECK_NS}. */
+function bridgedPollSource(ready: () => boolean): PollSource {
+  return {
+    ready,
+    external: true,
+    get readyAt(): bigint {
+      return process.hrtime.bigint() + RECHECK_NS;
+    },
+  };
+}
 const latin1 = new TextDecoder('latin1');
 
 /** Reads the body of an outbound response, pushed over the bridge, and acknowledges what the guest reads. */
@@ -67,7 +83,7 @@ class ResponseBodySource implements ByteSource {
   constructor(call: BridgeCall, blocker: Blocker) {
     this.call = call;
     this.blocker = blocker;
-    this.poll = { ready: () => this.available(), external: true };
+    this.poll = bridgedPollSource(() => this.available());
   }
   private settle(outcome: OutboundResult): void {
     this.ended = true;
@@ -183,7 +199,7 @@ export class FutureIncomingResponse {
     }
   }
   subscribe(): Pollable {
-    return new Pollable({ ready: () => this.advance(), external: true }, this.blocker);
+    return new Pollable(bridgedPollSource(() => this.advance()), this.blocker);
   }
   get(): { tag: 'ok'; val: FutureOutcome } | { tag: 'err'; val: undefined } | undefined {
     if (!this.advance()) return undefined;

@@ -1,13 +1,13 @@
 // Test worker: drives the outbound HTTP host the way jco's glue would for a guest.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Fields, OutgoingBody, OutgoingRequest, RequestOptions } from '../engine/host/http.js';
-import type { InputStream, Pollable } from '../engine/host/io.js';
+import { Pollable, poll, type InputStream } from '../engine/host/io.js';
 import type { BridgeEndpoint } from './bridge-protocol.js';
 import { createOutboundHost, type FutureIncomingResponse, type IncomingResponse } from './outbound-host.js';
 import { createSyncBridge } from './sync-bridge.js';
 
 interface Step {
-  api: 'wasi' | 'spin';
+  api: 'wasi' | 'spin' | 'mixed-poll';
   url: string;
   method?: string;
   body?: string;
@@ -54,7 +54,7 @@ function wasi(step: Step): unknown {
     out.blockingWriteAndFlush(enc.encode(step.body.slice(2)));
     OutgoingBody.finish(body, undefined);
   }
-  const pollable: Pollable = future.subscribe();
+  const pollable = future.subscribe();
   pollable.block();
   const outcome = future.get();
   if (outcome === undefined || outcome.tag === 'err') return { error: 'future not ready' };
@@ -96,6 +96,22 @@ function spin(step: Step): unknown {
   });
 }
 
-const results = data.steps.map((step) => (step.api === 'wasi' ? wasi(step) : spin(step)));
+// A poll over an outbound response and a pollable of another source whose blocker sleeps on a
+// signal no bridged result ever bumps (as the engine's inbound-body blocker does): it must still
+// return once the response is there.
+function mixedPoll(step: Step): unknown {
+  const u = new URL(step.url);
+  const req = new OutgoingRequest(new Fields());
+  req.setScheme({ tag: 'HTTP' });
+  req.setAuthority(u.host);
+  req.setPathWithQuery(u.pathname);
+  const future = host.wasiOutgoingHandler.handle(req, undefined) as FutureIncomingResponse;
+  const otherCell = new Int32Array(new SharedArrayBuffer(4));
+  const other = new Pollable({ ready: () => false, external: true }, { wait: (ms) => void Atomics.wait(otherCell, 0, 0, ms === Infinity ? undefined : ms) });
+  const ready = poll([future.subscribe(), other]);
+  return { ready: [...ready], status: (future.get() as { val: { val: IncomingResponse } }).val.val.status() };
+}
+
+const results = data.steps.map((step) => (step.api === 'wasi' ? wasi(step) : step.api === 'spin' ? spin(step) : mixedPoll(step)));
 host.dispose();
 parentPort?.postMessage(results);
