@@ -186,7 +186,8 @@ function stop(child: ChildProcess): Promise<void> {
 async function benchHello(): Promise<void> {
   const wasm = join(repo, 'examples', 'hello', 'dist', 'hello.wasm');
   const cli = join(repo, 'apps', 'cli', 'bin', 'run.js');
-  const jco = join(here, '..', 'node_modules', '.bin', 'jco');
+  // jco's own entry run by node directly, so stopping it stops the server (not a shell wrapper).
+  const jco = join(here, '..', 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
   if (!existsSync(wasm)) {
     console.log('JS hello vs jco serve: skipped (build it: node examples/hello/build.mjs)');
     return;
@@ -198,7 +199,7 @@ async function benchHello(): Promise<void> {
   const startSpinel = (port: number): ChildProcess =>
     spawn(process.execPath, [cli, 'up', '-f', join(repo, 'examples', 'hello'), '--listen', `127.0.0.1:${port}`, '--state-dir', ''], { stdio: ['ignore', 'ignore', 'pipe'] });
   const startJco = (port: number): ChildProcess =>
-    spawn(jco, ['serve', '--port', String(port), '--host', '127.0.0.1', '--isolate-requests', 'instance', wasm], { stdio: ['ignore', 'ignore', 'pipe'] });
+    spawn(process.execPath, [jco, 'serve', '--port', String(port), '--host', '127.0.0.1', '--isolate-requests', 'instance', wasm], { stdio: ['ignore', 'ignore', 'pipe'] });
 
   // Start-up, warm: a first start fills the caches (transpiled output), the second is measured.
   const starts: Record<string, number> = {};
@@ -236,3 +237,5 @@ await benchWagi(module);
 await benchServer(module);
 await benchWatComponent();
 await benchHello();
+// Keep-alive sockets of the load clients must not hold the run open.
+process.exit(0);
