@@ -14,7 +14,7 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$w
 fi
 
 missing=()
-for pkg in docker-registry redis-server skopeo; do
+for pkg in docker-registry redis-server skopeo openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
