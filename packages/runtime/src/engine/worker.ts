@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { WagiInvocation, WagiResult } from './executor-types.js';
 import { IncomingRequest, ResponseOutparam, type HttpErrorCode, type ResponseSink } from './host/http.js';
 import type { Blocker, ByteSink, ByteSource, PollSource } from './host/io.js';
-import { GuestExit, buildImports, type InstanceContext } from './host/registry.js';
+import { GuestExit, buildImports, onlyEngineInterfaces, type InstanceContext } from './host/registry.js';
 import { resolveMounts } from './host/filesystem.js';
 import type { BodyMessage, FromWorker, HttpJobMessage, InitMessage, ToWorker, WagiJobMessage } from './worker-protocol.js';
 import type { PreparedComponent } from './prepare.js';
@@ -21,7 +21,7 @@ interface LoadedComponent {
   instantiate: GlueInstantiate | undefined;
   ctx: InstanceContext;
   /** The glue and its current core instances. */
-  template: { glue: GlueTemplate; handler: HandlerExports; generations: number; uses: number } | undefined;
+  template: { glue: GlueTemplate; handler: HandlerExports; generations: number; maxGenerations: number; uses: number } | undefined;
 }
 
 // jco's glue reads process.env.JCO_DEBUG on every host call. The worker's environment is empty
@@ -164,7 +164,7 @@ function handlerOf(loaded: LoadedComponent): HandlerExports {
       t.uses++;
       return t.handler;
     }
-    if (t.generations < templateGenerations) {
+    if (t.generations < t.maxGenerations) {
       // A fresh guest: new core instances under the same glue.
       t.glue.refresh();
       t.generations++;
@@ -184,7 +184,10 @@ function handlerOf(loaded: LoadedComponent): HandlerExports {
     buildImports(prepared.imports, loaded.ctx),
   );
   const handler = glue.exports['incomingHandler'] as HandlerExports;
-  loaded.template = { glue, handler, generations: 1, uses: 1 };
+  // Capabilities registered beside the engine (outbound HTTP, key-value, variables) may keep
+  // per-request state in their imports: such components get their imports built per instance.
+  const maxGenerations = onlyEngineInterfaces(prepared.imports) ? templateGenerations : 1;
+  loaded.template = { glue, handler, generations: 1, maxGenerations, uses: 1 };
   return handler;
 }
 
@@ -194,7 +197,7 @@ function handlerOf(loaded: LoadedComponent): HandlerExports {
  */
 function prewarm(loaded: LoadedComponent): void {
   const t = loaded.template;
-  if (t === undefined || t.uses === 0 || t.uses < instanceReuse || t.generations >= templateGenerations) return;
+  if (t === undefined || t.uses === 0 || t.uses < instanceReuse || t.generations >= t.maxGenerations) return;
   setImmediate(() => {
     if (loaded.template !== t || t.uses === 0 || t.uses < instanceReuse) return;
     try {

@@ -103,17 +103,37 @@ export const HOST_INTERFACES: ReadonlyMap<string, HostInterfaceFactory> = new Ma
   ['wasi:http/outgoing-handler', () => deniedOutgoingHandlerInterface()],
 ]);
 
+/**
+ * The engine's own interfaces. Their import objects are built once per run of jco's glue and kept
+ * for many fresh instances (see glue-template.ts), so their factories hold no per-request state.
+ * A component importing an interface whose factory was added or replaced later (capabilities:
+ * outbound HTTP, key-value, variables) gets its imports built again for every instance.
+ */
+const ENGINE_FACTORIES: ReadonlyMap<string, HostInterfaceFactory> = new Map(HOST_INTERFACES);
+
+/** True when every interface in `imports` is still served by the engine's own factory (none replaced or added later). */
+export function onlyEngineInterfaces(imports: readonly string[]): boolean {
+  return imports.every((name) => {
+    const key = interfaceKey(name);
+    const factory = HOST_INTERFACES.get(key);
+    return factory !== undefined && factory === ENGINE_FACTORIES.get(key);
+  });
+}
+
 /** `wasi:http/types@0.2.3` → `wasi:http/types`; only WASI 0.2.x versions are interchangeable. */
 export function interfaceKey(name: string): string {
   const at = name.indexOf('@');
   return at === -1 ? name : name.slice(0, at);
 }
 
-/** Names a component imports that the host does not provide (versions other than 0.2.x count as missing). */
+/** Draft WASI interfaces the capabilities serve (Spin accepts these versions too). */
+const CAPABILITY_DRAFT_IMPORT = /^wasi:(keyvalue\/(store|batch|atomics)@0\.2\.0-draft2|config\/store@0\.2\.0-draft[\w.-]*)$/;
+
+/** Names a component imports that the host does not provide (versions other than 0.2.x, or the capabilities' drafts, count as missing). */
 export function unsupportedImports(imports: readonly string[]): string[] {
   return imports.filter((name) => {
     const at = name.indexOf('@');
-    if (at !== -1 && name.startsWith('wasi:') && !/^0\.2\.\d+$/.test(name.slice(at + 1))) return true;
+    if (at !== -1 && name.startsWith('wasi:') && !/^0\.2\.\d+$/.test(name.slice(at + 1)) && !CAPABILITY_DRAFT_IMPORT.test(name)) return true;
     return !HOST_INTERFACES.has(interfaceKey(name));
   });
 }
