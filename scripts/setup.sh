@@ -30,3 +30,7 @@ npm_config_nodedir="$(npm config get nodedir)"
 export npm_config_nodedir
 pnpm install --frozen-lockfile
 pnpm build
+
+# The example app's component is JavaScript built into Wasm by componentize-js (about ten
+# seconds, skipped when it is already current), so `spinel up -f examples/hello` can serve it.
+node examples/hello/build.mjs --if-stale
