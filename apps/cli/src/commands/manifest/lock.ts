@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
+import { cacheRootFrom } from '../../cache-root.js';
 import { formatWarning, fromFlag, profileFlag } from './shared-flags.js';
 
 /** `spinel lock`: the locked app `spinel up` would run, as Spin's JSON. */
@@ -59,7 +60,6 @@ export class Lock extends SpinelCommand {
 /** URL sources go through the cache: `<cache-dir>/registry/wasm/<digest>`, as Spin lays it out. */
 async function urlResolver(cacheDir: string | undefined): Promise<(url: string, digest: string) => Promise<string>> {
   const cache = await import('@spinel/cache');
-  const root = cacheDir !== undefined && cacheDir !== '' ? resolve(cacheDir) : cache.defaultCacheRoot();
-  const resolveUrl = cache.createUrlResolver({ cache: cache.openCache({ root }) });
+  const resolveUrl = cache.createUrlResolver({ cache: cache.openCache({ root: await cacheRootFrom(cacheDir) }) });
   return async (url, digest) => resolveUrl(url, digest);
 }

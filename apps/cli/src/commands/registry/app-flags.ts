@@ -1,5 +1,8 @@
 import { Flags } from '@oclif/core';
 import type { AppTarget, BlobProgressEvent, RegistryClientOptions } from '@spinel/oci';
+import { formatBytes } from '../../format-bytes.js';
+
+export { formatBytes };
 
 /** Flags shared by `registry push`, `pull` and `run`. */
 export const insecureFlag = Flags.boolean({
@@ -31,25 +34,7 @@ export async function openTargetFromFlags(reference: string, insecure: boolean, 
   });
 }
 
-/** The cache root: --cache-dir / $SPINEL_CACHE_DIR, else the platform default. */
-export async function cacheRoot(flag: string | undefined): Promise<string> {
-  if (flag !== undefined && flag !== '') return flag;
-  const { defaultCacheRoot } = await import('@spinel/cache');
-  return defaultCacheRoot();
-}
-
-/** Human-readable byte count. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
+export { cacheRootFrom as cacheRoot } from '../../cache-root.js';
 
 /**
  * Renders per-blob progress on stderr: on a terminal one status line redrawn in place plus a
