@@ -14,6 +14,8 @@ import type { ExecuteOptions, Executor, GuestRequest, GuestResponse, WagiInvocat
 import { LogSink } from './log-sink.js';
 import { componentKinds, prepareComponent, type ComponentKind, type PreparedComponent } from './prepare.js';
 import type { BodyMessage, FromWorker, HttpJobMessage, InitMessage, WagiJobMessage } from './worker-protocol.js';
+import type { AppCapabilities } from '../capabilities/app-capabilities.js';
+import { declareCapabilityInterfaces } from '../capabilities/register-capabilities.js';
 
 const debug = debuglog('spinel:runtime');
 /** Published for every guest fault: `{ componentId, code, message }`. The CLI prints these. */
@@ -42,6 +44,11 @@ export interface ExecutorOptions {
    * the glue is run again; 1 runs the glue for every instance (slower; for comparison). @default 64
    */
   glueGenerations?: number;
+  /**
+   * Outbound HTTP, key-value and variables (from `createAppCapabilities`); each worker gets its
+   * own bridge to them. Without it components importing those interfaces are refused at load.
+   */
+  capabilities?: AppCapabilities;
 }
 
 /** An {@link Executor} with what it loaded. */
@@ -100,6 +107,7 @@ const latin1 = new TextDecoder('latin1');
 export async function createExecutor(options: ExecutorOptions): Promise<WorkerExecutor> {
   const cache = options.cache ?? openCache({ root: join(tmpdir(), 'spinel-cache') });
   const kinds = componentKinds(options.app);
+  if (options.capabilities !== undefined) declareCapabilityInterfaces();
   const prepared: PreparedComponent[] = [];
   for (const component of options.app.components) {
     prepared.push(
@@ -131,6 +139,11 @@ class WorkerPool implements WorkerExecutor {
     this.options = options;
     this.logs = new LogSink(options.logDir ?? null);
     this.components = new Map(prepared.map((p) => [p.id, p.kind]));
+  }
+
+  /** The listener's own origin, the only target of `self` requests (serve calls this once bound). */
+  setSelfOrigin(origin: string): void {
+    this.options.capabilities?.setSelfOrigin(origin);
   }
 
   get workerCount(): number {
@@ -176,6 +189,8 @@ class WorkerPool implements WorkerExecutor {
       bodyPort: port2 as unknown as InitMessage['bodyPort'],
       signal: shared,
     };
+    const capabilities = this.options.capabilities?.workerInit();
+    if (capabilities !== undefined) init.capabilities = capabilities.init;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
@@ -190,7 +205,7 @@ class WorkerPool implements WorkerExecutor {
         this.onWorkerLost(slot, err);
       });
       worker.on('exit', () => this.onWorkerLost(slot, undefined));
-      worker.postMessage(init, [port2]);
+      worker.postMessage(init, [port2, ...(capabilities?.transfer ?? [])]);
     });
   }
 

@@ -138,6 +138,11 @@ async function init(msg: InitMessage): Promise<void> {
   signal = new Int32Array(msg.signal);
   instanceReuse = msg.instanceReuse;
   templateGenerations = msg.templateGenerations;
+  if (msg.capabilities !== undefined) {
+    // Loaded only when the app has capabilities wired (they bring SQLite and the blocking bridge).
+    const { installWorkerCapabilities } = await import('../capabilities/register-capabilities.js');
+    installWorkerCapabilities(msg.capabilities);
+  }
   for (const prepared of msg.components) {
     const stdout = new LogBuffer(prepared.id, 'stdout');
     const stderr = new LogBuffer(prepared.id, 'stderr');
