@@ -36,6 +36,9 @@ export class Up extends SpinelCommand {
     env: Flags.string({ char: 'e', multiple: true, description: 'KEY=VALUE added to every component\'s environment (repeatable).' }),
     temp: Flags.directory({ aliases: ['tmp'], description: 'Working directory for spin.lock and copied assets. Default: a temporary directory removed on exit.' }),
     'state-dir': Flags.string({ description: 'State directory. Default: .spin next to spin.toml (none for registry apps); empty for none.' }),
+    variable: Flags.string({ multiple: true, description: 'An app variable: NAME=VALUE, NAME=@FILE (the file\'s text), @FILE.json or @FILE.toml (repeatable). SPIN_VARIABLE_<NAME> and a .env file next to the app are read too.' }),
+    'key-value': Flags.string({ multiple: true, description: 'KEY=VALUE written into the default key-value store before serving (repeatable).' }),
+    'runtime-config-file': Flags.file({ description: 'Runtime config (TOML): [key_value_store.<label>], [outbound_networking] block_networks, [outbound_http].', env: 'SPIN_RUNTIME_CONFIG_FILE', exists: true }),
     'cache-dir': cacheDirFlag,
     insecure: Flags.boolean({ char: 'k', description: 'Use plain HTTP for the registry.', default: false }),
     build: Flags.boolean({ description: 'Run the components\' build commands first (local apps).', default: false, env: 'SPIN_ALWAYS_BUILD' }),
@@ -90,11 +93,24 @@ export class Up extends SpinelCommand {
       }
 
       const runtime = await import('@spinel/runtime');
+      // Variables, key-value stores and outbound HTTP; resolving them can stop the start (Spin's messages).
+      const capabilities = await this.createCapabilities(runtime, app, {
+        variables: flags.variable ?? [],
+        keyValues: flags['key-value'] ?? [],
+        runtimeConfigFile: flags['runtime-config-file'],
+        stateDir,
+        appDir: source.kind === 'reference' ? cwd : dirname(source.path),
+        cwd,
+      });
+      cleanups.push(() => capabilities.close());
+      const storeNote = capabilities.keyValue.defaultStoreNote;
+      if (storeNote !== undefined && flags.format === 'plain') this.log(storeNote);
       const executor = await this.createExecutor(runtime, {
         app,
         cache,
         env,
         logDir,
+        capabilities,
         ...(flags.workers === undefined ? {} : { workers: flags.workers }),
         ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
         ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
@@ -116,6 +132,13 @@ export class Up extends SpinelCommand {
         const { path } = message as { path: string };
         process.stderr.write(`Warning: Request to ${path} matched no pattern, and received a generic 404 response. To serve a more informative 404 page, add a catch-all (/...) route.\n`);
       };
+      capabilities.setChainDispatch(runtime.createChainDispatch((id, request, options) => executor.handle(id, request, options)));
+      // Spin's hint for a refused outbound request: which allowed_outbound_hosts entry to add.
+      const onOutboundDenied = (message: unknown): void => {
+        process.stderr.write(`${(message as { hint: string }).hint}\n`);
+      };
+      subscribe(runtime.outboundDeniedChannel.name, onOutboundDenied);
+      cleanups.push(async () => unsubscribe(runtime.outboundDeniedChannel.name, onOutboundDenied));
       subscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
       subscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
       cleanups.push(async () => {
@@ -132,6 +155,7 @@ export class Up extends SpinelCommand {
         ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
         ...(tls === undefined ? {} : { tls }),
       });
+      capabilities.setSelfOrigin(serving.baseUrl);
       for (const warning of serving.trigger.warnings()) process.stderr.write(`${warning}\n`);
       process.stdout.write(serving.startupText(flags.format as 'plain' | 'json'));
 
@@ -149,6 +173,34 @@ export class Up extends SpinelCommand {
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     }
+  }
+
+  /** The app's capabilities from the `--variable`, `--key-value` and `--runtime-config-file` flags. */
+  private async createCapabilities(
+    runtime: RuntimeModule,
+    app: LockedApp,
+    options: { variables: string[]; keyValues: string[]; runtimeConfigFile: string | undefined; stateDir: string | undefined; appDir: string; cwd: string },
+  ): Promise<RuntimeApi.AppCapabilities> {
+    const { parse } = await import('smol-toml');
+    let runtimeConfig: { document: unknown; baseDir: string } | undefined;
+    if (options.runtimeConfigFile !== undefined) {
+      const file = resolve(options.runtimeConfigFile);
+      let document: unknown;
+      try {
+        document = parse(await readFile(file, 'utf8'));
+      } catch (cause) {
+        throw Object.assign(new Error(`Failed to read runtime config file ${file}: ${(cause as Error).message}. Fix the TOML and start again.`, { cause }), {
+          code: 'CLI_INVALID_RUNTIME_CONFIG',
+        });
+      }
+      runtimeConfig = { document, baseDir: dirname(file) };
+    }
+    return runtime.createAppCapabilities({
+      app,
+      variables: { flags: options.variables, env: process.env, dotenvPath: join(options.appDir, '.env'), cwd: options.cwd, parseToml: parse },
+      keyValue: { stateDir: options.stateDir, seeds: options.keyValues },
+      ...(runtimeConfig === undefined ? {} : { runtimeConfig }),
+    });
   }
 
   /** The engine's executor; an app without components (static responses only) needs none. */
