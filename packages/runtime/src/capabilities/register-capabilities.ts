@@ -3,7 +3,7 @@
  * kept apart so the capabilities stay usable without it. See the package README for the
  * three calls the engine makes.
  */
-import { HOST_INTERFACES, type HostInterfaceFactory, type InstanceContext } from '../engine/host/registry.js';
+import { HOST_INTERFACES, addRequestScope, type HostInterfaceFactory, type InstanceContext } from '../engine/host/registry.js';
 import type { WorkerCapabilitiesInit } from './app-capabilities.js';
 import { CAPABILITY_INTERFACES, createWorkerCapabilities, type InstanceCapabilities, type WorkerCapabilities } from './worker-capabilities.js';
 
@@ -23,32 +23,29 @@ export function declareCapabilityInterfaces(): void {
 }
 
 /**
- * Worker: installs this worker's capability implementations into the registry. Every
- * instance gets its own imports (variables of its component, its store labels, its
- * allow-list on the serving side); the interfaces of one instance share one bundle.
+ * Worker: installs this worker's capability implementations into the registry. Each component
+ * gets one set of imports per worker (its variables, its store labels, its allow-list on the
+ * serving side), request-independent so the engine keeps one glue build for many fresh
+ * instances; the request scope it adds switches the per-request state (store handles,
+ * unfinished outbound calls) when the worker begins and ends a request.
  */
 export function installWorkerCapabilities(init: WorkerCapabilitiesInit): WorkerCapabilities {
   const capabilities = createWorkerCapabilities(init);
-  // buildImports calls one factory per interface, synchronously, for one instance: the bundle
-  // made by the first call is shared by the rest of that pass and forgotten after it.
-  const current = new Map<InstanceContext, InstanceCapabilities>();
+  const made = new WeakMap<InstanceContext, InstanceCapabilities>();
   const bundle = (ctx: InstanceContext): InstanceCapabilities => {
-    let made = current.get(ctx);
-    if (made === undefined) {
-      const fresh = capabilities.instance(ctx.componentId);
-      made = fresh;
-      current.set(ctx, fresh);
-      // The guest runs synchronously after its imports are built; once it has returned,
-      // outbound requests it left unfinished are cancelled so nothing upstream is held open.
-      queueMicrotask(() => {
-        current.delete(ctx);
-        setImmediate(() => fresh.endRequest());
-      });
+    let caps = made.get(ctx);
+    if (caps === undefined) {
+      caps = capabilities.instance(ctx.componentId);
+      made.set(ctx, caps);
     }
-    return made;
+    return caps;
   };
   for (const key of CAPABILITY_INTERFACES) {
     registry.set(key, (ctx) => bundle(ctx).imports[key] ?? {});
   }
+  addRequestScope({
+    begin: (ctx) => made.get(ctx)?.beginRequest(),
+    end: (ctx) => made.get(ctx)?.endRequest(),
+  });
   return capabilities;
 }

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { IncomingRequest, ResponseOutparam, type ResponseSink } from '../engine/host/http.js';
 import { MemorySource } from '../engine/host/io.js';
-import { buildImports, type InstanceContext } from '../engine/host/registry.js';
+import { beginRequest, buildImports, endRequest, type InstanceContext } from '../engine/host/registry.js';
 import type { PreparedComponent } from '../engine/prepare.js';
 import type { WorkerCapabilitiesInit } from './app-capabilities.js';
 import { installWorkerCapabilities } from './register-capabilities.js';
@@ -28,7 +28,12 @@ parentPort?.on('message', (msg: { path: string; headers: Array<[string, string]>
     fail: (e) => (failed = e),
   };
   try {
-    handler.handle(new IncomingRequest({ method: 'GET', url: `http://127.0.0.1:3000${msg.path}`, headers: msg.headers }, new MemorySource(new Uint8Array(0)), caps.blocker), new ResponseOutparam(sink));
+    beginRequest(ctx);
+    try {
+      handler.handle(new IncomingRequest({ method: 'GET', url: `http://127.0.0.1:3000${msg.path}`, headers: msg.headers }, new MemorySource(new Uint8Array(0)), caps.blocker), new ResponseOutparam(sink));
+    } finally {
+      endRequest(ctx);
+    }
     parentPort?.postMessage({ status, body: Buffer.concat(chunks).toString(), failed });
   } catch (err) {
     parentPort?.postMessage({ trap: String(err) });

@@ -2,6 +2,7 @@ import type { Blocker } from '../engine/host/io.js';
 import type { WorkerCapabilitiesInit } from './app-capabilities.js';
 import { createInstanceKvHost, openWorkerKvStores } from './key-value-host.js';
 import { createOutboundHost } from './outbound-host.js';
+import { createRequestScopedKv } from './request-scoped-kv.js';
 import { createSyncBridge } from './sync-bridge.js';
 import { createVariablesHost } from './variables-host.js';
 
@@ -22,21 +23,30 @@ export const CAPABILITY_INTERFACES: readonly string[] = [
   'wasi:keyvalue/atomics',
 ];
 
-/** One instance's capability imports, and how to release them. */
+/**
+ * One component's capability imports in one worker. The import objects are request-independent
+ * (built once, shared by every fresh instance the engine makes from one glue build); what belongs
+ * to a request (open store handles, unfinished outbound calls) is switched by
+ * {@link InstanceCapabilities.beginRequest} and {@link InstanceCapabilities.endRequest}.
+ */
 export interface InstanceCapabilities {
   /** Import objects by interface key (see {@link CAPABILITY_INTERFACES}). */
   imports: Record<string, Record<string, unknown>>;
-  /** Cancels the instance's unfinished outbound requests (call when a request is over; store handles stay). */
+  /** Call before the guest handles a request: nothing of an earlier request stays usable. */
+  beginRequest(): void;
+  /** Call when a request is over: cancels its unfinished outbound calls and releases its store handles. */
   endRequest(): void;
-  /** {@link InstanceCapabilities.endRequest}, and closes the instance's store handles. */
+  /** Store handles the current request holds open (0 between requests). */
+  openHandles(): { stores: number; cas: number };
+  /** {@link InstanceCapabilities.endRequest}; the imports are not to be used after it. */
   dispose(): void;
 }
 
-/** A worker's capabilities: one bridge, its SQLite connections, and per-instance imports. */
+/** A worker's capabilities: one bridge, its SQLite connections, and per-component imports. */
 export interface WorkerCapabilities {
   /** A blocker that wakes on bridged results (for pollables over outbound responses). */
   readonly blocker: Blocker;
-  /** Fresh imports for one instance of `componentId`. */
+  /** Imports for `componentId` (make them once per component and reuse them across requests). */
   instance(componentId: string): InstanceCapabilities;
   close(): void;
 }
@@ -55,9 +65,13 @@ export function createWorkerCapabilities(init: WorkerCapabilitiesInit): WorkerCa
     instance(componentId) {
       const component = components.get(componentId);
       const variables = createVariablesHost(component?.config ?? {});
-      const kv = createInstanceKvHost(stores, component?.kvLabels ?? []);
+      const labels = component?.kvLabels ?? [];
+      const kv = createRequestScopedKv(() => createInstanceKvHost(stores, labels));
       const outbound = createOutboundHost({ bridge: { ...bridge, wait: (ms) => blocker.wait(ms) }, componentId });
-      const kvImports = kv.imports as unknown as Record<string, Record<string, unknown>>;
+      const endRequest = (): void => {
+        outbound.dispose();
+        kv.end();
+      };
       return {
         imports: {
           'wasi:http/types': outbound.wasiHttpTypes,
@@ -66,18 +80,18 @@ export function createWorkerCapabilities(init: WorkerCapabilitiesInit): WorkerCa
           'fermyon:spin/variables': variables.spinVariables as unknown as Record<string, unknown>,
           'fermyon:spin/config': variables.spinConfig as unknown as Record<string, unknown>,
           'wasi:config/store': variables.wasiConfigStore as unknown as Record<string, unknown>,
-          'fermyon:spin/key-value': kvImports['fermyon:spin/key-value'] ?? {},
-          'wasi:keyvalue/store': kvImports['wasi:keyvalue/store'] ?? {},
-          'wasi:keyvalue/batch': kvImports['wasi:keyvalue/batch'] ?? {},
-          'wasi:keyvalue/atomics': kvImports['wasi:keyvalue/atomics'] ?? {},
+          'fermyon:spin/key-value': kv.imports['fermyon:spin/key-value'] ?? {},
+          'wasi:keyvalue/store': kv.imports['wasi:keyvalue/store'] ?? {},
+          'wasi:keyvalue/batch': kv.imports['wasi:keyvalue/batch'] ?? {},
+          'wasi:keyvalue/atomics': kv.imports['wasi:keyvalue/atomics'] ?? {},
         },
-        endRequest() {
+        beginRequest() {
           outbound.dispose();
+          kv.begin();
         },
-        dispose() {
-          outbound.dispose();
-          kv.dispose();
-        },
+        endRequest,
+        openHandles: () => kv.openHandles(),
+        dispose: endRequest,
       };
     },
     close() {

@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { WagiInvocation, WagiResult } from './executor-types.js';
 import { IncomingRequest, ResponseOutparam, type HttpErrorCode, type ResponseSink } from './host/http.js';
 import type { Blocker, ByteSink, ByteSource, PollSource } from './host/io.js';
-import { GuestExit, buildImports, onlyEngineInterfaces, type InstanceContext } from './host/registry.js';
+import { GuestExit, beginRequest, buildImports, endRequest, type InstanceContext } from './host/registry.js';
 import { resolveMounts } from './host/filesystem.js';
 import type { BodyMessage, FromWorker, HttpJobMessage, InitMessage, ToWorker, WagiJobMessage } from './worker-protocol.js';
 import type { PreparedComponent } from './prepare.js';
@@ -189,10 +189,9 @@ function handlerOf(loaded: LoadedComponent): HandlerExports {
     buildImports(prepared.imports, loaded.ctx),
   );
   const handler = glue.exports['incomingHandler'] as HandlerExports;
-  // Capabilities registered beside the engine (outbound HTTP, key-value, variables) may keep
-  // per-request state in their imports: such components get their imports built per instance.
-  const maxGenerations = onlyEngineInterfaces(prepared.imports) ? templateGenerations : 1;
-  loaded.template = { glue, handler, generations: 1, maxGenerations, uses: 1 };
+  // Import objects hold no per-request state (that is behind the registry's request scopes), so
+  // every component, capabilities included, shares one glue build across fresh instances.
+  loaded.template = { glue, handler, generations: 1, maxGenerations: templateGenerations, uses: 1 };
   return handler;
 }
 
@@ -251,7 +250,12 @@ function runHttp(msg: HttpJobMessage): void {
   const body = new BodySource(job);
   try {
     const handler = handlerOf(loaded);
-    handler.handle(new IncomingRequest({ method: msg.method, url: msg.url, headers: msg.headers }, body, blocker), new ResponseOutparam(sink));
+    beginRequest(loaded.ctx);
+    try {
+      handler.handle(new IncomingRequest({ method: msg.method, url: msg.url, headers: msg.headers }, body, blocker), new ResponseOutparam(sink));
+    } finally {
+      endRequest(loaded.ctx);
+    }
   } catch (err) {
     // After a fault the glue's own state is suspect: rebuild it for the next request.
     loaded.template = undefined;

@@ -104,20 +104,41 @@ export const HOST_INTERFACES: ReadonlyMap<string, HostInterfaceFactory> = new Ma
 ]);
 
 /**
- * The engine's own interfaces. Their import objects are built once per run of jco's glue and kept
- * for many fresh instances (see glue-template.ts), so their factories hold no per-request state.
- * A component importing an interface whose factory was added or replaced later (capabilities:
- * outbound HTTP, key-value, variables) gets its imports built again for every instance.
+ * State that belongs to one request rather than to an import object (a capability's open store
+ * handles, unfinished outbound calls). Import objects are built once per run of jco's glue and
+ * kept for many fresh instances and requests (see glue-template.ts), so a factory holds no
+ * per-request state; it keeps such state behind a scope the worker begins before the guest
+ * handles a request and ends after it returns.
  */
-const ENGINE_FACTORIES: ReadonlyMap<string, HostInterfaceFactory> = new Map(HOST_INTERFACES);
+export interface RequestScope {
+  begin(ctx: InstanceContext): void;
+  end(ctx: InstanceContext): void;
+}
 
-/** True when every interface in `imports` is still served by the engine's own factory (none replaced or added later). */
-export function onlyEngineInterfaces(imports: readonly string[]): boolean {
-  return imports.every((name) => {
-    const key = interfaceKey(name);
-    const factory = HOST_INTERFACES.get(key);
-    return factory !== undefined && factory === ENGINE_FACTORIES.get(key);
-  });
+const REQUEST_SCOPES = new Set<RequestScope>();
+
+/** Adds a request scope (the capabilities add theirs when installed in a worker); returns its removal. */
+export function addRequestScope(scope: RequestScope): () => void {
+  REQUEST_SCOPES.add(scope);
+  return () => REQUEST_SCOPES.delete(scope);
+}
+
+/** Begins a request of the component whose context `ctx` is, in every scope. */
+export function beginRequest(ctx: InstanceContext): void {
+  for (const scope of REQUEST_SCOPES) scope.begin(ctx);
+}
+
+/** Ends the request of `ctx` in every scope (each scope is ended even if another throws). */
+export function endRequest(ctx: InstanceContext): void {
+  let failure: unknown;
+  for (const scope of REQUEST_SCOPES) {
+    try {
+      scope.end(ctx);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
 }
 
 /** `wasi:http/types@0.2.3` → `wasi:http/types`; only WASI 0.2.x versions are interchangeable. */
