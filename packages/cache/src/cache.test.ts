@@ -135,6 +135,43 @@ describe('put and read', () => {
     expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
   });
 
+  describe('large streams, flushed (batched writes kept in flight)', () => {
+    const MiB = 1024 * 1024;
+    // 40 MiB: many 1 MiB write batches, so failures land while writes are still in flight.
+    const block = Buffer.alloc(MiB);
+    for (let i = 0; i < block.length; i += 1) block[i] = (i * 31 + 7) & 0xff;
+    const total = 40;
+    const whole = Buffer.concat(Array.from({ length: total }, () => block));
+    const digest = sha256Digest(whole);
+
+    async function* blocks(count: number, chunk: number, failAt?: number): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < count; i += 1) {
+        if (i === failAt) throw new Error('connection reset');
+        for (let at = 0; at < MiB; at += chunk) yield block.subarray(at, at + chunk);
+      }
+    }
+
+    it.each([64 * 1024, MiB])('stores the exact bytes from %i-byte chunks', async (chunk) => {
+      const result = await cache.putStream(digest, blocks(total, chunk));
+      expect(result).toMatchObject({ digest, size: whole.length, existed: false });
+      expect((await readFile(result.path)).equals(whole)).toBe(true);
+      expect(await readdir(join(root, 'registry', 'data'))).toEqual([digest]);
+    });
+
+    it('removes the temporary file when the source fails with writes in flight', async () => {
+      await expect(cache.putStream(digest, blocks(total, 256 * 1024, 36))).rejects.toThrow('connection reset');
+      expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
+    });
+
+    it('refuses a mismatch found after many written batches and leaves nothing', async () => {
+      const other = sha256Digest(Buffer.from('something else'));
+      const error = await caught(cache.putStream(other, blocks(total, MiB)));
+      expect(error).toBeInstanceOf(CacheDigestMismatchError);
+      expect(error.code).toBe('CACHE_DIGEST_MISMATCH');
+      expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
+    });
+  });
+
   it('does not read the source when the digest is already stored', async () => {
     const bytes = Buffer.from('present');
     const digest = sha256Digest(bytes);
