@@ -18,6 +18,8 @@ import type { AppCapabilities } from '../capabilities/app-capabilities.js';
 import { declareCapabilityInterfaces } from '../capabilities/register-capabilities.js';
 
 const debug = debuglog('spinel:runtime');
+/** How long an extra worker (see `maxWorkers`) waits for work before it is stopped. */
+const EXTRA_WORKER_IDLE_MS = 2000;
 /** Published for every guest fault: `{ componentId, code, message }`. The CLI prints these. */
 export const guestErrorChannel = channel('spinel:runtime:guest-error');
 
@@ -29,6 +31,13 @@ export interface ExecutorOptions {
   cache?: Cache;
   /** Worker threads. @default os.availableParallelism() */
   workers?: number;
+  /**
+   * Most worker threads, counting temporary ones: when a request waits while every worker is
+   * blocked on a bridged call (a guest's `self` or `*.spin.internal` request waits for another
+   * guest), an extra worker is started for it, and stopped again once idle.
+   * @default twice `workers`
+   */
+  maxWorkers?: number;
   /** A request running longer is stopped (its worker replaced). @default no limit */
   requestTimeoutMs?: number;
   /** Bytes each guest memory may grow to; growth past it fails inside the guest. @default no limit */
@@ -84,6 +93,9 @@ interface Slot {
   bodyPort: MessagePort;
   signal: Int32Array;
   retired: boolean;
+  /** Started because every worker was blocked on a bridged call; stopped when idle, never replaced. */
+  extra: boolean;
+  idleTimer: NodeJS.Timeout | undefined;
 }
 
 function startWorker(): Worker {
@@ -132,6 +144,7 @@ class WorkerPool implements WorkerExecutor {
   private readonly logs: LogSink;
   private nextJob = 1;
   private closed = false;
+  private maxWorkers = 1;
   readonly components: ReadonlyMap<string, ComponentKind>;
 
   constructor(prepared: PreparedComponent[], options: ExecutorOptions) {
@@ -152,6 +165,7 @@ class WorkerPool implements WorkerExecutor {
 
   async start(count: number): Promise<void> {
     const n = Math.max(1, Math.floor(count));
+    this.maxWorkers = Math.max(n, Math.floor(this.options.maxWorkers ?? 2 * n));
     try {
       await Promise.all(Array.from({ length: n }, () => this.spawn()));
     } catch (cause) {
@@ -175,11 +189,11 @@ class WorkerPool implements WorkerExecutor {
     void this.spawn().catch(() => undefined);
   }
 
-  private spawn(): Promise<void> {
+  private spawn(extra = false): Promise<void> {
     const worker = startWorker();
     const { port1, port2 } = new MessageChannel();
     const shared = new SharedArrayBuffer(4);
-    const slot: Slot = { worker, ready: false, job: undefined, bodyPort: port1, signal: new Int32Array(shared), retired: false };
+    const slot: Slot = { worker, ready: false, job: undefined, bodyPort: port1, signal: new Int32Array(shared), retired: false, extra, idleTimer: undefined };
     this.slots.add(slot);
     const init: InitMessage = {
       type: 'init',
@@ -198,6 +212,7 @@ class WorkerPool implements WorkerExecutor {
           this.failedStarts = 0;
           resolve();
           this.dispatch();
+          this.idle(slot);
         } else this.onMessage(slot, msg);
       });
       worker.on('error', (err) => {
@@ -219,7 +234,7 @@ class WorkerPool implements WorkerExecutor {
     if (job !== undefined) {
       this.fail(job, new GuestFaultError('RUNTIME_WORKER_FAILED', `The worker running component "${job.componentId}" stopped${err instanceof Error ? `: ${err.message}` : ''}.`, { cause: err, componentId: job.componentId }));
     }
-    this.replace();
+    if (!slot.extra) this.replace();
   }
 
   private retire(slot: Slot): void {
@@ -227,8 +242,40 @@ class WorkerPool implements WorkerExecutor {
     slot.retired = true;
     this.slots.delete(slot);
     slot.bodyPort.close();
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     void slot.worker.terminate();
-    this.replace();
+    if (!slot.extra) this.replace();
+  }
+
+  /** An extra worker left without work is stopped after a while (the pool goes back to its size). */
+  private idle(slot: Slot): void {
+    if (!slot.extra || slot.retired || slot.job !== undefined || slot.idleTimer !== undefined) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = undefined;
+      if (slot.job === undefined && !slot.retired) this.retire(slot);
+    }, EXTRA_WORKER_IDLE_MS);
+    slot.idleTimer.unref();
+  }
+
+  /**
+   * A request waits and no worker is free: when every busy worker is blocked on a bridged call
+   * (as many calls open as busy workers), the request may be the very one they wait for (a
+   * `self` or service-chained request), so one more worker is started, up to `maxWorkers`.
+   */
+  private grow(): void {
+    const bridge = this.options.capabilities?.bridge;
+    if (bridge === undefined || this.closed || this.queue.length === 0) return;
+    let starting = 0;
+    let busy = 0;
+    for (const slot of this.slots) {
+      if (slot.retired) continue;
+      if (!slot.ready) starting++;
+      else if (slot.job !== undefined) busy++;
+    }
+    if (this.queue.length <= starting || busy === 0 || bridge.activeCalls < busy) return;
+    if (this.slots.size >= this.maxWorkers) return;
+    debug('every worker waits on a bridged call: starting an extra worker (%d of at most %d)', this.slots.size + 1, this.maxWorkers);
+    void this.spawn(true).catch(() => undefined);
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
@@ -275,6 +322,7 @@ class WorkerPool implements WorkerExecutor {
     if (slot !== undefined && slot.job === job) {
       slot.job = undefined;
       this.dispatch();
+      this.idle(slot);
     }
   }
 
@@ -308,6 +356,10 @@ class WorkerPool implements WorkerExecutor {
       if (!slot.ready || slot.job !== undefined || slot.retired) continue;
       const job = this.queue.shift();
       if (job === undefined) return;
+      if (slot.idleTimer !== undefined) {
+        clearTimeout(slot.idleTimer);
+        slot.idleTimer = undefined;
+      }
       slot.job = job;
       job.slot = slot;
       slot.worker.postMessage(job.message);
@@ -385,6 +437,7 @@ class WorkerPool implements WorkerExecutor {
     }
     this.queue.push(job);
     this.dispatch();
+    this.grow();
   }
 
   handle(componentId: string, request: GuestRequest, options?: ExecuteOptions): Promise<GuestResponse> {
@@ -450,6 +503,7 @@ class WorkerPool implements WorkerExecutor {
     const slots = [...this.slots];
     for (const slot of slots) {
       slot.retired = true;
+      if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
       if (slot.job !== undefined) this.fail(slot.job, new ExecutorError('RUNTIME_CLOSED', 'The executor was closed while this request ran.', { componentId: slot.job.componentId }));
       slot.bodyPort.close();
     }
