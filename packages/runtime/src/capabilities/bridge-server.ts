@@ -1,6 +1,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../async-queue.js';
 import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** One call as its handler sees it. */

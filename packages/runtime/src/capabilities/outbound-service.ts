@@ -1,4 +1,4 @@
-import { AsyncQueue } from './async-queue.js';
+import { AsyncQueue } from '../async-queue.js';
 import type { BridgeHandler } from './bridge-server.js';
 import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from './errors.js';
 import type { OutboundHttp, OutboundRequestHead } from './outbound-http.js';

@@ -8,7 +8,7 @@ import { debuglog } from 'node:util';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { openCache, type Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
-import { BodyQueue } from './body-queue.js';
+import { AsyncQueue } from '../async-queue.js';
 import { ExecutorError, GuestFaultError } from './errors.js';
 import type { ExecuteOptions, Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from './executor-types.js';
 import { LogSink } from './log-sink.js';
@@ -442,7 +442,7 @@ class WorkerPool implements WorkerExecutor {
 
   handle(componentId: string, request: GuestRequest, options?: ExecuteOptions): Promise<GuestResponse> {
     return new Promise<GuestResponse>((resolve, reject) => {
-      const body = new BodyQueue();
+      const body = new AsyncQueue<Uint8Array>();
       let headed = false;
       const id = this.nextJob++;
       const job: Job = {

@@ -1,4 +1,4 @@
-/** An async iterable fed by pushes, ended or failed once; used for streamed bridge data. */
+/** An async iterable fed by pushes, ended or failed once: streamed response bodies from workers and streamed bridge data. */
 export class AsyncQueue<T> implements AsyncIterable<T> {
   private items: T[] = [];
   private done = false;
