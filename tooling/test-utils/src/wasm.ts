@@ -378,6 +378,19 @@ export function jsComponent(name: JsComponentName): Promise<string> {
   return run;
 }
 
+/**
+ * Builds `source` (a JS module) into a component for `world` of the WIT in `witDir` with
+ * componentize-js, in a child process (one build at a time: each needs ~800 MB), writing `out`.
+ * For guests whose WIT goes beyond the fixtures' own worlds; `jsComponent` covers those.
+ */
+export function componentizeJs(options: { sourcePath: string; witDir: string; world: string; out: string }): Promise<void> {
+  const run = jsBuilds.then(() =>
+    runChild([fileURLToPath(new URL('./componentize-child.js', import.meta.url)), options.sourcePath, options.witDir, options.world, options.out]),
+  );
+  jsBuilds = run.catch(() => undefined);
+  return run;
+}
+
 function runChild(args: string[]): Promise<void> {
   const script = args[0] ?? '';
   // From TypeScript sources (this package's own tests) the child needs tsx.

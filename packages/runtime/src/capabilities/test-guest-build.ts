@@ -1,14 +1,12 @@
 // Test helper: the componentize-js guest of the capabilities tests (key-value, variables and
 // fetch()), built once per source and cached with the other Wasm fixtures.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixtureCacheDir, fixtureWitDir } from '@spinel/test-utils';
+import { componentizeJs, fixtureCacheDir, fixtureWitDir } from '@spinel/test-utils';
 
 const GUEST = `import { Store } from 'fermyon:spin/key-value@2.0.0';
 import { get } from 'fermyon:spin/variables@2.0.0';
@@ -66,16 +64,7 @@ export async function buildGuest(): Promise<string> {
       `${world}\nworld capabilities {\n  include wasi:http/proxy@0.2.10;\n  import fermyon:spin/key-value@2.0.0;\n  import fermyon:spin/variables@2.0.0;\n}\n`,
     );
     await writeFile(join(work, 'index.js'), GUEST);
-    const testUtilsDist = dirname(createRequire(import.meta.url).resolve('@spinel/test-utils'));
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(testUtilsDist, 'componentize-child.js'), join(work, 'index.js'), wit, 'capabilities', `${out}.tmp`], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        cwd: testUtilsDist,
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`componentize-js failed: ${stderr.slice(-2000)}`))));
-    });
+    await componentizeJs({ sourcePath: join(work, 'index.js'), witDir: wit, world: 'capabilities', out: `${out}.tmp` });
     await cp(`${out}.tmp`, out);
     await rm(`${out}.tmp`, { force: true });
     return out;

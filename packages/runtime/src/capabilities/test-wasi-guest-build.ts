@@ -1,15 +1,13 @@
 // Test helper: a componentize-js guest using wasi:keyvalue (store, batch, atomics at
 // 0.2.0-draft2) and wasi:config/store (0.2.0-draft), built once per source and cached with the
 // other Wasm fixtures, the same way as test-guest-build.ts.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixtureCacheDir, fixtureWitDir } from '@spinel/test-utils';
+import { componentizeJs, fixtureCacheDir, fixtureWitDir } from '@spinel/test-utils';
 
 const GUEST = `import { open } from 'wasi:keyvalue/store@0.2.0-draft2';
 import { getMany, setMany, deleteMany } from 'wasi:keyvalue/batch@0.2.0-draft2';
@@ -140,16 +138,7 @@ export async function buildWasiGuest(): Promise<string> {
       `${world}\nworld wasi-capabilities {\n  include wasi:http/proxy@0.2.10;\n  import wasi:keyvalue/store@0.2.0-draft2;\n  import wasi:keyvalue/batch@0.2.0-draft2;\n  import wasi:keyvalue/atomics@0.2.0-draft2;\n  import wasi:config/store@0.2.0-draft;\n}\n`,
     );
     await writeFile(join(work, 'index.js'), GUEST);
-    const testUtilsDist = dirname(createRequire(import.meta.url).resolve('@spinel/test-utils'));
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(testUtilsDist, 'componentize-child.js'), join(work, 'index.js'), wit, 'wasi-capabilities', `${out}.tmp`], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        cwd: testUtilsDist,
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`componentize-js failed: ${stderr.slice(-2000)}`))));
-    });
+    await componentizeJs({ sourcePath: join(work, 'index.js'), witDir: wit, world: 'wasi-capabilities', out: `${out}.tmp` });
     await cp(`${out}.tmp`, out);
     await rm(`${out}.tmp`, { force: true });
     return out;
