@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before spinel can be built, run and tested:
-# pnpm, the Debian programs the integration tests start (an OCI registry, Redis, skopeo),
+# pnpm, the Debian programs the integration tests start (an OCI registry, Redis, PostgreSQL,
+# MariaDB, mosquitto, skopeo),
 # the workspace's dependencies from the lockfile, and a build of every package.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -14,7 +15,7 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$w
 fi
 
 missing=()
-for pkg in docker-registry redis-server skopeo openssl; do
+for pkg in docker-registry redis-server skopeo openssl postgresql mariadb-server mosquitto; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

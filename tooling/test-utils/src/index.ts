@@ -1,3 +1,7 @@
 export * from './registry.js';
 export * from './redis.js';
 export * from './wasm.js';
+export * from './postgres.js';
+export * from './mariadb.js';
+export * from './mosquitto.js';
+export { freeLoopbackPort, acceptsConnections } from './service-process.js';
