@@ -1,17 +1,90 @@
 /**
- * `spinel-runner`: the production host for an app from a registry (many replicas on
- * Kubernetes, Redis for shared state). Not built yet: until it is, it says so and exits
- * non-zero rather than pretending to serve.
+ * `spinel-runner`'s entry: reads the configuration from the command line and the environment,
+ * wires the real dependencies, serves until SIGTERM/SIGINT (drain, exit 0) and checks the tag
+ * on SIGHUP. Returns the exit status instead of exiting, so it can be tested in-process.
  */
-export async function main(argv: string[], stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    stderr.write('spinel-runner is not available yet. To serve an app from a registry today, run: spinel up -f <reference>\n');
+import { readFileSync } from 'node:fs';
+import { helpText, parseCommandLine } from './config.js';
+import { errorCode } from './errors.js';
+import { createLogger } from './logger.js';
+import { createRunner } from './runner.js';
+
+/** The process around {@link main}: defaults are the real ones. */
+export interface MainIo {
+  env?: Readonly<Record<string, string | undefined>>;
+  cwd?: string;
+  /** Log lines go here. */
+  stdout?: { write(chunk: string): unknown };
+  /** Errors before the logger exists (bad flags) go here. */
+  stderr?: { write(chunk: string): unknown };
+  /** Where SIGTERM, SIGINT and SIGHUP come from. */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+}
+
+/**
+ * Runs the runner until it is told to stop.
+ * @returns 0 after a signal and a clean drain; 1 when the configuration is bad or the app cannot be served
+ */
+export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
+  const env = io.env ?? process.env;
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const signals = io.signals ?? process;
+  let parsed;
+  try {
+    parsed = parseCommandLine(argv, env);
+  } catch (err) {
+    stderr.write(`Error: ${(err as Error).message}\nCode: ${errorCode(err)}\n`);
+    return 1;
+  }
+  if (parsed.kind === 'help') {
+    stdout.write(helpText());
     return 0;
   }
-  stderr.write(
-    'Error: spinel-runner is not available yet.\n' +
-      'Hint: serve the app with `spinel up -f <reference>` (pulls it from the registry; --runtime-config-file can point key-value stores at Redis).\n' +
-      'Code: RUNNER_NOT_IMPLEMENTED\n',
-  );
-  return 1;
+  if (parsed.kind === 'version') {
+    stdout.write(`spinel-runner ${version()}\n`);
+    return 0;
+  }
+  const { config } = parsed;
+  const logger = createLogger({ format: config.logFormat, stream: stdout });
+  const runner = createRunner({ config, logger, env, cwd: io.cwd ?? process.cwd() });
+
+  let stopping: Promise<void> | undefined;
+  let signalled!: (name: string) => void;
+  const signal = new Promise<string>((resolveSignal) => (signalled = resolveSignal));
+  const onTerm = (): void => signalled('SIGTERM');
+  const onInt = (): void => signalled('SIGINT');
+  const onHup = (): void => {
+    logger.info('runner.sighup', 'SIGHUP: checking for a new version now.');
+    void runner.checkNow();
+  };
+  signals.on('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+  signals.on('SIGHUP', onHup);
+  try {
+    try {
+      await runner.start();
+    } catch (err) {
+      logger.error('runner.failed', (err as Error).message, { code: errorCode(err) });
+      await runner.stop().catch(() => undefined);
+      return 1;
+    }
+    const outcome = await Promise.race([signal.then((name) => ({ kind: 'signal' as const, name })), runner.failure.then((error) => ({ kind: 'failure' as const, error }))]);
+    if (outcome.kind === 'signal') logger.info('runner.signal', `${outcome.name}: shutting down.`, { signal: outcome.name });
+    stopping = runner.stop();
+    await stopping;
+    return outcome.kind === 'signal' ? 0 : 1;
+  } finally {
+    signals.off('SIGTERM', onTerm);
+    signals.off('SIGINT', onInt);
+    signals.off('SIGHUP', onHup);
+  }
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

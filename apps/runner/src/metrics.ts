@@ -1,0 +1,75 @@
+/**
+ * The runner's Prometheus metrics (prom-client, a registry of its own so two runners in one
+ * process never mix counts). Label values come from the manifest (component ids, route
+ * patterns) and from status codes, never from request paths, so cardinality stays bounded.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metrics one runner keeps, and its registry. */
+export interface RunnerMetrics {
+  readonly registry: Registry;
+  /** `spinel_http_requests_total{component,route,status}` */
+  readonly requests: Counter<'component' | 'route' | 'status'>;
+  /** `spinel_http_request_duration_seconds{component,route}` */
+  readonly requestDuration: Histogram<'component' | 'route'>;
+  /** `spinel_http_requests_in_flight` */
+  readonly inFlight: Gauge;
+  /** `spinel_guest_traps_total{component}` */
+  readonly guestTraps: Counter<'component'>;
+  /** `spinel_guest_timeouts_total{component}` */
+  readonly guestTimeouts: Counter<'component'>;
+  /** `spinel_request_errors_total{component,code}`: every failed guest request, by the runtime's code. */
+  readonly requestErrors: Counter<'component' | 'code'>;
+  /** `spinel_outbound_requests_total{component,outcome}` (`allowed`, `denied`). */
+  readonly outbound: Counter<'component' | 'outcome'>;
+  /** `spinel_app_pulls_total{outcome}` (`ok`, `failed`). */
+  readonly pulls: Counter<'outcome'>;
+  /** `spinel_app_pull_blobs_total{outcome}` (`cached`: a cache hit, `downloaded`). */
+  readonly pullBlobs: Counter<'outcome'>;
+  /** `spinel_registry_checks_total{outcome}` (`unchanged`, `changed`, `failed`): tag polls. */
+  readonly registryChecks: Counter<'outcome'>;
+  /** `spinel_app_switches_total`: new versions put in service after the first. */
+  readonly switches: Counter;
+  /** `spinel_app_prepare_failures_total`: versions that failed to pull or prepare. */
+  readonly prepareFailures: Counter;
+  /** `spinel_app_info{digest,source}` = 1 for the version serving now. */
+  readonly appInfo: Gauge<'digest' | 'source'>;
+  /** `spinel_ready`: 1 when /readyz answers 200. */
+  readonly ready: Gauge;
+}
+
+/** Options of {@link createRunnerMetrics}. */
+export interface RunnerMetricsOptions {
+  /** Node's process metrics (CPU, memory, event loop lag, GC) as `spinel_process_*`/`spinel_nodejs_*`. @default true */
+  processMetrics?: boolean;
+}
+
+/** Creates the runner's metrics in a fresh registry. */
+export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'spinel_' });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({ name: 'spinel_http_requests_total', help: 'HTTP requests answered, by component, route pattern and status.', labelNames: ['component', 'route', 'status'], registers }),
+    requestDuration: new Histogram({
+      name: 'spinel_http_request_duration_seconds',
+      help: 'Time from receiving a request to the end of its response.',
+      labelNames: ['component', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    inFlight: new Gauge({ name: 'spinel_http_requests_in_flight', help: 'Requests being handled now (queued ones included).', registers }),
+    guestTraps: new Counter({ name: 'spinel_guest_traps_total', help: 'Requests whose guest trapped.', labelNames: ['component'], registers }),
+    guestTimeouts: new Counter({ name: 'spinel_guest_timeouts_total', help: 'Requests stopped at their deadline (--request-timeout).', labelNames: ['component'], registers }),
+    requestErrors: new Counter({ name: 'spinel_request_errors_total', help: 'Requests that failed in the runtime, by component and error code.', labelNames: ['component', 'code'], registers }),
+    outbound: new Counter({ name: 'spinel_outbound_requests_total', help: 'Outbound HTTP requests from guests, allowed or denied by allowed_outbound_hosts.', labelNames: ['component', 'outcome'], registers }),
+    pulls: new Counter({ name: 'spinel_app_pulls_total', help: 'App pulls from the registry or layout.', labelNames: ['outcome'], registers }),
+    pullBlobs: new Counter({ name: 'spinel_app_pull_blobs_total', help: 'Blobs of pulled apps: cached (already in the cache) or downloaded.', labelNames: ['outcome'], registers }),
+    registryChecks: new Counter({ name: 'spinel_registry_checks_total', help: 'Checks of the tag for a new digest.', labelNames: ['outcome'], registers }),
+    switches: new Counter({ name: 'spinel_app_switches_total', help: 'New app versions put in service after the first.', registers }),
+    prepareFailures: new Counter({ name: 'spinel_app_prepare_failures_total', help: 'App versions that failed to pull, verify or prepare (never served).', registers }),
+    appInfo: new Gauge({ name: 'spinel_app_info', help: 'The app version serving now (value 1).', labelNames: ['digest', 'source'], registers }),
+    ready: new Gauge({ name: 'spinel_ready', help: '1 when the runner is ready (/readyz answers 200).', registers }),
+  };
+}
