@@ -54,3 +54,8 @@ export { createOutboundHost } from './capabilities/outbound-host.js';
 export type { OutboundHost, OutboundHostOptions } from './capabilities/outbound-host.js';
 export { createChainDispatch } from './capabilities/chain-dispatch.js';
 export type { HandleRequest } from './capabilities/chain-dispatch.js';
+export { parseRuntimeConfig, readRuntimeConfig } from './services/runtime-config/read-runtime-config.js';
+export type { RuntimeConfig, ParseRuntimeConfigOptions } from './services/runtime-config/read-runtime-config.js';
+export { runtimeConfigJsonSchema } from './services/runtime-config/json-schema.js';
+export { RuntimeConfigError } from './services/runtime-config/runtime-config-error.js';
+export type { RuntimeConfigErrorCode, RuntimeConfigProblem } from './services/runtime-config/runtime-config-error.js';
