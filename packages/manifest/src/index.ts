@@ -10,6 +10,7 @@ export {
   WASM_CONTENT_TYPE,
 } from './locked-app.js';
 export type {
+  SerializeLockedAppOptions,
   JsonValue,
   JsonObject,
   ContentRef,

@@ -57,6 +57,29 @@ describe('parseLockedApp / serializeLockedApp', () => {
     expect(serializeLockedApp(parseLockedApp(SPIN_WRITTEN))).toBe(SPIN_WRITTEN);
   });
 
+  it('writes the compact form Spin pushes (serde_json::to_vec): same order, no whitespace', () => {
+    const app = parseLockedApp(SPIN_WRITTEN);
+    const compact = serializeLockedApp(app, { format: 'compact' });
+    expect(compact).toBe(JSON.stringify(JSON.parse(SPIN_WRITTEN)));
+    expect(compact).not.toMatch(/\n/);
+  });
+
+  it('sorts map keys as serde_json without preserve_order does (by UTF-8 bytes, at every depth)', () => {
+    const app = parseLockedApp({
+      spin_lock_version: 0,
+      // Inserted out of order, nested, and with keys whose UTF-16 order differs from their UTF-8 order.
+      metadata: { zeta: 1, alpha: { '\u{1F600}': 1, '\uFF21': 2, b: 3, a: 4 }, Beta: true },
+      triggers: [{ id: 't', trigger_type: 'http', trigger_config: { route: '/...', component: 'c' } }],
+      components: [{ id: 'c', source: { content_type: 'application/wasm', digest: 'sha256:00' }, env: { Z: '1', A: '2' }, config: { y: '1', x: '2' } }],
+    });
+    const text = serializeLockedApp(app, { format: 'compact' });
+    expect(text).toBe(
+      '{"spin_lock_version":0,"metadata":{"Beta":true,"alpha":{"a":4,"b":3,"\uFF21":2,"\u{1F600}":1},"zeta":1},' +
+        '"triggers":[{"id":"t","trigger_type":"http","trigger_config":{"component":"c","route":"/..."}}],' +
+        '"components":[{"id":"c","source":{"content_type":"application/wasm","digest":"sha256:00"},"env":{"A":"2","Z":"1"},"config":{"x":"2","y":"1"}}]}',
+    );
+  });
+
   it('ignores unknown top-level fields', () => {
     const app = parseLockedApp({ spin_lock_version: 1, triggers: [], components: [], never_create_field_with_this_name: 123 });
     expect(app.triggers).toEqual([]);

@@ -337,14 +337,25 @@ function strMap(value: unknown, at: string): Record<string, string> {
   return out;
 }
 
+/** Options of {@link serializeLockedApp}. */
+export interface SerializeLockedAppOptions {
+  /**
+   * `pretty`: two-space indent, as Spin writes `spin.lock` (`serde_json::to_vec_pretty`);
+   * `compact`: no whitespace, as Spin pushes the locked-app layer (`serde_json::to_vec`).
+   * @default 'pretty'
+   */
+  format?: 'pretty' | 'compact';
+}
+
 /**
  * Serialises a locked app exactly as Spin does: field order of Spin's structs, empty
- * fields omitted, map keys sorted, `spin_lock_version` 0 unless `must_understand` or
- * app `host_requirements` are present (then 1), pretty JSON with two-space indent and
- * no trailing newline.
+ * fields omitted, map keys sorted by their UTF-8 bytes (serde_json's `Map` is a `BTreeMap`
+ * without the `preserve_order` feature), `spin_lock_version` 0 unless `must_understand`
+ * or app `host_requirements` are present (then 1), no trailing newline.
  */
-export function serializeLockedApp(app: LockedApp): string {
-  return JSON.stringify(lockedAppToJson(app), null, 2);
+export function serializeLockedApp(app: LockedApp, options: SerializeLockedAppOptions = {}): string {
+  const json = lockedAppToJson(app);
+  return options.format === 'compact' ? JSON.stringify(json) : JSON.stringify(json, null, 2);
 }
 
 /** The JSON value {@link serializeLockedApp} prints (ordered, empty fields omitted). */
@@ -444,8 +455,15 @@ export function sortJson(value: JsonValue): JsonValue {
   return value;
 }
 
-// BTreeMap<String, _> orders by bytes; for UTF-16 code units this agrees except for
-// astral characters, which do not occur in Spin's keys in practice.
+// BTreeMap<String, _> orders keys by their UTF-8 bytes. Comparing UTF-16 code units agrees
+// except when a key holds a character above U+FFFF against one in U+E000–U+FFFF, so keys
+// outside ASCII are compared as bytes.
 function sortedKeys(o: object): string[] {
-  return Object.keys(o).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.keys(o).sort(compareUtf8);
+}
+
+function compareUtf8(a: string, b: string): number {
+  // eslint-disable-next-line no-control-regex -- ASCII range test
+  if (/^[\u0000-\u007f]*$/.test(a) && /^[\u0000-\u007f]*$/.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
