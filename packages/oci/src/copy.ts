@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import { isValidDigest } from './digest.js';
 import { ImageLayout } from './image-layout.js';
 import { isIndex, parseManifestJson } from './platform.js';
 import { RegistryRepository } from './registry-client.js';
-import { mapLimit } from './semaphore.js';
 import type { OciTarget, ProgressCallback } from './target.js';
 import type { Descriptor } from './types.js';
 
@@ -68,7 +68,8 @@ async function copyManifest(
     }
   } else {
     const blobs = dedupe([parsed.config, ...parsed.layers]);
-    await mapLimit(blobs, options.concurrency ?? 8, (d) => copyBlob(source, dest, d, options, counts));
+    const limit = pLimit(Math.max(1, options.concurrency ?? 8));
+    await settleAll(blobs.map((d) => limit(() => copyBlob(source, dest, d, options, counts))));
   }
   return { bytes: fetched.bytes, descriptor: fetched.descriptor };
 }
@@ -115,4 +116,11 @@ async function copyBlob(source: OciTarget, dest: OciTarget, descriptor: Descript
     signal,
   );
   counts.copied++;
+}
+
+/** Wait for every task (nothing is left running), then throw the first failure. */
+async function settleAll(tasks: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }

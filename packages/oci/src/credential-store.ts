@@ -3,7 +3,7 @@ import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { credentialKey, readDockerConfig, staticCredentials, type DockerConfigFile } from './credentials.js';
 import { CredentialsFileError } from './errors.js';
-import type { TransportOptions } from './http.js';
+import type { TransportOptions } from './transport.js';
 import { normaliseServer } from './reference.js';
 import { createRegistryClient } from './registry-client.js';
 

@@ -1,6 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { DigestMismatchError, InvalidDigestError, SizeMismatchError } from './errors.js';
 
+// sha256 of bytes comes from @spinel/cache (`sha256Digest`), the one place it is defined;
+// what is here is what OCI adds: sha512 digests and verification with coded errors.
+
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 /** True when `digest` is `sha256:<64 hex>` or `sha512:<128 hex>`. */
@@ -17,11 +20,6 @@ export function parseDigest(digest: string): { algorithm: 'sha256' | 'sha512'; h
   if (!isValidDigest(digest)) throw new InvalidDigestError(`"${digest}" is not a valid digest; expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>.`);
   const colon = digest.indexOf(':');
   return { algorithm: digest.slice(0, colon) as 'sha256' | 'sha512', hex: digest.slice(colon + 1) };
-}
-
-/** The `sha256:<hex>` digest of some bytes. */
-export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** The digest of `bytes` with the algorithm of `like` (sha256 or sha512). */

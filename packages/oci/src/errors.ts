@@ -1,5 +1,7 @@
 /**
- * Errors thrown by `@spinel/oci`. Every error carries a stable `code`; callers switch on it.
+ * Errors thrown by `@spinel/oci`: every one is an {@link OciError} with a stable `code`
+ * (listed in the package README) and a message that says what to do next. Callers switch
+ * on `code`; `retryable` says whether trying the same operation again can succeed.
  * Messages never contain credentials.
  */
 
@@ -23,23 +25,43 @@ export type OciErrorCode =
   | 'OCI_REGISTRY_ERROR'
   | 'OCI_NETWORK'
   | 'OCI_UPLOAD_FAILED'
-  | 'OCI_LAYOUT_INVALID';
+  | 'OCI_LAYOUT_INVALID'
+  | 'OCI_APP_SOURCE'
+  | 'OCI_APP_NOT_WASM'
+  | 'OCI_APP_INVALID'
+  | 'OCI_ANNOTATION_INVALID'
+  | 'OCI_ARTIFACT_UNSUPPORTED'
+  | 'OCI_ARTIFACT_BLOB_MISSING'
+  | 'OCI_UNSAFE_PATH'
+  | 'OCI_ARCHIVE_CORRUPT'
+  | 'OCI_ARCHIVE_ENTRY_TYPE'
+  | 'OCI_ARCHIVE_TOO_LARGE'
+  | 'OCI_ARCHIVE_TOO_MANY_ENTRIES';
 
+/** Options every {@link OciError} takes. */
+export interface OciErrorOptions {
+  cause?: unknown;
+  /** Whether the same operation may succeed if tried again. @default false */
+  retryable?: boolean;
+}
 
 /** Base class of every error thrown by `@spinel/oci`. */
 export class OciError extends Error {
   readonly code: OciErrorCode;
+  /** True when trying the same operation again can succeed (a dropped connection, a 5xx, a 429). */
+  readonly retryable: boolean;
 
-  constructor(code: OciErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: OciErrorCode, message: string, options: OciErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    this.retryable = options.retryable ?? false;
   }
 }
 
 /** A reference (`registry/repo:tag@digest`) or server name could not be parsed. */
 export class InvalidReferenceError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_INVALID_REFERENCE', message, options);
   }
 }
@@ -65,12 +87,13 @@ export class DigestMismatchError extends OciError {
   }
 }
 
-/** Content length differs from the size in its descriptor. */
+/** Content length differs from the size in its descriptor; `retryable` when the connection ended early. */
 export class SizeMismatchError extends OciError {
-  constructor(what: string, expected: number, actual: number) {
+  constructor(what: string, expected: number, actual: number, options?: OciErrorOptions) {
     super(
       'OCI_SIZE_MISMATCH',
       `${what} is ${actual} bytes but its descriptor says ${expected}; the content was discarded. Retry, and report it to the registry operator if it persists.`,
+      options,
     );
   }
 }
@@ -84,21 +107,21 @@ export class ManifestTooLargeError extends OciError {
 
 /** A manifest, index or layout file is not valid JSON of the expected shape. */
 export class ManifestInvalidError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_MANIFEST_INVALID', message, options);
   }
 }
 
 /** The registry or layout has no manifest for the tag or digest. */
 export class ManifestUnknownError extends OciError {
-  constructor(reference: string, options?: { cause?: unknown }) {
+  constructor(reference: string, options?: OciErrorOptions) {
     super('OCI_MANIFEST_UNKNOWN', `${reference} was not found. Check the repository name and tag, and that you are logged in if it is private.`, options);
   }
 }
 
 /** The registry or layout has no blob with the digest. */
 export class BlobUnknownError extends OciError {
-  constructor(where: string, digest: string, options?: { cause?: unknown }) {
+  constructor(where: string, digest: string, options?: OciErrorOptions) {
     super('OCI_BLOB_UNKNOWN', `blob ${digest} was not found in ${where}. The artifact is incomplete: push it again.`, options);
   }
 }
@@ -112,35 +135,35 @@ export class NoMatchingPlatformError extends OciError {
 
 /** The registry refused the request (401) even after authenticating. */
 export class UnauthorizedError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_UNAUTHORIZED', message, options);
   }
 }
 
 /** The registry answered 403: the credentials are valid but lack permission. */
 export class DeniedError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_DENIED', message, options);
   }
 }
 
 /** The token service refused to issue a token or answered something unusable. */
 export class AuthFailedError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_AUTH_FAILED', message, options);
   }
 }
 
 /** A `docker-credential-<name>` helper failed or printed something unusable. */
 export class CredentialHelperError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_CREDENTIAL_HELPER', message, options);
   }
 }
 
 /** A credentials file could not be read or written. */
 export class CredentialsFileError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_CREDENTIALS_FILE', message, options);
   }
 }
@@ -155,7 +178,7 @@ export class LoginInputError extends OciError {
 /** The registry answered an unexpected status with no more specific code. */
 export class RegistryError extends OciError {
   readonly status: number;
-  constructor(message: string, status: number, options?: { cause?: unknown }) {
+  constructor(message: string, status: number, options?: OciErrorOptions) {
     super('OCI_REGISTRY_ERROR', message, options);
     this.status = status;
   }
@@ -163,21 +186,83 @@ export class RegistryError extends OciError {
 
 /** The registry could not be reached, or the connection failed after all retries. */
 export class NetworkError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_NETWORK', message, options);
   }
 }
 
 /** A blob upload failed in a way retries did not fix. */
 export class UploadFailedError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_UPLOAD_FAILED', message, options);
   }
 }
 
 /** An OCI image layout directory is missing or malformed. */
 export class LayoutInvalidError extends OciError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: OciErrorOptions) {
     super('OCI_LAYOUT_INVALID', message, options);
+  }
+}
+
+/** A component source or file of the app cannot be read (it was not built, or it moved). */
+export class AppSourceError extends OciError {
+  constructor(message: string, options?: OciErrorOptions) {
+    super('OCI_APP_SOURCE', message, options);
+  }
+}
+
+/** A component (or dependency) source is not Wasm: Spin refuses to push it, and so do we. */
+export class AppNotWasmError extends OciError {
+  constructor(message: string) {
+    super('OCI_APP_NOT_WASM', message);
+  }
+}
+
+/** The locked app cannot be packaged or run as it is. */
+export class AppInvalidError extends OciError {
+  constructor(message: string, options?: OciErrorOptions) {
+    super('OCI_APP_INVALID', message, options);
+  }
+}
+
+/** An annotation given as `key=value` is malformed. */
+export class AnnotationError extends OciError {
+  constructor(message: string) {
+    super('OCI_ANNOTATION_INVALID', message);
+  }
+}
+
+/** The pulled artifact is neither a Spin app nor a single-layer Wasm artifact. */
+export class ArtifactUnsupportedError extends OciError {
+  constructor(message: string, options?: OciErrorOptions) {
+    super('OCI_ARTIFACT_UNSUPPORTED', message, options);
+  }
+}
+
+/** A blob the artifact refers to is not in the store. */
+export class ArtifactBlobMissingError extends OciError {
+  constructor(message: string, options?: OciErrorOptions) {
+    super('OCI_ARTIFACT_BLOB_MISSING', message, options);
+  }
+}
+
+/** A file path in the locked app or an archive would escape its directory. */
+export class UnsafePathError extends OciError {
+  constructor(message: string) {
+    super('OCI_UNSAFE_PATH', message);
+  }
+}
+
+/** Codes of {@link ArchiveError}. */
+export type ArchiveErrorCode = 'OCI_ARCHIVE_CORRUPT' | 'OCI_ARCHIVE_ENTRY_TYPE' | 'OCI_ARCHIVE_TOO_LARGE' | 'OCI_ARCHIVE_TOO_MANY_ENTRIES';
+
+/**
+ * An archive layer was refused: corrupt, an entry that is not a regular file or directory,
+ * or over the size / entry-count caps. `code` says which.
+ */
+export class ArchiveError extends OciError {
+  constructor(code: ArchiveErrorCode, message: string, options?: OciErrorOptions) {
+    super(code, message, options);
   }
 }

@@ -10,7 +10,8 @@ import { openImageLayout } from './image-layout.js';
 import { MediaType } from './media-types.js';
 import { fetchImageManifest } from './platform.js';
 import { createRegistryClient, type RegistryClient } from './registry-client.js';
-import { openTarget, parseTargetReference } from './target-reference.js';
+import { openTarget } from './open-target.js';
+import { parseTargetReference } from './target-reference.js';
 import { collect, makeImage, pushImage } from './test-helpers.js';
 import type { ImageIndex } from './types.js';
 
@@ -59,11 +60,11 @@ describe('OCI image layout', () => {
   });
 
   it('parses layout references', () => {
-    expect(parseTargetReference('oci:/tmp/x:v1')).toEqual({ kind: 'layout', path: '/tmp/x', tag: 'v1' });
+    expect(parseTargetReference('oci:/tmp/x:v1', { cwd: '/' })).toEqual({ kind: 'layout', path: '/tmp/x', tag: 'v1' });
     expect(parseTargetReference('./dir', { cwd: '/work' })).toEqual({ kind: 'layout', path: '/work/dir', tag: 'latest' });
     const digest = `sha256:${'b'.repeat(64)}`;
     expect(parseTargetReference(`oci:rel/dir@${digest}`, { cwd: '/w' })).toEqual({ kind: 'layout', path: '/w/rel/dir', digest });
-    expect(parseTargetReference('ghcr.io/a/b:1')).toMatchObject({ kind: 'registry', reference: { registry: 'ghcr.io', repository: 'a/b', tag: '1' } });
+    expect(parseTargetReference('ghcr.io/a/b:1', { cwd: '/' })).toMatchObject({ kind: 'registry', reference: { registry: 'ghcr.io', repository: 'a/b', tag: '1' } });
   });
 });
 
@@ -136,7 +137,7 @@ describe('copy between targets', () => {
 
     const raw = await run('skopeo', ['inspect', '--raw', `oci:${layoutDir}:multi`]);
     expect(JSON.parse(raw.stdout)).toEqual(index);
-    const { target, reference } = await openTarget(parseTargetReference(`oci:${layoutDir}:multi`), { client });
+    const { target, reference } = await openTarget(`oci:${layoutDir}:multi`, { client, cwd: '/' });
     const back = client.repository(`${registry.host}/copy/index-back`);
     expect((await copy(target, back, reference)).descriptor.digest).toBe(indexDesc.digest);
   });

@@ -1,21 +1,68 @@
-export { parseAuthChallenges, type AuthChallenge } from './auth-challenge.js';
+// Registry client and targets.
+export { createRegistryClient, RegistryRepository, type RegistryClient, type RegistryClientOptions, type UploadOptions } from './registry-client.js';
+export { openImageLayout, ImageLayout, REF_NAME_ANNOTATION, type OpenImageLayoutOptions } from './image-layout.js';
+export { openTarget, type OpenedTarget, type OpenTargetOptions } from './open-target.js';
+export { parseTargetReference, type TargetReference } from './target-reference.js';
 export { copy, type CopyOptions, type CopyResult } from './copy.js';
+export { fetchImageManifest, parseManifestJson, selectPlatform, WASM_PLATFORM, type ResolvedImage } from './platform.js';
+export type {
+  BlobSource,
+  FetchManifestOptions,
+  OciTarget,
+  ProgressCallback,
+  PullBlobOptions,
+  PushBlobOptions,
+  PushBlobResult,
+} from './target.js';
+export type { TransportOptions } from './transport.js';
+export type { RetryOptions } from './retry.js';
+export { OCI_REQUEST_CHANNEL, type OciRequestMessage } from './diagnostics.js';
+
+// References and credentials.
+export {
+  DOCKER_HUB_REGISTRY,
+  formatReference,
+  isLoopbackRegistry,
+  normaliseServer,
+  parseReference,
+  type ParseReferenceOptions,
+  type Reference,
+} from './reference.js';
 export {
   createCredentialResolver,
-  credentialKey,
   defaultCredentialPaths,
-  readDockerConfig,
-  runCredentialHelper,
   staticCredentials,
   type Credential,
   type CredentialPaths,
   type CredentialResolverOptions,
   type CredentialSource,
-  type DockerConfigFile,
 } from './credentials.js';
-export { login, logout, removeCredential, storeCredential, type LoginOptions, type LoginResult } from './credential-store.js';
-export { DigestVerifier, isValidDigest, parseDigest, sha256Digest, verifyBytes } from './digest.js';
+export { login, logout, type LoginOptions, type LoginResult } from './credential-store.js';
+
+// The OCI model: one set of types and media types, digests.
+export type { Descriptor, FetchedManifest, ImageIndex, ImageManifest, Platform } from './types.js';
+export { ALL_MANIFEST_TYPES, DEFAULT_MAX_MANIFEST_BYTES, LOCKED_APP_DIGEST_LABEL, MediaType, OCI_ORIGIN_PREFIX } from './media-types.js';
+export { isValidDigest, parseDigest } from './digest.js';
+
+// Spin apps as OCI artifacts.
+export { pushApp, type PushAppOptions, type PushAppResult } from './spin-app/push-app.js';
+export { pullApp, pullArtifact, type PullAppOptions, type PullArtifactOptions, type PulledApp, type PulledArtifact, type PullOutcome } from './spin-app/pull-app.js';
+export { packageApp, type PackageAppOptions, type PackagedApp, type PackagedBlob } from './spin-app/package-app.js';
+export { unpackApp, type UnpackAppOptions, type UnpackedApp } from './spin-app/unpack-app.js';
+export type { AppBlobKind, AppBlobStore, SpinCacheLocation } from './spin-app/app-blob-store.js';
+export { DEFAULT_TAR_LIMITS, type TarLimits } from './spin-app/archive-reader.js';
+export { parseAnnotations } from './spin-app/annotations.js';
+export type { BlobProgressEvent, BlobProgressListener } from './progress.js';
+
+// Errors: one root, one code union.
 export {
+  AnnotationError,
+  AppInvalidError,
+  AppNotWasmError,
+  AppSourceError,
+  ArchiveError,
+  ArtifactBlobMissingError,
+  ArtifactUnsupportedError,
   AuthFailedError,
   BlobUnknownError,
   CredentialHelperError,
@@ -35,63 +82,9 @@ export {
   RegistryError,
   SizeMismatchError,
   UnauthorizedError,
-  UploadFailedError,
-  type OciErrorCode,
-} from './errors.js';
-export { ImageLayout, openImageLayout, REF_NAME_ANNOTATION, type OpenImageLayoutOptions } from './image-layout.js';
-export { OCI_REQUEST_CHANNEL, RegistryTransport, type OciRequestMessage, type RequestBody, type TransportOptions } from './http.js';
-export { ALL_MANIFEST_TYPES, DEFAULT_MAX_MANIFEST_BYTES, IMAGE_MANIFEST_TYPES, INDEX_MANIFEST_TYPES, MediaType } from './media-types.js';
-export { fetchImageManifest, parseManifestJson, selectPlatform, WASM_PLATFORM, type ResolvedImage } from './platform.js';
-export { pullBlobToCache, type PullToCacheOptions } from './pull-to-cache.js';
-export {
-  DOCKER_HUB_REGISTRY,
-  formatReference,
-  isLoopbackRegistry,
-  normaliseRegistryHost,
-  normaliseServer,
-  parseReference,
-  referenceTarget,
-  type ParseReferenceOptions,
-  type Reference,
-} from './reference.js';
-export {
-  createRegistryClient,
-  RegistryRepository,
-  type RegistryClient,
-  type RegistryClientOptions,
-  type UploadOptions,
-} from './registry-client.js';
-export { backoffDelay, isRetryableNetworkError, isRetryableStatus, type RetryOptions } from './retry.js';
-export { createSemaphore, mapLimit, type Semaphore } from './semaphore.js';
-export { openTarget, parseTargetReference, type TargetReference } from './target-reference.js';
-export type {
-  BlobSource,
-  FetchManifestOptions,
-  OciTarget,
-  ProgressCallback,
-  PullBlobOptions,
-  PushBlobOptions,
-  PushBlobResult,
-} from './target.js';
-export type { Descriptor, FetchedManifest, ImageIndex, ImageManifest, Platform } from './types.js';
-// Spin apps as OCI artifacts (packaging, unpacking, push and pull of apps).
-export { SPIN_MEDIA_TYPES, LOCKED_APP_DIGEST_LABEL, OCI_ORIGIN_PREFIX } from './spin-app/media-types.js';
-export {
-  SpinAppError,
-  SpinAppSourceError,
-  SpinAppInvalidError,
-  AnnotationError,
-  ArtifactUnsupportedError,
-  ArtifactBlobMissingError,
   UnsafePathError,
-  ArchiveError,
-} from './spin-app/errors.js';
-export { packageApp, type PackageAppOptions, type PackagedApp, type PackagedBlob } from './spin-app/package-app.js';
-export { unpackApp, expandArchiveLayer, componentIdFromReference, type AppBlobStore, type UnpackAppOptions, type UnpackedApp } from './spin-app/unpack-app.js';
-export { pushApp, pushPackaged, type PushAppOptions, type PushAppResult, type BlobProgressEvent } from './spin-app/push-app.js';
-export { pullApp, pullArtifact, type PullAppOptions, type PullArtifactOptions, type PulledApp, type PulledArtifact } from './spin-app/pull-app.js';
-export { openAppTarget, type AppTarget, type OpenAppTargetOptions } from './spin-app/app-target.js';
-export { parseAnnotations } from './spin-app/annotations.js';
-export { toLockedAppJson } from './spin-app/app-json.js';
-export { readTarGz, writeTarGz, safeRelativePath, type TarEntry, type TarInput, type TarLimits } from './spin-app/tar.js';
-export type { LockedAppJson, LockedComponentJson, ContentPathJson, ContentRefJson, LockedSourceJson } from './spin-app/types.js';
+  UploadFailedError,
+  type ArchiveErrorCode,
+  type OciErrorCode,
+  type OciErrorOptions,
+} from './errors.js';

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { startRegistry, type TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticCredentials, type Credential } from './credentials.js';
-import { OCI_REQUEST_CHANNEL, type OciRequestMessage } from './http.js';
+import { OCI_REQUEST_CHANNEL, type OciRequestMessage } from './diagnostics.js';
 import { createRegistryClient } from './registry-client.js';
 import { collect, makeImage, pushImage } from './test-helpers.js';
 

@@ -6,7 +6,6 @@ import { openCache } from '@spinel/cache';
 import { startFaultProxy, startRegistry, type FaultProxy, type TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from './media-types.js';
-import { pullBlobToCache } from './pull-to-cache.js';
 import { createRegistryClient } from './registry-client.js';
 import { makeImage, pushImage } from './test-helpers.js';
 
@@ -50,7 +49,7 @@ describe('transfers through a proxy that drops connections and answers 500/429 o
       expect(fetched.descriptor.digest).toBe(pushed.digest);
       const cache = openCache({ root: join(cacheRoot, mode) });
       for (const layer of [image.config, ...image.layers]) {
-        const put = await pullBlobToCache(repo, layer.descriptor, cache);
+        const put = await repo.pullBlob(layer.descriptor, (stream) => cache.putStream(layer.descriptor.digest, stream, { size: layer.descriptor.size }));
         expect(put.digest).toBe(layer.descriptor.digest);
         const onDisk = await readFile(put.path);
         expect(`sha256:${createHash('sha256').update(onDisk).digest('hex')}`).toBe(layer.descriptor.digest);

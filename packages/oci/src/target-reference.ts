@@ -1,10 +1,7 @@
 import { resolve } from 'node:path';
 import { isValidDigest } from './digest.js';
 import { InvalidReferenceError } from './errors.js';
-import { openImageLayout } from './image-layout.js';
-import { parseReference, referenceTarget, type Reference } from './reference.js';
-import type { RegistryClient } from './registry-client.js';
-import type { OciTarget } from './target.js';
+import { parseReference, type Reference } from './reference.js';
 
 /** Where a CLI reference points: a registry repository or an image layout directory. */
 export type TargetReference =
@@ -15,11 +12,11 @@ export type TargetReference =
  * Parse a reference that may name an OCI image layout directory: `oci:<dir>[:<tag>][@<digest>]`
  * (as skopeo writes it) or `oci-layout:<dir>…`, or a path starting with `/`, `./` or `../` (with the same optional
  * tag/digest). Anything else is a registry reference. A layout without tag or digest means
- * tag `latest`.
+ * tag `latest`. Relative layout paths resolve against `cwd` (the CLI passes the process's).
  *
  * @throws OciError `OCI_INVALID_REFERENCE`
  */
-export function parseTargetReference(text: string, options: { cwd?: string } = {}): TargetReference {
+export function parseTargetReference(text: string, options: { cwd: string }): TargetReference {
   let rest: string | undefined;
   if (text.startsWith('oci-layout:')) rest = text.slice('oci-layout:'.length);
   else if (text.startsWith('oci:')) rest = text.slice(4);
@@ -42,19 +39,8 @@ export function parseTargetReference(text: string, options: { cwd?: string } = {
   if (tag === undefined && digest === undefined) tag = 'latest';
   return {
     kind: 'layout',
-    path: resolve(options.cwd ?? process.cwd(), rest),
+    path: resolve(options.cwd, rest),
     ...(tag === undefined ? {} : { tag }),
     ...(digest === undefined ? {} : { digest }),
   };
-}
-
-/**
- * Open the target a {@link TargetReference} names, with the tag or digest to ask it for.
- *
- * @throws OciError `OCI_LAYOUT_INVALID` for a missing layout when `create` is off
- */
-export async function openTarget(ref: TargetReference, options: { client: RegistryClient; create?: boolean }): Promise<{ target: OciTarget; reference: string }> {
-  if (ref.kind === 'registry') return { target: options.client.repository(ref.reference), reference: referenceTarget(ref.reference) };
-  const target = await openImageLayout(ref.path, { create: options.create ?? false });
-  return { target, reference: ref.digest ?? ref.tag ?? 'latest' };
 }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { RequestBody } from './http.js';
+import type { RequestBody } from './transport.js';
 import type { Descriptor, FetchedManifest } from './types.js';
 
 /**

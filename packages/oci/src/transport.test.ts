@@ -3,7 +3,8 @@ import { startRegistry, type TestRegistry } from '@spinel/test-utils';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { staticCredentials } from './credentials.js';
-import { OCI_REQUEST_CHANNEL, RegistryTransport } from './http.js';
+import { OCI_REQUEST_CHANNEL } from './diagnostics.js';
+import { RegistryTransport } from './transport.js';
 import { createRegistryClient } from './registry-client.js';
 import { collect, makeImage, pushImage } from './test-helpers.js';
 

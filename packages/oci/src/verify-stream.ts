@@ -4,11 +4,6 @@ import { SizeMismatchError } from './errors.js';
 import type { ProgressCallback } from './target.js';
 import type { Descriptor } from './types.js';
 
-/** A short read: the connection ended early. Marked retryable so pulls start again. */
-export class TruncatedError extends SizeMismatchError {
-  readonly retryable = true;
-}
-
 /**
  * Wrap a byte stream so it is hashed while it flows: the returned stream errors instead of
  * ending when the digest or size is wrong (or it is too long, as soon as that is seen).
@@ -21,7 +16,8 @@ export function verifyingStream(what: string, source: AsyncIterable<Uint8Array>,
       onProgress?.(verifier.length, descriptor.size);
       yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
-    if (verifier.length < descriptor.size) throw new TruncatedError(what, descriptor.size, verifier.length);
+    // A short read means the connection ended early: retryable, so the pull starts again.
+    if (verifier.length < descriptor.size) throw new SizeMismatchError(what, descriptor.size, verifier.length, { retryable: true });
     verifier.finish();
   }
   return Readable.from(verified(), { objectMode: false });

@@ -37,7 +37,7 @@ describe('apps through registries that require credentials', () => {
       const pulled = await pullApp({
         target: client.repository(`${registry.host}/auth/app`),
         reference: 'v1',
-        cache: openCache({ root: join(dir, `cache-${auth}`), fsync: false }),
+        store: openCache({ root: join(dir, `cache-${auth}`), fsync: false }),
         origin: `${registry.host}/auth/app:v1`,
         workDir: join(dir, `work-${auth}`),
       });

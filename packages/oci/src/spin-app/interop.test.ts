@@ -10,7 +10,7 @@ import type { TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../registry-client.js';
 import type { RegistryClient } from '../registry-client.js';
-import { sha256Digest } from './digest.js';
+import { sha256Digest } from '@spinel/cache';
 import { pullApp } from './pull-app.js';
 import { pushApp } from './push-app.js';
 import { writeApp } from './test-store.js';
@@ -55,7 +55,7 @@ describe('interoperability with skopeo', () => {
     const pulled = await pullApp({
       target: client.repository(`${registry.host}/${repo}-back`),
       reference: 'v1',
-      cache,
+      store: cache,
       origin: `${registry.host}/${repo}-back:v1`,
       workDir: join(dir, `work-${archiveLayers}`),
     });

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openCache } from '@spinel/cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openAppTarget } from './app-target.js';
-import { sha256Digest } from './digest.js';
+import { openTarget } from '../open-target.js';
+import { sha256Digest } from '@spinel/cache';
 import { pullApp } from './pull-app.js';
 import { pushApp } from './push-app.js';
 import { writeApp } from './test-store.js';
@@ -26,7 +26,7 @@ describe('apps in an OCI image layout directory (no registry)', () => {
     const wasm = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(5000, 9)]);
     const files = { 'page.html': Buffer.alloc(700, 'p'), 'x.txt': 'x' };
     const app = await writeApp(join(dir, 'app'), { components: [{ id: 'web', wasm, files }] });
-    const push = await openAppTarget('oci:./out:v2', { cwd: dir, create: true });
+    const push = await openTarget('oci:./out:v2', { cwd: dir, create: true });
     expect(push.kind).toBe('layout');
     expect(push.display).toBe(`oci-layout:${join(dir, 'out')}:v2`);
     const pushed = await pushApp(app, { target: push.target, tag: push.tag ?? 'latest', sourceDateEpoch: 0 });
@@ -34,8 +34,8 @@ describe('apps in an OCI image layout directory (no registry)', () => {
     const raw = await exec('skopeo', ['inspect', '--raw', `oci:${join(dir, 'out')}:v2`]);
     expect(Buffer.from(raw.stdout).equals(pushed.packaged.manifestBytes)).toBe(true);
 
-    const pull = await openAppTarget(`${join(dir, 'out')}:v2`, {});
-    const pulled = await pullApp({ target: pull.target, reference: pull.reference, cache: openCache({ root: join(dir, 'cache'), fsync: false }), origin: pull.display, workDir: join(dir, 'work') });
+    const pull = await openTarget(`${join(dir, 'out')}:v2`, { cwd: dir });
+    const pulled = await pullApp({ target: pull.target, reference: pull.reference, store: openCache({ root: join(dir, 'cache'), fsync: false }), origin: pull.display, workDir: join(dir, 'work') });
     expect(pulled.digest).toBe(pushed.digest);
     const web = pulled.lockedApp.components[0];
     expect(sha256Digest(await readFile(fileURLToPath(web?.source.source ?? '')))).toBe(sha256Digest(wasm));
@@ -43,6 +43,6 @@ describe('apps in an OCI image layout directory (no registry)', () => {
   });
 
   it('refuses to pull from a directory that is not a layout', async () => {
-    await expect(openAppTarget('oci:./missing:v1', { cwd: dir })).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID' });
+    await expect(openTarget('oci:./missing:v1', { cwd: dir })).rejects.toMatchObject({ code: 'OCI_LAYOUT_INVALID' });
   });
 });

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packageApp } from './package-app.js';
-import { sha256Digest } from './digest.js';
-import { LOCKED_APP_DIGEST_LABEL, SPIN_MEDIA_TYPES } from './media-types.js';
+import { sha256Digest } from '@spinel/cache';
+import { LOCKED_APP_DIGEST_LABEL, MediaType } from '../media-types.js';
 import { dirStore, storePackaged, writeApp } from './test-store.js';
 import { unpackApp } from './unpack-app.js';
-import { readTarGz } from './tar.js';
-import type { LockedAppJson } from './types.js';
+import { readTarGz } from './archive-reader.js';
+import type { LockedApp } from '@spinel/manifest';
 
 let dir: string;
 beforeEach(async () => {
@@ -33,9 +33,13 @@ describe('packageApp', () => {
   it('pushes one wasm layer per component and the locked app last', async () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }, { id: 'b', wasm: wasmB }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
-    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.lockedApp]);
-    expect(packaged.layers[0]?.descriptor).toEqual({ mediaType: SPIN_MEDIA_TYPES.wasmLayer, digest: sha256Digest(wasmA), size: wasmA.length });
-    expect(packaged.lockedApp.components[0]?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(wasmA) });
+    expect(mediaTypes(packaged.layers)).toEqual([MediaType.WasmLayer, MediaType.WasmLayer, MediaType.SpinLockedApp]);
+    expect(packaged.layers[0]?.descriptor).toEqual({ mediaType: MediaType.WasmLayer, digest: sha256Digest(wasmA), size: wasmA.length });
+    // Sources of at most 128 bytes are inlined as well as pushed, as Spin's content_ref_for_layer does.
+    expect(packaged.lockedApp.components[0]?.source).toEqual({ content_type: 'application/wasm', inline: new Uint8Array(wasmA), digest: sha256Digest(wasmA) });
+    const bigWasm = Buffer.concat([wasmA, Buffer.alloc(200)]);
+    const large = await packageApp(await writeApp(join(dir, 'large'), { components: [{ id: 'a', wasm: bigWasm }] }), { sourceDateEpoch: 0 });
+    expect(large.lockedApp.components[0]?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(bigWasm) });
     expect(packaged.lockedApp.metadata?.['origin']).toBeUndefined();
     // The original is not modified.
     expect(app.components[0]?.source.source).toMatch(/^file:/);
@@ -50,8 +54,9 @@ describe('packageApp', () => {
       ],
     });
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
-    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.dataLayer, SPIN_MEDIA_TYPES.lockedApp]);
-    expect(packaged.lockedApp.components[0]?.files).toEqual([
+    expect(mediaTypes(packaged.layers)).toEqual([MediaType.WasmLayer, MediaType.DataLayer, MediaType.SpinLockedApp]);
+    // Listed in the file system's order, as Spin's walk lists them.
+    expect([...(packaged.lockedApp.components[0]?.files ?? [])].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { digest: sha256Digest(same), path: 'one.txt' },
       { digest: sha256Digest(same), path: 'sub/two.txt' },
     ]);
@@ -61,19 +66,21 @@ describe('packageApp', () => {
     const small = Buffer.alloc(128, 'a'); // base64 of 128 bytes has padding to strip
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'small.txt': small, 'big.txt': big('b', 129) } }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
-    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.dataLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    expect(mediaTypes(packaged.layers)).toEqual([MediaType.WasmLayer, MediaType.DataLayer, MediaType.SpinLockedApp]);
     const files = packaged.lockedApp.components[0]?.files ?? [];
     const inlined = files.find((f) => f.path === 'small.txt');
-    expect(inlined?.inline).toBe(small.toString('base64').replace(/=+$/, ''));
-    expect(inlined?.inline?.endsWith('=')).toBe(false);
+    expect(Buffer.from(inlined?.inline ?? []).equals(small)).toBe(true);
     expect(inlined?.digest).toBe(sha256Digest(small));
+    // Serialised as unpadded base64 in the pushed locked app.
+    const pushed = await blobText(packaged.layers.at(-1) ?? packaged.config);
+    expect(pushed).toContain(`"inline":"${small.toString('base64').replace(/=+$/, '')}"`);
     expect(files.find((f) => f.path === 'big.txt')?.inline).toBeUndefined();
   });
 
   it('inlines nothing with a threshold of 0 (one layer per file)', async () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': 'a', 'b.txt': 'b' } }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0, inlineMaxSize: 0 });
-    expect(mediaTypes(packaged.layers).filter((t) => t === SPIN_MEDIA_TYPES.dataLayer)).toHaveLength(2);
+    expect(mediaTypes(packaged.layers).filter((t) => t === MediaType.DataLayer)).toHaveLength(2);
   });
 
   it('mounts below a sub-path keep the guest path', async () => {
@@ -84,28 +91,35 @@ describe('packageApp', () => {
     expect(packaged.lockedApp.components[0]?.files?.[0]?.path).toBe('static/x/y.txt');
   });
 
-  it('switches to archive layers when more than 500 layers would result, never archiving .wasm', async () => {
+  it('switches to archive layers when more than 500 layers would result; the archive holds every file, as Spin\'s does', async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 520; i += 1) files[`f${String(i).padStart(3, '0')}.txt`] = big(`${i % 10}`, 200 + i);
     files['plugin.wasm'] = big('w', 300);
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
     expect(packaged.archived).toBe(true);
-    expect(mediaTypes(packaged.layers)).toEqual([
-      SPIN_MEDIA_TYPES.wasmLayer,
-      SPIN_MEDIA_TYPES.dataLayer, // plugin.wasm keeps its own layer
-      SPIN_MEDIA_TYPES.archiveLayer,
-      SPIN_MEDIA_TYPES.lockedApp,
-    ]);
-    const archive = packaged.layers[2];
+    expect(mediaTypes(packaged.layers)).toEqual([MediaType.WasmLayer, MediaType.ArchiveLayer, MediaType.SpinLockedApp]);
+    const archive = packaged.layers[1];
     const names: string[] = [];
+    const directories: string[] = [];
     expect(archive?.path).toBeDefined();
     for await (const entry of readTarGz(archive?.open() ?? Buffer.alloc(0))) {
+      if (entry.type === 'directory') {
+        directories.push(entry.path);
+        continue;
+      }
       names.push(entry.path);
       expect(sha256Digest(entry.data)).toBe(sha256Digest(files[entry.path] ?? Buffer.alloc(0)));
     }
-    expect(names).toHaveLength(520);
-    expect(names).not.toContain('plugin.wasm');
+    expect(names).toHaveLength(521);
+    expect(names).toContain('plugin.wasm');
+    // GNU headers ("ustar  \0"), the directory itself first, as tar-rs append_dir_all writes it.
+    const { gunzipSync } = await import('node:zlib');
+    const { readFile } = await import('node:fs/promises');
+    const tar = gunzipSync(await readFile(archive?.path ?? ''));
+    expect(tar.toString('latin1', 257, 265)).toBe('ustar  \u0000');
+    expect(tar.toString('latin1', 0, 2)).toBe('.\u0000');
+    expect(tar.toString('latin1', 156, 157)).toBe('5');
     // The locked app still lists every file with its own digest.
     expect(packaged.lockedApp.components[0]?.files).toHaveLength(521);
     await packaged.dispose();
@@ -121,10 +135,15 @@ describe('packageApp', () => {
     expect(packaged.layers).toHaveLength(500);
   });
 
-  it('archives when asked', async () => {
-    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': big('a') } }] });
+  it('archives when asked, subdirectories as entries and small files too', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': big('a'), 'sub/tiny.txt': 't' } }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0, archiveLayers: true });
-    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.archiveLayer, SPIN_MEDIA_TYPES.lockedApp]);
+    expect(mediaTypes(packaged.layers)).toEqual([MediaType.WasmLayer, MediaType.ArchiveLayer, MediaType.SpinLockedApp]);
+    const entries: string[] = [];
+    for await (const entry of readTarGz(packaged.layers[1]?.open() ?? Buffer.alloc(0))) entries.push(`${entry.type} ${entry.path}`);
+    expect(entries.sort()).toEqual(['directory sub', 'file a.txt', 'file sub/tiny.txt']);
+    // The small file is inlined in the locked app as well as archived.
+    expect(packaged.lockedApp.components[0]?.files?.find((f) => f.path === 'sub/tiny.txt')?.inline).toBeDefined();
     await packaged.dispose();
   });
 
@@ -139,8 +158,8 @@ describe('packageApp', () => {
       config: { Labels: { [LOCKED_APP_DIGEST_LABEL]: lockedDigest } },
       rootfs: { type: 'layers', diff_ids: [] },
     });
-    expect(packaged.manifest.config.mediaType).toBe(SPIN_MEDIA_TYPES.imageConfig);
-    const locked = JSON.parse(await blobText(packaged.layers.at(-1) ?? packaged.config)) as LockedAppJson;
+    expect(packaged.manifest.config.mediaType).toBe(MediaType.OciConfig);
+    const locked = JSON.parse(await blobText(packaged.layers.at(-1) ?? packaged.config)) as LockedApp;
     expect(Object.keys(locked)).toEqual(['spin_lock_version', 'metadata', 'triggers', 'components']);
   });
 
@@ -155,7 +174,7 @@ describe('packageApp', () => {
       'org.opencontainers.image.description': 'Demo',
       'org.opencontainers.image.version': 'override',
       'org.opencontainers.image.authors': 'Ann <a@x>, Bob',
-      'org.opencontainers.image.created': '2023-11-14T22:13:20Z',
+      'org.opencontainers.image.created': '2023-11-14T22:13:20+00:00',
       custom: 'v',
     });
   });
@@ -177,7 +196,8 @@ describe('packageApp', () => {
   it('uses the clock when no epoch is given', async () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
     const packaged = await packageApp(app, { now: () => new Date('2025-01-02T03:04:05.678Z') });
-    expect(packaged.manifest.annotations?.['org.opencontainers.image.created']).toBe('2025-01-02T03:04:05.678Z');
+    // chrono's to_rfc3339(), as Spin writes it: +00:00, fractional seconds only when there are some.
+    expect(packaged.manifest.annotations?.['org.opencontainers.image.created']).toBe('2025-01-02T03:04:05.678+00:00');
   });
 
   it('pushes component and trigger dependencies as wasm layers with digest references', async () => {
@@ -191,18 +211,17 @@ describe('packageApp', () => {
     const component = app.components[0];
     if (component === undefined) throw new Error('no component');
     component.dependencies = { 'my:dep/x': { source: { content_type: 'application/wasm', source: pathToFileURL(depPath).href }, export: null } };
-    component['trigger_dependencies'] = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
-    (app.triggers[0] as Record<string, unknown>)['trigger_dependencies'] = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    component.trigger_dependencies = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    (app.triggers[0] ?? { trigger_dependencies: {} }).trigger_dependencies = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
-    expect(mediaTypes(packaged.layers)).toEqual([SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.wasmLayer, SPIN_MEDIA_TYPES.lockedApp]);
-    expect(packaged.lockedApp.components[0]?.dependencies?.['my:dep/x']?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(wasmB) });
-    expect(JSON.stringify(packaged.lockedApp)).not.toContain('file:');
+    expect(mediaTypes(packaged.layers)).toEqual([MediaType.WasmLayer, MediaType.WasmLayer, MediaType.WasmLayer, MediaType.SpinLockedApp]);
+    expect(packaged.lockedApp.components[0]?.dependencies?.['my:dep/x']?.source.digest).toBe(sha256Digest(wasmB));
+    expect(await blobText(packaged.layers.at(-1) ?? packaged.config)).not.toContain('file:');
     // And back: every dependency source resolves into the cache.
     const store = dirStore(join(dir, 'cache'));
-    await storePackaged(store, packaged);
-    const { lockedApp } = await unpackApp({ manifest: packaged.manifest, store, reference: 'r', digest: packaged.manifestDigest, workDir: join(dir, 'w') });
-    const trigger = lockedApp.triggers[0] as { trigger_dependencies: { middleware: { source: { source: string } }[] } };
-    expect(trigger.trigger_dependencies.middleware[0]?.source.source).toContain(join(dir, 'cache'));
+    const config = await storePackaged(store, packaged);
+    const { lockedApp } = await unpackApp({ manifest: packaged.manifest, config, store, reference: 'r', digest: packaged.manifestDigest, workDir: join(dir, 'w') });
+    expect(lockedApp.triggers[0]?.trigger_dependencies?.['middleware']?.[0]?.source.source).toContain(join(dir, 'cache'));
     expect(lockedApp.components[0]?.dependencies?.['my:dep/x']?.source.source).toContain(join(dir, 'cache'));
   });
 
@@ -213,6 +232,22 @@ describe('packageApp', () => {
     await expect(packageApp(app)).rejects.toMatchObject({ code: 'OCI_APP_SOURCE' });
     if (component !== undefined) component.source = { content_type: 'application/wasm', source: 'https://example.com/x.wasm' };
     await expect(packageApp(app)).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+  });
+
+  it('refuses a component or dependency source that is not Wasm, as Spin does', async () => {
+    const text = await writeApp(join(dir, 'text'), { components: [{ id: 'a', wasm: Buffer.from('hello, I am not a component') }] });
+    await expect(packageApp(text)).rejects.toMatchObject({ code: 'OCI_APP_NOT_WASM', message: expect.stringContaining('Component a source is not a valid .wasm file') as string });
+    // WAT text is accepted, as Spin accepts it.
+    const wat = await writeApp(join(dir, 'wat'), { components: [{ id: 'a', wasm: Buffer.from(';; a comment\n(module)') }] });
+    await expect(packageApp(wat)).resolves.toMatchObject({ archived: false });
+    const app = await writeApp(join(dir, 'dep'), { components: [{ id: 'a', wasm: wasmA }] });
+    const { writeFile } = await import('node:fs/promises');
+    const { pathToFileURL } = await import('node:url');
+    await writeFile(join(dir, 'dep.txt'), 'not wasm');
+    const component = app.components[0];
+    if (component === undefined) throw new Error('no component');
+    component.dependencies = { 'my:dep/x': { source: { content_type: 'application/wasm', source: pathToFileURL(join(dir, 'dep.txt')).href }, export: null } };
+    await expect(packageApp(app)).rejects.toMatchObject({ code: 'OCI_APP_NOT_WASM', message: expect.stringContaining('dependency my:dep/x for component a is not a valid .wasm file') as string });
   });
 
   it('refuses a malformed SOURCE_DATE_EPOCH', async () => {

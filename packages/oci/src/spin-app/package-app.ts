@@ -1,19 +1,31 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalJson, digestFile, sha256Digest } from './digest.js';
-import { SpinAppInvalidError, SpinAppSourceError } from './errors.js';
-import { serializeLockedAppCompact } from './locked-app-json.js';
-import { LOCKED_APP_DIGEST_LABEL, SPIN_MEDIA_TYPES } from './media-types.js';
-import { writeTarGzFile } from './tar.js';
-import type { ContentPathJson, LockedAppJson, LockedComponentJson, LockedDependencyJson, LockedSourceJson, OciDescriptor, OciImageManifest } from './types.js';
+import { sha256Digest } from '@spinel/cache';
+import { serializeLockedApp, type ContentPath, type LockedApp, type LockedComponentDependency, type LockedComponentSource } from '@spinel/manifest';
+import { canonicalJson } from '../canonical-json.js';
+import { AppInvalidError, AppNotWasmError, AppSourceError } from '../errors.js';
+import { LOCKED_APP_DIGEST_LABEL, MediaType } from '../media-types.js';
+import type { Descriptor, ImageManifest } from '../types.js';
+import { manifestAnnotations } from './annotations.js';
+import { archiveOrder, walkFiles } from './app-files.js';
+import { writeTarGzFile, type TarStreamInput } from './archive-writer.js';
+import { triggerDependencies } from './trigger-dependencies.js';
+import { looksLikeWasm, WASM_CHECK_BYTES } from './wasm-check.js';
+
+// Packaging follows Spin's `push_locked_core` (`crates/oci/src/client.rs`) step by step, so
+// the locked-app layer, the image config and the manifest have Spin's bytes for the same
+// app and annotations: assemble layers (simple mode, or archive mode when asked or past
+// 499 layers), drop `metadata.origin`, de-duplicate, append the locked app (compact JSON),
+// build the image config and a canonical-JSON manifest.
 
 /** A blob of a packaged app: its descriptor and a way to read its bytes (again). */
 export interface PackagedBlob {
-  descriptor: OciDescriptor;
-  /** The bytes, when they are held in memory (config, locked app, archives, inline sources). */
+  descriptor: Descriptor;
+  /** The bytes, when they are held in memory (config, locked app, small sources). */
   bytes?: Buffer;
   /** Path of the file holding the bytes, when they come from disk. */
   path?: string;
@@ -23,7 +35,7 @@ export interface PackagedBlob {
 
 /** A Spin app as an OCI artifact, ready to push. */
 export interface PackagedApp {
-  manifest: OciImageManifest;
+  manifest: ImageManifest;
   /** The manifest as pushed (canonical JSON). */
   manifestBytes: Buffer;
   manifestDigest: string;
@@ -31,7 +43,7 @@ export interface PackagedApp {
   /** Layers in manifest order; the locked app is last. */
   layers: PackagedBlob[];
   /** The locked app as pushed: sources and files replaced by digest references. */
-  lockedApp: LockedAppJson;
+  lockedApp: LockedApp;
   /** Whether files went into archive layers. */
   archived: boolean;
   /** Removes the temporary files holding archive layers; call it once the blobs are pushed. */
@@ -40,13 +52,17 @@ export interface PackagedApp {
 
 /** Options of {@link packageApp}. */
 export interface PackageAppOptions {
-  /** Files of at most this many bytes are inlined into the locked app and not pushed. @default 128 */
+  /** Content of at most this many bytes is inlined into the locked app (files are then not pushed). @default 128 */
   inlineMaxSize?: number;
-  /** Put each component's files into one archive layer even when under the layer cap. @default false */
+  /**
+   * Put each files directory into one archive layer even when under the layer cap (Spin does
+   * so when `SPIN_OCI_ARCHIVE_LAYERS` is set; the CLI reads it and passes it here).
+   * @default false
+   */
   archiveLayers?: boolean;
-  /** Most layers in the image, the locked-app layer included (ECR's cap). @default 500 */
+  /** Most layers in the image, the locked-app layer included (ECR's cap, as in Spin). @default 500 */
   maxLayers?: number;
-  /** Manifest annotations; they override the inferred `org.opencontainers.image.*` ones. */
+  /** Manifest annotations; they win over the inferred `org.opencontainers.image.*` ones. */
   annotations?: Record<string, string>;
   /**
    * `SOURCE_DATE_EPOCH` (seconds since the epoch): the `created` annotation and archive
@@ -55,188 +71,237 @@ export interface PackageAppOptions {
   sourceDateEpoch?: string | number;
   /** Clock for `created` when no `sourceDateEpoch` is given. @default () => new Date() */
   now?: () => Date;
-  /** Image config `os`. @default 'wasip1' */
-  os?: string;
-  /** Image config `architecture`. @default 'wasm' */
-  architecture?: string;
   /** Where archive layers are written while the app is pushed. @default os.tmpdir() */
   tempDir?: string;
 }
 
-interface FileItem {
-  guestPath: string;
-  digest: string;
-  size: number;
-  inline?: string;
-  fsPath?: string;
-  bytes?: Buffer;
+interface AssembleContext {
+  inlineMax: number;
+  mtime: number;
+  tempDir: string;
+  archiveDir?: string;
 }
 
 /**
- * Turns a locked app whose sources are `file://` URLs (or inline) into an OCI artifact:
- * one wasm layer per distinct component or dependency source, one data layer per distinct
- * file (files of at most `inlineMaxSize` bytes are inlined and not pushed), archive layers
- * when more than `maxLayers` layers would result or when asked (`.wasm` files are never
- * archived), the locked app rewritten with digest references as the last layer, a standard
- * image config labelled with the locked app's digest, and annotations.
- * @throws SpinAppSourceError (`OCI_APP_SOURCE`) when a source cannot be read.
- * @throws SpinAppInvalidError (`OCI_APP_INVALID`) when a source has no content to push.
+ * Turns a locked app whose sources are `file://` URLs (or inline) into an OCI artifact, as
+ * Spin does: one wasm layer per distinct component or dependency source (sources of at most
+ * `inlineMaxSize` bytes are also inlined), one data layer per distinct file (files of at
+ * most `inlineMaxSize` bytes are inlined instead of pushed), or, in archive mode, one
+ * `tar+gzip` layer per files directory holding every file of it; the locked app rewritten
+ * with digest references as the last layer; a standard image config labelled with the
+ * locked app's digest; annotations.
+ *
+ * @throws OciError `OCI_APP_SOURCE` (a source cannot be read), `OCI_APP_NOT_WASM`,
+ *   `OCI_APP_INVALID` (a source with no content, too many layers, a bad `SOURCE_DATE_EPOCH`)
  */
-export async function packageApp(app: LockedAppJson, options: PackageAppOptions = {}): Promise<PackagedApp> {
-  const inlineMax = options.inlineMaxSize ?? 128;
+export async function packageApp(app: LockedApp, options: PackageAppOptions = {}): Promise<PackagedApp> {
   const maxLayers = options.maxLayers ?? 500;
   const created = createdDate(options);
-  const mtime = Math.floor(created.getTime() / 1000);
+  const ctx: AssembleContext = { inlineMax: options.inlineMaxSize ?? 128, mtime: Math.floor(created.getTime() / 1000), tempDir: options.tempDir ?? tmpdir() };
+  const dispose = async (): Promise<void> => {
+    if (ctx.archiveDir !== undefined) await rm(ctx.archiveDir, { recursive: true, force: true });
+  };
+  try {
+    let archived = options.archiveLayers === true;
+    let assembled = await assemble(app, archived ? 'archive' : 'simple', ctx);
+    if (!archived && assembled.layers.length > maxLayers - 1) {
+      archived = true;
+      assembled = await assemble(app, 'archive', ctx);
+    }
+    const { lockedApp, layers } = assembled;
+    const lockedBlob = memoryBlob(MediaType.SpinLockedApp, Buffer.from(serializeLockedApp(lockedApp, { format: 'compact' }), 'utf8'));
+    layers.push(lockedBlob);
+    if (layers.length > maxLayers) {
+      throw new AppInvalidError(
+        `The app needs ${layers.length} layers, more than the ${maxLayers} allowed, even with archive layers; reduce the number of distinct .wasm files.`,
+      );
+    }
+    // oci-client's ConfigFile, serialised by serde in field order (`crates/oci/src/client.rs`).
+    const configJson = {
+      architecture: 'wasm',
+      os: 'Wasip1',
+      config: { Labels: { [LOCKED_APP_DIGEST_LABEL]: lockedBlob.descriptor.digest } },
+      rootfs: { type: 'layers', diff_ids: [] as string[] },
+    };
+    const config = memoryBlob(MediaType.OciConfig, Buffer.from(JSON.stringify(configJson), 'utf8'));
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      config: config.descriptor,
+      layers: layers.map((blob) => blob.descriptor),
+      annotations: manifestAnnotations(lockedApp, created, options.annotations ?? {}),
+    };
+    const manifestBytes = Buffer.from(canonicalJson(manifest), 'utf8');
+    return { manifest, manifestBytes, manifestDigest: sha256Digest(manifestBytes), config, layers, lockedApp, archived, dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
 
+/** Spin's `assemble_layers`: the layers of every component (de-duplicated) and the locked app they make. */
+async function assemble(app: LockedApp, mode: 'simple' | 'archive', ctx: AssembleContext): Promise<{ lockedApp: LockedApp; layers: PackagedBlob[] }> {
   const out = structuredClone(app);
   if (out.metadata !== undefined) {
     delete out.metadata['origin'];
     delete out.metadata['oci_image_digest'];
   }
-
   const layers = new LayerSet();
-  const perComponent: { component: LockedComponentJson; wasmOrder: PackagedBlob[]; files: FileItem[] }[] = [];
-  for (const component of out.components) {
-    const wasmOrder: PackagedBlob[] = [];
-    const source = await wasmBlob(component.source, `component '${component.id}'`);
-    wasmOrder.push(source);
-    component.source = digestSource(component.source, source.descriptor.digest);
-    for (const [name, dependency] of Object.entries(component.dependencies ?? {})) {
-      const blob = await wasmBlob(dependency.source, `dependency '${name}' of component '${component.id}'`);
-      wasmOrder.push(blob);
-      dependency.source = digestSource(dependency.source, blob.descriptor.digest);
-    }
-    for (const [role, dependency] of triggerDependencies(component)) {
-      const blob = await wasmBlob(dependency.source, `trigger dependency '${role}' of component '${component.id}'`);
-      wasmOrder.push(blob);
-      dependency.source = digestSource(dependency.source, blob.descriptor.digest);
-    }
-    const files = await collectFiles(component, inlineMax);
-    perComponent.push({ component, wasmOrder, files });
-  }
-  // Trigger-level dependencies (middleware, Spin 4.1) are pushed like component dependencies.
   const triggerWasm: PackagedBlob[] = [];
+  // Trigger-level dependencies (middleware) become wasm layers like component dependencies.
   for (const trigger of out.triggers) {
     for (const [role, dependency] of triggerDependencies(trigger)) {
-      const blob = await wasmBlob(dependency.source, `trigger dependency '${role}'`);
-      triggerWasm.push(blob);
-      dependency.source = digestSource(dependency.source, blob.descriptor.digest);
+      dependency.source = await wasmLayer(dependency.source, `trigger dependency '${role}'`, `trigger dependency ${role} is not a valid .wasm file`, ctx, triggerWasm);
     }
   }
-  if (perComponent[0] !== undefined) perComponent[0].wasmOrder.push(...triggerWasm);
-
-  // Count what simple mode would push: distinct wasm and data layers.
-  const simpleDigests = new Set<string>();
-  for (const { wasmOrder, files } of perComponent) {
-    for (const blob of wasmOrder) simpleDigests.add(`${blob.descriptor.mediaType} ${blob.descriptor.digest}`);
-    for (const file of files) if (file.inline === undefined) simpleDigests.add(`${SPIN_MEDIA_TYPES.dataLayer} ${file.digest}`);
-  }
-  const archived = options.archiveLayers === true || simpleDigests.size > maxLayers - 1;
-
-  // Archive layers are streamed to temporary files (a large site never sits in memory).
-  let archiveDir: string | undefined;
-  const dispose = async (): Promise<void> => {
-    if (archiveDir !== undefined) await rm(archiveDir, { recursive: true, force: true });
-  };
-  try {
-    for (const { component, wasmOrder, files } of perComponent) {
-      for (const blob of wasmOrder) layers.add(blob);
-      const archiveEntries: FileItem[] = [];
-      for (const file of files) {
-        if (file.inline !== undefined) continue;
-        if (archived && !file.guestPath.endsWith('.wasm')) archiveEntries.push(file);
-        else layers.add(fileBlob(file));
-      }
-      if (archiveEntries.length > 0) {
-        archiveDir ??= await mkdtemp(join(options.tempDir ?? tmpdir(), 'spinel-archive-'));
-        const dest = join(archiveDir, `${layers.list.length}.tar.gz`);
-        const written = await writeTarGzFile(
-          archiveEntries.map((file) => ({ path: file.guestPath, size: file.size, open: () => openFile(file) })),
-          dest,
-          { mtime },
-        ).catch((err: unknown) => {
-          throw new SpinAppSourceError(`Cannot archive the files of component '${component.id}'; check they are readable and not changing.`, { cause: err });
-        });
-        layers.add(fileBackedBlob(SPIN_MEDIA_TYPES.archiveLayer, written.digest, written.size, dest));
-      }
-      if (files.length > 0) {
-        component.files = files.map((file): ContentPathJson => ({
-          ...(file.inline !== undefined ? { inline: file.inline } : {}),
-          digest: file.digest,
-          path: file.guestPath,
-        }));
-      } else {
-        delete component.files;
-      }
+  for (const [index, component] of out.components.entries()) {
+    // The component's Wasm. Composing a component with its dependencies before pushing
+    // (Spin's default, `--compose`) belongs here: one composed layer instead of these.
+    const wasm: PackagedBlob[] = [];
+    component.source = await wasmLayer(component.source, `component '${component.id}'`, `Component ${component.id} source is not a valid .wasm file`, ctx, wasm);
+    for (const name of sortedKeys(component.dependencies ?? {})) {
+      const dependency = component.dependencies?.[name] as LockedComponentDependency;
+      dependency.source = await wasmLayer(
+        dependency.source,
+        `dependency '${name}' of component '${component.id}'`,
+        `dependency ${name} for component ${component.id} is not a valid .wasm file`,
+        ctx,
+        wasm,
+      );
     }
-  } catch (err) {
-    await dispose();
-    throw err;
+    for (const [role, dependency] of triggerDependencies(component)) {
+      dependency.source = await wasmLayer(
+        dependency.source,
+        `trigger dependency '${role}' of component '${component.id}'`,
+        `trigger dependency ${role} for component ${component.id} is not a valid .wasm file`,
+        ctx,
+        wasm,
+      );
+    }
+    if (index === 0) wasm.push(...triggerWasm);
+    for (const blob of wasm) layers.add(blob);
+    const files: ContentPath[] = [];
+    for (const mount of component.files ?? []) await mountLayers(mount, component.id, mode, ctx, files, layers);
+    if (files.length > 0) component.files = files;
+    else delete component.files;
   }
+  return { lockedApp: out, layers: layers.list };
+}
 
-  const lockedBytes = Buffer.from(serializeLockedAppCompact(out), 'utf8');
-  const lockedBlob = memoryBlob(SPIN_MEDIA_TYPES.lockedApp, lockedBytes);
-  layers.add(lockedBlob);
-  if (layers.list.length > maxLayers) {
-    await dispose();
-    throw new SpinAppInvalidError(
-      `The app needs ${layers.list.length} layers, more than the ${maxLayers} allowed, even with archive layers; reduce the number of distinct .wasm files.`,
+/** Spin's `assemble_content_layers` for one mount: the files it lists and the layers they need. */
+async function mountLayers(mount: ContentPath, componentId: string, mode: 'simple' | 'archive', ctx: AssembleContext, files: ContentPath[], layers: LayerSet): Promise<void> {
+  const base = mount.path.replace(/^\/+/, '').replace(/\/+$/, '');
+  const guest = (relative: string): string => (base === '' ? relative : `${base}/${relative}`);
+  if (mount.source === undefined) {
+    if (mount.inline === undefined) {
+      throw new AppInvalidError(`A file of component '${componentId}' (${mount.path}) has no content to push; lock the app from its spin.toml again.`);
+    }
+    const bytes = Buffer.from(mount.inline);
+    files.push({ ...contentRef(bytes, ctx), path: base });
+    if (bytes.length > ctx.inlineMax) layers.add(memoryBlob(MediaType.DataLayer, bytes));
+    return;
+  }
+  const root = filePath(mount.source, `files of component '${componentId}'`);
+  const info = await stat(root).catch((err: unknown) => {
+    throw new AppSourceError(`Files of component '${componentId}' are missing at ${root}; check the component's files in spin.toml.`, { cause: err });
+  });
+  if (!info.isDirectory()) {
+    const item = await fileContent(root, guest(''), ctx);
+    files.push(item.ref);
+    if (item.layer !== undefined) layers.add(item.layer);
+    return;
+  }
+  const relatives = await walkFiles(root).catch((err: unknown) => {
+    throw new AppSourceError(`Cannot list the files of component '${componentId}' at ${root}; check they are readable.`, { cause: err });
+  });
+  for (const relative of relatives) {
+    const item = await fileContent(join(root, relative), guest(relative), ctx);
+    files.push(item.ref);
+    if (mode === 'simple' && item.layer !== undefined) layers.add(item.layer);
+  }
+  if (mode === 'archive' && relatives.length > 0) {
+    // The archive holds every file of the directory, inlined ones and .wasm files included, as Spin's does.
+    ctx.archiveDir ??= await mkdtemp(join(ctx.tempDir, 'spinel-archive-'));
+    const dest = join(ctx.archiveDir, `${layers.list.length}-${componentId}.tar.gz`);
+    const entries: TarStreamInput[] = (await archiveOrder(root)).map((entry) =>
+      entry.type === 'directory'
+        ? { type: 'directory', path: entry.path }
+        : { type: 'file', path: entry.path, size: 0, open: () => createReadStream(join(root, entry.path)) },
     );
+    for (const entry of entries) if (entry.type === 'file') entry.size = (await stat(join(root, entry.path))).size;
+    const written = await writeTarGzFile(entries, dest, { mtime: ctx.mtime }).catch((err: unknown) => {
+      throw new AppSourceError(`Cannot archive the files of component '${componentId}'; check they are readable and not changing.`, { cause: err });
+    });
+    layers.add(fileBlob(MediaType.ArchiveLayer, written.digest, written.size, dest));
   }
-
-  const configJson = {
-    architecture: options.architecture ?? 'wasm',
-    os: options.os ?? 'Wasip1',
-    config: { Labels: { [LOCKED_APP_DIGEST_LABEL]: lockedBlob.descriptor.digest } },
-    rootfs: { type: 'layers', diff_ids: [] as string[] },
-  };
-  const config = memoryBlob(SPIN_MEDIA_TYPES.imageConfig, Buffer.from(JSON.stringify(configJson), 'utf8'));
-
-  const manifest: OciImageManifest = {
-    schemaVersion: 2,
-    config: config.descriptor,
-    layers: layers.list.map((blob) => blob.descriptor),
-    annotations: manifestAnnotations(out, created, options.annotations ?? {}),
-  };
-  const manifestBytes = Buffer.from(canonicalJson(manifest), 'utf8');
-  return {
-    manifest,
-    manifestBytes,
-    manifestDigest: sha256Digest(manifestBytes),
-    config,
-    layers: layers.list,
-    lockedApp: out,
-    archived,
-    dispose,
-  };
 }
 
-/** Every `trigger_dependencies` entry of a component or trigger, with its role. */
-export function triggerDependencies(owner: unknown): [string, LockedDependencyJson][] {
-  const table = (owner as { trigger_dependencies?: unknown }).trigger_dependencies;
-  if (table === null || typeof table !== 'object') return [];
-  const out: [string, LockedDependencyJson][] = [];
-  for (const [role, list] of Object.entries(table as Record<string, unknown>)) {
-    if (!Array.isArray(list)) continue;
-    for (const dependency of list) {
-      if (dependency !== null && typeof dependency === 'object' && typeof (dependency as { source?: unknown }).source === 'object') {
-        out.push([role, dependency as LockedDependencyJson]);
-      }
+/** Content reference of one file (inline when small, as Spin's `content_ref_for_layer`), and its data layer unless inlined. */
+async function fileContent(path: string, guestPath: string, ctx: AssembleContext): Promise<{ ref: ContentPath; layer?: PackagedBlob }> {
+  try {
+    const info = await stat(path);
+    if (info.size <= ctx.inlineMax) {
+      const bytes = await readFile(path);
+      return { ref: { ...contentRef(bytes, ctx), path: guestPath } };
     }
+    const digest = await hashStream(createReadStream(path));
+    return { ref: { digest, path: guestPath }, layer: fileBlob(MediaType.DataLayer, digest, info.size, path) };
+  } catch (err) {
+    throw new AppSourceError(`Cannot read ${path} (mounted at /${guestPath}); check the component's files.`, { cause: err });
   }
-  return out;
 }
 
-class LayerSet {
-  readonly list: PackagedBlob[] = [];
-  private readonly seen = new Set<string>();
-
-  add(blob: PackagedBlob): void {
-    const key = `${blob.descriptor.mediaType} ${blob.descriptor.digest}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.list.push(blob);
+/** The wasm layer of a component or dependency source, and the source as pushed (inline when small, digest always). */
+async function wasmLayer(source: LockedComponentSource, what: string, notWasm: string, ctx: AssembleContext, into: PackagedBlob[]): Promise<LockedComponentSource> {
+  let blob: PackagedBlob;
+  if (source.source !== undefined) {
+    const path = filePath(source.source, what);
+    let head: Buffer;
+    let size: number;
+    let digest: string;
+    try {
+      const handle = await open(path, 'r');
+      try {
+        size = (await handle.stat()).size;
+        head = Buffer.alloc(Math.min(WASM_CHECK_BYTES, size));
+        await handle.read(head, 0, head.length, 0);
+      } finally {
+        await handle.close();
+      }
+      if (!looksLikeWasm(head)) throw new AppNotWasmError(`${notWasm} (${path}); build the app first, or point the source at its .wasm output.`);
+      digest = await hashStream(createReadStream(path));
+    } catch (err) {
+      if (err instanceof AppNotWasmError) throw err;
+      throw new AppSourceError(`Cannot read the Wasm source of ${what} at ${path}; build the app first (spinel registry push --build).`, { cause: err });
+    }
+    blob = size <= ctx.inlineMax ? memoryBlob(MediaType.WasmLayer, await readFile(path)) : fileBlob(MediaType.WasmLayer, digest, size, path);
+  } else if (source.inline !== undefined) {
+    const bytes = Buffer.from(source.inline);
+    if (!looksLikeWasm(bytes.subarray(0, WASM_CHECK_BYTES))) throw new AppNotWasmError(`${notWasm} (inline content); lock the app from a built .wasm.`);
+    blob = memoryBlob(MediaType.WasmLayer, bytes);
+  } else {
+    throw new AppInvalidError(`The source of ${what} has no file or inline content to push; lock the app from its spin.toml again.`);
   }
+  into.push(blob);
+  return { content_type: source.content_type, ...contentRef(blob.bytes, ctx, blob.descriptor.digest) };
+}
+
+/** Spin's `content_ref_for_layer`: the digest, and the bytes inline when at most `inlineMax` long. */
+function contentRef(bytes: Buffer | undefined, ctx: AssembleContext, digest?: string): { inline?: Uint8Array; digest: string } {
+  const d = digest ?? sha256Digest(bytes ?? Buffer.alloc(0));
+  return bytes !== undefined && bytes.length <= ctx.inlineMax ? { inline: new Uint8Array(bytes), digest: d } : { digest: d };
+}
+
+function filePath(url: string, what: string): string {
+  if (!url.startsWith('file:')) {
+    throw new AppInvalidError(`The source of ${what} is '${url}', not a file:// URL; lock the app locally before pushing.`);
+  }
+  return fileURLToPath(url);
+}
+
+async function hashStream(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 function createdDate(options: PackageAppOptions): Date {
@@ -244,158 +309,32 @@ function createdDate(options: PackageAppOptions): Date {
   if (epoch !== undefined && String(epoch).trim() !== '') {
     const seconds = Number(String(epoch).trim());
     if (!Number.isInteger(seconds) || seconds < 0) {
-      throw new SpinAppInvalidError(`SOURCE_DATE_EPOCH '${String(epoch)}' is not a whole number of seconds; unset it or set it to e.g. $(git log -1 --format=%ct).`);
+      throw new AppInvalidError(`SOURCE_DATE_EPOCH '${String(epoch)}' is not a whole number of seconds; unset it or set it to e.g. $(git log -1 --format=%ct).`);
     }
     return new Date(seconds * 1000);
   }
   return (options.now ?? (() => new Date()))();
 }
 
-/** RFC 3339 in UTC, without fractional seconds when there are none. */
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.000Z$/, 'Z');
+function sortedKeys(o: object): string[] {
+  return Object.keys(o).sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 }
 
-function manifestAnnotations(app: LockedAppJson, created: Date, explicit: Record<string, string>): Record<string, string> {
-  const metadata = app.metadata ?? {};
-  const inferred: Record<string, string> = {};
-  const text = (key: string): string | undefined => {
-    const value = metadata[key];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  const title = text('name');
-  if (title !== undefined) inferred['org.opencontainers.image.title'] = title;
-  const description = text('description');
-  if (description !== undefined) inferred['org.opencontainers.image.description'] = description;
-  const version = text('version');
-  if (version !== undefined) inferred['org.opencontainers.image.version'] = version;
-  const authors = metadata['authors'];
-  if (Array.isArray(authors) && authors.length > 0) {
-    inferred['org.opencontainers.image.authors'] = authors.map(String).join(', ');
-  }
-  inferred['org.opencontainers.image.created'] = rfc3339(created);
-  return { ...inferred, ...explicit };
-}
+/** Layers de-duplicated as Spin's `unique()` does (same bytes and media type; first one kept). */
+class LayerSet {
+  readonly list: PackagedBlob[] = [];
+  readonly #seen = new Set<string>();
 
-function digestSource(source: LockedSourceJson, digest: string): LockedSourceJson {
-  return { content_type: source.content_type, digest };
-}
-
-async function wasmBlob(source: LockedSourceJson, what: string): Promise<PackagedBlob> {
-  if (source.source !== undefined) {
-    const path = filePath(source.source, what);
-    try {
-      const { digest, size } = await digestFile(path);
-      return fileBackedBlob(SPIN_MEDIA_TYPES.wasmLayer, digest, size, path);
-    } catch (err) {
-      throw new SpinAppSourceError(`Cannot read the Wasm source of ${what} at ${path}; build the app first (spinel registry push --build).`, { cause: err });
-    }
-  }
-  if (source.inline !== undefined) {
-    return memoryBlob(SPIN_MEDIA_TYPES.wasmLayer, Buffer.from(source.inline, 'base64'));
-  }
-  throw new SpinAppInvalidError(`The source of ${what} has no file or inline content to push; lock the app from its spin.toml again.`);
-}
-
-function filePath(url: string, what: string): string {
-  if (!url.startsWith('file:')) {
-    throw new SpinAppInvalidError(`The source of ${what} is '${url}', not a file:// URL; lock the app locally before pushing.`);
-  }
-  return fileURLToPath(url);
-}
-
-async function collectFiles(component: LockedComponentJson, inlineMax: number): Promise<FileItem[]> {
-  const items: FileItem[] = [];
-  for (const mount of component.files ?? []) {
-    const base = mount.path.replace(/^\/+/, '').replace(/\/+$/, '');
-    if (mount.source !== undefined) {
-      const root = filePath(mount.source, `files of component '${component.id}'`);
-      let info;
-      try {
-        info = await stat(root);
-      } catch (err) {
-        throw new SpinAppSourceError(`Files of component '${component.id}' are missing at ${root}; check the component's files in spin.toml.`, { cause: err });
-      }
-      if (info.isDirectory()) {
-        for (const relative of await walk(root)) {
-          items.push(await fileItem(join(root, relative), joinGuest(base, relative), inlineMax));
-        }
-      } else {
-        items.push(await fileItem(root, base, inlineMax));
-      }
-    } else if (mount.inline !== undefined) {
-      const bytes = Buffer.from(mount.inline, 'base64');
-      items.push(memoryFile(base, bytes, inlineMax));
-    } else {
-      throw new SpinAppInvalidError(`A file of component '${component.id}' (${mount.path}) has no content to push; lock the app from its spin.toml again.`);
-    }
-  }
-  items.sort((a, b) => (a.guestPath < b.guestPath ? -1 : a.guestPath > b.guestPath ? 1 : 0));
-  return items;
-}
-
-function joinGuest(base: string, relative: string): string {
-  return base === '' ? relative : `${base}/${relative}`;
-}
-
-/** Regular files under a directory, relative with forward slashes, sorted. */
-async function walk(root: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  const entries = await readdir(join(root, prefix), { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) {
-      out.push(...(await walk(root, relative)));
-    } else if (entry.isFile()) {
-      out.push(relative);
-    } else if (entry.isSymbolicLink()) {
-      // Follow links to regular files (assets are often linked); never into directories.
-      const info = await stat(join(root, relative)).catch(() => undefined);
-      if (info?.isFile() === true) out.push(relative);
-    }
-  }
-  return out;
-}
-
-async function fileItem(path: string, guestPath: string, inlineMax: number): Promise<FileItem> {
-  try {
-    const info = await stat(path);
-    if (info.size <= inlineMax) return memoryFile(guestPath, await readFile(path), inlineMax);
-    const { digest, size } = await digestFile(path);
-    return { guestPath, digest, size, fsPath: path };
-  } catch (err) {
-    throw new SpinAppSourceError(`Cannot read ${path} (mounted at /${guestPath}); check the component's files.`, { cause: err });
+  add(blob: PackagedBlob): void {
+    const key = `${blob.descriptor.mediaType} ${blob.descriptor.digest}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.list.push(blob);
   }
 }
 
-function memoryFile(guestPath: string, bytes: Buffer, inlineMax: number): FileItem {
-  const item: FileItem = { guestPath, digest: sha256Digest(bytes), size: bytes.length, bytes };
-  if (bytes.length <= inlineMax) item.inline = bytes.toString('base64').replace(/=+$/, '');
-  return item;
-}
-
-function openFile(file: FileItem): AsyncIterable<Uint8Array> {
-  if (file.bytes !== undefined) {
-    const bytes = file.bytes;
-    return (async function* () {
-      yield bytes;
-    })();
-  }
-  return createReadStream(file.fsPath ?? '');
-}
-
-function fileBlob(file: FileItem): PackagedBlob {
-  if (file.bytes !== undefined) return memoryBlob(SPIN_MEDIA_TYPES.dataLayer, file.bytes);
-  return fileBackedBlob(SPIN_MEDIA_TYPES.dataLayer, file.digest, file.size, file.fsPath ?? '');
-}
-
-function fileBackedBlob(mediaType: string, digest: string, size: number, path: string): PackagedBlob {
-  return {
-    descriptor: { mediaType, digest, size },
-    path,
-    open: () => createReadStream(path),
-  };
+function fileBlob(mediaType: string, digest: string, size: number, path: string): PackagedBlob {
+  return { descriptor: { mediaType, digest, size }, path, open: () => createReadStream(path) };
 }
 
 function memoryBlob(mediaType: string, bytes: Buffer): PackagedBlob {

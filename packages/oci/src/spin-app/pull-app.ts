@@ -1,42 +1,47 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Cache } from '@spinel/cache';
-import { parseLockedApp, serializeLockedApp } from '@spinel/manifest';
-import type { LockedApp } from '@spinel/manifest';
+import { serializeLockedApp, type LockedApp } from '@spinel/manifest';
+import pLimit from 'p-limit';
+import { digestWithAlgorithmOf } from '../digest.js';
+import { AppInvalidError } from '../errors.js';
+import { MediaType } from '../media-types.js';
 import { fetchImageManifest } from '../platform.js';
-import { mapLimit } from '../semaphore.js';
+import type { BlobProgressListener } from '../progress.js';
 import type { OciTarget } from '../target.js';
 import type { Descriptor, ImageManifest } from '../types.js';
+import type { AppBlobKind, AppBlobStore, SpinCacheLocation } from './app-blob-store.js';
+import type { TarLimits } from './archive-reader.js';
 import { debug } from './debug.js';
-import { SpinAppInvalidError } from './errors.js';
-import { SPIN_MEDIA_TYPES } from './media-types.js';
-import type { BlobProgressEvent } from './push-app.js';
-import type { TarLimits } from './tar.js';
-import type { OciImageManifest } from './types.js';
-import { expandArchiveLayer, unpackApp } from './unpack-app.js';
-import type { UnpackedApp } from './unpack-app.js';
+import { expandArchiveLayer, unpackApp, type UnpackedApp } from './unpack-app.js';
 
 /** Options of {@link pullArtifact}. */
 export interface PullArtifactOptions {
-  /** Where to pull from: a registry repository or an OCI layout (see `openAppTarget`). */
+  /** Where to pull from: a registry repository or an OCI layout (see `openTarget`). */
   target: OciTarget;
   /** Tag or digest within the target. */
   reference: string;
-  /** The cache blobs go to (`@spinel/cache`). */
-  cache: Cache;
+  /** Where blobs go: `openCache()` of `@spinel/cache`, or any {@link AppBlobStore}. */
+  store: AppBlobStore;
   /**
-   * Where Spin keeps this reference's `manifest.json` and `config.json`
-   * (`registry/manifests/<registry>/<repository>/<tag>`); omitted for layouts.
+   * Where Spin keeps this reference's `manifest.json` and `config.json` (`openTarget` gives
+   * it for registries). With a store that keeps them, the locked app is stored there, where
+   * Spin looks for it, and is not fetched again while it is unchanged.
    */
-  manifestRef?: { registry: string; repository: string; tag?: string };
-  /** Blobs downloaded at once. @default 8 */
+  spinCacheLocation?: SpinCacheLocation;
+  /** Blobs downloaded at once. @default 16 (as Spin) */
   concurrency?: number;
-  onProgress?: (event: BlobProgressEvent) => void;
+  /** Per-blob transfer events (for progress displays). */
+  onProgress?: BlobProgressListener;
   signal?: AbortSignal;
-  /** Caps for archive layers. */
+  /** Caps for archive layers (a safety net Spin lacks). @default see `DEFAULT_TAR_LIMITS` */
   archiveLimits?: TarLimits;
+  /** Largest locked app (or config blob) accepted. @default 64 MiB */
+  maxConfigBytes?: number;
 }
+
+/** What happened to one blob of a pull. */
+export type PullOutcome = 'cached' | 'downloaded' | 'not-needed';
 
 /** What {@link pullArtifact} fetched. */
 export interface PulledArtifact {
@@ -44,70 +49,123 @@ export interface PulledArtifact {
   digest: string;
   manifest: ImageManifest;
   manifestBytes: Buffer;
-  /** Config and layers, `cached` when the cache already had them. */
-  blobs: { descriptor: Descriptor; outcome: 'cached' | 'downloaded' }[];
+  /** What Spin keeps as `config.json`: the locked-app layer, or the config blob when there is none. */
+  config: Buffer;
+  /** Config and layers: `cached` when already held, `not-needed` for a config blob a Spin app does not use. */
+  blobs: { descriptor: Descriptor; outcome: PullOutcome }[];
   totalSize: number;
   downloadedSize: number;
 }
 
 /**
- * Fetches an artifact's manifest (one request; from an index, the `wasi`/`wasm` entry) and
- * every blob the cache lacks, each verified while it streams into the cache. Archive layers
- * are expanded into one cache blob per file, as Spin does. Nothing is written outside the cache.
- * @throws the target's `OCI_*` errors, the cache's `CACHE_*` errors, `OCI_ARCHIVE_*`.
+ * Fetches an artifact's manifest (one request; from an index, the `wasi`/`wasm` entry), its
+ * locked app (unless the store already holds it where Spin keeps it) and every layer the
+ * store lacks, each verified while it streams. Archive layers are expanded into one blob per
+ * file, as Spin does. With a warm cache this is one manifest request and no blob request.
+ *
+ * @throws OciError the target's codes (`OCI_MANIFEST_UNKNOWN`, `OCI_DIGEST_MISMATCH`, …),
+ *   `OCI_ARCHIVE_*`, `OCI_APP_INVALID` (a locked app over `maxConfigBytes`); the store's errors pass through
  */
 export async function pullArtifact(options: PullArtifactOptions): Promise<PulledArtifact> {
-  const { target, cache } = options;
+  const { target, store } = options;
   const signal = options.signal === undefined ? {} : { signal: options.signal };
   const resolved = await fetchImageManifest(target, options.reference, signal);
   const manifest = resolved.image;
-  const blobs = [manifest.config, ...manifest.layers];
-  const outcomes = await mapLimit(blobs, options.concurrency ?? 8, async (descriptor) => {
-    // A blob already stored (verified when written) with the descriptor's size is not fetched.
-    const info = await cache.stat(descriptor.digest);
-    if (info !== undefined && info.size === descriptor.size) {
-      debug('pull %s: %s already cached', target.description, descriptor.digest);
-      options.onProgress?.({ descriptor, phase: 'done', transferred: 0, outcome: 'cached' });
-      return 'cached' as const;
-    }
-    options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
-    await target.pullBlob(
-      descriptor,
-      (stream) =>
-        cache.putStream(descriptor.digest, stream, { kind: blobKind(descriptor), size: descriptor.size, source: target.description, ...signal }),
-      {
-        ...signal,
-        ...(options.onProgress === undefined
-          ? {}
-          : { onProgress: (transferred: number) => options.onProgress?.({ descriptor, phase: 'progress', transferred }) }),
-      },
-    );
-    if (descriptor.mediaType === SPIN_MEDIA_TYPES.archiveLayer) {
-      await expandArchiveLayer(cache, descriptor.digest, options.archiveLimits ?? {});
-    }
-    debug('pull %s: fetched %s (%d bytes)', target.description, descriptor.digest, descriptor.size);
-    options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
-    return 'downloaded' as const;
-  });
-  if (options.manifestRef !== undefined) {
-    const lockedLayer = [...manifest.layers].reverse().find((layer) => layer.mediaType === SPIN_MEDIA_TYPES.lockedApp);
-    const configDescriptor = lockedLayer ?? manifest.config;
-    const config = await cache.readBytes(configDescriptor.digest, { size: configDescriptor.size });
-    await cache.writeManifest(options.manifestRef, { manifest: resolved.manifest.bytes, config });
+  // Spin's `config.json`: the config blob, replaced by the locked-app layer when there is one.
+  const appLayer = [...manifest.layers].reverse().find((layer) => layer.mediaType === MediaType.SpinLockedApp);
+  const configDescriptor = appLayer ?? manifest.config;
+  const outcomes = new Map<string, PullOutcome>();
+  if (appLayer !== undefined) outcomes.set(manifest.config.digest, 'not-needed');
+
+  const location = store.readManifest !== undefined && store.writeManifest !== undefined ? options.spinCacheLocation : undefined;
+  const kept = location === undefined ? undefined : await store.readManifest?.(location);
+  let cachedConfig: Buffer | undefined;
+  if (kept?.config !== undefined && kept.config.byteLength === configDescriptor.size && digestWithAlgorithmOf(configDescriptor.digest, kept.config) === configDescriptor.digest) {
+    cachedConfig = Buffer.from(kept.config);
+    outcomes.set(configDescriptor.digest, 'cached');
+    options.onProgress?.({ descriptor: configDescriptor, phase: 'done', transferred: 0, outcome: 'cached' });
   }
-  const results = blobs.map((descriptor, index) => ({ descriptor, outcome: outcomes[index] ?? 'downloaded' }));
+
+  // The locked-app layer is kept only as `config.json`: Spin skips a layer it finds under
+  // `data/` and would then never write its `config.json`.
+  const layers = dedupe(manifest.layers.filter((layer) => layer.mediaType !== MediaType.SpinLockedApp));
+  const limit = pLimit(Math.max(1, options.concurrency ?? 16));
+  const configTask = cachedConfig !== undefined ? Promise.resolve(cachedConfig) : limit(() => fetchConfig(configDescriptor));
+  const settled = await Promise.allSettled([configTask, ...layers.map((descriptor) => limit(() => pullLayer(descriptor)))]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const config = await configTask;
+  const unchanged = cachedConfig !== undefined && kept !== undefined && Buffer.from(kept.manifest).equals(resolved.manifest.bytes);
+  if (location !== undefined && !unchanged) {
+    // Written after the layers, so whoever finds this config.json finds its blobs.
+    await store.writeManifest?.(location, { manifest: resolved.manifest.bytes, config });
+  }
+  const blobs = [manifest.config, ...manifest.layers].map((descriptor) => ({ descriptor, outcome: outcomes.get(descriptor.digest) ?? 'cached' }));
   return {
     digest: resolved.manifest.descriptor.digest,
     manifest,
     manifestBytes: resolved.manifest.bytes,
-    blobs: results,
-    totalSize: blobs.reduce((sum, d) => sum + d.size, 0) + resolved.manifest.bytes.length,
-    downloadedSize: results.filter((r) => r.outcome === 'downloaded').reduce((sum, r) => sum + r.descriptor.size, 0),
+    config,
+    blobs,
+    totalSize: [manifest.config, ...manifest.layers].reduce((sum, d) => sum + d.size, 0) + resolved.manifest.bytes.length,
+    downloadedSize: blobs.filter((b) => b.outcome === 'downloaded').reduce((sum, b) => sum + b.descriptor.size, 0),
   };
+
+  async function fetchConfig(descriptor: Descriptor): Promise<Buffer> {
+    const max = options.maxConfigBytes ?? 64 * 1024 * 1024;
+    if (descriptor.size > max) {
+      throw new AppInvalidError(`The artifact's locked app is ${descriptor.size} bytes, over the ${max} allowed; it was not fetched.`);
+    }
+    options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
+    const bytes = await target.pullBlob(
+      descriptor,
+      async (stream) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+        return Buffer.concat(chunks);
+      },
+      { ...signal, ...progressOf(descriptor) },
+    );
+    outcomes.set(descriptor.digest, 'downloaded');
+    options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
+    return bytes;
+  }
+
+  async function pullLayer(descriptor: Descriptor): Promise<void> {
+    // Spin skips a layer it holds in either directory; so do we (the store verified it when it was written).
+    const found = await store.stat(descriptor.digest);
+    if (found !== undefined && found.size === descriptor.size) {
+      debug('pull %s: %s already stored', target.description, descriptor.digest);
+      outcomes.set(descriptor.digest, 'cached');
+      options.onProgress?.({ descriptor, phase: 'done', transferred: 0, outcome: 'cached' });
+      return;
+    }
+    options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
+    await target.pullBlob(
+      descriptor,
+      (stream) => store.putStream(descriptor.digest, stream, { kind: blobKind(descriptor), size: descriptor.size, source: target.description, ...signal }),
+      { ...signal, ...progressOf(descriptor) },
+    );
+    if (descriptor.mediaType === MediaType.ArchiveLayer) await expandArchiveLayer(store, descriptor.digest, options.archiveLimits ?? {});
+    debug('pull %s: fetched %s (%d bytes)', target.description, descriptor.digest, descriptor.size);
+    outcomes.set(descriptor.digest, 'downloaded');
+    options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
+  }
+
+  function progressOf(descriptor: Descriptor): { onProgress?: (transferred: number) => void } {
+    const listener = options.onProgress;
+    return listener === undefined ? {} : { onProgress: (transferred: number) => listener({ descriptor, phase: 'progress', transferred }) };
+  }
 }
 
-function blobKind(descriptor: Descriptor): 'wasm' | 'data' {
-  return descriptor.mediaType === SPIN_MEDIA_TYPES.wasmLayer || descriptor.mediaType === SPIN_MEDIA_TYPES.wasm ? 'wasm' : 'data';
+function dedupe(descriptors: Descriptor[]): Descriptor[] {
+  const seen = new Set<string>();
+  return descriptors.filter((d) => !seen.has(d.digest) && (seen.add(d.digest), true));
+}
+
+/** Spin's directories: Wasm layers (its own and `wkg`'s media type) under `wasm/`, everything else under `data/`. */
+function blobKind(descriptor: Descriptor): AppBlobKind {
+  return descriptor.mediaType === MediaType.WasmLayer || descriptor.mediaType === MediaType.Wasm ? 'wasm' : 'data';
 }
 
 /** Options of {@link pullApp}. */
@@ -120,7 +178,7 @@ export interface PullAppOptions extends PullArtifactOptions {
 
 /** A pulled app, ready to run. */
 export interface PulledApp extends PulledArtifact {
-  /** The locked app: sources in the cache, files under `workDir`, origin and image digest set. */
+  /** The locked app: sources in the store, files under `workDir`, origin and image digest set. */
   lockedApp: LockedApp;
   /** How the artifact was laid out. */
   format: UnpackedApp['format'];
@@ -130,29 +188,25 @@ export interface PulledApp extends PulledArtifact {
 }
 
 /**
- * Pulls an artifact into the cache ({@link pullArtifact}) and unpacks it into a runnable
+ * Pulls an artifact into a store ({@link pullArtifact}) and unpacks it into a runnable
  * locked app ({@link unpackApp}). With a warm cache this makes one manifest request and no
  * blob request.
- * @throws as {@link pullArtifact} and {@link unpackApp}; `OCI_APP_INVALID` when the locked app is not one Spinel can run.
+ *
+ * @throws OciError as {@link pullArtifact} and {@link unpackApp}
  */
 export async function pullApp(options: PullAppOptions): Promise<PulledApp> {
   const pulled = await pullArtifact(options);
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'spinel-oci-app-')));
   const unpacked = await unpackApp({
-    manifest: pulled.manifest as OciImageManifest,
-    store: options.cache,
+    manifest: pulled.manifest,
+    config: pulled.config,
+    store: options.store,
     reference: options.origin,
     digest: pulled.digest,
     workDir,
     ...(options.archiveLimits === undefined ? {} : { archiveLimits: options.archiveLimits }),
   });
-  let lockedApp: LockedApp;
-  try {
-    lockedApp = parseLockedApp(unpacked.lockedApp);
-  } catch (err) {
-    throw new SpinAppInvalidError(`The app pulled from ${options.origin} is not a locked app Spinel can run: ${(err as Error).message}`, { cause: err });
-  }
   const lockedAppPath = join(workDir, 'spin.lock');
-  await writeFile(lockedAppPath, serializeLockedApp(lockedApp));
-  return { ...pulled, lockedApp, format: unpacked.format, workDir, lockedAppPath };
+  await writeFile(lockedAppPath, serializeLockedApp(unpacked.lockedApp));
+  return { ...pulled, lockedApp: unpacked.lockedApp, format: unpacked.format, workDir, lockedAppPath };
 }

@@ -1,31 +1,22 @@
-import { mapLimit } from '../semaphore.js';
+import type { LockedApp } from '@spinel/manifest';
+import pLimit from 'p-limit';
+import { MediaType } from '../media-types.js';
+import type { BlobProgressListener } from '../progress.js';
 import type { OciTarget, PushBlobResult } from '../target.js';
 import type { Descriptor } from '../types.js';
-import { toLockedAppJson } from './app-json.js';
 import { debug } from './debug.js';
-import { SPIN_MEDIA_TYPES } from './media-types.js';
-import { packageApp } from './package-app.js';
-import type { PackageAppOptions, PackagedApp, PackagedBlob } from './package-app.js';
-
-/** A transfer event for one blob (push or pull). */
-export interface BlobProgressEvent {
-  descriptor: Descriptor;
-  /** `start`, `progress` (bytes moved so far), or `done`. */
-  phase: 'start' | 'progress' | 'done';
-  transferred: number;
-  /** On `done`: `exists`/`cached` (nothing moved), `mounted`, `uploaded` or `downloaded`. */
-  outcome?: PushBlobResult['outcome'] | 'cached' | 'downloaded';
-}
+import { packageApp, type PackageAppOptions, type PackagedApp, type PackagedBlob } from './package-app.js';
 
 /** Options of {@link pushApp}. */
 export interface PushAppOptions extends PackageAppOptions {
-  /** Where to push: a registry repository or an OCI layout (see `openAppTarget`). */
+  /** Where to push: a registry repository or an OCI layout (see `openTarget`). */
   target: OciTarget;
   /** Tag for the manifest; without one the manifest is stored by digest only. */
   tag?: string;
   /** Blobs uploaded at once. @default 8 */
   concurrency?: number;
-  onProgress?: (event: BlobProgressEvent) => void;
+  /** Per-blob transfer events (for progress displays). */
+  onProgress?: BlobProgressListener;
   signal?: AbortSignal;
 }
 
@@ -41,17 +32,20 @@ export interface PushAppResult {
   totalSize: number;
   /** Bytes actually uploaded (blobs that were not already there). */
   uploadedSize: number;
+  /** The artifact as packaged (its temporary files are already removed). */
   packaged: PackagedApp;
 }
 
 /**
- * Packages a locked app (see {@link packageApp}) and pushes it: every blob that the target
- * does not already hold, `concurrency` at a time, then the manifest (under `tag` if given).
- * The digest returned is the manifest's; the target checks it against what it stored.
- * @throws the errors of {@link packageApp} and of the target (`OCI_*`).
+ * Packages a locked app as Spin does (see {@link packageApp}) and pushes it: every blob the
+ * target does not already hold, `concurrency` at a time, then the manifest (under `tag`
+ * when given). The digest returned is the manifest's; the target checks it against what
+ * it stored.
+ *
+ * @throws OciError the codes of {@link packageApp} and of the target (`OCI_UPLOAD_FAILED`, `OCI_UNAUTHORIZED`, …)
  */
-export async function pushApp(lockedApp: object, options: PushAppOptions): Promise<PushAppResult> {
-  const packaged = await packageApp(toLockedAppJson(lockedApp), options);
+export async function pushApp(lockedApp: LockedApp, options: PushAppOptions): Promise<PushAppResult> {
+  const packaged = await packageApp(lockedApp, options);
   try {
     return await pushPackaged(packaged, options);
   } finally {
@@ -59,22 +53,28 @@ export async function pushApp(lockedApp: object, options: PushAppOptions): Promi
   }
 }
 
-/** Pushes an already packaged app; see {@link pushApp}. */
-export async function pushPackaged(packaged: PackagedApp, options: PushAppOptions): Promise<PushAppResult> {
+/**
+ * Pushes an already packaged app; see {@link pushApp}.
+ *
+ * @throws OciError the codes of the target
+ */
+export async function pushPackaged(packaged: PackagedApp, options: Omit<PushAppOptions, keyof PackageAppOptions>): Promise<PushAppResult> {
   const { target } = options;
   const blobs = [packaged.config, ...packaged.layers];
   // Large blobs first so the long transfers overlap the many small ones.
   const order = blobs.map((blob, index) => ({ blob, index })).sort((a, b) => b.blob.descriptor.size - a.blob.descriptor.size);
   const outcomes = new Array<PushBlobResult['outcome']>(blobs.length);
-  await mapLimit(order, options.concurrency ?? 8, async ({ blob, index }) => {
-    outcomes[index] = await pushOne(target, blob, options);
-  });
-  const tagged = await target.pushManifest(
-    packaged.manifestBytes,
-    SPIN_MEDIA_TYPES.imageManifest,
-    options.tag,
-    options.signal === undefined ? {} : { signal: options.signal },
+  const limit = pLimit(Math.max(1, options.concurrency ?? 8));
+  const settled = await Promise.allSettled(
+    order.map(({ blob, index }) =>
+      limit(async () => {
+        outcomes[index] = await pushOne(target, blob, options);
+      }),
+    ),
   );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const tagged = await target.pushManifest(packaged.manifestBytes, MediaType.OciManifest, options.tag, options.signal === undefined ? {} : { signal: options.signal });
   debug('pushed manifest %s to %s%s', tagged.digest, target.description, options.tag === undefined ? '' : `:${options.tag}`);
   const results = blobs.map((blob, index) => ({ descriptor: blob.descriptor, outcome: outcomes[index] ?? 'uploaded' }));
   const blobTotal = blobs.reduce((sum, blob) => sum + blob.descriptor.size, 0);
@@ -88,17 +88,16 @@ export async function pushPackaged(packaged: PackagedApp, options: PushAppOption
   };
 }
 
-async function pushOne(target: OciTarget, blob: PackagedBlob, options: PushAppOptions): Promise<PushBlobResult['outcome']> {
+async function pushOne(target: OciTarget, blob: PackagedBlob, options: Omit<PushAppOptions, keyof PackageAppOptions>): Promise<PushBlobResult['outcome']> {
   const { descriptor } = blob;
-  options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
+  const onProgress = options.onProgress;
+  onProgress?.({ descriptor, phase: 'start', transferred: 0 });
   const source = blob.bytes ?? (() => blob.open());
   const result = await target.pushBlob(descriptor, source, {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.onProgress === undefined
-      ? {}
-      : { onProgress: (transferred: number) => options.onProgress?.({ descriptor, phase: 'progress', transferred }) }),
+    ...(onProgress === undefined ? {} : { onProgress: (transferred: number) => onProgress({ descriptor, phase: 'progress', transferred }) }),
   });
   debug('push %s %s (%d bytes) to %s: %s', descriptor.mediaType, descriptor.digest, descriptor.size, target.description, result.outcome);
-  options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: result.outcome });
+  onProgress?.({ descriptor, phase: 'done', transferred: result.outcome === 'uploaded' ? descriptor.size : 0, outcome: result.outcome });
   return result.outcome;
 }

@@ -10,8 +10,8 @@ import type { TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient } from '../registry-client.js';
 import type { RegistryClient } from '../registry-client.js';
-import { sha256Digest } from './digest.js';
-import { SPIN_MEDIA_TYPES } from './media-types.js';
+import { sha256Digest } from '@spinel/cache';
+import { MediaType } from '../media-types.js';
 import { pullApp, pullArtifact } from './pull-app.js';
 import { pushApp } from './push-app.js';
 import { writeApp } from './test-store.js';
@@ -62,9 +62,9 @@ describe('pushApp / pullApp against a real registry', () => {
     const pulled = await pullApp({
       target,
       reference: 'v1',
-      cache,
+      store: cache,
       origin: `${registry.host}/spinel/app1:v1`,
-      manifestRef: { registry: registry.host, repository: 'spinel/app1', tag: 'v1' },
+      spinCacheLocation: { registry: registry.host, repository: 'spinel/app1', tag: 'v1' },
       workDir: join(dir, 'work1'),
     });
     expect(pulled.digest).toBe(pushed.digest);
@@ -83,10 +83,24 @@ describe('pushApp / pullApp against a real registry', () => {
     expect(stored?.manifest.equals(pushed.packaged.manifestBytes)).toBe(true);
     expect(JSON.parse(stored?.config?.toString() ?? '{}')).toMatchObject({ spin_lock_version: 0 });
 
+    // The locked-app layer is kept only as config.json: Spin, finding it under data/, would skip
+    // writing its own config.json and then fail to load the app from a shared cache.
+    const lockedLayer = pushed.packaged.layers.at(-1)?.descriptor;
+    expect(lockedLayer?.mediaType).toBe(MediaType.SpinLockedApp);
+    expect(await cache.stat(lockedLayer?.digest ?? '')).toBeUndefined();
+    expect(stored?.config?.equals(await readFile(join(dir, 'cache', 'registry', 'manifests', registry.host, 'spinel', 'app1', 'v1', 'config.json')))).toBe(true);
+
     requests.length = 0;
-    const warm = await pullApp({ target, reference: 'v1', cache, origin: 'x', workDir: join(dir, 'work2') });
+    const warm = await pullApp({
+      target,
+      reference: 'v1',
+      store: cache,
+      origin: 'x',
+      spinCacheLocation: { registry: registry.host, repository: 'spinel/app1', tag: 'v1' },
+      workDir: join(dir, 'work2'),
+    });
     expect(warm.digest).toBe(pushed.digest);
-    expect(warm.blobs.every((b) => b.outcome === 'cached')).toBe(true);
+    expect(warm.blobs.every((b) => b.outcome === 'cached' || b.outcome === 'not-needed')).toBe(true);
     expect(requests.filter((r) => r.includes('/manifests/'))).toEqual(['GET /v2/spinel/app1/manifests/v1']);
     expect(requests.filter((r) => r.includes('/blobs/'))).toEqual([]);
   });
@@ -98,16 +112,16 @@ describe('pushApp / pullApp against a real registry', () => {
     const target = client.repository(`${registry.host}/spinel/app2`);
     const pushed = await pushApp(app, { target, tag: 'latest', sourceDateEpoch: 0 });
     expect(pushed.packaged.manifest.layers.map((l) => l.mediaType)).toEqual([
-      SPIN_MEDIA_TYPES.wasmLayer,
-      SPIN_MEDIA_TYPES.archiveLayer,
-      SPIN_MEDIA_TYPES.lockedApp,
+      MediaType.WasmLayer,
+      MediaType.ArchiveLayer,
+      MediaType.SpinLockedApp,
     ]);
     const cache = openCache({ root: join(dir, 'cache2'), fsync: false });
-    const artifact = await pullArtifact({ target, reference: 'latest', cache });
+    const artifact = await pullArtifact({ target, reference: 'latest', store: cache });
     expect(artifact.digest).toBe(pushed.digest);
     // Every archived file is in the cache under its own digest, as Spin stores them.
     expect(await cache.has(sha256Digest(files['page504.txt'] ?? Buffer.alloc(0)))).toBe(true);
-    const pulled = await pullApp({ target, reference: pushed.digest, cache, origin: 'o', workDir: join(dir, 'work3') });
+    const pulled = await pullApp({ target, reference: pushed.digest, store: cache, origin: 'o', workDir: join(dir, 'work3') });
     const assets = fileURLToPath(pulled.lockedApp.components[0]?.files?.[0]?.source ?? '');
     expect(await readFile(join(assets, 'page504.txt'))).toEqual(files['page504.txt']);
   });

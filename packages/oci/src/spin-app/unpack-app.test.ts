@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sha256Digest } from './digest.js';
-import { SPIN_MEDIA_TYPES } from './media-types.js';
+import { sha256Digest } from '@spinel/cache';
+import { MediaType } from '../media-types.js';
 import { packageApp } from './package-app.js';
-import { writeTarGz } from './tar.js';
+import { writeTarGz } from './archive-writer.js';
 import { dirStore, storePackaged, writeApp } from './test-store.js';
 import { componentIdFromReference, unpackApp } from './unpack-app.js';
-import type { OciImageManifest } from './types.js';
+import type { ImageManifest } from '../types.js';
 
 let dir: string;
 let store: ReturnType<typeof dirStore>;
@@ -29,8 +29,8 @@ describe('unpackApp', () => {
     const files = { 'index.html': Buffer.alloc(300, 'h'), 'tiny.txt': 'tiny', 'sub/dir/deep.css': Buffer.alloc(200, 'c') };
     const app = await writeApp(join(dir, 'src'), { components: [{ id: 'web', wasm, files }, { id: 'api', wasm }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
-    await storePackaged(store, packaged);
-    const { lockedApp, format } = await unpackApp({ manifest: packaged.manifest, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
+    const config = await storePackaged(store, packaged);
+    const { lockedApp, format } = await unpackApp({ manifest: packaged.manifest, config, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
     expect(format).toBe('spin');
     expect(lockedApp.metadata?.['origin']).toBe(`vnd.fermyon.origin-oci:${ref}`);
     expect(lockedApp.metadata?.['oci_image_digest']).toBe(packaged.manifestDigest);
@@ -51,8 +51,8 @@ describe('unpackApp', () => {
     const app = await writeApp(join(dir, 'src'), { components: [{ id: 'web', wasm, files }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
     expect(packaged.archived).toBe(true);
-    await storePackaged(store, packaged);
-    const { lockedApp } = await unpackApp({ manifest: packaged.manifest, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
+    const config = await storePackaged(store, packaged);
+    const { lockedApp } = await unpackApp({ manifest: packaged.manifest, config, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
     expect(await store.path(sha256Digest(files['f509.txt'] ?? Buffer.alloc(0)))).toBeDefined();
     const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
     expect(await readFile(join(assets, 'f509.txt'))).toEqual(files['f509.txt']);
@@ -61,29 +61,29 @@ describe('unpackApp', () => {
   it('reads a pre-2.0 artifact with the locked app as the config blob', async () => {
     const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ inline: 'aGk', path: 'hi.txt' }] }] };
     const lockedBytes = Buffer.from(JSON.stringify(locked));
-    await store.put(sha256Digest(lockedBytes), lockedBytes, { kind: 'data' });
-    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
-    const manifest: OciImageManifest = {
+    await store.putBytes(sha256Digest(lockedBytes), lockedBytes, { kind: 'data' });
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: ImageManifest = {
       schemaVersion: 2,
-      config: { mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length },
-      layers: [{ mediaType: SPIN_MEDIA_TYPES.wasmLayer, digest: sha256Digest(wasm), size: wasm.length }],
+      config: { mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length },
+      layers: [{ mediaType: MediaType.WasmLayer, digest: sha256Digest(wasm), size: wasm.length }],
     };
-    const { lockedApp, format } = await unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '0'.repeat(64), workDir: join(dir, 'work') });
-    expect(format).toBe('spin-legacy');
+    const { lockedApp, format } = await unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + '0'.repeat(64), workDir: join(dir, 'work') });
+    expect(format).toBe('spin');
     const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
     expect(await readFile(join(assets, 'hi.txt'), 'utf8')).toBe('hi');
   });
 
   it('runs a single-layer CNCF Wasm artifact as one component on /...', async () => {
     const config = Buffer.from('{"architecture":"wasm","os":"wasip2","layerDigests":[]}');
-    await store.put(sha256Digest(config), config, { kind: 'data' });
-    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
-    const manifest: OciImageManifest = {
+    await store.putBytes(sha256Digest(config), config, { kind: 'data' });
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: ImageManifest = {
       schemaVersion: 2,
-      config: { mediaType: SPIN_MEDIA_TYPES.wasmConfig, digest: sha256Digest(config), size: config.length },
-      layers: [{ mediaType: SPIN_MEDIA_TYPES.wasm, digest: sha256Digest(wasm), size: wasm.length }],
+      config: { mediaType: MediaType.WasmConfig, digest: sha256Digest(config), size: config.length },
+      layers: [{ mediaType: MediaType.Wasm, digest: sha256Digest(wasm), size: wasm.length }],
     };
-    const { lockedApp, format } = await unpackApp({ manifest, store, reference: 'ghcr.io/me/Hello_World:1.0', digest: 'sha256:' + '1'.repeat(64), workDir: join(dir, 'work') });
+    const { lockedApp, format } = await unpackApp({ manifest, store, config, reference: 'ghcr.io/me/Hello_World:1.0', digest: 'sha256:' + '1'.repeat(64), workDir: join(dir, 'work') });
     expect(format).toBe('wasm');
     expect(lockedApp.components).toHaveLength(1);
     expect(lockedApp.components[0]?.id).toBe('hello-world');
@@ -92,7 +92,7 @@ describe('unpackApp', () => {
   });
 
   it('refuses a multi-layer artifact that is not a Spin app', async () => {
-    const manifest: OciImageManifest = {
+    const manifest: ImageManifest = {
       schemaVersion: 2,
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(Buffer.from('{}')), size: 2 },
       layers: [
@@ -100,7 +100,7 @@ describe('unpackApp', () => {
         { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256Digest(Buffer.from('b')), size: 1 },
       ],
     };
-    await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '2'.repeat(64), workDir: dir })).rejects.toMatchObject({
+    await expect(unpackApp({ manifest, config: Buffer.from('{}'), store, reference: ref, digest: 'sha256:' + '2'.repeat(64), workDir: dir })).rejects.toMatchObject({
       code: 'OCI_ARTIFACT_UNSUPPORTED',
       message: expect.stringContaining('found 2 layers') as string,
     });
@@ -109,14 +109,14 @@ describe('unpackApp', () => {
   it('refuses file paths that escape the component directory', async () => {
     const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ inline: 'aGk', path: '../../evil' }] }] };
     const lockedBytes = Buffer.from(JSON.stringify(locked));
-    await store.put(sha256Digest(lockedBytes), lockedBytes);
-    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
-    const manifest: OciImageManifest = {
+    await store.putBytes(sha256Digest(lockedBytes), lockedBytes, { kind: 'data' });
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: ImageManifest = {
       schemaVersion: 2,
-      config: { mediaType: SPIN_MEDIA_TYPES.imageConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
-      layers: [{ mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+      config: { mediaType: MediaType.OciConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [{ mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
     };
-    await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '3'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+    await expect(unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + '3'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
   });
 
   it('refuses an archive layer with a symlink, and one with ..', async () => {
@@ -131,20 +131,20 @@ describe('unpackApp', () => {
     const evil = gzipSync(tar);
     const traversal = writeTarGz([{ path: '../../etc/x', data: Buffer.from('y') }]);
     for (const [bytes, code] of [[evil, 'OCI_ARCHIVE_ENTRY_TYPE'], [traversal, 'OCI_UNSAFE_PATH']] as const) {
-      await store.put(sha256Digest(bytes), bytes);
+      await store.putBytes(sha256Digest(bytes), bytes, { kind: 'data' });
       const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ digest: sha256Digest(Buffer.from('missing')), path: 'x' }] }] };
       const lockedBytes = Buffer.from(JSON.stringify(locked));
-      await store.put(sha256Digest(lockedBytes), lockedBytes);
-      await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
-      const manifest: OciImageManifest = {
+      await store.putBytes(sha256Digest(lockedBytes), lockedBytes, { kind: 'data' });
+      await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+      const manifest: ImageManifest = {
         schemaVersion: 2,
-        config: { mediaType: SPIN_MEDIA_TYPES.imageConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+        config: { mediaType: MediaType.OciConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
         layers: [
-          { mediaType: SPIN_MEDIA_TYPES.archiveLayer, digest: sha256Digest(bytes), size: bytes.length },
-          { mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length },
+          { mediaType: MediaType.ArchiveLayer, digest: sha256Digest(bytes), size: bytes.length },
+          { mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length },
         ],
       };
-      await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '4'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code });
+      await expect(unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + '4'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code });
     }
     await writeFile(join(dir, 'probe'), '');
   });
@@ -152,22 +152,53 @@ describe('unpackApp', () => {
   it('never follows a source URL named by the artifact', async () => {
     const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', source: 'file:///etc/passwd' } }] };
     const lockedBytes = Buffer.from(JSON.stringify(locked));
-    await store.put(sha256Digest(lockedBytes), lockedBytes);
-    const manifest: OciImageManifest = {
+    await store.putBytes(sha256Digest(lockedBytes), lockedBytes, { kind: 'data' });
+    const manifest: ImageManifest = {
       schemaVersion: 2,
-      config: { mediaType: SPIN_MEDIA_TYPES.imageConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
-      layers: [{ mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+      config: { mediaType: MediaType.OciConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [{ mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
     };
-    await expect(unpackApp({ manifest, store, reference: ref, digest: 'sha256:' + '5'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
+    await expect(unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + '5'.repeat(64), workDir: join(dir, 'w') })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
     // With a digest as well, the cache blob is used, not the URL.
-    await store.put(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
     const withDigest = { ...locked, components: [{ id: 'x', source: { content_type: 'application/wasm', source: 'file:///etc/passwd', digest: sha256Digest(wasm) } }] };
     const withDigestBytes = Buffer.from(JSON.stringify(withDigest));
-    await store.put(sha256Digest(withDigestBytes), withDigestBytes);
-    const second: OciImageManifest = { ...manifest, layers: [{ mediaType: SPIN_MEDIA_TYPES.lockedApp, digest: sha256Digest(withDigestBytes), size: withDigestBytes.length }] };
-    const { lockedApp } = await unpackApp({ manifest: second, store, reference: ref, digest: 'sha256:' + '6'.repeat(64), workDir: join(dir, 'w') });
+    await store.putBytes(sha256Digest(withDigestBytes), withDigestBytes, { kind: 'data' });
+    const second: ImageManifest = { ...manifest, layers: [{ mediaType: MediaType.SpinLockedApp, digest: sha256Digest(withDigestBytes), size: withDigestBytes.length }] };
+    const { lockedApp } = await unpackApp({ manifest: second, config: withDigestBytes, store, reference: ref, digest: 'sha256:' + '6'.repeat(64), workDir: join(dir, 'w') });
     expect(lockedApp.components[0]?.source.source).not.toContain('/etc/passwd');
     expect(await readFile(fileURLToPath(lockedApp.components[0]?.source.source ?? ''))).toEqual(wasm);
+  });
+
+  it('reads a config blob holding a locked app as one, whatever its media type (as Spin does)', async () => {
+    const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) } }] };
+    const lockedBytes = Buffer.from(JSON.stringify(locked));
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(lockedBytes), size: lockedBytes.length },
+      layers: [
+        { mediaType: MediaType.WasmLayer, digest: sha256Digest(wasm), size: wasm.length },
+        { mediaType: MediaType.WasmLayer, digest: sha256Digest(wasm), size: wasm.length },
+      ],
+    };
+    const { lockedApp, format } = await unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + '7'.repeat(64), workDir: join(dir, 'w') });
+    expect(format).toBe('spin');
+    expect(lockedApp.components[0]?.source.digest).toBe(sha256Digest(wasm));
+  });
+
+  it('materialises file names holding a backslash, legal on Unix as in Spin', async () => {
+    const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ inline: 'aGk', path: 'dir\\name.txt' }] }] };
+    const lockedBytes = Buffer.from(JSON.stringify(locked));
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: MediaType.OciConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [{ mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+    };
+    const { lockedApp } = await unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + '8'.repeat(64), workDir: join(dir, 'w') });
+    const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'dir\\name.txt'), 'utf8')).toBe('hi');
   });
 
   it('derives component ids from references', () => {

@@ -1,32 +1,27 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { sha256Digest } from './digest.js';
-import { ArtifactBlobMissingError, ArtifactUnsupportedError, SpinAppInvalidError, UnsafePathError } from './errors.js';
-import { isLockedApp } from './locked-app-json.js';
-import { OCI_ORIGIN_PREFIX, SPIN_MEDIA_TYPES } from './media-types.js';
-import { triggerDependencies } from './package-app.js';
-import { readTarGz, safeRelativePath } from './tar.js';
-import type { TarLimits } from './tar.js';
-import type { LockedAppJson, LockedComponentJson, LockedSourceJson, OciImageManifest } from './types.js';
-
-/**
- * What unpacking needs from a content-addressed store (the `Cache` of `@spinel/cache`
- * satisfies it): where a blob is, and a verified put.
- */
-export interface AppBlobStore {
-  /** Path of a stored blob (any kind), or undefined. */
-  path(digest: string): Promise<string | undefined>;
-  /** Stores bytes under their digest after checking them. */
-  put(digest: string, content: Uint8Array, options?: { kind?: 'wasm' | 'data' }): Promise<{ path: string }>;
-}
+import { sha256Digest } from '@spinel/cache';
+import { parseLockedApp, type LockedApp, type LockedComponent, type LockedComponentSource } from '@spinel/manifest';
+import { AppInvalidError, ArtifactBlobMissingError, ArtifactUnsupportedError, UnsafePathError } from '../errors.js';
+import { MediaType, OCI_ORIGIN_PREFIX } from '../media-types.js';
+import type { ImageManifest } from '../types.js';
+import type { AppBlobStore } from './app-blob-store.js';
+import { readTarGz, type TarLimits } from './archive-reader.js';
+import { safeRelativePath } from './safe-path.js';
+import { triggerDependencies } from './trigger-dependencies.js';
 
 /** Options of {@link unpackApp}. */
 export interface UnpackAppOptions {
-  /** The pulled image manifest; its blobs are in `store`. */
-  manifest: OciImageManifest;
+  /** The pulled image manifest; its layers are in `store`. */
+  manifest: ImageManifest;
+  /**
+   * What Spin keeps as `config.json`: the locked-app layer when the artifact has one, else
+   * the config blob (a locked app before Spin 2.0, or a Wasm artifact's config).
+   */
+  config: Uint8Array;
   store: AppBlobStore;
   /** The reference the app was pulled by (normalised), recorded as `metadata.origin`. */
   reference: string;
@@ -34,59 +29,50 @@ export interface UnpackAppOptions {
   digest: string;
   /** Directory where files are materialised, one `assets/<component id>/` per component. */
   workDir: string;
-  /** Caps for archive layers. */
+  /** Caps for archive layers. @default see `DEFAULT_TAR_LIMITS` */
   archiveLimits?: TarLimits;
 }
 
 /** A pulled artifact as a runnable locked app. */
 export interface UnpackedApp {
-  lockedApp: LockedAppJson;
-  /** `spin` (locked app layer, Spin ≥ 2.0), `spin-legacy` (locked app as config) or `wasm` (single-layer Wasm artifact). */
-  format: 'spin' | 'spin-legacy' | 'wasm';
+  lockedApp: LockedApp;
+  /** `spin` (a locked app, as a layer or as the config) or `wasm` (a single-layer Wasm artifact). */
+  format: 'spin' | 'wasm';
 }
 
 /**
- * Turns a pulled artifact into a locked app whose component sources point at the cache
- * (`file://` URLs) and whose files are materialised under `workDir/assets/<id>/`, mounted
- * at `/`. Reads Spin ≥ 2.0 artifacts (locked-app layer), older ones (locked app as config)
- * and single-layer Wasm artifacts (`wkg oci push`), which become one HTTP component on `/...`.
- * @throws ArtifactUnsupportedError (`OCI_ARTIFACT_UNSUPPORTED`), ArtifactBlobMissingError
- *   (`OCI_ARTIFACT_BLOB_MISSING`), UnsafePathError (`OCI_UNSAFE_PATH`), ArchiveError (`OCI_ARCHIVE_*`).
+ * Turns a pulled artifact into a locked app whose component sources point at the store
+ * (`file://` URLs) and whose files are materialised under `workDir/assets/<id>/`, mounted at
+ * `/`, as Spin's loader does (`crates/oci/src/loader.rs`): `config` is a Spin app when it is
+ * JSON with `spin_lock_version`, whatever the media type it came with; otherwise the
+ * artifact must have a single layer, which runs as one HTTP component on `/...`.
+ *
+ * @throws OciError `OCI_ARTIFACT_UNSUPPORTED`, `OCI_ARTIFACT_BLOB_MISSING`, `OCI_UNSAFE_PATH`,
+ *   `OCI_APP_INVALID`, `OCI_ARCHIVE_*`
  */
 export async function unpackApp(options: UnpackAppOptions): Promise<UnpackedApp> {
   const { manifest, store } = options;
   const layers = manifest.layers ?? [];
-  let format: UnpackedApp['format'] = 'spin';
-  let lockedText: Buffer | undefined;
-  const appLayer = [...layers].reverse().find((layer) => layer.mediaType === SPIN_MEDIA_TYPES.lockedApp);
-  if (appLayer !== undefined) {
-    lockedText = await readBlob(store, appLayer.digest, 'the locked-app layer');
-  } else if (manifest.config?.mediaType === SPIN_MEDIA_TYPES.lockedApp) {
-    format = 'spin-legacy';
-    lockedText = await readBlob(store, manifest.config.digest, 'the locked-app config');
-  }
   let parsed: unknown;
-  if (lockedText !== undefined) {
-    try {
-      parsed = JSON.parse(lockedText.toString('utf8'));
-    } catch (err) {
-      throw new ArtifactUnsupportedError('The artifact\'s locked app is not valid JSON; the publisher should push it again.', { cause: err });
-    }
+  try {
+    parsed = JSON.parse(Buffer.from(options.config).toString('utf8'));
+  } catch {
+    parsed = undefined;
   }
-  if (!isLockedApp(parsed)) {
-    if (layers.length !== 1) {
-      throw new ArtifactUnsupportedError(
-        `The artifact is not a Spin app and not a single Wasm component: expected a single layer in the OCI package, found ${layers.length} layers.`,
-      );
+  if (parsed === null || typeof parsed !== 'object' || !('spin_lock_version' in parsed)) {
+    if (layers.length !== 1 || layers[0] === undefined) {
+      throw new ArtifactUnsupportedError(`The artifact is not a Spin app and not a single Wasm component: expected a single layer in the OCI package, found ${layers.length} layers.`);
     }
-    const layer = layers[0];
-    if (layer === undefined) throw new ArtifactUnsupportedError('The artifact has no layers.');
-    return { lockedApp: await bareWasmApp(store, layer.digest, options), format: 'wasm' };
+    return { lockedApp: await bareWasmApp(store, layers[0].digest, options), format: 'wasm' };
   }
-
-  const app = structuredClone(parsed);
+  let app: LockedApp;
+  try {
+    app = parseLockedApp(parsed);
+  } catch (err) {
+    throw new AppInvalidError(`The app pulled from ${options.reference} is not a locked app Spinel can run: ${(err as Error).message}`, { cause: err });
+  }
   app.metadata = { ...(app.metadata ?? {}), origin: `${OCI_ORIGIN_PREFIX}${options.reference}`, oci_image_digest: options.digest };
-  const archives = layers.filter((layer) => layer.mediaType === SPIN_MEDIA_TYPES.archiveLayer).map((layer) => layer.digest);
+  const archives = layers.filter((layer) => layer.mediaType === MediaType.ArchiveLayer).map((layer) => layer.digest);
   const resolver = new BlobResolver(store, archives, options.archiveLimits ?? {});
   for (const component of app.components) {
     component.source = await resolveSource(resolver, component.source, `component '${component.id}'`);
@@ -103,15 +89,7 @@ export async function unpackApp(options: UnpackAppOptions): Promise<UnpackedApp>
       dependency.source = await resolveSource(resolver, dependency.source, `trigger dependency '${role}'`);
     }
   }
-  return { lockedApp: app, format };
-}
-
-async function readBlob(store: AppBlobStore, digest: string, what: string): Promise<Buffer> {
-  const path = await store.path(digest);
-  if (path === undefined) {
-    throw new ArtifactBlobMissingError(`${capitalise(what)} (${digest}) is not in the cache; pull the app again.`);
-  }
-  return readFile(path);
+  return { lockedApp: app, format: 'spin' };
 }
 
 function capitalise(text: string): string {
@@ -120,7 +98,7 @@ function capitalise(text: string): string {
 
 /** Finds blobs in the store, expanding archive layers the first time a file is missing. */
 class BlobResolver {
-  private expanded = false;
+  #expanded = false;
 
   constructor(
     private readonly store: AppBlobStore,
@@ -129,27 +107,29 @@ class BlobResolver {
   ) {}
 
   async path(digest: string, what: string): Promise<string> {
-    let path = await this.store.path(digest);
-    if (path === undefined && !this.expanded && this.archives.length > 0) {
-      this.expanded = true;
+    let found = await this.store.stat(digest);
+    if (found === undefined && !this.#expanded && this.archives.length > 0) {
+      this.#expanded = true;
       for (const archive of this.archives) await expandArchiveLayer(this.store, archive, this.limits);
-      path = await this.store.path(digest);
+      found = await this.store.stat(digest);
     }
-    if (path === undefined) {
+    if (found === undefined) {
       throw new ArtifactBlobMissingError(`${capitalise(what)} (${digest}) is not in the cache or in any archive layer; pull the app again.`);
     }
-    return path;
+    return found.path;
   }
 }
 
 /**
- * Stores every file of an archive layer under its own digest in `data/` (as Spin does).
- * The archive is untrusted: see {@link readTarGz} for what is refused.
- * @returns the digests stored.
+ * Stores every file of an archive layer under its own digest (kind `data`), as Spin does.
+ * The archive is untrusted: see `readTarGz` for what is refused.
+ *
+ * @returns the digests stored
+ * @throws OciError `OCI_ARTIFACT_BLOB_MISSING`, `OCI_ARCHIVE_*`, `OCI_UNSAFE_PATH`
  */
 export async function expandArchiveLayer(store: AppBlobStore, archiveDigest: string, limits: TarLimits = {}): Promise<string[]> {
-  const path = await store.path(archiveDigest);
-  if (path === undefined) {
+  const found = await store.stat(archiveDigest);
+  if (found === undefined) {
     throw new ArtifactBlobMissingError(`The archive layer ${archiveDigest} is not in the cache; pull the app again.`);
   }
   const stored: string[] = [];
@@ -157,12 +137,12 @@ export async function expandArchiveLayer(store: AppBlobStore, archiveDigest: str
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   try {
-    for await (const entry of readTarGz(createReadStream(path), limits)) {
+    for await (const entry of readTarGz(createReadStream(found.path), limits)) {
       if (failure !== undefined) break;
       if (entry.type !== 'file') continue;
       const digest = sha256Digest(entry.data);
       stored.push(digest);
-      const put: Promise<void> = store.put(digest, entry.data, { kind: 'data' }).then(
+      const put: Promise<void> = store.putBytes(digest, entry.data, { kind: 'data' }).then(
         () => undefined,
         (error: unknown) => {
           failure ??= { error };
@@ -179,22 +159,18 @@ export async function expandArchiveLayer(store: AppBlobStore, archiveDigest: str
   return stored;
 }
 
-async function resolveSource(resolver: BlobResolver, source: LockedSourceJson, what: string): Promise<LockedSourceJson> {
+async function resolveSource(resolver: BlobResolver, source: LockedComponentSource, what: string): Promise<LockedComponentSource> {
   // A pulled artifact is untrusted: its sources come from its own layers (digest) or inline
   // bytes, never from a URL it names (which could point at any file on this host).
   if (source.digest !== undefined) {
     const path = await resolver.path(source.digest, `the Wasm of ${what}`);
-    const { inline: _inline, ...rest } = source;
-    return { ...rest, source: pathToFileURL(path).href };
+    return { content_type: source.content_type, source: pathToFileURL(path).href, digest: source.digest };
   }
-  if (source.inline !== undefined) {
-    const { source: _source, ...rest } = source;
-    return rest;
-  }
-  throw new SpinAppInvalidError(`The Wasm of ${what} has no digest or inline content in the artifact; the publisher should push the app again with spin or spinel.`);
+  if (source.inline !== undefined) return { content_type: source.content_type, inline: source.inline };
+  throw new AppInvalidError(`The Wasm of ${what} has no digest or inline content in the artifact; the publisher should push the app again with spin or spinel.`);
 }
 
-async function materialiseFiles(resolver: BlobResolver, component: LockedComponentJson, workDir: string): Promise<void> {
+async function materialiseFiles(resolver: BlobResolver, component: LockedComponent, workDir: string): Promise<void> {
   const files = component.files ?? [];
   if (files.length === 0) return;
   const id = safeRelativePath(component.id);
@@ -206,31 +182,30 @@ async function materialiseFiles(resolver: BlobResolver, component: LockedCompone
     try {
       relative = safeRelativePath(file.path);
     } catch (err) {
-      throw new SpinAppInvalidError(`invalid file mount '${file.path}' in component '${component.id}'; the publisher should fix the app and push it again.`, { cause: err });
+      throw new AppInvalidError(`invalid file mount '${file.path}' in component '${component.id}'; the publisher should fix the app and push it again.`, { cause: err });
     }
-    if (relative === '') throw new SpinAppInvalidError(`invalid file mount '${file.path}' in component '${component.id}'.`);
+    if (relative === '') throw new AppInvalidError(`invalid file mount '${file.path}' in component '${component.id}'.`);
     const target = join(root, relative);
     await mkdir(dirname(target), { recursive: true });
     if (file.inline !== undefined) {
-      await writeFile(target, Buffer.from(file.inline, 'base64'));
+      await writeFile(target, file.inline);
     } else if (file.digest !== undefined) {
       const from = await resolver.path(file.digest, `file '${relative}' of component '${component.id}'`);
       await copyFile(from, target, constants.COPYFILE_FICLONE);
     } else {
-      throw new SpinAppInvalidError(`File '${relative}' of component '${component.id}' has neither inline content nor a digest.`);
+      throw new AppInvalidError(`File '${relative}' of component '${component.id}' has neither inline content nor a digest.`);
     }
   }
   component.files = [{ source: pathToFileURL(root).href, path: '/' }];
 }
 
-async function bareWasmApp(store: AppBlobStore, digest: string, options: UnpackAppOptions): Promise<LockedAppJson> {
-  const path = await store.path(digest);
-  if (path === undefined) {
+async function bareWasmApp(store: AppBlobStore, digest: string, options: UnpackAppOptions): Promise<LockedApp> {
+  const found = await store.stat(digest);
+  if (found === undefined) {
     throw new ArtifactBlobMissingError(`The Wasm layer (${digest}) is not in the cache; pull the app again.`);
   }
   const id = componentIdFromReference(options.reference);
   return {
-    spin_lock_version: 0,
     metadata: {
       name: id,
       origin: `${OCI_ORIGIN_PREFIX}${options.reference}`,
@@ -239,7 +214,7 @@ async function bareWasmApp(store: AppBlobStore, digest: string, options: UnpackA
       triggers: { http: {} },
     },
     triggers: [{ id: `trigger-${id}`, trigger_type: 'http', trigger_config: { component: id, route: '/...' } }],
-    components: [{ id, source: { content_type: 'application/wasm', source: pathToFileURL(path).href, digest } }],
+    components: [{ id, source: { content_type: 'application/wasm', source: pathToFileURL(found.path).href, digest } }],
   };
 }
 

@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
-import { cacheRoot, insecureFlag, openTargetFromFlags, progressRenderer } from './app-flags.js';
+import { cacheRoot, insecureFlag, openTargetFromFlags, quietFlag } from './app-flags.js';
+import { createProgressDisplay } from './progress-display.js';
 
 /** What `registry pull --json` prints. */
 export interface PullJson {
@@ -25,6 +26,7 @@ export class RegistryPull extends SpinelCommand {
   static override flags = {
     insecure: insecureFlag,
     'cache-dir': cacheDirFlag,
+    quiet: quietFlag,
   };
 
   async run(): Promise<PullJson> {
@@ -33,17 +35,21 @@ export class RegistryPull extends SpinelCommand {
     const cache = openCache({ root: await cacheRoot(flags['cache-dir']) });
     const opened = await openTargetFromFlags(args.reference, flags.insecure, 'pull');
     try {
-      const progress = progressRenderer({ enabled: !this.jsonEnabled(), verb: 'pull' });
+      const progress = this.jsonEnabled() || flags.quiet ? undefined : createProgressDisplay({ verb: 'pull', stream: process.stderr });
       const pulled = await oci.pullArtifact({
         target: opened.target,
         reference: opened.reference,
-        cache,
-        ...(opened.manifestRef === undefined ? {} : { manifestRef: opened.manifestRef }),
-        onProgress: progress.onProgress,
+        store: cache,
+        ...(opened.spinCacheLocation === undefined ? {} : { spinCacheLocation: opened.spinCacheLocation }),
+        ...(progress === undefined ? {} : { onProgress: progress.onProgress }),
       });
-      progress.finish();
-      this.log('Successfully pulled the app from the registry');
-      this.log(`Digest: ${pulled.digest}`);
+      progress?.finish();
+      if (flags.quiet) {
+        this.log(pulled.digest);
+      } else {
+        this.log('Successfully pulled the app from the registry');
+        this.log(`Digest: ${pulled.digest}`);
+      }
       return {
         reference: opened.display,
         digest: pulled.digest,

@@ -77,7 +77,17 @@ describe('spinel registry push / pull', () => {
     const manifest = (await (await fetch(`${registry.url}/v2/cli/app/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as {
       annotations: Record<string, string>;
     };
-    expect(manifest.annotations).toMatchObject({ custom: 'yes', 'org.opencontainers.image.title': 'cli-app', 'org.opencontainers.image.created': '2023-11-14T22:13:20Z' });
+    expect(manifest.annotations).toMatchObject({ custom: 'yes', 'org.opencontainers.image.title': 'cli-app', 'org.opencontainers.image.created': '2023-11-14T22:13:20+00:00' });
+
+    // --quiet: the digest alone on stdout, no progress; SPIN_OCI_ARCHIVE_LAYERS set to any value switches archive layers on.
+    const quiet = await spinel(['registry', 'push', '-q', '-f', lockPath, `${registry.host}/cli/archived:v1`], { SOURCE_DATE_EPOCH: '1700000000', SPIN_OCI_ARCHIVE_LAYERS: '' });
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect(quiet.stderr).toBe('');
+    const archived = (await (await fetch(`${registry.url}/v2/cli/archived/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json()) as { layers: { mediaType: string }[] };
+    expect(archived.layers.map((l) => l.mediaType)).toContain('application/vnd.wasm.content.bundle.v1.tar+gzip');
+    const quietPull = await spinel(['registry', 'pull', '--quiet', ref]);
+    expect(quietPull.stdout).toBe(`${digest}\n`);
 
     const pulled = await spinel(['registry', 'pull', ref]);
     expect(pulled.code).toBe(0);

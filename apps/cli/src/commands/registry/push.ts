@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
-import { cacheRoot, insecureFlag, openTargetFromFlags, progressRenderer } from './app-flags.js';
+import type { LockedApp } from '@spinel/manifest';
+import { cacheRoot, insecureFlag, openTargetFromFlags, quietFlag } from './app-flags.js';
+import { createProgressDisplay } from './progress-display.js';
 
 /** What `registry push --json` prints. */
 export interface PushJson {
@@ -42,7 +44,8 @@ export class RegistryPush extends SpinelCommand {
     insecure: insecureFlag,
     'cache-dir': cacheDirFlag,
     concurrency: Flags.integer({ description: 'Blobs uploaded at once.', default: 8, min: 1, max: 64 }),
-    'archive-layers': Flags.boolean({ description: 'Pack each component\'s files into one archive layer.', default: false, hidden: true, env: 'SPIN_OCI_ARCHIVE_LAYERS' }),
+    'archive-layers': Flags.boolean({ description: 'Pack each component\'s files into one archive layer (also when SPIN_OCI_ARCHIVE_LAYERS is set, to any value, as in Spin).', default: false, hidden: true }),
+    quiet: quietFlag,
   };
 
   async run(): Promise<PushJson> {
@@ -54,19 +57,21 @@ export class RegistryPush extends SpinelCommand {
     const opened = await openTargetFromFlags(args.reference, flags.insecure, 'push', flags.concurrency);
     try {
       const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build, flags['cache-dir']);
-      const progress = progressRenderer({ enabled: !this.jsonEnabled(), verb: 'push' });
+      const progress = this.jsonEnabled() || flags.quiet ? undefined : createProgressDisplay({ verb: 'push', stream: process.stderr });
       const epoch = process.env['SOURCE_DATE_EPOCH'];
       const result = await oci.pushApp(lockedApp, {
         target: opened.target,
         ...(opened.tag === undefined ? {} : { tag: opened.tag }),
         annotations,
         concurrency: flags.concurrency,
-        archiveLayers: flags['archive-layers'],
+        // Spin switches archive layers on when the variable is set at all (`std::env::var(..).is_ok()`).
+        archiveLayers: flags['archive-layers'] || process.env['SPIN_OCI_ARCHIVE_LAYERS'] !== undefined,
         ...(epoch === undefined || epoch === '' ? {} : { sourceDateEpoch: epoch }),
-        onProgress: progress.onProgress,
+        ...(progress === undefined ? {} : { onProgress: progress.onProgress }),
       });
-      progress.finish();
-      this.log(`Pushed with digest ${result.digest}`);
+      progress?.finish();
+      if (flags.quiet) this.log(result.digest);
+      else this.log(`Pushed with digest ${result.digest}`);
       return {
         reference: opened.display,
         digest: result.digest,
@@ -86,13 +91,10 @@ export class RegistryPush extends SpinelCommand {
  * The app to push, as a locked app: a spin.lock as is; a spin.toml locked with its files
  * copied into `workDir` (as Spin does before pushing) and URL sources fetched into the cache.
  */
-async function loadApp(from: string | undefined, cwd: string, workDir: string, build: boolean, cacheDir: string | undefined): Promise<object> {
+async function loadApp(from: string | undefined, cwd: string, workDir: string, build: boolean, cacheDir: string | undefined): Promise<LockedApp> {
   const manifest = await import('@spinel/manifest');
   if (from !== undefined && /\.(lock|json)$/.test(from)) {
-    const text = await readFile(resolve(cwd, from), 'utf8');
-    // Parsed to check it is a locked app; pushed from the JSON itself.
-    manifest.parseLockedApp(text);
-    return JSON.parse(text) as object;
+    return manifest.parseLockedApp(await readFile(resolve(cwd, from), 'utf8'));
   }
   const path = await manifest.findManifest({ cwd, ...(from === undefined ? {} : { fileOrDir: from }) });
   if (build) await runBuild(path);

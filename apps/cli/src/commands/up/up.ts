@@ -233,10 +233,10 @@ export class Up extends SpinelCommand {
       const pulled = await oci.pullApp({
         target: opened.target,
         reference: opened.reference,
-        cache,
+        store: cache,
         origin: opened.display,
         workDir,
-        ...(opened.manifestRef === undefined ? {} : { manifestRef: opened.manifestRef }),
+        ...(opened.spinCacheLocation === undefined ? {} : { spinCacheLocation: opened.spinCacheLocation }),
       });
       return pulled.lockedApp;
     } finally {
