@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
-import type { AppTarget, OciTarget } from '@spinel/oci';
+import type { OciTarget, OpenedTarget } from '@spinel/oci';
 
 /** One loaded version of the app. */
 export interface LoadedApp {
@@ -80,7 +80,7 @@ async function openManifestSource(from: string, cwd: string): Promise<AppSource>
 
 async function openOciSource(text: string, options: OpenAppSourceOptions): Promise<AppSource> {
   const oci = await import('@spinel/oci');
-  const opened: AppTarget = await oci.openAppTarget(text, {
+  const opened: OpenedTarget = await oci.openTarget(text, {
     cwd: options.cwd,
     clientOptions: {
       insecure: options.insecure,
@@ -103,15 +103,16 @@ async function openOciSource(text: string, options: OpenAppSourceOptions): Promi
         target: opened.target,
         // By digest: the manifest is checked against the digest the tag pointed at.
         reference: digest ?? opened.reference,
-        cache: options.cache,
+        store: options.cache,
         origin: opened.display,
         workDir,
-        ...(opened.manifestRef === undefined ? {} : { manifestRef: opened.manifestRef }),
+        ...(opened.spinCacheLocation === undefined ? {} : { spinCacheLocation: opened.spinCacheLocation }),
         ...(signal === undefined ? {} : { signal }),
       });
       const cached = pulled.blobs.filter((b) => b.outcome === 'cached').length;
+      const downloaded = pulled.blobs.filter((b) => b.outcome === 'downloaded').length;
       // The digest asked for (an index's, when the tag names one) is what the tag is compared with later.
-      return { app: pulled.lockedApp, digest: digest ?? pulled.digest, blobs: { cached, downloaded: pulled.blobs.length - cached } };
+      return { app: pulled.lockedApp, digest: digest ?? pulled.digest, blobs: { cached, downloaded } };
     },
     close: () => opened.close(),
   };

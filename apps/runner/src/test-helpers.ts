@@ -45,11 +45,11 @@ source = "${component}.wasm"
 /** Locks `manifestPath` and pushes it to `reference` (registry or `oci:` layout); returns the manifest digest. */
 export async function pushManifest(manifestPath: string, reference: string): Promise<string> {
   const { lockManifestFile } = await import('@spinel/manifest');
-  const { openAppTarget, pushApp } = await import('@spinel/oci');
+  const { openTarget, pushApp } = await import('@spinel/oci');
   const work = await mkdtemp(join(tmpdir(), 'spinel-runner-push-'));
   try {
     const app = await lockManifestFile(manifestPath, { workingDir: work });
-    const target = await openAppTarget(reference, { cwd: work, create: true });
+    const target = await openTarget(reference, { cwd: work, create: true });
     try {
       const pushed = await pushApp(app, { target: target.target, ...(target.tag === undefined ? {} : { tag: target.tag }) });
       return pushed.digest;
