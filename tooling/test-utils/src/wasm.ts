@@ -222,6 +222,35 @@ const HTTP_BODIES: Record<string, string> = {
     (call $finish (local.get $s))`,
   trap: `unreachable`,
   loop: `(loop $forever (br $forever))`,
+  // Answers with the 32 bytes at 0x2000 (zeros in a fresh instance), then copies this request's
+  // path there: a second request on the same instance would read the first one's path.
+  secret: `(local.set $s (call $start (local.get $out) (i32.const 200)))
+    (call $write (local.get $s) (i32.const 0x2000) (i32.const 32) (i32.const 0x100))
+    (call $finish (local.get $s))
+    (call $path (local.get $req) (i32.const 0x140))
+    (if (i32.load8_u (i32.const 0x140))
+      (then (memory.copy (i32.const 0x2000) (i32.load (i32.const 0x144))
+        (select (i32.load (i32.const 0x148)) (i32.const 32) (i32.lt_u (i32.load (i32.const 0x148)) (i32.const 32))))))`,
+  // Answers with the path of incoming-request handle 1, whatever request it belongs to: in a
+  // fresh instance that is its own request; a handle table kept from an earlier request (whose
+  // guest never dropped its request) would hand over that request's path.
+  'handle-one': `(call $path (i32.const 1) (i32.const 0x140))
+    (local.set $s (call $start (local.get $out) (i32.const 200)))
+    (if (i32.load8_u (i32.const 0x140))
+      (then (call $write (local.get $s) (i32.load (i32.const 0x144)) (i32.load (i32.const 0x148)) (i32.const 0x100))))
+    (call $finish (local.get $s))`,
+  // Grows memory by one page and answers with its size in pages: "3" in every fresh instance.
+  grow: `(drop (memory.grow (i32.const 1)))
+    (local.set $n (memory.size))
+    (local.set $p (i32.const 0x1f0))
+    (loop $digit
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.rem_u (local.get $n) (i32.const 10))))
+      (local.set $n (i32.div_u (local.get $n) (i32.const 10)))
+      (br_if $digit (local.get $n)))
+    (local.set $s (call $start (local.get $out) (i32.const 200)))
+    (call $write (local.get $s) (local.get $p) (i32.sub (i32.const 0x1f0) (local.get $p)) (i32.const 0x100))
+    (call $finish (local.get $s))`,
   // Grows memory until a grow fails, then traps: with an instance memory cap it fails fast.
   'memory-bomb': `(block $full (loop $grow
       (br_if $full (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
@@ -230,19 +259,25 @@ const HTTP_BODIES: Record<string, string> = {
 };
 
 /** The WAT components available from {@link watComponent}. */
-export type WatComponentName = 'hello' | 'echo' | 'stream' | 'counter' | 'trap' | 'loop' | 'memory-bomb' | 'unknown-import';
+export type WatComponentName = 'hello' | 'echo' | 'stream' | 'counter' | 'trap' | 'loop' | 'memory-bomb' | 'secret' | 'handle-one' | 'grow' | 'unknown-import';
+
+/** `[method]incoming-request.path-with-query`, imported only by the fixtures that read the path. */
+const PATH_IMPORT = `(import "wasi:http/types@${HTTP_VERSION}" "[method]incoming-request.path-with-query" (func $path (param i32 i32)))`;
 
 /**
  * Path of a small wasi:http component assembled from WAT (exporting incoming-handler@0.2.3):
  * `hello` (200, `x-fixture: wat`, "hello from wat\n", a stdout line), `echo` (201, request body
  * streamed back), `stream` (16 MiB in 64 KiB chunks), `counter` (a global incremented per
- * request), `trap`, `loop`, `memory-bomb`, and `unknown-import` (imports an interface no host has).
+ * request), `trap`, `loop`, `memory-bomb`, `secret` (answers with 32 bytes of memory an earlier
+ * request on the same instance would have filled with its path), `handle-one` (answers with the
+ * path of incoming-request handle 1), `grow` (grows memory a page, answers its size in pages:
+ * "3"), and `unknown-import` (imports an interface no host has).
  */
 export async function watComponent(name: WatComponentName): Promise<string> {
   const wat =
     name === 'unknown-import'
       ? httpModule(HTTP_BODIES['hello'] ?? '', '(import "spinel:fixtures/unknown@0.1.0" "ping" (func $ping))')
-      : httpModule(HTTP_BODIES[name] ?? '');
+      : httpModule(HTTP_BODIES[name] ?? '', name === 'secret' || name === 'handle-one' ? PATH_IMPORT : '');
   return cached(`wat-${name}`, wat, async (out) => {
     await writeFile(out, await componentFromWat(wat, name === 'unknown-import' ? 'http-unknown' : 'http-handler', HTTP_VERSION));
   });
@@ -346,6 +381,24 @@ export const incomingHandler = {
   },
 };
 `,
+  // Isolation between requests: a module-level counter, the previous request's path kept in a
+  // module-level variable, and a route that grows the guest's memory by 48 MiB and succeeds.
+  isolation: `let count = 0;
+let secret = '';
+let keep;
+addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
+async function handle(request) {
+  count += 1;
+  const path = new URL(request.url).pathname;
+  if (path === '/grow') {
+    keep = new Uint8Array(48 << 20);
+    keep.fill(1);
+  }
+  const previous = secret;
+  secret = path;
+  return new Response(JSON.stringify({ count, previous }), { headers: { 'content-type': 'application/json' } });
+}
+`,
 } as const;
 
 /** The JS components available from {@link jsComponent}. */
@@ -356,8 +409,9 @@ let jsBuilds: Promise<unknown> = Promise.resolve();
 /**
  * Path of a component built from JS with componentize-js (exports incoming-handler@0.2.10):
  * `fetch-event` (routes `/` hello with `x-hello: yes`, `/echo`, `/counter`, `/loop`,
- * `/memory-bomb`, `/throw`) or `incoming-handler` (exported directly; `x-count` counts requests
- * per instance). The first build takes ~15 s and ~800 MB in a child process; later calls hit the cache.
+ * `/memory-bomb`, `/throw`), `incoming-handler` (exported directly; `x-count` counts requests
+ * per instance) or `isolation` (answers `{"count", "previous"}`: its request count and the previous
+ * request's path, both kept in module-level variables; `/grow` first allocates 48 MiB). The first build takes ~15 s and ~800 MB in a child process; later calls hit the cache.
  */
 export function jsComponent(name: JsComponentName): Promise<string> {
   const source = JS_SOURCES[name];
