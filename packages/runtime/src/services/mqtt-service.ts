@@ -33,6 +33,7 @@ export interface MqttService {
   publish(owner: string, handle: number, topic: string, payload: Uint8Array, qos: MqttQos): Promise<Outcome<void, MqttError>>;
   drop(owner: string, handle: number): void;
   releaseOwner(owner: string): void;
+
   stats(): { held: number; idle: number };
   close(): Promise<void>;
 }
@@ -149,6 +150,7 @@ export function createMqttService(options: MqttServiceOptions): MqttService {
     releaseOwner(owner) {
       for (const h of handles.removeOwner(owner)) release(h);
     },
+
     stats() {
       let n = 0;
       for (const list of idle.values()) n += list.length;

@@ -36,6 +36,7 @@ export interface MysqlService {
   /** The guest dropped its connection: it is reset (COM_RESET_CONNECTION) and pooled. */
   drop(owner: string, handle: number): void;
   releaseOwner(owner: string): void;
+
   stats(): { held: number };
   close(): Promise<void>;
 }
@@ -172,6 +173,7 @@ export function createMysqlService(options: MysqlServiceOptions): MysqlService {
     releaseOwner(owner) {
       for (const h of handles.removeOwner(owner)) release(h);
     },
+
     stats() {
       return { held: handles.size };
     },

@@ -60,6 +60,7 @@ export interface PostgresService {
   /** The guest dropped its connection: the session is reset and the connection goes back to its pool. */
   drop(owner: string, handle: number): void;
   releaseOwner(owner: string): void;
+
   /** Connections held by guests now. */
   stats(): { held: number };
   close(): Promise<void>;
@@ -257,6 +258,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
     releaseOwner(owner) {
       for (const h of handles.removeOwner(owner)) release(h);
     },
+
     stats() {
       return { held: handles.size };
     },

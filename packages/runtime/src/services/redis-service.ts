@@ -38,8 +38,9 @@ export interface RedisService {
   execute(owner: string, handle: number, command: string, args: readonly RedisParameter[]): Promise<Outcome<RedisResult[], RedisError>>;
   /** The guest dropped its connection: back to the pool (unless its state changed) and the permit released. */
   drop(owner: string, handle: number): void;
-  /** Drops everything `owner` holds (its request ended, its worker stopped). */
+  /** Drops everything `owner` holds (its request ended). */
   releaseOwner(owner: string): void;
+
   /** Connections open now: held by guests, and idle in the pool. */
   stats(): { held: number; idle: number };
   close(): Promise<void>;
@@ -194,6 +195,7 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
     releaseOwner(owner) {
       for (const h of handles.removeOwner(owner)) release(h);
     },
+
     stats() {
       let n = 0;
       for (const list of idle.values()) n += list.length;

@@ -1,0 +1,105 @@
+/**
+ * PostgreSQL for guests, in jco's import shape, over the main thread's service:
+ * `spin:postgres/postgres@4.0.0`/`@4.1.0` (the core model; 4.1 adds `connection-builder`),
+ * `@3.0.0`, `fermyon:spin/postgres@2.0.0` and Spin 1's unversioned `fermyon:spin/postgres`.
+ * jco names an import without its version, so the spin:postgres package gets the shape of the
+ * version the component imports.
+ */
+import { failure } from '../../engine/host/result.js';
+import type { PgError, PgRowSet } from '../../services/postgres-service.js';
+import type { PgParameterValue } from '../../services/pg-values.js';
+import type { RdbmsParameterValue } from '../../services/mysql-values.js';
+import type { Outcome } from '../../services/service-outcome.js';
+import { pgErrorV1, pgErrorV3, pgParamsFromRdbms, pgRowSetV2, pgRowSetV3 } from './rdbms-versions.js';
+import { DISPOSE } from './resource-dispose.js';
+import type { ServiceClient } from './service-client.js';
+
+/** Which spin:postgres shape a component gets. */
+export type SpinPostgresVersion = '3' | '4';
+
+type Call = <T>(op: string, args: unknown[]) => Outcome<T, PgError>;
+
+function connectionClass(call: Call, client: ServiceClient, view: (e: PgError) => unknown, rows: (r: PgRowSet) => unknown, params: (p: never[]) => PgParameterValue[] | string) {
+  const unwrap = <T>(o: Outcome<T, PgError>): T => {
+    if (!o.ok) throw failure(view(o.error));
+    return o.value;
+  };
+  return class Connection {
+    readonly #handle: number;
+    constructor(handle: number) {
+      this.#handle = handle;
+    }
+    static open(address: string): Connection {
+      const handle = unwrap(call<number>('open', [address]));
+      client.opened();
+      return new Connection(handle);
+    }
+    query(statement: string, values: never[]): unknown {
+      const p = params(values);
+      if (typeof p === 'string') throw failure(view({ tag: 'value-conversion-failed', val: p }));
+      return rows(unwrap(call<PgRowSet>('query', [this.#handle, statement, p])));
+    }
+    execute(statement: string, values: never[]): bigint {
+      const p = params(values);
+      if (typeof p === 'string') throw failure(view({ tag: 'value-conversion-failed', val: p }));
+      return unwrap(call<bigint>('execute', [this.#handle, statement, p]));
+    }
+    [DISPOSE](): void {
+      call('drop', [this.#handle]);
+    }
+  };
+}
+
+/** The import objects for a component's PostgreSQL interfaces. */
+export function postgresImports(client: ServiceClient, spinPostgres: SpinPostgresVersion): Record<string, Record<string, unknown>> {
+  const call: Call = <T>(op: string, args: unknown[]) => client.call<T, PgError>('pg', op, args);
+  const same = (p: never[]): PgParameterValue[] => p;
+
+  const V4 = connectionClass(call, client, (e) => e, (r) => r, same);
+  class ConnectionBuilder {
+    readonly #address: string;
+    #caRoot: string | undefined;
+    constructor(address: string) {
+      this.#address = address;
+    }
+    setCaRoot(certificate: string): void {
+      const checked = call<void>('check-ca-root', [certificate]);
+      if (!checked.ok) throw failure(checked.error);
+      this.#caRoot = certificate;
+    }
+    build(): InstanceType<typeof V4> {
+      const opened = call<number>('open', [this.#address, this.#caRoot]);
+      if (!opened.ok) throw failure(opened.error);
+      client.opened();
+      return new V4(opened.value);
+    }
+  }
+  const V3 = connectionClass(call, client, pgErrorV3, pgRowSetV3, same);
+  const V2 = connectionClass(call, client, pgErrorV3, pgRowSetV2, (p: never[]) => pgParamsFromRdbms(p as RdbmsParameterValue[]));
+
+  /** Spin 1: one connection per call. */
+  const once = <T>(address: string, op: string, values: RdbmsParameterValue[], statement: string): T => {
+    const params = pgParamsFromRdbms(values);
+    if (typeof params === 'string') throw failure({ tag: 'value-conversion-failed', val: params });
+    const opened = call<number>('open', [address]);
+    if (!opened.ok) throw failure(pgErrorV1(opened.error));
+    client.opened();
+    try {
+      const r = call<T>(op, [opened.value, statement, params]);
+      if (!r.ok) throw failure(pgErrorV1(r.error));
+      return r.value;
+    } finally {
+      call('drop', [opened.value]);
+    }
+  };
+
+  return {
+    'spin:postgres/postgres': spinPostgres === '4' ? { Connection: V4, ConnectionBuilder } : { Connection: V3 },
+    'fermyon:spin/postgres': {
+      Connection: V2,
+      query: (address: string, statement: string, params: RdbmsParameterValue[]) => pgRowSetV2(once<PgRowSet>(address, 'query', params, statement)),
+      execute: (address: string, statement: string, params: RdbmsParameterValue[]) => once<bigint>(address, 'execute', params, statement),
+    },
+    'fermyon:spin/rdbms-types': {},
+  };
+}
