@@ -131,6 +131,46 @@ const SECTIONS: Array<{ section: string; valid: string; check: (c: RuntimeConfig
     says: /`outbound_http.max_connections` must be a non-negative integer, not integer -1/,
   },
   {
+    section: 'outbound_redis',
+    valid: '[outbound_redis]\nmax_connections = 10',
+    check: (c) => expect(c.outboundRedis).toEqual({ maxConnections: 10 }),
+    mistake: '[outbound_redis]\nmax_connections = 10\nmax_conections = 3',
+    line: 3,
+    column: 1,
+    code: 'RUNTIME_CONFIG_UNKNOWN_KEY',
+    says: /max_conections/,
+  },
+  {
+    section: 'outbound_pg',
+    valid: '[outbound_pg]\nmax_connections = 4',
+    check: (c) => expect(c.outboundPg).toEqual({ maxConnections: 4 }),
+    mistake: '[outbound_pg]\nmax_connections = 0',
+    line: 2,
+    column: 19,
+    code: 'RUNTIME_CONFIG_INVALID',
+    says: /`outbound_pg.max_connections` must be an integer from 1/,
+  },
+  {
+    section: 'outbound_mysql',
+    valid: '[outbound_mysql]\nmax_connections = 2',
+    check: (c) => expect(c.outboundMysql).toEqual({ maxConnections: 2 }),
+    mistake: '[outbound_mysql]\nmax_connections = "2"',
+    line: 2,
+    column: 19,
+    code: 'RUNTIME_CONFIG_INVALID',
+    says: /`outbound_mysql.max_connections` must be an integer from 1/,
+  },
+  {
+    section: 'outbound_mqtt',
+    valid: '[outbound_mqtt]\nmax_connections = 3\nmax_payload_size_bytes = 1024',
+    check: (c) => expect(c.outboundMqtt).toEqual({ maxConnections: 3, maxPayloadSizeBytes: 1024 }),
+    mistake: '[outbound_mqtt]\nkeep_alive = 5',
+    line: 2,
+    column: 1,
+    code: 'RUNTIME_CONFIG_UNKNOWN_KEY',
+    says: /keep_alive/,
+  },
+  {
     section: 'client_tls',
     valid: '[[client_tls]]\ncomponent_ids = ["web"]\nhosts = ["api.example.com"]\nca_use_platform_roots = false\nca_roots_file = "ca.pem"\nclient_cert_file = "client.pem"\nclient_private_key_file = "client.key"',
     check: (c) =>
@@ -175,7 +215,7 @@ describe('runtime config', () => {
   it('refuses unknown top-level keys naming the allowed ones, as Spin\'s validate_all_keys_used', () => {
     const err = failure('state_dir = ".spin"\nstatedir = "x"\n');
     expect(err.code).toBe('RUNTIME_CONFIG_UNKNOWN_KEY');
-    expect(err.message).toContain(`${FILE}:2:1: unknown key \`statedir\` in the runtime config; allowed keys: state_dir, log_dir, max_instance_memory, key_value_store, sqlite_database, variables_provider, config_provider, llm_compute, outbound_networking, outbound_http, client_tls (did you mean \`state_dir\`?)`);
+    expect(err.message).toContain(`${FILE}:2:1: unknown key \`statedir\` in the runtime config; allowed keys: state_dir, log_dir, max_instance_memory, key_value_store, sqlite_database, variables_provider, config_provider, llm_compute, outbound_networking, outbound_http, outbound_redis, outbound_pg, outbound_mysql, outbound_mqtt, client_tls (did you mean \`state_dir\`?)`);
   });
 
   it('reports every problem at once, each with its own line', () => {

@@ -125,6 +125,15 @@ const clientTls = arrayOf(
   { description: 'TLS settings for outbound HTTPS by component and host; the first matching entry wins.' },
 );
 
+/** `max_connections` of an outbound service (Spin's factor-outbound-{redis,pg,mysql,mqtt}). */
+function maxConnections(service: string) {
+  return integer({ min: 1, description: `Most ${service} connections guests hold open at once; more opens wait for one to be dropped.` });
+}
+
+function serviceLimits(service: string) {
+  return table({ max_connections: maxConnections(service) });
+}
+
 /** The runtime-config sections, keyed as in the file. */
 export const RUNTIME_CONFIG_SECTIONS = {
   state_dir: path({ relativeTo: 'cwd', allowEmpty: true, description: 'State directory (default stores and logs); "" for none. --state-dir wins.' }),
@@ -153,5 +162,12 @@ export const RUNTIME_CONFIG_SECTIONS = {
           : [],
     },
   ),
+  outbound_redis: serviceLimits('Redis'),
+  outbound_pg: serviceLimits('PostgreSQL'),
+  outbound_mysql: serviceLimits('MySQL'),
+  outbound_mqtt: table({
+    max_connections: maxConnections('MQTT'),
+    max_payload_size_bytes: integer({ min: 1, description: 'Largest MQTT payload a guest may publish, in bytes.' }),
+  }),
   client_tls: clientTls,
 };
