@@ -199,8 +199,32 @@ async function handle(request) {
 addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
 `;
 
+const GUEST_BENCH = `import { Connection as Redis } from 'fermyon:spin/redis@2.0.0';
+import { Connection as Pg } from 'spin:postgres/postgres@4.0.0';
+${JSON_HELPERS}
+async function handle(request) {
+  const path = new URL(request.url).pathname;
+  const h = (n) => request.headers.get(n);
+  const n = Number(h('x-count'));
+  if (path === '/redis') {
+    const c = Redis.open(h('x-address'));
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += c.get('bench-key').length;
+    return reply({ bytes });
+  }
+  if (path === '/pg') {
+    const c = Pg.open(h('x-address'));
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += c.query('SELECT $1::int4', [{ tag: 'int32', val: i }]).rows[0][0].val;
+    return reply({ sum });
+  }
+  return new Response('unknown route', { status: 404 });
+}
+addEventListener('fetch', (event) => event.respondWith(handle(event.request)));
+`;
+
 /** Which guest: every 2.0.0 interface with spin:postgres@4.1.0; Spin 1's with spin:postgres@3.0.0; spin:postgres@4.0.0 alone. */
-export type OutboundGuest = 'v2' | 'v1' | 'pg40';
+export type OutboundGuest = 'v2' | 'v1' | 'pg40' | 'bench';
 
 const GUESTS: Record<OutboundGuest, { source: string; imports: string[]; packages: Array<[dir: string, text: string]> }> = {
   v2: {
@@ -214,6 +238,11 @@ const GUESTS: Record<OutboundGuest, { source: string; imports: string[]; package
     packages: [['fermyon-spin', SPIN_V1_WIT], ['spin-postgres-3', SPIN_POSTGRES_3_WIT]],
   },
   pg40: { source: GUEST_PG40, imports: ['spin:postgres/postgres@4.0.0'], packages: [['spin-postgres-4', spinPostgres4Wit(0)]] },
+  bench: {
+    source: GUEST_BENCH,
+    imports: ['fermyon:spin/redis@2.0.0', 'spin:postgres/postgres@4.0.0'],
+    packages: [['fermyon-spin-2', SPIN_V2_WIT], ['spin-postgres-4', spinPostgres4Wit(0)]],
+  },
 };
 
 /** Builds (once, cached by source) an outbound guest with componentize-js. */
