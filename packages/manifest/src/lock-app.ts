@@ -3,14 +3,18 @@
  * (URL sources through an injected resolver), files copied into
  * `<workingDir>/assets/<component-id>` (or mounted directly), metadata as Spin writes it.
  */
-import { copyFile, mkdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import { convertAllowedHttpHosts } from './allowed-http-hosts.js';
 import { isServiceChainingRule, parseAllowedHost } from './allowed-hosts.js';
+import { AppRoot, escapingLinkMessage, isInside } from './app-root.js';
+import { checkSourceFile, CheckedFileError, copyCheckedFile, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_SOURCE_BYTES, refuseStats } from './checked-file.js';
+import type { CheckedFile } from './checked-file.js';
 import { ManifestAggregateError, ManifestError } from './errors.js';
-import { compileExclude, globFiles, looksLikeGlob } from './glob.js';
+import { compileExclude, looksLikeGlob, walkGlob } from './glob.js';
+import type { GlobFile } from './glob.js';
 import type {
   ContentPath,
   JsonObject,
@@ -59,6 +63,13 @@ export interface LockAppOptions {
   readonly origin?: string;
   /** Concurrent file copies / source resolutions. @default 16 */
   readonly concurrency?: number;
+  /**
+   * Largest local component or dependency source accepted, in bytes; a larger one is refused
+   * (`MANIFEST_FILE_TOO_LARGE`) before it is read. @default 536870912 (512 MiB)
+   */
+  readonly maxSourceBytes?: number;
+  /** Largest single file of a component's `files` copied, in bytes. @default 1073741824 (1 GiB) */
+  readonly maxFileBytes?: number;
 }
 
 /**
@@ -67,7 +78,10 @@ export interface LockAppOptions {
  * @throws {ManifestAggregateError} `MANIFEST_INVALID` listing every problem, e.g.
  *   `MANIFEST_UNKNOWN_PROFILE`, `MANIFEST_SOURCE_NO_RESOLVER`, `MANIFEST_SOURCE_RESOLVE_FAILED`,
  *   `MANIFEST_REGISTRY_UNSUPPORTED`, `MANIFEST_FILES_NOT_FOUND`, `MANIFEST_FILES_OUTSIDE_APP`,
- *   `MANIFEST_DIRECT_MOUNTS`, `MANIFEST_FILES_COPY_FAILED`, `MANIFEST_INVALID_DEPENDENCY`
+ *   `MANIFEST_DIRECT_MOUNTS`, `MANIFEST_FILES_COPY_FAILED`, `MANIFEST_INVALID_DEPENDENCY`,
+ *   `MANIFEST_FILES_LINK_OUTSIDE_APP` (a link in `files` resolving outside the app directory),
+ *   `MANIFEST_NOT_REGULAR_FILE` (a source or file that is a device, FIFO, socket or directory),
+ *   `MANIFEST_FILE_TOO_LARGE`, `MANIFEST_FILES_CHANGED` (a file replaced while it was copied)
  */
 export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): Promise<LockedApp> {
   const appDir = resolve(options.appDir);
@@ -89,7 +103,16 @@ export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): 
   if (problems.length > 0) fail();
 
   const limit = limiter(options.concurrency ?? 16);
-  const ctx: LockContext = { appDir, options, problems, limit };
+  let root: Promise<AppRoot> | undefined;
+  const ctx: LockContext = {
+    appDir,
+    options,
+    problems,
+    limit,
+    appRoot: () => (root ??= AppRoot.open(appDir)),
+    maxSourceBytes: options.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
+    maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+  };
 
   const metadata = lockedMetadata(manifest);
   if (options.origin !== undefined) metadata.origin = options.origin;
@@ -161,6 +184,10 @@ interface LockContext {
   readonly options: LockAppOptions;
   readonly problems: Problem[];
   readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** The application directory with links resolved (computed once, when files are locked). */
+  readonly appRoot: () => Promise<AppRoot>;
+  readonly maxSourceBytes: number;
+  readonly maxFileBytes: number;
 }
 
 function lockedMetadata(m: AppManifest): LockedAppMetadata {
@@ -236,7 +263,7 @@ async function lockSource(ctx: LockContext, id: string, source: ComponentSource,
 async function resolveSource(ctx: LockContext, source: ComponentSource | { kind: 'version'; version: string }, kp: KeyPath, who: string): Promise<string | undefined> {
   switch (source.kind) {
     case 'local':
-      return fileUrl(resolve(ctx.appDir, source.path));
+      return localSource(ctx, source.path, kp, who);
     case 'url': {
       if (!source.digest.startsWith('sha256:')) {
         ctx.problems.push({ code: 'MANIFEST_INVALID_DIGEST', message: `invalid \`digest\` ${JSON.stringify(source.digest)}; must start with 'sha256:'`, keyPath: [...kp, 'digest'], at: 'value' });
@@ -280,10 +307,24 @@ async function resolveSource(ctx: LockContext, source: ComponentSource | { kind:
   }
 }
 
+/**
+ * A local source as a `file://` URL, after checking that what is there (if anything: an unbuilt
+ * app locks, as in Spin) is a regular file within the size limit.
+ */
+async function localSource(ctx: LockContext, path: string, kp: KeyPath, who: string): Promise<string | undefined> {
+  const full = resolve(ctx.appDir, path);
+  const refusal = await checkSourceFile(full, `the source ${JSON.stringify(path)} of ${who}`, ctx.maxSourceBytes, 'maxSourceBytes');
+  if (refusal !== undefined) {
+    ctx.problems.push({ code: refusal.code, message: refusal.message, keyPath: kp, at: 'value' });
+    return undefined;
+  }
+  return fileUrl(full);
+}
+
 async function lockDependency(ctx: LockContext, d: ComponentDependency, kp: KeyPath, owner: string): Promise<LockedComponentDependency | undefined> {
   let uri: string | undefined;
   const who = `dependency \`${showPath(kp.slice(-1))}\` of \`${owner}\``;
-  if (d.kind === 'local') uri = fileUrl(resolve(ctx.appDir, d.path));
+  if (d.kind === 'local') uri = await localSource(ctx, d.path, kp, who);
   else if (d.kind === 'url') uri = await resolveSource(ctx, { kind: 'url', url: d.url, digest: d.digest }, kp, who);
   else if (d.kind === 'version') uri = await resolveSource(ctx, d, kp, who);
   else if (d.kind === 'package') uri = await resolveSource(ctx, { kind: 'registry', package: d.package ?? '', version: d.version }, kp, who);
@@ -296,17 +337,13 @@ async function lockDependency(ctx: LockContext, d: ComponentDependency, kp: KeyP
   return locked;
 }
 
-function inside(root: string, p: string): boolean {
-  const rel = relative(root, p);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-}
-
 async function lockFiles(ctx: LockContext, id: string, c: Component, kp: KeyPath): Promise<ContentPath[] | undefined> {
   if (c.files.length === 0) return [];
   const before = ctx.problems.length;
   const add = (code: string, message: string, at: KeyPath): void => {
     ctx.problems.push({ code, message, keyPath: at, at: 'value' });
   };
+  const app = await ctx.appRoot();
   if (ctx.options.directMounts === true) {
     if (c.exclude_files.length > 0) {
       add('MANIFEST_DIRECT_MOUNTS', `Cannot load a component with \`exclude_files\` using --direct-mounts (component \`${id}\`)`, [...kp, 'exclude_files']);
@@ -321,6 +358,12 @@ async function lockFiles(ctx: LockContext, id: string, c: Component, kp: KeyPath
         add('MANIFEST_DIRECT_MOUNTS', `Only directory mounts are supported with \`--direct-mounts\`; ${JSON.stringify(src)} is not a directory.`, [...kp, 'files', i]);
         continue;
       }
+      // The guest reads the directory as it is: every link in it must stay inside the app.
+      const prefix = app.relative(full);
+      const found = isInside(ctx.appDir, full)
+        ? await walkGlob(app, `${prefix === '' ? '' : `${prefix}/`}**/*`)
+        : { files: [], refusals: [{ code: 'MANIFEST_FILES_OUTSIDE_APP', message: `${src} cannot be mapped because it is outside the application directory. Files must be within the application directory.` }] };
+      for (const r of found.refusals) add(r.code, r.message, [...kp, 'files', i]);
       out.push({ source: fileUrl(full), path: dest });
     }
     return ctx.problems.length > before ? undefined : out;
@@ -334,24 +377,28 @@ async function lockFiles(ctx: LockContext, id: string, c: Component, kp: KeyPath
   await mkdir(root, { recursive: true });
   const excludes = c.exclude_files.map(compileExclude);
   const excluded = (rel: string): boolean => excludes.some((m) => m(rel));
-  const copies: { from: string; to: string; guest: string }[] = [];
+  const copies: FileCopy[] = [];
   for (const [i, f] of c.files.entries()) {
     const fkp = [...kp, 'files', i];
-    await collectCopies(ctx.appDir, root, f, excluded, copies, (code, message) => add(code, message, fkp));
+    await collectCopies(ctx, app, root, f, excluded, copies, (code, message) => add(code, message, fkp));
   }
   if (ctx.problems.length > before) return undefined;
   await Promise.all(
     copies.map((cp) =>
       ctx.limit(async () => {
-        if (!inside(root, cp.to)) {
+        if (!isInside(root, cp.to)) {
           add('MANIFEST_FILES_OUTSIDE_APP', `destination ${JSON.stringify(cp.guest)} of component \`${id}\` escapes the component's file root`, [...kp, 'files']);
           return;
         }
         try {
-          debug('copying %s to %s', cp.from, cp.to);
+          debug('copying %s to %s', cp.file.real, cp.to);
           await mkdir(dirname(cp.to), { recursive: true });
-          await copyFile(cp.from, cp.to);
+          await copyCheckedFile(cp.file, cp.to, JSON.stringify(cp.rel), ctx.maxFileBytes, 'maxFileBytes');
         } catch (err) {
+          if (err instanceof CheckedFileError) {
+            add(err.code, err.message, [...kp, 'files']);
+            return;
+          }
           const dirLike = /(\/|\.|\.\.)$/.test(cp.guest);
           add(
             'MANIFEST_FILES_COPY_FAILED',
@@ -368,36 +415,73 @@ async function lockFiles(ctx: LockContext, id: string, c: Component, kp: KeyPath
   return [{ source: fileUrl(root), path: '/' }];
 }
 
+/** One file to copy: the checked source, where it goes, and how the guest names it. */
+interface FileCopy {
+  readonly file: CheckedFile;
+  /** The source as written (app directory joined with its relative path). */
+  readonly from: string;
+  /** App-relative source path, for messages. */
+  readonly rel: string;
+  readonly to: string;
+  readonly guest: string;
+}
+
 async function collectCopies(
-  appDir: string,
+  ctx: LockContext,
+  app: AppRoot,
   root: string,
   f: FilesMount,
   excluded: (rel: string) => boolean,
-  out: { from: string; to: string; guest: string }[],
+  out: FileCopy[],
   problem: (code: string, message: string) => void,
 ): Promise<void> {
-  const rel = (abs: string): string => relative(appDir, abs).split(sep).join('/');
+  const appDir = ctx.appDir;
+  const walk = async (pattern: string): Promise<GlobFile[]> => {
+    const found = await walkGlob(app, pattern, { excluded, maxBytes: ctx.maxFileBytes, limitName: 'maxFileBytes' });
+    for (const r of found.refusals) problem(r.code, r.message);
+    return found.files;
+  };
+  // A single named file: checked like a walked one (links resolved, regular, bounded).
+  const single = async (full: string): Promise<CheckedFile | undefined> => {
+    const real = await realpath(full).catch(() => undefined);
+    if (real === undefined) return undefined;
+    if (!app.contains(real)) {
+      const escape = await app.escapingLink(full);
+      problem('MANIFEST_FILES_LINK_OUTSIDE_APP', escapingLinkMessage(escape ?? { link: app.relative(full), target: real, resolved: real }));
+      return undefined;
+    }
+    const info = await stat(real).catch(() => undefined);
+    if (info === undefined) return undefined;
+    const refusal = refuseStats(info, JSON.stringify(app.relative(full)), ctx.maxFileBytes, 'maxFileBytes');
+    if (refusal !== undefined) {
+      problem(refusal.code, refusal.message);
+      return undefined;
+    }
+    return { real, dev: info.dev, ino: info.ino, size: info.size };
+  };
   if (f.kind === 'pattern') {
     const p = f.pattern;
     const full = resolve(appDir, p);
-    if (!inside(appDir, full)) {
+    if (!isInside(appDir, full)) {
       problem('MANIFEST_FILES_OUTSIDE_APP', `${p} cannot be mapped because it is outside the application directory. Files must be within the application directory.`);
       return;
     }
     const s = await stat(full).catch(() => undefined);
     if (s !== undefined) {
       if (s.isDirectory()) {
-        const prefix = rel(full);
-        for (const r of await globFiles(appDir, `${prefix === '' ? '' : `${prefix}/`}**/*`)) {
-          if (!excluded(r)) out.push({ from: join(appDir, r), to: join(root, r), guest: r });
+        const prefix = app.relative(full);
+        for (const file of await walk(`${prefix === '' ? '' : `${prefix}/`}**/*`)) {
+          out.push({ file, from: join(appDir, file.rel), rel: file.rel, to: join(root, file.rel), guest: file.rel });
         }
       } else {
-        const r = rel(full);
-        if (!excluded(r)) out.push({ from: full, to: join(root, r), guest: p });
+        const r = app.relative(full);
+        if (excluded(r)) return;
+        const file = await single(full);
+        if (file !== undefined) out.push({ file, from: full, rel: r, to: join(root, r), guest: p });
       }
     } else if (looksLikeGlob(p)) {
-      for (const r of await globFiles(appDir, p)) {
-        if (!excluded(r)) out.push({ from: join(appDir, r), to: join(root, r), guest: r });
+      for (const file of await walk(p)) {
+        out.push({ file, from: join(appDir, file.rel), rel: file.rel, to: join(root, file.rel), guest: file.rel });
       }
     } else {
       problem('MANIFEST_FILES_NOT_FOUND', `${JSON.stringify(p)} does not exist and doesn't appear to be a glob pattern`);
@@ -405,7 +489,7 @@ async function collectCopies(
     return;
   }
   const src = resolve(appDir, f.source);
-  if (!inside(appDir, src)) {
+  if (!isInside(appDir, src)) {
     problem('MANIFEST_FILES_OUTSIDE_APP', `${f.source} cannot be mapped because it is outside the application directory. Files must be within the application directory.`);
     return;
   }
@@ -416,14 +500,14 @@ async function collectCopies(
   }
   const dest = join(root, f.destination.replace(/^\/+/, ''));
   if (s.isDirectory()) {
-    const prefix = rel(src);
-    for (const r of await globFiles(appDir, `${prefix === '' ? '' : `${prefix}/`}**/*`)) {
-      if (excluded(r)) continue;
-      const within = prefix === '' ? r : r.slice(prefix.length + 1);
-      out.push({ from: join(appDir, r), to: join(dest, within), guest: `${f.destination.replace(/\/$/, '')}/${within}` });
+    const prefix = app.relative(src);
+    for (const file of await walk(`${prefix === '' ? '' : `${prefix}/`}**/*`)) {
+      const within = prefix === '' ? file.rel : file.rel.slice(prefix.length + 1);
+      out.push({ file, from: join(appDir, file.rel), rel: file.rel, to: join(dest, within), guest: `${f.destination.replace(/\/$/, '')}/${within}` });
     }
-  } else if (!excluded(rel(src))) {
-    out.push({ from: src, to: dest, guest: f.destination });
+  } else if (!excluded(app.relative(src))) {
+    const file = await single(src);
+    if (file !== undefined) out.push({ file, from: src, rel: app.relative(src), to: dest, guest: f.destination });
   }
 }
 

@@ -29,6 +29,9 @@ export type OciErrorCode =
   | 'OCI_APP_SOURCE'
   | 'OCI_APP_NOT_WASM'
   | 'OCI_APP_INVALID'
+  | 'OCI_APP_LINK_OUTSIDE'
+  | 'OCI_APP_NOT_REGULAR_FILE'
+  | 'OCI_APP_TOO_LARGE'
   | 'OCI_ANNOTATION_INVALID'
   | 'OCI_ARTIFACT_UNSUPPORTED'
   | 'OCI_ARTIFACT_BLOB_MISSING'
@@ -223,6 +226,17 @@ export class AppNotWasmError extends OciError {
 export class AppInvalidError extends OciError {
   constructor(message: string, options?: OciErrorOptions) {
     super('OCI_APP_INVALID', message, options);
+  }
+}
+
+/**
+ * A file or source the app names is not something packaging may read: a link in a files
+ * directory resolving outside it (`OCI_APP_LINK_OUTSIDE`), a device, FIFO or socket
+ * (`OCI_APP_NOT_REGULAR_FILE`), or over the size limit (`OCI_APP_TOO_LARGE`).
+ */
+export class AppFileRefusedError extends OciError {
+  constructor(code: 'OCI_APP_LINK_OUTSIDE' | 'OCI_APP_NOT_REGULAR_FILE' | 'OCI_APP_TOO_LARGE', message: string) {
+    super(code, message);
   }
 }
 

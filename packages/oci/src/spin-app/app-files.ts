@@ -1,5 +1,6 @@
-import { opendir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, opendir, readlink, realpath } from 'node:fs/promises';
+import { isAbsolute, join, relative as relativePath, sep } from 'node:path';
+import { AppFileRefusedError } from '../errors.js';
 
 // How Spin enumerates a component's files when it pushes (`crates/oci/src/client.rs`):
 // the files list and the data layers follow walkdir (depth first, each directory in the
@@ -7,7 +8,9 @@ import { join } from 'node:path';
 // follow tar-rs `append_dir_all` (a stack: the directory entry, then its children in
 // reverse listing order). Listing order is the file system's, unsorted, so the same
 // directory gives Spin's order and digests. Links are skipped: a link could reach outside
-// the app, and Spin's walk never yields one.
+// the app, and Spin's walk never yields one. A link that resolves outside the directory is
+// refused rather than skipped, so the user learns that what it points to is not pushed (and
+// that something in the app tried to reach out).
 
 /** Names in a directory in the order the file system returns them (no sorting). */
 async function listRaw(dir: string): Promise<{ name: string; kind: 'file' | 'directory' | 'other' }[]> {
@@ -18,15 +21,37 @@ async function listRaw(dir: string): Promise<{ name: string; kind: 'file' | 'dir
   return out;
 }
 
-/** Regular files under `root`, relative with `/`, in walkdir's order. */
-export async function walkFiles(root: string, prefix = ''): Promise<string[]> {
+/**
+ * Regular files under `root`, relative with `/`, in walkdir's order.
+ * @throws AppFileRefusedError `OCI_APP_LINK_OUTSIDE` for a link resolving outside `root`.
+ */
+export async function walkFiles(root: string, prefix = '', realRoot?: string): Promise<string[]> {
+  const boundary = realRoot ?? (await realpath(root));
   const out: string[] = [];
   for (const entry of await listRaw(prefix === '' ? root : join(root, prefix))) {
     const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
     if (entry.kind === 'file') out.push(relative);
-    else if (entry.kind === 'directory') out.push(...(await walkFiles(root, relative)));
+    else if (entry.kind === 'directory') out.push(...(await walkFiles(root, relative, boundary)));
+    else await refuseOutsideLink(join(root, relative), relative, boundary);
   }
   return out;
+}
+
+async function refuseOutsideLink(full: string, relative: string, boundary: string): Promise<void> {
+  if ((await lstat(full).catch(() => undefined))?.isSymbolicLink() !== true) return;
+  const resolved = await realpath(full).catch(() => undefined);
+  if (resolved === undefined) return; // dangling: names nothing
+  const rel = relativePath(boundary, resolved);
+  if (rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel))) return;
+  const target = await readlink(full).catch(() => '?');
+  throw new AppFileRefusedError(
+    'OCI_APP_LINK_OUTSIDE',
+    `'${relative}' in ${root(full, relative)} is a symbolic link to '${target}' (resolving to ${resolved}), outside the files directory; replace the link with a copy of what it points to, or remove it.`,
+  );
+}
+
+function root(full: string, relative: string): string {
+  return full.slice(0, full.length - relative.length - 1);
 }
 
 /** Directories and regular files under `root` in tar-rs `append_dir_all(".", root)` order; the root is `.`. */

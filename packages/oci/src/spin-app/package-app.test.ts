@@ -255,3 +255,62 @@ describe('packageApp', () => {
     await expect(packageApp(app, { sourceDateEpoch: 'yesterday' })).rejects.toMatchObject({ code: 'OCI_APP_INVALID' });
   });
 });
+
+describe('packageApp reads only regular files inside the app', () => {
+  it('refuses a file link out of the files directory (absolute, relative, chained) and skips one that stays inside, as Spin does', async () => {
+    const { symlink, writeFile, mkdir } = await import('node:fs/promises');
+    const outside = join(dir, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'secret.txt'), 'the secret, long enough not to be inlined '.repeat(8));
+    const app = await writeApp(join(dir, 'app'), { components: [{ id: 'a', wasm: wasmA, files: { 'index.html': big('i'), 'img/logo.png': big('p') } }] });
+    const assets = join(dir, 'app', 'assets', 'a');
+    await symlink('img/logo.png', join(assets, 'logo.png'));
+    const inside = await packageApp(app, { sourceDateEpoch: 0 });
+    expect(inside.lockedApp.components[0]?.files?.map((f) => f.path).sort()).toEqual(['img/logo.png', 'index.html']);
+
+    for (const [name, target] of [
+      ['abs', join(outside, 'secret.txt')],
+      ['rel', '../../../outside/secret.txt'],
+      ['chain', 'hop'],
+    ] as const) {
+      if (name === 'chain') await symlink(join(outside, 'secret.txt'), join(assets, 'hop'));
+      await symlink(target, join(assets, name));
+      const err = await packageApp(app, { sourceDateEpoch: 0 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'OCI_APP_LINK_OUTSIDE' });
+      expect((err as Error).message).toContain(`'${name}' in ${assets} is a symbolic link to '${target}'`);
+      await rm(join(assets, name));
+      if (name === 'chain') await rm(join(assets, 'hop'));
+    }
+  });
+
+  it('refuses /dev/zero and a FIFO as sources and a socket among the files, before reading them', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const app = await writeApp(join(dir, 'app'), { components: [{ id: 'a', wasm: wasmA, files: { 'x.txt': 'x' } }] });
+    const zero = structuredClone(app);
+    zero.components[0]!.source = { content_type: 'application/wasm', source: 'file:///dev/zero' };
+    await expect(packageApp(zero)).rejects.toMatchObject({ code: 'OCI_APP_NOT_REGULAR_FILE', message: expect.stringContaining('is a character device') });
+    const fifo = join(dir, 'pipe.wasm');
+    execFileSync('mkfifo', [fifo]);
+    const piped = structuredClone(app);
+    piped.components[0]!.source = { content_type: 'application/wasm', source: `file://${fifo}` };
+    await expect(packageApp(piped)).rejects.toMatchObject({ code: 'OCI_APP_NOT_REGULAR_FILE', message: expect.stringContaining('named pipe') });
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(join(dir, 'app', 'assets', 'a', 'sock'), done));
+    try {
+      // A socket in a files directory is not a regular file: walked past, as Spin's walk does; named directly, refused.
+      const direct = structuredClone(app);
+      direct.components[0]!.files = [{ source: `file://${join(dir, 'app', 'assets', 'a', 'sock')}`, path: '/sock' }];
+      await expect(packageApp(direct)).rejects.toMatchObject({ code: 'OCI_APP_NOT_REGULAR_FILE', message: expect.stringContaining('/sock/) is a socket, not a regular file') });
+      expect((await packageApp(app)).lockedApp.components[0]?.files?.map((f) => f.path)).toEqual(['x.txt']);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
+
+  it('refuses sources and files over the limits', async () => {
+    const app = await writeApp(join(dir, 'app'), { components: [{ id: 'a', wasm: wasmA, files: { 'big.bin': big('b', 4096) } }] });
+    await expect(packageApp(app, { maxSourceBytes: 4 })).rejects.toMatchObject({ code: 'OCI_APP_TOO_LARGE' });
+    await expect(packageApp(app, { maxFileBytes: 1024 })).rejects.toMatchObject({ code: 'OCI_APP_TOO_LARGE', message: expect.stringContaining('4096 bytes, more than the 1024 allowed') });
+  });
+});

@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256Digest } from '@spinel/cache';
 import { serializeLockedApp, type ContentPath, type LockedApp, type LockedComponentDependency, type LockedComponentSource } from '@spinel/manifest';
 import { canonicalJson } from '../canonical-json.js';
-import { AppInvalidError, AppNotWasmError, AppSourceError } from '../errors.js';
+import { AppFileRefusedError, AppInvalidError, AppNotWasmError, AppSourceError } from '../errors.js';
 import { LOCKED_APP_DIGEST_LABEL, MediaType } from '../media-types.js';
 import type { Descriptor, ImageManifest } from '../types.js';
 import { manifestAnnotations } from './annotations.js';
 import { archiveOrder, walkFiles } from './app-files.js';
 import { writeTarGzFile, type TarStreamInput } from './archive-writer.js';
 import { triggerDependencies } from './trigger-dependencies.js';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_SOURCE_BYTES, openRegular } from './read-regular.js';
 import { looksLikeWasm, WASM_CHECK_BYTES } from './wasm-check.js';
 
 // Packaging follows Spin's `push_locked_core` (`crates/oci/src/client.rs`) step by step, so
@@ -73,10 +75,16 @@ export interface PackageAppOptions {
   now?: () => Date;
   /** Where archive layers are written while the app is pushed. @default os.tmpdir() */
   tempDir?: string;
+  /** Largest component or dependency source packaged, in bytes. @default 536870912 (512 MiB) */
+  maxSourceBytes?: number;
+  /** Largest single file packaged, in bytes. @default 1073741824 (1 GiB) */
+  maxFileBytes?: number;
 }
 
 interface AssembleContext {
   inlineMax: number;
+  maxSource: number;
+  maxFile: number;
   mtime: number;
   tempDir: string;
   archiveDir?: string;
@@ -91,13 +99,24 @@ interface AssembleContext {
  * with digest references as the last layer; a standard image config labelled with the
  * locked app's digest; annotations.
  *
+ * Sources and files are read only when they are regular files within `maxSourceBytes` /
+ * `maxFileBytes` (a non-blocking open checked with `fstat` first).
+ *
  * @throws OciError `OCI_APP_SOURCE` (a source cannot be read), `OCI_APP_NOT_WASM`,
- *   `OCI_APP_INVALID` (a source with no content, too many layers, a bad `SOURCE_DATE_EPOCH`)
+ *   `OCI_APP_INVALID` (a source with no content, too many layers, a bad `SOURCE_DATE_EPOCH`),
+ *   `OCI_APP_LINK_OUTSIDE` (a link in a files directory resolving outside it),
+ *   `OCI_APP_NOT_REGULAR_FILE` (a device, FIFO or socket), `OCI_APP_TOO_LARGE`
  */
 export async function packageApp(app: LockedApp, options: PackageAppOptions = {}): Promise<PackagedApp> {
   const maxLayers = options.maxLayers ?? 500;
   const created = createdDate(options);
-  const ctx: AssembleContext = { inlineMax: options.inlineMaxSize ?? 128, mtime: Math.floor(created.getTime() / 1000), tempDir: options.tempDir ?? tmpdir() };
+  const ctx: AssembleContext = {
+    inlineMax: options.inlineMaxSize ?? 128,
+    maxSource: options.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
+    maxFile: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+    mtime: Math.floor(created.getTime() / 1000),
+    tempDir: options.tempDir ?? tmpdir(),
+  };
   const dispose = async (): Promise<void> => {
     if (ctx.archiveDir !== undefined) await rm(ctx.archiveDir, { recursive: true, force: true });
   };
@@ -211,6 +230,7 @@ async function mountLayers(mount: ContentPath, componentId: string, mode: 'simpl
     return;
   }
   const relatives = await walkFiles(root).catch((err: unknown) => {
+    if (err instanceof AppFileRefusedError) throw err;
     throw new AppSourceError(`Cannot list the files of component '${componentId}' at ${root}; check they are readable.`, { cause: err });
   });
   for (const relative of relatives) {
@@ -238,14 +258,19 @@ async function mountLayers(mount: ContentPath, componentId: string, mode: 'simpl
 /** Content reference of one file (inline when small, as Spin's `content_ref_for_layer`), and its data layer unless inlined. */
 async function fileContent(path: string, guestPath: string, ctx: AssembleContext): Promise<{ ref: ContentPath; layer?: PackagedBlob }> {
   try {
-    const info = await stat(path);
-    if (info.size <= ctx.inlineMax) {
-      const bytes = await readFile(path);
-      return { ref: { ...contentRef(bytes, ctx), path: guestPath } };
+    const { handle, size } = await openRegular(path, `File ${path} (mounted at /${guestPath})`, ctx.maxFile);
+    try {
+      if (size <= ctx.inlineMax) {
+        const bytes = await readAtMost(handle, size);
+        return { ref: { ...contentRef(bytes, ctx), path: guestPath } };
+      }
+      const digest = await hashStream(handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
+      return { ref: { digest, path: guestPath }, layer: fileBlob(MediaType.DataLayer, digest, size, path) };
+    } finally {
+      await handle.close().catch(() => undefined);
     }
-    const digest = await hashStream(createReadStream(path));
-    return { ref: { digest, path: guestPath }, layer: fileBlob(MediaType.DataLayer, digest, info.size, path) };
   } catch (err) {
+    if (err instanceof AppFileRefusedError) throw err;
     throw new AppSourceError(`Cannot read ${path} (mounted at /${guestPath}); check the component's files.`, { cause: err });
   }
 }
@@ -258,22 +283,25 @@ async function wasmLayer(source: LockedComponentSource, what: string, notWasm: s
     let head: Buffer;
     let size: number;
     let digest: string;
+    let small: Buffer | undefined;
     try {
-      const handle = await open(path, 'r');
+      const opened = await openRegular(path, `The Wasm source of ${what} (${path})`, ctx.maxSource);
+      const handle = opened.handle;
       try {
-        size = (await handle.stat()).size;
+        size = opened.size;
         head = Buffer.alloc(Math.min(WASM_CHECK_BYTES, size));
         await handle.read(head, 0, head.length, 0);
+        if (!looksLikeWasm(head)) throw new AppNotWasmError(`${notWasm} (${path}); build the app first, or point the source at its .wasm output.`);
+        if (size <= ctx.inlineMax) small = await readAtMost(handle, size);
+        digest = small === undefined ? await hashStream(handle.createReadStream({ start: 0, end: size - 1, autoClose: false })) : sha256Digest(small);
       } finally {
-        await handle.close();
+        await handle.close().catch(() => undefined);
       }
-      if (!looksLikeWasm(head)) throw new AppNotWasmError(`${notWasm} (${path}); build the app first, or point the source at its .wasm output.`);
-      digest = await hashStream(createReadStream(path));
     } catch (err) {
-      if (err instanceof AppNotWasmError) throw err;
+      if (err instanceof AppNotWasmError || err instanceof AppFileRefusedError) throw err;
       throw new AppSourceError(`Cannot read the Wasm source of ${what} at ${path}; build the app first (spinel registry push --build).`, { cause: err });
     }
-    blob = size <= ctx.inlineMax ? memoryBlob(MediaType.WasmLayer, await readFile(path)) : fileBlob(MediaType.WasmLayer, digest, size, path);
+    blob = small !== undefined ? memoryBlob(MediaType.WasmLayer, small) : fileBlob(MediaType.WasmLayer, digest, size, path);
   } else if (source.inline !== undefined) {
     const bytes = Buffer.from(source.inline);
     if (!looksLikeWasm(bytes.subarray(0, WASM_CHECK_BYTES))) throw new AppNotWasmError(`${notWasm} (inline content); lock the app from a built .wasm.`);
@@ -296,6 +324,18 @@ function filePath(url: string, what: string): string {
     throw new AppInvalidError(`The source of ${what} is '${url}', not a file:// URL; lock the app locally before pushing.`);
   }
   return fileURLToPath(url);
+}
+
+/** The first `size` bytes of an open file (fewer if it shrank). */
+async function readAtMost(handle: FileHandle, size: number): Promise<Buffer> {
+  const bytes = Buffer.alloc(size);
+  let position = 0;
+  while (position < size) {
+    const { bytesRead } = await handle.read(bytes, position, size - position, position);
+    if (bytesRead === 0) break;
+    position += bytesRead;
+  }
+  return bytes.subarray(0, position);
 }
 
 async function hashStream(stream: AsyncIterable<Uint8Array>): Promise<string> {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRootFrom } from '../../cache-root.js';
+import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
 import { formatWarning, fromFlag, profileFlag } from './shared-flags.js';
 
 /** `spinel lock`: the locked app `spinel up` would run, as Spin's JSON. */
@@ -24,6 +25,8 @@ export class Lock extends SpinelCommand {
     'cache-dir': cacheDirFlag,
     output: Flags.file({ char: 'o', description: 'Write the locked app to this file instead of standard output.' }),
     profile: profileFlag,
+    'max-source-size': maxSourceSizeFlag,
+    'max-file-size': maxFileSizeFlag,
   };
 
   async run(): Promise<unknown> {
@@ -45,6 +48,7 @@ export class Lock extends SpinelCommand {
       directMounts: flags['direct-mounts'],
       resolver,
       ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+      ...(await sizeLimits(flags)),
     });
     const json = manifest.serializeLockedApp(locked);
     if (flags.output !== undefined) {

@@ -48,6 +48,44 @@ afterAll(async () => {
 // Each test starts the CLI several times; on a loaded machine one start can take seconds.
 vi.setConfig({ testTimeout: 240_000 });
 
+describe('spinel lock | up | registry push: what an app reads stays inside it', () => {
+  it('refuses a files link to /etc and a /dev/zero source in every command that locks, with the code, and copies or uploads nothing', async () => {
+    const { symlink } = await import('node:fs/promises');
+    const dir = await app('escape', {
+      'spin.toml': 'spin_manifest_version = 2\n[application]\nname = "esc"\n[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n[component.web]\nsource = "web.wasm"\nfiles = [{ source = "static", destination = "/" }]\n',
+      'web.wasm': WASM,
+      'static/index.html': 'hi',
+    });
+    await symlink('/etc', join(dir, 'static', 'etc-link'));
+    const temp = join(root, 'escape-temp');
+    const layout = join(root, 'escape-layout');
+    for (const args of [['lock', '-f', dir, '--temp', temp], ['registry', 'push', '-f', dir, `oci-layout:${layout}:v1`], ['up', '-f', dir, '--temp', temp, '--listen', '127.0.0.1:0']]) {
+      const r = await spinel(args, root);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain('error[MANIFEST_FILES_LINK_OUTSIDE_APP]: "static/etc-link" is a symbolic link to "/etc"');
+    }
+    expect(existsSync(join(temp, 'assets', 'web', 'etc-link'))).toBe(false);
+    const { readdir } = await import('node:fs/promises');
+    expect(await readdir(join(layout, 'blobs', 'sha256')).catch(() => [])).toEqual([]);
+
+    const zero = await app('zero', {
+      'spin.toml': 'spin_manifest_version = 2\n[application]\nname = "zero"\n[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n[component.web]\nsource = "../../../../../../../../../dev/zero"\n',
+    });
+    const r = await spinel(['up', '-f', zero, '--listen', '127.0.0.1:0'], root);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error[MANIFEST_NOT_REGULAR_FILE]');
+    expect(r.stderr).toContain('is a character device, not a regular file');
+    const sized = await app('size', {
+      'spin.toml': 'spin_manifest_version = 2\n[application]\nname = "size"\n[[trigger.http]]\nroute = "/..."\ncomponent = "web"\n[component.web]\nsource = "web.wasm"\n',
+      'web.wasm': WASM,
+    });
+    expect((await spinel(['lock', '-f', sized], root)).code).toBe(0);
+    const big = await spinel(['lock', '-f', sized, '--max-source-size', '4'], root);
+    expect(big.code).toBe(1);
+    expect(big.stderr).toContain('error[MANIFEST_FILE_TOO_LARGE]');
+  });
+});
+
 describe('spinel lock', () => {
   it('prints the locked app for a directory, and writes it with -o', async () => {
     const dir = await app('lock-ok', {

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import type { LockedApp } from '@spinel/manifest';
+import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
 import { cacheRoot, insecureFlag, openTargetFromFlags, quietFlag } from './app-flags.js';
 import { createProgressDisplay } from './progress-display.js';
 
@@ -46,6 +47,8 @@ export class RegistryPush extends SpinelCommand {
     concurrency: Flags.integer({ description: 'Blobs uploaded at once.', default: 8, min: 1, max: 64 }),
     'archive-layers': Flags.boolean({ description: 'Pack each component\'s files into one archive layer (also when SPIN_OCI_ARCHIVE_LAYERS is set, to any value, as in Spin).', default: false, hidden: true }),
     quiet: quietFlag,
+    'max-source-size': maxSourceSizeFlag,
+    'max-file-size': maxFileSizeFlag,
   };
 
   async run(): Promise<PushJson> {
@@ -56,7 +59,8 @@ export class RegistryPush extends SpinelCommand {
     const workDir = await mkdtemp(join(tmpdir(), 'spinel-push-'));
     const opened = await openTargetFromFlags(args.reference, flags.insecure, 'push', flags.concurrency);
     try {
-      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build, flags['cache-dir']);
+      const limits = await sizeLimits(flags);
+      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build, flags['cache-dir'], limits);
       const progress = this.jsonEnabled() || flags.quiet ? undefined : createProgressDisplay({ verb: 'push', stream: process.stderr });
       const epoch = process.env['SOURCE_DATE_EPOCH'];
       const result = await oci.pushApp(lockedApp, {
@@ -68,6 +72,7 @@ export class RegistryPush extends SpinelCommand {
         archiveLayers: flags['archive-layers'] || process.env['SPIN_OCI_ARCHIVE_LAYERS'] !== undefined,
         ...(epoch === undefined || epoch === '' ? {} : { sourceDateEpoch: epoch }),
         ...(progress === undefined ? {} : { onProgress: progress.onProgress }),
+        ...limits,
       });
       progress?.finish();
       if (flags.quiet) this.log(result.digest);
@@ -91,7 +96,14 @@ export class RegistryPush extends SpinelCommand {
  * The app to push, as a locked app: a spin.lock as is; a spin.toml locked with its files
  * copied into `workDir` (as Spin does before pushing) and URL sources fetched into the cache.
  */
-async function loadApp(from: string | undefined, cwd: string, workDir: string, build: boolean, cacheDir: string | undefined): Promise<LockedApp> {
+async function loadApp(
+  from: string | undefined,
+  cwd: string,
+  workDir: string,
+  build: boolean,
+  cacheDir: string | undefined,
+  limits: { maxSourceBytes?: number; maxFileBytes?: number },
+): Promise<LockedApp> {
   const manifest = await import('@spinel/manifest');
   if (from !== undefined && /\.(lock|json)$/.test(from)) {
     return manifest.parseLockedApp(await readFile(resolve(cwd, from), 'utf8'));
@@ -101,7 +113,7 @@ async function loadApp(from: string | undefined, cwd: string, workDir: string, b
   const { openCache, createUrlResolver } = await import('@spinel/cache');
   const cache = openCache({ root: await cacheRoot(cacheDir) });
   const resolveUrl = createUrlResolver({ cache });
-  return manifest.lockManifestFile(path, { workingDir: workDir, resolver: (url, digest) => resolveUrl(url, digest) });
+  return manifest.lockManifestFile(path, { workingDir: workDir, resolver: (url, digest) => resolveUrl(url, digest), ...limits });
 }
 
 /** Runs each component's build commands in order, in its workdir, output on stderr. */

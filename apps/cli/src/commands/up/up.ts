@@ -8,6 +8,7 @@ import type * as RuntimeApi from '@spinel/runtime';
 import type { Executor } from '@spinel/runtime';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
+import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
 import { buildApp, parseDuration, parseEnvPair, resolveAppSource, wasmApp } from './app-source.js';
 
 type RuntimeModule = typeof RuntimeApi;
@@ -43,6 +44,8 @@ export class Up extends SpinelCommand {
     insecure: Flags.boolean({ char: 'k', description: 'Use plain HTTP for the registry.', default: false }),
     build: Flags.boolean({ description: 'Run the components\' build commands first (local apps).', default: false, env: 'SPIN_ALWAYS_BUILD' }),
     'direct-mounts': Flags.boolean({ description: 'Mount files directories directly instead of copying them.', default: false }),
+    'max-source-size': maxSourceSizeFlag,
+    'max-file-size': maxFileSizeFlag,
     'log-dir': Flags.string({ char: 'L', description: 'Where <component>_stdout.txt/_stderr.txt go. Default: <state dir>/logs; empty to keep no logs.', env: 'SPIN_LOG_DIR' }),
     workers: Flags.integer({ description: 'Worker threads running guests. Default: one per core.', min: 1 }),
     'request-timeout': Flags.string({ description: 'Stop a request running longer than this (e.g. 30s, 500ms); its client gets an error.' }),
@@ -74,7 +77,7 @@ export class Up extends SpinelCommand {
       if (source.kind === 'manifest') {
         if (flags.build) await buildApp(source.path, (line) => this.log(line));
         const { lockManifestFile } = await import('@spinel/manifest');
-        app = await lockManifestFile(source.path, { workingDir: workDir, directMounts: flags['direct-mounts'] });
+        app = await lockManifestFile(source.path, { workingDir: workDir, directMounts: flags['direct-mounts'], ...(await sizeLimits(flags)) });
         defaultStateDir = join(dirname(source.path), '.spin');
       } else if (source.kind === 'wasm') {
         app = wasmApp(source.path);
