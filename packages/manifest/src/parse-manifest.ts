@@ -12,6 +12,7 @@ import type { Problem } from './problems.js';
 import { readV1 } from './read-v1.js';
 import { readV2 } from './read-v2.js';
 import { caretExcerpt, locateKeyPath } from './toml-location.js';
+import { findOverlongKey, MAX_KEY_PARTS } from './toml-limits.js';
 import { validateManifest } from './validate-manifest.js';
 
 /** Options for {@link parseManifest}. */
@@ -24,12 +25,26 @@ export interface ParseManifestOptions {
  * Parses and validates `spin.toml` text (v1 or v2).
  *
  * @throws {ManifestAggregateError} `MANIFEST_INVALID`, listing every problem (each with its
- *   own code: `MANIFEST_TOML_SYNTAX`, `MANIFEST_INVALID_VERSION`, `MANIFEST_UNKNOWN_FIELD`, …)
+ *   own code: `MANIFEST_TOML_SYNTAX`, `MANIFEST_KEY_TOO_DEEP`, `MANIFEST_INVALID_VERSION`,
+ *   `MANIFEST_UNKNOWN_FIELD`, …)
  */
 export function parseManifest(input: string | Uint8Array, options: ParseManifestOptions = {}): ParsedManifest {
   const text = typeof input === 'string' ? input : new TextDecoder().decode(input);
   const path = options.path;
   const loc = path === undefined ? {} : { path };
+  const overlong = findOverlongKey(text);
+  if (overlong !== undefined) {
+    throw new ManifestAggregateError(
+      [
+        new ManifestError(
+          'MANIFEST_KEY_TOO_DEEP',
+          `A key at line ${overlong.line}, column ${overlong.column} has more than ${MAX_KEY_PARTS} dotted parts; no manifest key is that deep. Check the table header or key there.`,
+          { ...loc, line: overlong.line, column: overlong.column, excerpt: caretExcerpt(text, overlong.line, overlong.column) },
+        ),
+      ],
+      loc,
+    );
+  }
   let root: unknown;
   try {
     // Integers as numbers: smol-toml's BigInt mode is several times slower, and no manifest

@@ -24,7 +24,8 @@ interface Header {
   array: boolean;
 }
 
-const BARE = /^[A-Za-z0-9_-]+/;
+// Sticky: matches at `lastIndex` without copying the rest of the line for every key.
+const BARE = /[A-Za-z0-9_-]+/y;
 
 /** Reads dotted keys (`a."b c".d`) from the start of `s`; returns keys and consumed length. */
 function readKeys(s: string): { keys: string[]; end: number; starts: number[] } | undefined {
@@ -48,7 +49,8 @@ function readKeys(s: string): { keys: string[]; end: number; starts: number[] } 
       keys.push(out);
       i = j + 1;
     } else {
-      const m = BARE.exec(s.slice(i));
+      BARE.lastIndex = i;
+      const m = BARE.exec(s);
       if (m === null) return undefined;
       keys.push(m[0]);
       i += m[0].length;
@@ -75,9 +77,10 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
     const r = readKeys(l.slice(array ? 2 : 1));
     if (r === undefined) return;
     const full: (string | number)[] = [];
+    let prefix = '';
     r.keys.forEach((k, ki) => {
       full.push(k);
-      const prefix = r.keys.slice(0, ki + 1).join('\u0000');
+      prefix = ki === 0 ? k : `${prefix}\u0000${k}`;
       const isLast = ki === r.keys.length - 1;
       if (isLast && array) {
         const n = counts.get(prefix) ?? 0;
@@ -115,6 +118,7 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
       let pi = 0;
       let ok = true;
       for (const key of h.full) {
+        if (pi === path.length) break; // the header goes deeper than the path: it defines the path's key
         if (path[pi] !== key) {
           ok = false;
           break;
@@ -122,6 +126,11 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
         pi++;
       }
       if (!ok) continue;
+      if (pi < h.full.length) {
+        const pos = headerKeyPos(lines, h, path.length - 1);
+        if (pos !== undefined) consider(pi, pos);
+        continue;
+      }
       consumed = pi;
       consider(consumed, headerPos(lines, h));
       if (consumed >= path.length) continue;
@@ -208,6 +217,23 @@ function headerPos(lines: string[], h: Header): TextPosition {
   const start = lastDot < 0 ? 0 : lastDot + 1;
   const lead = inner.slice(start).length - inner.slice(start).trimStart().length;
   return { line: h.line + 1, column: indent + open + start + lead + 1, length: Math.max(1, inner.slice(start).trim().length) };
+}
+
+/** The position of the `index`-th key (counting written keys, not array indexes) of a header. */
+function headerKeyPos(lines: string[], h: Header, fullIndex: number): TextPosition | undefined {
+  // `full` has array indexes inserted; count only the written keys up to `fullIndex`.
+  let keyIndex = -1;
+  for (let i = 0; i <= fullIndex && i < h.full.length; i++) if (typeof h.full[i] === 'string') keyIndex++;
+  if (keyIndex < 0) return undefined;
+  const raw = lines[h.line] as string;
+  const indent = raw.length - raw.trimStart().length;
+  const open = h.array ? 2 : 1;
+  const r = readKeys(raw.slice(indent + open));
+  const start = r?.starts[keyIndex];
+  if (r === undefined || start === undefined) return undefined;
+  const key = r.keys[keyIndex] ?? '';
+  const quoted = raw[indent + open + start] === '"' || raw[indent + open + start] === "'";
+  return { line: h.line + 1, column: indent + open + start + 1, length: Math.max(1, key.length + (quoted ? 2 : 0)) };
 }
 
 function valueLength(v: string): number {

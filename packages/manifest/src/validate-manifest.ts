@@ -372,7 +372,10 @@ function validateHttpTrigger(id: string, hasComponent: boolean, config: Record<s
       }
     }
   }
-  if (hasComponent === (sr !== undefined)) {
+  // A `component` that was written but refused (a bad id, a wrong type) is already reported with
+  // its real problem; saying the trigger has neither would send the reader the wrong way.
+  const componentRefused = !hasComponent && problems.list.some((p) => p.keyPath.length > kp.length && p.keyPath[kp.length] === 'component' && kp.every((k, i) => p.keyPath[i] === k));
+  if (hasComponent === (sr !== undefined) && !componentRefused) {
     problems.add(
       'MANIFEST_TRIGGER_COMPONENT_OR_STATIC_RESPONSE',
       `Triggers must specify either component or static_response - ${id} has ${hasComponent ? 'both' : 'neither'}`,
