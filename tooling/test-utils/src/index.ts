@@ -5,3 +5,4 @@ export * from './postgres.js';
 export * from './mariadb.js';
 export * from './mosquitto.js';
 export { freeLoopbackPort, acceptsConnections } from './service-process.js';
+export * from './outbound-guests.js';

@@ -1,4 +1,4 @@
-// Test helper: componentize-js guests that use Spin's outbound Redis, PostgreSQL, MySQL and MQTT
+// Componentize-js guests that use Spin's outbound Redis, PostgreSQL, MySQL and MQTT
 // interfaces, one per set of interface versions whose import keys do not collide in jco's glue.
 // Each answers JSON; addresses come in request headers so tests choose servers and refusals.
 import { createHash } from 'node:crypto';
@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { componentizeJs, fixtureCacheDir, fixtureWitDir } from '@spinel/test-utils';
-import { SPIN_POSTGRES_3_WIT, SPIN_V1_WIT, SPIN_V2_WIT, spinPostgres4Wit } from './test-outbound-wit.js';
+import { componentizeJs, fixtureCacheDir, fixtureWitDir } from './wasm.js';
+import { SPIN_POSTGRES_3_WIT, SPIN_V1_WIT, SPIN_V2_WIT, spinPostgres4Wit } from './outbound-wit.js';
 
 /** BigInt → "123n", bytes → {bytes:[…]}: how the guests and the tests write values as JSON. */
 export const JSON_HELPERS = `
@@ -16,6 +16,20 @@ const show = (v) => JSON.stringify(v, (k, x) => typeof x === 'bigint' ? x.toStri
 const attempt = (f) => { try { return { ok: f() }; } catch (e) { return { err: e && e.payload !== undefined ? e.payload : String(e) }; } };
 const reply = (v) => new Response(show(v), { headers: { 'content-type': 'application/json' } });
 `;
+
+/**
+ * A guest's JSON with byte lists made comparable: StarlingMonkey's typed arrays fail the guest's
+ * `instanceof Uint8Array` and come out as {"0": …, "1": …}, which this turns into {bytes: […]}
+ * (an empty one stays `{}`).
+ */
+export function guestJson(text: string): unknown {
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+    const keys = Object.keys(v);
+    if (keys.length > 0 && keys.every((k, i) => k === String(i))) return { bytes: Object.values(v) };
+    return v;
+  });
+}
 
 /** The same conversion on the test side, for expected values. */
 export function jsonValue(v: unknown): unknown {

@@ -1,4 +1,4 @@
-// Test helper: WIT of Spin's outbound database and broker interfaces, written out for guests built
+// WIT of Spin's outbound database and broker interfaces, written out for guests built
 // with componentize-js. Type by type as Spin defines them (wit/deps/spin@2.0.0, spin@unversioned,
 // spin-postgres@3.0.0 and @4.x in spinframework/spin), so a guest imports exactly what it would
 // import for Spin.
