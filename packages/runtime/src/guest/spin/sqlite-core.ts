@@ -1,0 +1,333 @@
+/**
+ * The host side of Spin's SQLite interfaces over plain values, independent of any binding
+ * shape: open a database by label (gated by the component's `sqlite_databases`), execute one
+ * statement with typed parameters, typed rows back, Spin's error variants. The interface
+ * versions (`fermyon:spin/sqlite@2.0.0`, Spin 1's unversioned `sqlite`, `spin:sqlite/sqlite@3.0.0`)
+ * and Spin 1's module ABI are thin adapters over it.
+ *
+ * As in Spin (`crates/sqlite-inproc`), every guest `open` gets its own connection, made on
+ * first use: `last-insert-rowid` and `changes` belong to that connection, and a guest's
+ * transactions and pragmas stay with it. Connections run in the worker through better-sqlite3,
+ * WAL mode with a busy timeout, so workers and processes share a file safely.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { refusedStatement } from './sqlite-statement-guard.js';
+
+/** A value passed to or returned from SQLite (the WIT `value` variant). */
+export type SqliteValue =
+  | { tag: 'integer'; val: bigint }
+  | { tag: 'real'; val: number }
+  | { tag: 'text'; val: string }
+  | { tag: 'blob'; val: Uint8Array }
+  | { tag: 'null' };
+
+/** Spin's SQLite `error` variant. */
+export type SqliteErrorVariant =
+  | { tag: 'no-such-database' }
+  | { tag: 'access-denied' }
+  | { tag: 'invalid-connection' }
+  | { tag: 'database-full' }
+  | { tag: 'io'; val: string };
+
+/** One row: a value per column. */
+export interface SqliteRow {
+  values: SqliteValue[];
+}
+
+/** What `execute` returns: column names and rows (both empty for statements that return no data). */
+export interface SqliteQueryResult {
+  columns: string[];
+  rows: SqliteRow[];
+}
+
+/** A guest-visible failure: the adapters hand `error` to the guest as the interface's `error`. */
+export class SqliteGuestError extends Error {
+  readonly error: SqliteErrorVariant;
+  constructor(error: SqliteErrorVariant) {
+    super(error.tag === 'io' ? error.val : error.tag);
+    this.name = 'SqliteGuestError';
+    this.error = error;
+  }
+}
+
+/** Where one label's database is, for a worker. */
+export interface SqliteDatabaseTarget {
+  /** The database file (absolute). */
+  path: string;
+  /** Let guests `ATTACH` files (Spin's `allow_attach_file`). @default false */
+  allowAttachFile?: boolean;
+}
+
+/** Spin's cap on a query result held in the host (`MAX_HOST_BUFFERED_BYTES`, 128 MiB). */
+export const MAX_SQLITE_RESULT_BYTES = 128 * 1024 * 1024;
+
+/** Options of {@link createSqliteConnections}. */
+export interface SqliteConnectionsOptions {
+  /** The labels the component lists in `sqlite_databases`: any other is `access-denied`. */
+  allowed: Iterable<string>;
+  /** The app's databases by label; a label without one is `no-such-database`. */
+  databases: ReadonlyMap<string, SqliteDatabaseTarget>;
+  /** The worker's files (see {@link createSqliteFiles}). */
+  files: SqliteFiles;
+  /** Largest result a query may return (bytes, approximate). @default {@link MAX_SQLITE_RESULT_BYTES} */
+  maxResultBytes?: number;
+  /** Most connections open at once (Spin's resource table: 256). */
+  maxConnections?: number;
+  /** Prepared statements kept per connection. @default 32 */
+  statementCacheSize?: number;
+}
+
+/** One component's SQLite connections (in one worker): the operations every interface version needs. */
+export interface SqliteConnections {
+  /**
+   * Opens `label`; the connection is made on first use.
+   * @throws SqliteGuestError `access-denied`, `no-such-database`, `io("too many connections opened")`
+   */
+  open(label: string): number;
+  /**
+   * Runs one statement with its parameters.
+   * @throws SqliteGuestError `invalid-connection`, `database-full`, `io(message)` (SQL errors, locks, limits)
+   */
+  execute(handle: number, statement: string, parameters: readonly SqliteValue[]): SqliteQueryResult;
+  /** Rowid of the connection's most recent successful INSERT, 0 if none. @throws SqliteGuestError `invalid-connection` */
+  lastInsertRowid(handle: number): bigint;
+  /** Rows changed by the connection's most recent INSERT, UPDATE or DELETE. @throws SqliteGuestError `invalid-connection` */
+  changes(handle: number): bigint;
+  /** Closes a connection (unknown handles are ignored, as a resource drop). */
+  close(handle: number): void;
+  /** Closes every connection: the end of a request. Handles made before stay invalid. */
+  closeAll(): void;
+  /** Connections currently open. */
+  openCount(): number;
+}
+
+interface Connection {
+  label: string;
+  target: SqliteDatabaseTarget;
+  db: Database.Database | undefined;
+  statements: Map<string, Database.Statement>;
+}
+
+const failure = (error: SqliteErrorVariant): SqliteGuestError => new SqliteGuestError(error);
+
+/**
+ * A component's SQLite connections. Handles are never reused (a handle from a closed
+ * connection or an earlier request is `invalid-connection`, not someone else's connection).
+ */
+export function createSqliteConnections(options: SqliteConnectionsOptions): SqliteConnections {
+  const allowed = new Set(options.allowed);
+  const maxResultBytes = options.maxResultBytes ?? MAX_SQLITE_RESULT_BYTES;
+  const maxConnections = options.maxConnections ?? 256;
+  const cacheSize = options.statementCacheSize ?? 32;
+  const open = new Map<number, Connection>();
+  let nextHandle = 1;
+
+  const live = (handle: number): Connection => {
+    const conn = open.get(handle);
+    if (conn === undefined) throw failure({ tag: 'invalid-connection' });
+    return conn;
+  };
+
+  const database = (conn: Connection): Database.Database => {
+    if (conn.db !== undefined) return conn.db;
+    try {
+      conn.db = options.files.connect(conn.target.path);
+    } catch (err) {
+      throw failure({ tag: 'io', val: `cannot open database "${conn.label}": ${(err as Error).message}` });
+    }
+    return conn.db;
+  };
+
+  const prepare = (conn: Connection, sql: string): Database.Statement => {
+    const cached = conn.statements.get(sql);
+    if (cached !== undefined) {
+      // Most recently used last: the first entry is the one to evict.
+      conn.statements.delete(sql);
+      conn.statements.set(sql, cached);
+      return cached;
+    }
+    const refused = refusedStatement(sql, conn.target.allowAttachFile === true);
+    if (refused !== undefined) throw failure({ tag: 'io', val: refused });
+    const stmt = database(conn).prepare(sql);
+    stmt.safeIntegers(true);
+    if (stmt.reader) stmt.raw(true);
+    conn.statements.set(sql, stmt);
+    if (conn.statements.size > cacheSize) conn.statements.delete(conn.statements.keys().next().value as string);
+    return stmt;
+  };
+
+  const closeConnection = (conn: Connection): void => {
+    conn.statements.clear();
+    if (conn.db?.open === true) {
+      // A transaction the guest left open ends with it, as when Spin drops the connection.
+      conn.db.close();
+    }
+    conn.db = undefined;
+  };
+
+  return {
+    open(label) {
+      if (!allowed.has(label)) throw failure({ tag: 'access-denied' });
+      const target = options.databases.get(label);
+      if (target === undefined) throw failure({ tag: 'no-such-database' });
+      if (open.size >= maxConnections) throw failure({ tag: 'io', val: 'too many connections opened' });
+      const handle = nextHandle;
+      nextHandle = nextHandle >= 0xffff_fffe ? 1 : nextHandle + 1;
+      open.set(handle, { label, target, db: undefined, statements: new Map() });
+      return handle;
+    },
+
+    execute(handle, statement, parameters) {
+      const conn = live(handle);
+      try {
+        const stmt = prepare(conn, statement);
+        const args = parameters.map(toBindable);
+        if (!stmt.reader) {
+          stmt.run(...args);
+          return { columns: [], rows: [] };
+        }
+        const columns = stmt.columns().map((c) => c.name);
+        const raw = stmt.all(...args) as unknown[][];
+        return { columns, rows: toRows(raw, maxResultBytes) };
+      } catch (err) {
+        throw guestError(err);
+      }
+    },
+
+    lastInsertRowid(handle) {
+      const conn = live(handle);
+      if (conn.db === undefined) return 0n;
+      return BigInt(conn.db.prepare('SELECT last_insert_rowid()').pluck().safeIntegers(true).get() as bigint);
+    },
+
+    changes(handle) {
+      const conn = live(handle);
+      if (conn.db === undefined) return 0n;
+      return BigInt(conn.db.prepare('SELECT changes()').pluck().safeIntegers(true).get() as bigint);
+    },
+
+    close(handle) {
+      const conn = open.get(handle);
+      if (conn === undefined) return;
+      open.delete(handle);
+      closeConnection(conn);
+    },
+
+    closeAll() {
+      for (const conn of open.values()) closeConnection(conn);
+      open.clear();
+    },
+
+    openCount: () => open.size,
+  };
+}
+
+/** The database files a worker's connections open (one per worker, shared by its components). */
+export interface SqliteFiles {
+  /**
+   * A new connection to `path`: parent directories made, WAL mode, a busy timeout,
+   * `synchronous = NORMAL` (a committed transaction survives the process being killed).
+   */
+  connect(path: string): Database.Database;
+  /** Closes the files' anchor connections (call when the worker stops). */
+  close(): void;
+}
+
+/**
+ * The files of one worker. The first connection to a file switches it to WAL and stays open
+ * as an anchor until {@link SqliteFiles.close}: a guest's connection closing is then never the
+ * last one, so it does not checkpoint and remove the WAL on every request.
+ */
+export function createSqliteFiles(options: { busyTimeoutMs?: number } = {}): SqliteFiles {
+  const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+  const anchors = new Map<string, Database.Database>();
+  const connect = (path: string): Database.Database => {
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: busyTimeoutMs });
+    try {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma('synchronous = NORMAL');
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return db;
+  };
+  return {
+    connect(path) {
+      if (!anchors.has(path)) {
+        const anchor = connect(path);
+        try {
+          anchor.pragma('journal_mode = WAL');
+        } catch (err) {
+          anchor.close();
+          throw err;
+        }
+        anchors.set(path, anchor);
+      }
+      return connect(path);
+    },
+    close() {
+      for (const db of anchors.values()) if (db.open) db.close();
+      anchors.clear();
+    },
+  };
+}
+
+function toBindable(value: SqliteValue): bigint | number | string | Buffer | null {
+  switch (value.tag) {
+    case 'integer':
+      return value.val;
+    case 'real':
+      return value.val;
+    case 'text':
+      return value.val;
+    case 'blob':
+      return Buffer.from(value.val.buffer, value.val.byteOffset, value.val.byteLength);
+    case 'null':
+      return null;
+    default:
+      throw failure({ tag: 'io', val: `unknown parameter type ${JSON.stringify((value as { tag?: unknown }).tag)}` });
+  }
+}
+
+function toRows(raw: unknown[][], maxBytes: number): SqliteRow[] {
+  const rows = new Array<SqliteRow>(raw.length);
+  let bytes = 0;
+  for (let r = 0; r < raw.length; r++) {
+    const src = raw[r] as unknown[];
+    const values = new Array<SqliteValue>(src.length);
+    for (let c = 0; c < src.length; c++) {
+      const v = src[c];
+      if (typeof v === 'bigint') {
+        values[c] = { tag: 'integer', val: v };
+        bytes += 8;
+      } else if (typeof v === 'number') {
+        values[c] = { tag: 'real', val: v };
+        bytes += 8;
+      } else if (typeof v === 'string') {
+        values[c] = { tag: 'text', val: v };
+        bytes += v.length;
+      } else if (v === null || v === undefined) {
+        values[c] = { tag: 'null' };
+      } else {
+        const b = v as Buffer;
+        values[c] = { tag: 'blob', val: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+        bytes += b.byteLength;
+      }
+    }
+    if (bytes > maxBytes) throw failure({ tag: 'io', val: `query result exceeds limit of ${maxBytes} bytes` });
+    rows[r] = { values };
+  }
+  return rows;
+}
+
+/** The guest's error for a failed statement: `database-full` for SQLITE_FULL, else `io` with SQLite's message. */
+function guestError(err: unknown): SqliteGuestError {
+  if (err instanceof SqliteGuestError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'SQLITE_FULL') return failure({ tag: 'database-full' });
+  return failure({ tag: 'io', val: err instanceof Error ? err.message : String(err) });
+}
