@@ -59,3 +59,10 @@ export type { RuntimeConfig, ParseRuntimeConfigOptions } from './services/runtim
 export { runtimeConfigJsonSchema } from './services/runtime-config/json-schema.js';
 export { RuntimeConfigError } from './services/runtime-config/runtime-config-error.js';
 export type { RuntimeConfigErrorCode, RuntimeConfigProblem } from './services/runtime-config/runtime-config-error.js';
+export { prepareSqlite, resolveSqliteDatabases, runSqliteStatements, parseSqliteStatement, DEFAULT_SQLITE_FILE } from './services/sqlite.js';
+export type { PreparedSqlite, SqliteSetupOptions, SqliteDatabaseConfig, ResolvedSqliteDatabase, SqliteWorkerInit, SqliteStatement } from './services/sqlite.js';
+export { querySqliteDatabase, execSqliteDatabase } from './services/sqlite-tool.js';
+export type { SqliteExecResult } from './services/sqlite-tool.js';
+export { SqliteConfigError } from './services/sqlite-errors.js';
+export type { SqliteConfigErrorCode } from './services/sqlite-errors.js';
+export type { SqliteValue, SqliteRow, SqliteQueryResult, SqliteErrorVariant } from './guest/spin/sqlite-core.js';
