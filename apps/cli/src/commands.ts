@@ -3,6 +3,7 @@ import { CACHE_COMMANDS } from './commands/cache/index.js';
 import { KV_COMMANDS } from './commands/kv/index.js';
 import { MANIFEST_COMMANDS } from './commands/manifest/index.js';
 import { REGISTRY_COMMANDS } from './commands/registry/index.js';
+import { SQLITE_COMMANDS } from './commands/sqlite/index.js';
 import { UP_COMMANDS } from './commands/up/index.js';
 
 /**
@@ -14,6 +15,7 @@ export const COMMANDS: Record<string, Command.Class> = {
   ...MANIFEST_COMMANDS,
   ...CACHE_COMMANDS,
   ...KV_COMMANDS,
+  ...SQLITE_COMMANDS,
   ...REGISTRY_COMMANDS,
   ...UP_COMMANDS,
 };
