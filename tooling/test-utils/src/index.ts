@@ -6,3 +6,4 @@ export * from './mariadb.js';
 export * from './mosquitto.js';
 export { freeLoopbackPort, acceptsConnections } from './service-process.js';
 export * from './outbound-guests.js';
+export * from './tls.js';
