@@ -1,5 +1,6 @@
 import type { Command } from '@oclif/core';
 import { CACHE_COMMANDS } from './commands/cache/index.js';
+import { KUBE_COMMANDS } from './commands/kube/index.js';
 import { KV_COMMANDS } from './commands/kv/index.js';
 import { MANIFEST_COMMANDS } from './commands/manifest/index.js';
 import { REGISTRY_COMMANDS } from './commands/registry/index.js';
@@ -18,4 +19,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   ...SQLITE_COMMANDS,
   ...REGISTRY_COMMANDS,
   ...UP_COMMANDS,
+  ...KUBE_COMMANDS,
 };
