@@ -18,6 +18,9 @@ missing=()
 for pkg in docker-registry redis-server skopeo openssl postgresql mariadb-server mosquitto; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# The runner's tests put `spinel kube scaffold` output through kubectl; the bench loads with wrk.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup: installing Debian packages: ${missing[*]}"
