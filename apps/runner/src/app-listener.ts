@@ -46,6 +46,7 @@ export function createAppListener(options: AppListenerOptions): AppListener {
   let current: AppVersion | undefined;
   let inFlight = 0;
   let draining = false;
+  let lastArrival = 0;
   const idleWaiters: Array<() => void> = [];
   // Children of labelled metrics, kept per label pair: prom-client hashes labels on every call otherwise.
   const children = new Map<string, { duration: ReturnType<RunnerMetrics['requestDuration']['labels']>; byStatus: Map<number, ReturnType<RunnerMetrics['requests']['labels']>> }>();
@@ -56,7 +57,10 @@ export function createAppListener(options: AppListenerOptions): AppListener {
     const started = performance.now();
     inFlight++;
     metrics.inFlight.inc();
-    if (draining) res.setHeader('connection', 'close');
+    if (draining) {
+      lastArrival = Date.now();
+      res.setHeader('connection', 'close');
+    }
     res.once('close', () => {
       inFlight--;
       metrics.inFlight.dec();
@@ -138,14 +142,29 @@ export function createAppListener(options: AppListenerOptions): AppListener {
     },
     async drain(timeoutMs) {
       draining = true;
+      lastArrival = Date.now();
       // Stop accepting without http.Server.close(), which would also drop idle keep-alive
       // connections at once: a request a client sent just before the signal may be on its way
-      // on one of them. They are closed after the linger instead.
+      // on one of them. Responses from now on carry `Connection: close`; connections still
+      // open once nothing is in flight and no request came for the linger are closed.
       if (server.listening) NetServer.prototype.close.call(server);
       const deadline = Date.now() + timeoutMs;
-      await sleep(Math.min(lingerMs, timeoutMs));
-      if (inFlight > 0) {
-        await Promise.race([new Promise<void>((resolve) => idleWaiters.push(resolve)), sleep(Math.max(0, deadline - Date.now()))]);
+      for (;;) {
+        const now = Date.now();
+        if (now >= deadline) break;
+        if (inFlight > 0) {
+          await Promise.race([new Promise<void>((resolve) => idleWaiters.push(resolve)), sleep(deadline - now)]);
+          continue;
+        }
+        const quiet = now - lastArrival;
+        if (quiet < lingerMs) {
+          await sleep(Math.min(lingerMs - quiet, deadline - now));
+          continue;
+        }
+        // Timers run before the loop reads sockets: after a stall (a loaded machine) requests may
+        // sit unread in socket buffers. setImmediate runs after that read, so they are seen here.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (inFlight === 0 && Date.now() - lastArrival >= lingerMs) break;
       }
       server.closeAllConnections();
     },

@@ -206,6 +206,8 @@ export interface LoadRecord {
 /** Load on a URL from `connections` keep-alive connections, each sending its next request as soon as the last answered. */
 export interface Load {
   records: LoadRecord[];
+  /** Resolves once `count` more requests have been answered (however long a loaded machine takes). */
+  answered(count: number): Promise<void>;
   /** Stops sending; resolves when every request in flight has finished. */
   stop(): Promise<void>;
 }
@@ -249,8 +251,16 @@ export function startLoad(url: string, connections = 20): Load {
       if (last?.error !== undefined) await new Promise((r) => setTimeout(r, 20));
     }
   });
+  const done = (): number => records.filter((r) => r.doneAt > 0 && r.error === undefined).length;
   return {
     records,
+    async answered(count) {
+      const target = done() + count;
+      while (done() < target) {
+        if (!running) throw new Error('the load was stopped');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
