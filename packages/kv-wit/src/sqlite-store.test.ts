@@ -78,11 +78,19 @@ describe('SQLite store and Spin databases', () => {
     const path = join(dir, 'text-values.db');
     const raw = new Database(path);
     raw.exec(SPIN_DDL);
-    raw.exec("INSERT INTO spin_key_value VALUES ('default', 'k', 'typed by hand')");
+    raw.exec("INSERT INTO spin_key_value VALUES ('default', 'k', 'typed by hand'), ('default', 'u', 'héllo ✓'), ('default', 'b', x'00ff00')");
     raw.close();
     const reopened = openSqliteKvDatabase(path);
     expect(new TextDecoder().decode(reopened.store('default').get('k'))).toBe('typed by hand');
-    expect(reopened.store('default').getMany(['k']).map(([, v]) => v?.byteLength)).toEqual([13]);
+    // get-many cuts one BLOB by byte lengths: multi-byte TEXT beside BLOBs must come out whole.
+    const many = reopened.store('default').getMany(['u', 'missing', 'k', 'b', 'u']);
+    expect(many.map(([k, v]) => [k, v === undefined ? null : Buffer.from(v).toString('hex')])).toEqual([
+      ['u', Buffer.from('héllo ✓').toString('hex')],
+      ['missing', null],
+      ['k', Buffer.from('typed by hand').toString('hex')],
+      ['b', '00ff00'],
+      ['u', Buffer.from('héllo ✓').toString('hex')],
+    ]);
     reopened.close();
   });
 
