@@ -7,3 +7,5 @@ export * from './mosquitto.js';
 export { freeLoopbackPort, acceptsConnections } from './service-process.js';
 export * from './outbound-guests.js';
 export * from './tls.js';
+export * from './sqlite-wit.js';
+export * from './sqlite-guests.js';

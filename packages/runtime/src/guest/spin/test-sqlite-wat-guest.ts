@@ -4,7 +4,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nestedSqlitePackages } from './test-sqlite-wit.js';
+import { nestedSqlitePackages } from '@spinel/test-utils';
 
 /** The guest's exports (see the WAT below for what each returns). */
 export interface SqliteWatGuest {

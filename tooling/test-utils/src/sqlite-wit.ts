@@ -1,6 +1,6 @@
-// Test helper: Spin's SQLite interfaces as WIT packages (written from Spin's
-// wit/deps/spin@2.0.0/sqlite.wit, spin@unversioned/sqlite.wit and spin-sqlite@3.0.0/sqlite.wit),
-// for the guests the tests and the benchmark build.
+// Spin's SQLite interfaces as WIT packages, written from Spin's wit/deps/spin@2.0.0/sqlite.wit,
+// spin@unversioned/sqlite.wit and spin-sqlite@3.0.0/sqlite.wit, for the guests tests and
+// benchmarks build.
 
 const TYPES = `
   variant error {
