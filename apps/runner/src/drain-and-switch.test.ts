@@ -42,8 +42,11 @@ describe('spinel-runner under load', () => {
     await load.answered(200);
     const signalAt = performance.now();
     runner.child.kill('SIGTERM');
-    // Readiness fails at once, while the drain goes on.
+    // Readiness fails at once, while the drain goes on (the admin listener stays up until the end).
     await runner.waitFor('runner.draining');
+    const during = await get(`${admin}/readyz`);
+    expect(during.status).toBe(503);
+    expect(during.body).toContain('draining');
     const exit = await runner.exited;
     await load.stop();
 

@@ -42,14 +42,15 @@ source = "${component}.wasm"
   return path;
 }
 
-/** Locks `manifestPath` and pushes it to `reference` (registry or `oci:` layout); returns the manifest digest. */
-export async function pushManifest(manifestPath: string, reference: string): Promise<string> {
+/** Locks `manifestPath` and pushes it to `reference` (registry or `oci:` layout), with Basic credentials if given; returns the manifest digest. */
+export async function pushManifest(manifestPath: string, reference: string, login?: { registry: string; username: string; password: string }): Promise<string> {
   const { lockManifestFile } = await import('@spinel/manifest');
-  const { openTarget, pushApp } = await import('@spinel/oci');
+  const { openTarget, pushApp, staticCredentials } = await import('@spinel/oci');
   const work = await mkdtemp(join(tmpdir(), 'spinel-runner-push-'));
   try {
     const app = await lockManifestFile(manifestPath, { workingDir: work });
-    const target = await openTarget(reference, { cwd: work, create: true });
+    const credentials = login === undefined ? undefined : staticCredentials({ [login.registry]: { kind: 'basic', username: login.username, password: login.password } });
+    const target = await openTarget(reference, { cwd: work, create: true, ...(credentials === undefined ? {} : { clientOptions: { credentials } }) });
     try {
       const pushed = await pushApp(app, { target: target.target, ...(target.tag === undefined ? {} : { tag: target.tag }) });
       return pushed.digest;
