@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { join, relative, resolve, sep, isAbsolute } from 'node:path';
-import { digestFileName, parseDigest } from './digest.js';
+import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { readDerivedChecked, writeDerivedRecord } from './derived-record.js';
+import { digestFileName, digestFromFileName, parseDigest } from './digest.js';
 import { CacheDigestMismatchError, CacheIntegrityError, CacheInvalidArgumentError, CacheTooLargeError, CacheInvalidNameError, CacheIoError, CacheNotFoundError } from './errors.js';
 import { errnoCode, isMissing, removeAtomically, removeQuietly, statOrUndefined, touch } from './fs-util.js';
-import { debug, putChannel } from './diagnostics.js';
+import { debug, putChannel, removeChannel } from './diagnostics.js';
 import { derivedKeySegment, registrySegment, repositorySegments, tagSegment } from './names.js';
 import { tempName } from './temp-files.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { writeVerifiedBytes, writeVerifiedFile, writeVerifiedStream, wrapIo } from './write-verified.js';
-import { hashFile, hashHandle } from './hash-file.js';
+import { hashFile, hashHandle, readHashed } from './hash-file.js';
 import { cacheSize, cleanCache, listEntries, pruneCache, verifyCache } from './maintenance.js';
 import type { CacheEntry, CacheSize, CleanReport, PruneOptions, PruneReport, VerifyCacheOptions, VerifyReport } from './maintenance.js';
 
@@ -102,6 +103,13 @@ export interface ManifestFiles {
   config?: Buffer;
 }
 
+/** A derived artifact read for running: its directory and the verified bytes of its files. */
+export interface DerivedContent {
+  path: string;
+  /** Verified content by path inside the directory (`/`-separated), for the files asked for. */
+  files: Map<string, Buffer>;
+}
+
 /** What {@link Cache.putDerived} did. */
 export interface DerivedResult {
   path: string;
@@ -176,6 +184,18 @@ export class Cache {
       if (stats?.isFile() === true) return { digest, path, kind, size: stats.size, mtimeMs: stats.mtimeMs };
     }
     return undefined;
+  }
+
+  /**
+   * The digest of the blob at `path` when `path` names a blob of this cache
+   * (`<root>/registry/{wasm,data}/<digest>`), else undefined. A reader given a file path (a
+   * locked app's `file://` source) can tell it is cached content with a digest to check.
+   */
+  blobDigestAt(path: string): string | undefined {
+    const full = resolve(path);
+    const dir = dirname(full);
+    if (dir !== this.blobDir('wasm') && dir !== this.blobDir('data')) return undefined;
+    return digestFromFileName(basename(full));
   }
 
   /** True when a blob with this digest is stored. @throws CACHE_INVALID_DIGEST */
@@ -301,23 +321,62 @@ export class Cache {
    */
   async readBytes(digest: string, options: ReadOptions = {}): Promise<Buffer> {
     const verify = options.verify ?? 'size';
-    const { handle, path } = await this.openChecked(digest, { ...options, verify: verify === 'full' ? 'size' : verify });
-    let bytes: Buffer;
+    const { handle, path, size } = await this.openChecked(digest, { ...options, verify: verify === 'full' ? 'size' : verify });
+    let read: { bytes: Buffer; digest: string };
     try {
-      bytes = await handle.readFile();
+      if (verify !== 'full') return await handle.readFile();
+      // Hashed while read: the bytes handed out are the bytes that were checked.
+      read = await readHashed(handle, size);
     } catch (err) {
       throw new CacheIoError('read', path, err);
     } finally {
       await handle.close().catch(() => undefined);
     }
-    if (verify === 'full') {
-      const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-      if (actual !== digest) {
-        await removeAtomically(path).catch(() => undefined);
-        throw new CacheIntegrityError(digest, path, `content hashes to ${actual}; the file was removed`);
-      }
+    if (read.digest !== digest || read.bytes.byteLength !== size) {
+      await this.removeCorrupt(path);
+      throw new CacheIntegrityError(digest, path, `content hashes to ${read.digest}; the file was removed`);
     }
-    return bytes;
+    return read.bytes;
+  }
+
+  /**
+   * Copies a stored blob to `dest` for running (a pulled app's files): read from one open file
+   * and hashed while copied, so `dest` holds exactly the bytes that matched the digest. A blob
+   * that does not match is removed (so the next pull fetches it again) and `dest` is removed too.
+   * @throws CACHE_NOT_FOUND, CACHE_INTEGRITY, CACHE_IO
+   */
+  async copyVerified(digest: string, dest: string, options: { size?: number } = {}): Promise<void> {
+    const { handle, path, size } = await this.openChecked(digest, { ...options, verify: 'size' });
+    let out: FileHandle | undefined;
+    let actual: string;
+    try {
+      out = await open(dest, 'w');
+      const hash = createHash('sha256');
+      const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(size, 1 << 20)));
+      let position = 0;
+      while (position < size) {
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.byteLength, size - position), position);
+        if (bytesRead === 0) break;
+        const chunk = buffer.subarray(0, bytesRead);
+        hash.update(chunk);
+        await out.write(chunk, 0, bytesRead, position);
+        position += bytesRead;
+      }
+      actual = position === size ? `sha256:${hash.digest('hex')}` : `a file of ${position} bytes`;
+    } catch (err) {
+      await out?.close().catch(() => undefined);
+      out = undefined;
+      await unlink(dest).catch(() => undefined);
+      throw new CacheIoError('copy', path, err);
+    } finally {
+      await out?.close().catch(() => undefined);
+      await handle.close().catch(() => undefined);
+    }
+    if (actual !== digest) {
+      await unlink(dest).catch(() => undefined);
+      await this.removeCorrupt(path);
+      throw new CacheIntegrityError(digest, path, `content hashes to ${actual}; the file was removed`);
+    }
   }
 
   /**
@@ -400,7 +459,8 @@ export class Cache {
 
   /**
    * The directory of a derived artifact, or undefined when absent. A directory under its
-   * final name is always complete (it appears by one rename). Marks it used.
+   * final name is always complete (it appears by one rename). Marks it used. Its content is
+   * not checked here: read it with {@link Cache.readDerived} to run it.
    * @throws CACHE_INVALID_KEY
    */
   async getDerived(key: string): Promise<string | undefined> {
@@ -412,9 +472,30 @@ export class Cache {
   }
 
   /**
+   * Reads a derived artifact for running: every file is hashed while it is read and compared
+   * with the verification record written when the artifact was built (sizes, digests and the
+   * set of files). Undefined when absent, or when the check fails: the entry is then removed
+   * (`spinel:cache:remove` says why), so the caller builds it again from its source.
+   * `keep` chooses which files' bytes are returned (all are checked).
+   * @throws CACHE_INVALID_KEY, CACHE_IO
+   */
+  async readDerived(key: string, options: { keep?: (path: string) => boolean } = {}): Promise<DerivedContent | undefined> {
+    const path = await this.getDerived(key);
+    if (path === undefined) return undefined;
+    const checked = await readDerivedChecked(path, options.keep);
+    if (checked.ok) return { path, files: checked.files };
+    debug('derived %s is corrupt (%s); removing it', key, checked.problem);
+    if (await removeAtomically(path).catch(() => false)) {
+      if (removeChannel.hasSubscribers) removeChannel.publish({ path, reason: `corrupt: ${checked.problem}` });
+    }
+    return undefined;
+  }
+
+  /**
    * Produces a derived artifact once: when `key` is absent, `build(tmpDir)` fills a fresh
    * temporary directory inside the cache, which is then renamed to its final name in one
-   * step. If another process finished first, its directory is kept and this output is
+   * step. Its files are recorded (size and sha256, in `.spinel-derived.json`) before the
+   * rename, so {@link Cache.readDerived} can tell later changes. If another process finished first, its directory is kept and this output is
    * discarded. If `build` throws, nothing is left behind and the error passes through.
    * @throws CACHE_INVALID_KEY, CACHE_IO
    */
@@ -430,6 +511,9 @@ export class Cache {
     }
     try {
       await build(tmp);
+      await writeDerivedRecord(tmp).catch((err: unknown) => {
+        throw new CacheIoError('record', tmp, err);
+      });
       if (this.fsync) await syncDir(tmp);
       try {
         await rename(tmp, path);
@@ -491,6 +575,12 @@ export class Cache {
     if (size !== undefined && info.size !== size) return undefined;
     await touch(info.path, info.mtimeMs, this.now());
     return { digest, path: info.path, size: info.size, kind: info.kind };
+  }
+
+  private async removeCorrupt(path: string): Promise<void> {
+    if (await removeAtomically(path).catch(() => false)) {
+      if (removeChannel.hasSubscribers) removeChannel.publish({ path, reason: 'corrupt' });
+    }
   }
 
   private reportPut(result: PutResult): PutResult {

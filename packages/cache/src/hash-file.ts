@@ -24,3 +24,20 @@ export async function hashHandle(handle: FileHandle): Promise<string> {
   }
   return `sha256:${hash.digest('hex')}`;
 }
+
+/**
+ * Reads `size` bytes of an open file from the start, hashing each chunk as it arrives (one
+ * pass over the bytes). Fewer bytes than `size` mean the file shrank: the caller compares.
+ */
+export async function readHashed(handle: FileHandle, size: number): Promise<{ bytes: Buffer; digest: string }> {
+  const bytes = Buffer.allocUnsafe(size);
+  const hash = createHash('sha256');
+  let position = 0;
+  while (position < size) {
+    const { bytesRead } = await handle.read(bytes, position, Math.min(1 << 20, size - position), position);
+    if (bytesRead === 0) break;
+    hash.update(bytes.subarray(position, position + bytesRead));
+    position += bytesRead;
+  }
+  return { bytes: bytes.subarray(0, position), digest: `sha256:${hash.digest('hex')}` };
+}

@@ -42,6 +42,7 @@ export type {
   ManifestRef,
   ManifestFiles,
   DerivedResult,
+  DerivedContent,
 } from './cache.js';
 export { defaultCacheRoot } from './default-root.js';
 export type { DefaultCacheRootOptions } from './default-root.js';

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -34,15 +34,17 @@ describe('list and size', () => {
     const blob = await putAged('wasm-bytes', 0, 'wasm');
     await putAged('data-bytes!', 0);
     await cache.writeManifest({ registry: 'ghcr.io', repository: 'org/app', tag: 'v1' }, { manifest: '{}', config: '{"a":1}' });
-    await cache.putDerived('jco-key', async (dir) => writeFile(join(dir, 'x.js'), '12345'));
+    const derived = await cache.putDerived('jco-key', async (dir) => writeFile(join(dir, 'x.js'), '12345'));
+    // A derived entry's bytes include its verification record.
+    const record = (await stat(join(derived.path, '.spinel-derived.json'))).size;
     await writeFile(join(root, 'registry', 'data', tempName(999_999)), 'partial');
 
     const entries = await cache.list();
     expect(entries.map((e) => `${e.kind}:${e.name}:${e.size}`).sort()).toEqual(
-      [`wasm:${blob.digest}:10`, `data:${sha256Digest(Buffer.from('data-bytes!'))}:11`, 'manifest:ghcr.io/org/app/v1:9', 'derived:jco-key:5'].sort(),
+      [`wasm:${blob.digest}:10`, `data:${sha256Digest(Buffer.from('data-bytes!'))}:11`, 'manifest:ghcr.io/org/app/v1:9', `derived:jco-key:${5 + record}`].sort(),
     );
     const size = await cache.size();
-    expect(size.totalBytes).toBe(10 + 11 + 9 + 5 + 7);
+    expect(size.totalBytes).toBe(10 + 11 + 9 + 5 + record + 7);
     expect(size.entries).toBe(4);
     expect(size.byKind.temp).toEqual({ count: 1, bytes: 7 });
     expect(size.byKind.wasm).toEqual({ count: 1, bytes: 10 });
@@ -161,10 +163,11 @@ describe('prune of derived temporaries', () => {
 describe('clean', () => {
   it('empties registry/ and derived/ and leaves other files under the root', async () => {
     await putAged('x', 0);
-    await cache.putDerived('k', async (tmp) => writeFile(join(tmp, 'f'), 'abc'));
+    const derived = await cache.putDerived('k', async (tmp) => writeFile(join(tmp, 'f'), 'abc'));
+    const record = (await stat(join(derived.path, '.spinel-derived.json'))).size;
     await writeFile(join(root, 'keep.txt'), 'mine');
     const report = await cache.clean();
-    expect(report).toEqual({ root, freedBytes: 4, entries: 2 });
+    expect(report).toEqual({ root, freedBytes: 4 + record, entries: 2 });
     expect(await readdir(root)).toEqual(['keep.txt']);
     expect(await cache.list()).toEqual([]);
   });

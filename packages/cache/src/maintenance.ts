@@ -2,6 +2,7 @@ import { readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Cache } from './cache.js';
+import { readDerivedChecked } from './derived-record.js';
 import { hashFile } from './hash-file.js';
 import { digestFromFileName } from './digest.js';
 import { debug, removeChannel } from './diagnostics.js';
@@ -97,18 +98,19 @@ export interface VerifyReport {
 }
 
 /**
- * Hashes every blob and compares it with its name; checks that every manifest.json and
- * config.json is JSON. Corrupt entries are reported and (by default) removed, so the next
+ * Hashes every blob and compares it with its name; checks every derived artifact against its
+ * verification record; checks that every manifest.json and config.json is JSON. Corrupt entries are reported and (by default) removed, so the next
  * pull fetches them again.
  */
 export async function verifyCache(cache: Cache, options: VerifyCacheOptions = {}): Promise<VerifyReport> {
   const remove = options.remove ?? true;
   const { entries } = await scan(cache);
-  const checkable = entries.filter((e) => e.kind === 'wasm' || e.kind === 'data' || e.kind === 'manifest');
+  const checkable = entries.filter((e) => e.kind === 'wasm' || e.kind === 'data' || e.kind === 'manifest' || e.kind === 'derived');
   const corrupt: CorruptEntry[] = [];
   let checked = 0;
   await forEachLimit(checkable, options.concurrency ?? 4, async (entry) => {
-    const problem = entry.kind === 'manifest' ? await manifestProblem(entry.path) : await blobProblem(entry);
+    const problem =
+      entry.kind === 'manifest' ? await manifestProblem(entry.path) : entry.kind === 'derived' ? await derivedProblem(entry.path) : await blobProblem(entry);
     if (problem === 'gone') return;
     checked += 1;
     if (problem === undefined) return;
@@ -304,6 +306,15 @@ async function blobProblem(entry: CacheEntry): Promise<string | undefined> {
     throw new CacheIoError('read', entry.path, err);
   }
   return actual === entry.name ? undefined : `content hashes to ${actual}`;
+}
+
+async function derivedProblem(dir: string): Promise<string | undefined> {
+  const checked = await readDerivedChecked(dir, () => false).catch((err: unknown) => {
+    if (isMissing(err)) return 'gone' as const;
+    throw new CacheIoError('read', dir, err);
+  });
+  if (checked === 'gone') return 'gone';
+  return checked.ok ? undefined : checked.problem;
 }
 
 async function manifestProblem(dir: string): Promise<string | undefined> {

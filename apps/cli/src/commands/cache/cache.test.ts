@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -69,7 +69,9 @@ describe('spinel cache', () => {
     await putAged('layer data', DAY);
     const cache = openCache({ root: cacheDir });
     await cache.writeManifest({ registry: 'localhost:5000', repository: 'spin/app', tag: 'v1' }, { manifest: '{}', config: '{}' });
-    await cache.putDerived('jco-1', async (dir) => writeFile(join(dir, 'a.js'), 'export {}'));
+    const derived = await cache.putDerived('jco-1', async (dir) => writeFile(join(dir, 'a.js'), 'export {}'));
+    // A derived entry's bytes include its verification record.
+    const record = (await stat(join(derived.path, '.spinel-derived.json'))).size;
 
     const listed = await json<{ root: string; entries: Array<{ kind: string; name: string; size: number }> }>(['cache', 'list']);
     expect(listed.root).toBe(cacheDir);
@@ -82,9 +84,9 @@ describe('spinel cache', () => {
 
     const size = await json<{ totalBytes: number; entries: number; byKind: Record<string, { count: number; bytes: number }> }>(['cache', 'size']);
     expect(size.entries).toBe(4);
-    expect(size.totalBytes).toBe(9 + 10 + 4 + 9);
+    expect(size.totalBytes).toBe(9 + 10 + 4 + 9 + record);
     expect(size.byKind['wasm']).toEqual({ count: 1, bytes: 9 });
-    expect((await spinel(['cache', 'size', '--cache-dir', cacheDir])).stdout).toMatch(/^32 B in 4 entries/);
+    expect((await spinel(['cache', 'size', '--cache-dir', cacheDir])).stdout).toMatch(new RegExp(`^${32 + record} B in 4 entries`));
   });
 
   it('verify finds a flipped byte, reports it and removes it; --dry-run only reports, with exit status 1', async () => {
@@ -143,10 +145,11 @@ describe('spinel cache', () => {
 
   it('clean empties the cache and leaves other files under the root', async () => {
     await putAged('x', 0);
-    await openCache({ root: cacheDir }).putDerived('k', async (dir) => writeFile(join(dir, 'f'), 'abc'));
+    const derived = await openCache({ root: cacheDir }).putDerived('k', async (dir) => writeFile(join(dir, 'f'), 'abc'));
+    const record = (await stat(join(derived.path, '.spinel-derived.json'))).size;
     await writeFile(join(cacheDir, 'notes.txt'), 'mine');
     const cleaned = await json<{ entries: number; freedBytes: number }>(['cache', 'clean']);
-    expect(cleaned).toMatchObject({ entries: 2, freedBytes: 4 });
+    expect(cleaned).toMatchObject({ entries: 2, freedBytes: 4 + record });
     expect(await readdir(cacheDir)).toEqual(['notes.txt']);
     expect((await json<{ entries: unknown[] }>(['cache', 'list'])).entries).toEqual([]);
   });
