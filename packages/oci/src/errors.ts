@@ -35,6 +35,7 @@ export type OciErrorCode =
   | 'OCI_ANNOTATION_INVALID'
   | 'OCI_ARTIFACT_UNSUPPORTED'
   | 'OCI_ARTIFACT_BLOB_MISSING'
+  | 'OCI_ARTIFACT_BLOB_CORRUPT'
   | 'OCI_UNSAFE_PATH'
   | 'OCI_ARCHIVE_CORRUPT'
   | 'OCI_ARCHIVE_ENTRY_TYPE'
@@ -258,6 +259,19 @@ export class ArtifactUnsupportedError extends OciError {
 export class ArtifactBlobMissingError extends OciError {
   constructor(message: string, options?: OciErrorOptions) {
     super('OCI_ARTIFACT_BLOB_MISSING', message, options);
+  }
+}
+
+/**
+ * A blob in the store no longer matches its digest (it changed on disk after it was stored):
+ * it was removed, so pulling again fetches it. `retryable`: a pull that removed it succeeds.
+ */
+export class ArtifactBlobCorruptError extends OciError {
+  readonly digest: string;
+
+  constructor(digest: string, message: string) {
+    super('OCI_ARTIFACT_BLOB_CORRUPT', message, { retryable: true });
+    this.digest = digest;
   }
 }
 

@@ -27,6 +27,11 @@ export interface AppBlobStore {
   /** Stores bytes under their digest, checked likewise. */
   putBytes(digest: string, bytes: Uint8Array, options: { kind: AppBlobKind }): Promise<{ path: string }>;
   /**
+   * Removes a blob. Unpacking removes one whose content no longer matches its digest, so the
+   * next pull fetches it again instead of finding it stored.
+   */
+  remove?(digest: string): Promise<unknown>;
+  /**
    * Reads a reference's `manifest.json` and `config.json`. With {@link AppBlobStore.writeManifest},
    * lets a pull keep the locked app where Spin keeps it and skip fetching it again.
    */

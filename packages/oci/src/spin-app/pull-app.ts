@@ -192,20 +192,34 @@ export interface PulledApp extends PulledArtifact {
  * locked app ({@link unpackApp}). With a warm cache this makes one manifest request and no
  * blob request.
  *
+ * A stored file that no longer matches its digest is removed and fetched again (once).
+ *
  * @throws OciError as {@link pullArtifact} and {@link unpackApp}
  */
 export async function pullApp(options: PullAppOptions): Promise<PulledApp> {
-  const pulled = await pullArtifact(options);
+  let pulled = await pullArtifact(options);
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'spinel-oci-app-')));
-  const unpacked = await unpackApp({
-    manifest: pulled.manifest,
-    config: pulled.config,
-    store: options.store,
-    reference: options.origin,
-    digest: pulled.digest,
-    workDir,
-    ...(options.archiveLimits === undefined ? {} : { archiveLimits: options.archiveLimits }),
-  });
+  const unpack = (from: PulledArtifact): Promise<UnpackedApp> =>
+    unpackApp({
+      manifest: from.manifest,
+      config: from.config,
+      store: options.store,
+      reference: options.origin,
+      digest: from.digest,
+      workDir,
+      ...(options.archiveLimits === undefined ? {} : { archiveLimits: options.archiveLimits }),
+    });
+  let unpacked: UnpackedApp;
+  try {
+    unpacked = await unpack(pulled);
+  } catch (err) {
+    // A stored file that changed on disk was removed while unpacking: one more pull fetches
+    // it from the registry. A second failure is reported as it is.
+    if ((err as { code?: unknown }).code !== 'OCI_ARTIFACT_BLOB_CORRUPT' || options.store.remove === undefined) throw err;
+    debug('pull %s: %s', options.origin, (err as Error).message);
+    pulled = await pullArtifact(options);
+    unpacked = await unpack(pulled);
+  }
   const lockedAppPath = join(workDir, 'spin.lock');
   await writeFile(lockedAppPath, serializeLockedApp(unpacked.lockedApp));
   return { ...pulled, lockedApp: unpacked.lockedApp, format: unpacked.format, workDir, lockedAppPath };

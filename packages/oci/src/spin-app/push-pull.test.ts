@@ -125,4 +125,39 @@ describe('pushApp / pullApp against a real registry', () => {
     const assets = fileURLToPath(pulled.lockedApp.components[0]?.files?.[0]?.source ?? '');
     expect(await readFile(join(assets, 'page504.txt'))).toEqual(files['page504.txt']);
   });
+
+  it('a stored file flipped on disk (same size) is removed and fetched again, never handed to the guest', async () => {
+    const { open } = await import('node:fs/promises');
+    const page = Buffer.alloc(4000, 'p');
+    const app = await writeApp(join(dir, 'app-tamper'), { components: [{ id: 'web', wasm: wasmB, files: { 'page.html': page } }] });
+    const target = client.repository(`${registry.host}/spinel/tamper`);
+    await pushApp(app, { target, tag: 'v1', sourceDateEpoch: 0 });
+    const cache = openCache({ root: join(dir, 'cache-tamper'), fsync: false });
+    const spinCacheLocation = { registry: registry.host, repository: 'spinel/tamper', tag: 'v1' };
+    const first = await pullApp({ target, reference: 'v1', store: cache, origin: 'o', spinCacheLocation, workDir: join(dir, 'work-tamper-1') });
+    expect(first.downloadedSize).toBeGreaterThan(0);
+    const stored = await cache.stat(sha256Digest(page));
+    const handle = await open(stored?.path ?? '', 'r+');
+    await handle.write(Buffer.from('X'), 0, 1, 100);
+    await handle.close();
+    expect((await cache.stat(sha256Digest(page)))?.size).toBe(page.length);
+
+    requests.length = 0;
+    const second = await pullApp({ target, reference: 'v1', store: cache, origin: 'o', spinCacheLocation, workDir: join(dir, 'work-tamper-2') });
+    const assets = fileURLToPath(second.lockedApp.components[0]?.files?.[0]?.source ?? '');
+    expect((await readFile(join(assets, 'page.html'))).equals(page)).toBe(true);
+    // Fetched again from the registry: exactly that blob.
+    expect(requests.filter((r) => r.includes('/blobs/'))).toEqual([`GET /v2/spinel/tamper/blobs/${sha256Digest(page)}`]);
+    expect(sha256Digest(await readFile((await cache.stat(sha256Digest(page)))?.path ?? ''))).toBe(sha256Digest(page));
+
+    // A store that cannot remove the blob gets the coded error instead of the tampered bytes.
+    const handle2 = await open((await cache.stat(sha256Digest(page)))?.path ?? '', 'r+');
+    await handle2.write(Buffer.from('Y'), 0, 1, 200);
+    await handle2.close();
+    const noRemove = { stat: cache.stat.bind(cache), putStream: cache.putStream.bind(cache), putBytes: cache.putBytes.bind(cache) };
+    const err = await pullApp({ target, reference: 'v1', store: noRemove, origin: 'o', workDir: join(dir, 'work-tamper-3') }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'OCI_ARTIFACT_BLOB_CORRUPT', retryable: true });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(join(dir, 'work-tamper-3', 'assets', 'web', 'page.html'))).toBe(false);
+  });
 });

@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256Digest } from '@spinel/cache';
 import { parseLockedApp, type LockedApp, type LockedComponent, type LockedComponentSource } from '@spinel/manifest';
-import { AppInvalidError, ArtifactBlobMissingError, ArtifactUnsupportedError, UnsafePathError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { parseDigest } from '../digest.js';
+import { AppInvalidError, ArtifactBlobCorruptError, ArtifactBlobMissingError, ArtifactUnsupportedError, UnsafePathError } from '../errors.js';
 import { MediaType, OCI_ORIGIN_PREFIX } from '../media-types.js';
 import type { ImageManifest } from '../types.js';
 import type { AppBlobStore } from './app-blob-store.js';
@@ -47,8 +49,13 @@ export interface UnpackedApp {
  * JSON with `spin_lock_version`, whatever the media type it came with; otherwise the
  * artifact must have a single layer, which runs as one HTTP component on `/...`.
  *
+ * Files are copied out of the store and each copy is hashed against its digest before the app
+ * is handed out, so the guest reads exactly the published bytes; component sources are left in
+ * the store with their digest, for the runtime to check as it reads them.
+ *
  * @throws OciError `OCI_ARTIFACT_UNSUPPORTED`, `OCI_ARTIFACT_BLOB_MISSING`, `OCI_UNSAFE_PATH`,
- *   `OCI_APP_INVALID`, `OCI_ARCHIVE_*`
+ *   `OCI_APP_INVALID`, `OCI_ARCHIVE_*`, `OCI_ARTIFACT_BLOB_CORRUPT` (a stored file that no longer
+ *   matches its digest: removed from the store)
  */
 export async function unpackApp(options: UnpackAppOptions): Promise<UnpackedApp> {
   const { manifest, store } = options;
@@ -82,7 +89,7 @@ export async function unpackApp(options: UnpackAppOptions): Promise<UnpackedApp>
     for (const [role, dependency] of triggerDependencies(component)) {
       dependency.source = await resolveSource(resolver, dependency.source, `trigger dependency '${role}' of component '${component.id}'`);
     }
-    await materialiseFiles(resolver, component, options.workDir);
+    await materialiseFiles(resolver, store, component, options.workDir);
   }
   for (const trigger of app.triggers) {
     for (const [role, dependency] of triggerDependencies(trigger)) {
@@ -170,7 +177,7 @@ async function resolveSource(resolver: BlobResolver, source: LockedComponentSour
   throw new AppInvalidError(`The Wasm of ${what} has no digest or inline content in the artifact; the publisher should push the app again with spin or spinel.`);
 }
 
-async function materialiseFiles(resolver: BlobResolver, component: LockedComponent, workDir: string): Promise<void> {
+async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, component: LockedComponent, workDir: string): Promise<void> {
   const files = component.files ?? [];
   if (files.length === 0) return;
   const id = safeRelativePath(component.id);
@@ -190,13 +197,30 @@ async function materialiseFiles(resolver: BlobResolver, component: LockedCompone
     if (file.inline !== undefined) {
       await writeFile(target, file.inline);
     } else if (file.digest !== undefined) {
-      const from = await resolver.path(file.digest, `file '${relative}' of component '${component.id}'`);
+      const what = `file '${relative}' of component '${component.id}'`;
+      const from = await resolver.path(file.digest, what);
       await copyFile(from, target, constants.COPYFILE_FICLONE);
+      await verifyCopy(target, file.digest, store, what);
     } else {
       throw new AppInvalidError(`File '${relative}' of component '${component.id}' has neither inline content nor a digest.`);
     }
   }
   component.files = [{ source: pathToFileURL(root).href, path: '/' }];
+}
+
+/**
+ * Hashes a file copied out of the store (the bytes the guest will read) against the digest it
+ * was stored under. A stored blob can change after it was verified on its way in (a flipped
+ * byte keeps its size); then the copy is deleted and the blob removed from the store.
+ */
+async function verifyCopy(copy: string, digest: string, store: AppBlobStore, what: string): Promise<void> {
+  const hash = createHash(parseDigest(digest).algorithm);
+  for await (const chunk of createReadStream(copy, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
+  if (actual === digest) return;
+  await unlink(copy).catch(() => undefined);
+  await store.remove?.(digest);
+  throw new ArtifactBlobCorruptError(digest, `The stored blob of ${what} (${digest}) no longer matches its digest (it hashes to ${actual}); it was removed from the cache. Pull the app again.`);
 }
 
 async function bareWasmApp(store: AppBlobStore, digest: string, options: UnpackAppOptions): Promise<LockedApp> {
