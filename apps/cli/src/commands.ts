@@ -3,8 +3,10 @@ import { CACHE_COMMANDS } from './commands/cache/index.js';
 import { KUBE_COMMANDS } from './commands/kube/index.js';
 import { KV_COMMANDS } from './commands/kv/index.js';
 import { MANIFEST_COMMANDS } from './commands/manifest/index.js';
+import { NEW_COMMANDS } from './commands/new/index.js';
 import { REGISTRY_COMMANDS } from './commands/registry/index.js';
 import { SQLITE_COMMANDS } from './commands/sqlite/index.js';
+import { TEMPLATES_COMMANDS } from './commands/templates/index.js';
 import { UP_COMMANDS } from './commands/up/index.js';
 
 /**
@@ -20,4 +22,6 @@ export const COMMANDS: Record<string, Command.Class> = {
   ...REGISTRY_COMMANDS,
   ...UP_COMMANDS,
   ...KUBE_COMMANDS,
+  ...NEW_COMMANDS,
+  ...TEMPLATES_COMMANDS,
 };
