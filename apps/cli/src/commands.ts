@@ -8,6 +8,7 @@ import { REGISTRY_COMMANDS } from './commands/registry/index.js';
 import { SQLITE_COMMANDS } from './commands/sqlite/index.js';
 import { TEMPLATES_COMMANDS } from './commands/templates/index.js';
 import { UP_COMMANDS } from './commands/up/index.js';
+import { WATCH_COMMANDS } from './commands/watch/index.js';
 
 /**
  * Every command, by id (topics separated by `:`, shown with spaces).
@@ -24,4 +25,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   ...KUBE_COMMANDS,
   ...NEW_COMMANDS,
   ...TEMPLATES_COMMANDS,
+  ...WATCH_COMMANDS,
 };
