@@ -1,11 +1,11 @@
 // Benchmark worker: runs guest-shaped calls (through the capability host bindings) in a loop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Fields, OutgoingRequest } from '../src/engine/host/http.js';
-import type { BridgeEndpoint } from '../src/capabilities/bridge-protocol.js';
-import type { KvWorkerConfig } from '../src/capabilities/key-value.js';
-import { createInstanceKvHost, openWorkerKvStores } from '../src/capabilities/key-value-host.js';
-import { createOutboundHost } from '../src/capabilities/outbound-host.js';
-import { createSyncBridge } from '../src/capabilities/sync-bridge.js';
+import { Fields, OutgoingRequest } from '../src/guest/wasi/http.js';
+import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
+import type { KvWorkerConfig } from '../src/services/key-value.js';
+import { createInstanceKvHost, openWorkerKvStores } from '../src/guest/spin/key-value.js';
+import { createOutboundHost } from '../src/guest/spin/outbound-http.js';
+import { createSyncBridge } from '../src/channel/sync-bridge.js';
 
 const data = workerData as { endpoint: BridgeEndpoint; mode: 'http' | 'kv'; url: string; ms: number; kv: KvWorkerConfig; label: string };
 const bridge = createSyncBridge(data.endpoint);

@@ -14,10 +14,10 @@ import { Agent } from 'undici';
 import { createKvHost, createKvStoreManager } from '@spinel/kv-wit';
 import { AllowedHosts } from '@spinel/manifest';
 import { startRedis } from '@spinel/test-utils';
-import { createBridgeServer } from '../src/capabilities/bridge-server.js';
-import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/capabilities/key-value.js';
-import { createOutboundHttp } from '../src/capabilities/outbound-http.js';
-import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/capabilities/outbound-service.js';
+import { createBridgeServer } from '../src/channel/bridge-server.js';
+import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/services/key-value.js';
+import { createOutboundHttp } from '../src/services/outbound-http.js';
+import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/services/outbound-service.js';
 
 const MS = 1500;
 const ROUNDS = 3;

@@ -7,11 +7,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCache } from '@spinel/cache';
 import { jsComponent } from '@spinel/test-utils';
-import { createExecutor } from '../src/engine/create-executor.js';
-import { GlueTemplate, type GlueInstantiate } from '../src/engine/glue-template.js';
-import { buildImports } from '../src/engine/host/registry.js';
-import { prepareComponent } from '../src/engine/prepare.js';
-import { bodyOf, readAll, testApp } from '../src/engine/test-app.js';
+import { createExecutor } from '../src/pool/create-executor.js';
+import { GlueTemplate, type GlueInstantiate } from '../src/guest/glue-template.js';
+import { buildImports } from '../src/guest/host-registry.js';
+import { prepareComponent } from '../src/prepare/prepare-component.js';
+import { bodyOf, readAll, testApp } from '../test/test-app.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 6_000);
 const workers = Number(process.env['BENCH_WORKERS'] ?? availableParallelism());

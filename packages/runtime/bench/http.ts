@@ -16,9 +16,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WASI } from 'node:wasi';
 import { parse } from '@bytecodealliance/jco';
-import type { Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from '../src/engine/executor-types.js';
-import { createHttpTrigger } from '../src/http/server.js';
-import { runWagi } from '../src/wagi/run-wagi.js';
+import type { Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from '../src/pool/executor-types.js';
+import { createHttpTrigger } from '../src/trigger/http-server.js';
+import { runWagi } from '../src/guest/wagi/run-wagi.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -119,7 +119,7 @@ async function benchWatComponent(): Promise<void> {
   let createExecutor: (o: { app: unknown; workers?: number }) => Promise<Executor>;
   try {
     ({ watComponent } = (await import('@spinel/test-utils')) as unknown as { watComponent: typeof watComponent });
-    ({ createExecutor } = (await import('../src/engine/create-executor.js')) as unknown as { createExecutor: typeof createExecutor });
+    ({ createExecutor } = (await import('../src/pool/create-executor.js')) as unknown as { createExecutor: typeof createExecutor });
   } catch (err) {
     console.log(`HTTP: WAT component: skipped (${(err as Error).message})`);
     return;

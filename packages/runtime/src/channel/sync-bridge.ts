@@ -1,0 +1,159 @@
+import { receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort, TransferListItem } from 'node:worker_threads';
+import { BridgeError } from '../services-errors.js';
+import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
+
+/** Something that happened to a started call: a value the serving side pushed, its result, or its failure. */
+export type BridgeEvent = { kind: 'push'; data: unknown } | { kind: 'done'; value: unknown } | { kind: 'error'; error: BridgeError };
+
+/** A call started with {@link SyncBridge.start}: the worker keeps running while the serving side works on it. */
+export interface BridgeCall {
+  readonly id: number;
+  /** Sends more input to the handler (it reads it from `call.incoming`). */
+  send(data: unknown, transfer?: readonly TransferListItem[]): void;
+  /** The next event without blocking, or `undefined` when none has arrived yet. */
+  take(): BridgeEvent | undefined;
+  /** The next event, blocking the thread up to `timeoutMs` (default: until one arrives). */
+  next(timeoutMs?: number): BridgeEvent | undefined;
+  /** Whether an event is waiting (never blocks). */
+  ready(): boolean;
+  /** Tells the serving side to stop the call (its `signal` aborts); later events are dropped. */
+  cancel(): void;
+}
+
+/** The worker's side of the blocking bridge. */
+export interface SyncBridge {
+  /**
+   * Runs `method` on the serving side and blocks this thread until its result arrives.
+   * @throws BridgeError `RUNTIME_BRIDGE_CALL_FAILED` when the handler failed (its code in `remoteCode`), `RUNTIME_BRIDGE_CLOSED` when the serving side is gone
+   */
+  call<T = unknown>(method: string, args?: unknown, transfer?: readonly TransferListItem[]): T;
+  /** Starts `method` without waiting for it (streamed results, uploads). */
+  start(method: string, args?: unknown, transfer?: readonly TransferListItem[]): BridgeCall;
+  /** Blocks until any message from the serving side arrives, or `ms` passes (Infinity: no limit). */
+  wait(ms: number): void;
+  /** Stops every open call and detaches from the port. */
+  close(): void;
+}
+
+/**
+ * Attaches a worker to the serving side of a blocking bridge (see `createBridgeServer`). Calls
+ * block the calling thread on `Atomics.wait`; results arrive on the endpoint's port and are read
+ * with `receiveMessageOnPort`, so the worker needs no event-loop turn while a guest runs.
+ */
+export function createSyncBridge(endpoint: BridgeEndpoint): SyncBridge {
+  const port: MessagePort = endpoint.port;
+  const signal = new Int32Array(endpoint.signal);
+  const queues = new Map<number, BridgeEvent[]>();
+  let nextId = 1;
+  let closed = false;
+
+  const post = (message: ToServer, transfer?: readonly TransferListItem[]): void => {
+    if (closed) throw new BridgeError('RUNTIME_BRIDGE_CLOSED', 'the blocking bridge is closed; the host side has stopped');
+    port.postMessage(message, transfer);
+  };
+
+  const drain = (): boolean => {
+    let got = false;
+    for (;;) {
+      const received = receiveMessageOnPort(port);
+      if (received === undefined) return got;
+      got = true;
+      const msg = received.message as ToWorker;
+      const queue = queues.get(msg.id);
+      if (queue === undefined) continue; // cancelled call
+      if (msg.t === 'push') queue.push({ kind: 'push', data: msg.data });
+      else if (msg.ok) queue.push({ kind: 'done', value: msg.value });
+      else queue.push({ kind: 'error', error: remoteFailure(msg.error) });
+    }
+  };
+
+  const serverClosed = (): boolean => Atomics.load(signal, SIGNAL_CLOSED) === 1;
+
+  const wait = (ms: number): void => {
+    const seen = Atomics.load(signal, SIGNAL_COUNTER);
+    // The serving side posts before it bumps the counter: anything sent before `seen` is in the port now.
+    if (drain()) return;
+    if (serverClosed()) return;
+    Atomics.wait(signal, SIGNAL_COUNTER, seen, ms === Infinity ? undefined : ms);
+  };
+
+  const closedEvent = (): BridgeEvent => ({
+    kind: 'error',
+    error: new BridgeError('RUNTIME_BRIDGE_CLOSED', 'the host side of the blocking bridge closed before the call finished'),
+  });
+
+  const start = (method: string, args?: unknown, transfer?: readonly TransferListItem[]): BridgeCall => {
+    const id = nextId++;
+    const queue: BridgeEvent[] = [];
+    queues.set(id, queue);
+    post({ t: 'call', id, method, args }, transfer);
+    let finished = false;
+    const take = (): BridgeEvent | undefined => {
+      if (queue.length === 0) drain();
+      const event = queue.shift();
+      if (event === undefined && serverClosed() && !finished) {
+        finished = true;
+        queues.delete(id);
+        return closedEvent();
+      }
+      if (event !== undefined && event.kind !== 'push') {
+        finished = true;
+        queues.delete(id);
+      }
+      return event;
+    };
+    return {
+      id,
+      send(data, list) {
+        if (!finished) post({ t: 'data', id, data }, list);
+      },
+      take,
+      ready() {
+        if (queue.length === 0) drain();
+        return queue.length > 0 || serverClosed();
+      },
+      next(timeoutMs = Infinity) {
+        const until = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
+        for (;;) {
+          const event = take();
+          if (event !== undefined || finished) return event;
+          const left = until === Infinity ? Infinity : until - Date.now();
+          if (left <= 0) return undefined;
+          wait(left);
+        }
+      },
+      cancel() {
+        if (finished) return;
+        finished = true;
+        queues.delete(id);
+        if (!closed) port.postMessage({ t: 'cancel', id } satisfies ToServer);
+      },
+    };
+  };
+
+  return {
+    call<T>(method: string, args?: unknown, transfer?: readonly TransferListItem[]): T {
+      const event = start(method, args, transfer);
+      for (;;) {
+        const next = event.next();
+        if (next === undefined || next.kind === 'push') continue;
+        if (next.kind === 'error') throw next.error;
+        return next.value as T;
+      }
+    },
+    start,
+    wait,
+    close() {
+      if (closed) return;
+      for (const id of queues.keys()) port.postMessage({ t: 'cancel', id } satisfies ToServer);
+      queues.clear();
+      closed = true;
+      port.close();
+    },
+  };
+}
+
+function remoteFailure(error: RemoteError): BridgeError {
+  return new BridgeError('RUNTIME_BRIDGE_CALL_FAILED', error.message, error.code === undefined ? undefined : { remoteCode: error.code });
+}

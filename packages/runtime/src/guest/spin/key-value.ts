@@ -1,0 +1,81 @@
+import { KvBackendError, createKvHost, openSqliteKvDatabase, type KvHost, type KvStoreSync, type SqliteKvDatabase } from '@spinel/kv-wit';
+import { KV_BRIDGE_METHOD, type KvBridgeArgs, type KvBridgeOp, type KvWorkerConfig } from '../../services/key-value.js';
+import type { SyncBridge } from '../../channel/sync-bridge.js';
+
+/** A worker's view of the app's stores: SQLite opened in the worker, Redis through the bridge. */
+export interface WorkerKvStores {
+  /** The store of a defined label, or undefined. */
+  lookup(label: string): KvStoreSync | undefined;
+  /** Closes the worker's SQLite connections. */
+  close(): void;
+}
+
+/**
+ * Opens the stores a worker serves: every SQLite file once per worker (WAL mode lets the
+ * workers share it), and a blocking proxy for each bridged label.
+ */
+export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | undefined): WorkerKvStores {
+  const databases = new Map<string, SqliteKvDatabase>();
+  const stores = new Map<string, KvStoreSync>();
+  const paths = new Map(config.sqlite);
+  const bridged = new Set(config.bridged);
+  return {
+    lookup(label) {
+      const cached = stores.get(label);
+      if (cached !== undefined) return cached;
+      let store: KvStoreSync | undefined;
+      const path = paths.get(label);
+      if (path !== undefined) {
+        let db = databases.get(path);
+        if (db === undefined) {
+          db = openSqliteKvDatabase(path);
+          databases.set(path, db);
+        }
+        store = db.store(label);
+      } else if (bridged.has(label) && bridge !== undefined) {
+        store = bridgedStore(bridge, label);
+      }
+      if (store !== undefined) stores.set(label, store);
+      return store;
+    },
+    close() {
+      for (const db of databases.values()) db.close();
+      databases.clear();
+      stores.clear();
+    },
+  };
+}
+
+/** A synchronous store whose every operation blocks on the bridge while the main thread runs it. */
+function bridgedStore(bridge: SyncBridge, label: string): KvStoreSync {
+  const call = <T>(op: KvBridgeOp, ...args: unknown[]): T => {
+    try {
+      return bridge.call<T>(KV_BRIDGE_METHOD, { label, op, args } satisfies KvBridgeArgs);
+    } catch (err) {
+      // A backend failure is the guest's `other(...)` error, not a trap (as kv-wit's own stores do).
+      throw new KvBackendError((err as Error).message, err);
+    }
+  };
+  return {
+    label,
+    get: (key) => call('get', key),
+    set: (key, value) => call('set', key, value),
+    delete: (key) => call('delete', key),
+    exists: (key) => call('exists', key),
+    getKeys: () => call('getKeys'),
+    listKeys: (options) => call('listKeys', options),
+    getMany: (keys) => call('getMany', keys),
+    setMany: (entries) => call('setMany', entries),
+    deleteMany: (keys) => call('deleteMany', keys),
+    increment: (key, delta) => call('increment', key, delta),
+    compareAndSwap: (key, expected, value) => call('compareAndSwap', key, expected, value),
+  };
+}
+
+/**
+ * The key-value imports of one instance (`fermyon:spin/key-value`, `wasi:keyvalue/*`): only
+ * the component's own `key_value_stores` labels open; others are `access-denied`.
+ */
+export function createInstanceKvHost(stores: WorkerKvStores, allowedLabels: readonly string[]): KvHost {
+  return createKvHost({ allowedLabels, stores: (label) => stores.lookup(label) });
+}

@@ -1,0 +1,269 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCache, type Cache } from '@spinel/cache';
+import { wagiModule, watComponent, type WatComponentName } from '@spinel/test-utils';
+import { createExecutor, type WorkerExecutor } from './create-executor.js';
+import type { ExecutorError } from '../errors.js';
+import { bodyOf, readAll, testApp } from '../../test/test-app.js';
+
+const NAMES: WatComponentName[] = ['hello', 'echo', 'stream', 'counter', 'trap', 'loop', 'memory-bomb'];
+const MiB = 1024 * 1024;
+
+let dir: string;
+let cache: Cache;
+let paths: Record<string, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spinel-engine-'));
+  cache = openCache({ root: join(dir, 'cache') });
+  paths = {};
+  for (const name of NAMES) paths[name] = await watComponent(name);
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function request(path: string, ...body: string[]) {
+  return { method: 'POST', url: `http://127.0.0.1:3000${path}`, headers: [['host', '127.0.0.1:3000']] as Array<[string, string]>, body: bodyOf(...body) };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as ExecutorError).code;
+  }
+  return undefined;
+}
+
+describe('executor with WAT components', () => {
+  let executor: WorkerExecutor;
+  let logDir: string;
+  beforeAll(async () => {
+    logDir = join(dir, 'logs');
+    executor = await createExecutor({
+      app: testApp(NAMES.map((id) => ({ id, path: paths[id] ?? '' }))),
+      cache,
+      workers: 2,
+      logDir,
+      maxInstanceMemory: 16 * MiB,
+      requestTimeoutMs: 30_000,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await executor.close();
+  });
+
+  it('answers with the guest status, headers and body', async () => {
+    const res = await executor.handle('hello', request('/hello'));
+    expect(res.status).toBe(200);
+    expect(res.headers).toEqual([['x-fixture', 'wat']]);
+    expect((await readAll(res.body)).text).toBe('hello from wat\n');
+  });
+
+  it('streams the request body to the guest and its echo back', async () => {
+    const big = 'x'.repeat(300_000);
+    const res = await executor.handle('echo', request('/echo', 'abc', big, 'def'));
+    expect(res.status).toBe(201);
+    const { text } = await readAll(res.body);
+    expect(text).toBe(`abc${big}def`);
+  });
+
+  it('streams a large response body in chunks as the guest writes them', async () => {
+    const res = await executor.handle('stream', request('/stream'));
+    const { bytes, chunks } = await readAll(res.body);
+    expect(bytes).toBe(16 * MiB);
+    expect(chunks).toBeGreaterThan(100);
+  });
+
+  it('gives every request a fresh instance: the counter reads 1 each time', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) seen.push((await readAll((await executor.handle('counter', request('/counter'))).body)).text);
+    expect(seen).toEqual(['1', '1', '1', '1', '1']);
+  });
+
+  it('fails only the trapping request, with the component named; the next one succeeds', async () => {
+    const error = await executor.handle('trap', request('/trap')).catch((err: unknown) => err as ExecutorError);
+    expect(error).toMatchObject({ code: 'RUNTIME_GUEST_TRAP', componentId: 'trap' });
+    expect((error as Error).message).toContain('unreachable');
+    expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+  });
+
+  it('stops an endless loop at its deadline, replaces the worker, and keeps serving', async () => {
+    const before = executor.workerCount;
+    expect(await codeOf(executor.handle('loop', request('/loop'), { deadline: Date.now() + 300 }))).toBe('RUNTIME_TIMEOUT');
+    expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+    expect(executor.workerCount).toBe(before);
+  });
+
+  it('makes memory growth past the cap fail inside the guest', async () => {
+    expect(await codeOf(executor.handle('memory-bomb', request('/memory-bomb')))).toBe('RUNTIME_GUEST_TRAP');
+    expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+  });
+
+  it('rejects an unknown component id', async () => {
+    expect(await codeOf(executor.handle('nope', request('/')))).toBe('RUNTIME_UNKNOWN_COMPONENT');
+  });
+
+  it('serves concurrent requests across the workers', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, async () => (await readAll((await executor.handle('counter', request('/counter'))).body)).text));
+    expect(new Set(results)).toEqual(new Set(['1']));
+  });
+
+  it('leaks no worker and no memory over 1,000 faulting requests', async () => {
+    const workers = executor.workerCount;
+    const fault = (i: number): Promise<string | undefined> =>
+      codeOf(executor.handle(i % 50 === 0 ? 'memory-bomb' : 'trap', request('/x')));
+    for (let i = 0; i < 20; i++) await fault(i); // warm up
+    const rssBefore = process.memoryUsage().rss;
+    const codes = new Set<string | undefined>();
+    for (let i = 0; i < 1_000; i += 10) {
+      for (const code of await Promise.all(Array.from({ length: 10 }, (_, j) => fault(i + j)))) codes.add(code);
+    }
+    for (let i = 0; i < 3; i++) expect(await codeOf(executor.handle('loop', request('/loop'), { deadline: Date.now() + 200 }))).toBe('RUNTIME_TIMEOUT');
+    expect(codes).toEqual(new Set(['RUNTIME_GUEST_TRAP']));
+    expect(executor.workerCount).toBe(workers);
+    expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+    const growth = process.memoryUsage().rss - rssBefore;
+    expect(growth).toBeLessThan(256 * MiB);
+  }, 180_000);
+
+  it('appends guest stdout to one log file per component', async () => {
+    await executor.handle('hello', request('/hello'));
+    await executor.close();
+    const log = await readFile(join(logDir, 'hello_stdout.txt'), 'utf8');
+    expect(log.split('\n').filter((l) => l === 'log line from wat').length).toBeGreaterThan(3);
+    expect(await codeOf(executor.handle('hello', request('/hello')))).toBe('RUNTIME_CLOSED');
+  });
+});
+
+describe('instance reuse', () => {
+  it('keeps one instance for up to N requests: the counter increments, then starts again', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'counter', path: paths['counter'] ?? '' }]), cache, workers: 1, instanceReuse: 3 });
+    try {
+      const seen: string[] = [];
+      for (let i = 0; i < 5; i++) seen.push((await readAll((await executor.handle('counter', request('/counter'))).body)).text);
+      expect(seen).toEqual(['1', '2', '3', '1', '2']);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+});
+
+describe('fresh instances in one worker', () => {
+  it('gives every request new guest state, with the glue kept or rebuilt', async () => {
+    for (const glueGenerations of [64, 3, 1]) {
+      const executor = await createExecutor({ app: testApp([{ id: 'counter', path: paths['counter'] ?? '' }]), cache, workers: 1, glueGenerations });
+      try {
+        const seen: string[] = [];
+        for (let i = 0; i < 8; i++) seen.push((await readAll((await executor.handle('counter', request('/counter'))).body)).text);
+        expect(seen).toEqual(Array.from({ length: 8 }, () => '1'));
+        expect(await codeOf(executor.handle('counter', request('/counter'), { deadline: Date.now() - 1 }))).toBe('RUNTIME_TIMEOUT');
+      } finally {
+        await executor.close();
+      }
+    }
+  }, 120_000);
+});
+
+describe('client going away', () => {
+  it('rejects at once, leaves the guest to its deadline, and keeps serving', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'loop', path: paths['loop'] ?? '' }, { id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 1 });
+    try {
+      const controller = new AbortController();
+      const running = executor.handle('loop', request('/loop'), { signal: controller.signal, deadline: Date.now() + 1_500 });
+      setTimeout(() => controller.abort(), 200);
+      expect(await codeOf(running)).toBe('RUNTIME_ABORTED');
+      const queued = new AbortController();
+      const waiting = executor.handle('hello', request('/hello'), { signal: queued.signal });
+      queued.abort();
+      expect(await codeOf(waiting)).toBe('RUNTIME_ABORTED');
+      expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+      expect(executor.workerCount).toBe(1);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+});
+
+describe('loading', () => {
+  it('refuses a component importing an interface the host does not provide, naming both', async () => {
+    const path = await watComponent('unknown-import');
+    const error = await createExecutor({ app: testApp([{ id: 'odd', path }]), cache, workers: 1 }).catch((err: unknown) => err as ExecutorError);
+    expect(error).toMatchObject({ code: 'RUNTIME_UNSUPPORTED_IMPORTS', componentId: 'odd' });
+    expect((error as Error).message).toContain('spinel:fixtures/unknown@0.1.0');
+    expect((error as Error).message).toContain('"odd"');
+  }, 60_000);
+
+  it('refuses a core module on a wasi:http route and a missing file', async () => {
+    const wagi = await wagiModule('echo');
+    expect(await codeOf(createExecutor({ app: testApp([{ id: 'core', path: wagi }]), cache, workers: 1 }))).toBe('RUNTIME_NOT_A_HANDLER');
+    expect(await codeOf(createExecutor({ app: testApp([{ id: 'gone', path: join(dir, 'missing.wasm') }]), cache, workers: 1 }))).toBe('RUNTIME_COMPONENT_SOURCE');
+  }, 60_000);
+
+  it('mounts files directories and refuses a file that is not a directory', async () => {
+    const { pathToFileURL } = await import('node:url');
+    const { mkdir } = await import('node:fs/promises');
+    const assets = join(dir, 'assets');
+    await mkdir(assets, { recursive: true });
+    const ok = await createExecutor({ app: testApp([{ id: 'hello', path: paths['hello'] ?? '', files: [{ source: pathToFileURL(assets).href, path: '/' }] }]), cache, workers: 1 });
+    expect((await ok.handle('hello', request('/'))).status).toBe(200);
+    await ok.close();
+    const bad = testApp([{ id: 'hello', path: paths['hello'] ?? '', files: [{ source: pathToFileURL(paths['hello'] ?? '').href, path: '/x' }] }]);
+    expect(await codeOf(createExecutor({ app: bad, cache, workers: 1 }))).toBe('RUNTIME_FILES_MOUNT');
+  }, 60_000);
+
+  it('refuses a component whose initial memory exceeds the cap', async () => {
+    expect(await codeOf(createExecutor({ app: testApp([{ id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 1, maxInstanceMemory: 65_536 }))).toBe('RUNTIME_MEMORY_LIMIT');
+  }, 60_000);
+
+  it('transpiles a component once and reuses the cached output on the next start', async () => {
+    const app = testApp([{ id: 'hello', path: paths['hello'] ?? '' }]);
+    const first = await createExecutor({ app, cache, workers: 1 });
+    await first.close();
+    const derived = (await import('node:fs/promises')).readdir(cache.derivedDir);
+    const entries = await derived;
+    const second = await createExecutor({ app, cache, workers: 1 });
+    await second.close();
+    expect(await (await import('node:fs/promises')).readdir(cache.derivedDir)).toEqual(entries);
+    expect(entries.some((e) => e.startsWith('jco-transpile-'))).toBe(true);
+  }, 60_000);
+});
+
+describe('WAGI through the executor', () => {
+  it('runs a preview1 command with the CGI env, argv and stdin it is given', async () => {
+    const path = await wagiModule('echo');
+    const executor = await createExecutor({ app: testApp([{ id: 'cgi', path, wagi: true }]), cache, workers: 1 });
+    try {
+      expect(executor.components.get('cgi')).toBe('wagi');
+      const result = await executor.runWagi('cgi', {
+        env: [['REQUEST_METHOD', 'POST']],
+        argv: ['/cgi', 'a'],
+        stdin: new TextEncoder().encode('body!'),
+        preopens: [],
+      });
+      const out = Buffer.from(result.stdout).toString();
+      expect(out).toContain('content-type: text/plain');
+      expect(out).toContain('REQUEST_METHOD=POST');
+      expect(out).toContain('/cgi\na\n');
+      expect(out.endsWith('body!')).toBe(true);
+      expect(await codeOf(executor.handle('cgi', request('/cgi')))).toBe('RUNTIME_NOT_A_HANDLER');
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+
+  it('stops a WAGI module that never ends at its deadline', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'spin', path: await wagiModule('loop'), wagi: true }, { id: 'cgi', path: await wagiModule('echo'), wagi: true }]), cache, workers: 1 });
+    try {
+      const invocation = { env: [], argv: ['/'], stdin: new Uint8Array(0), preopens: [] };
+      expect(await codeOf(executor.runWagi('spin', invocation, { deadline: Date.now() + 300 }))).toBe('RUNTIME_TIMEOUT');
+      expect((await executor.runWagi('cgi', invocation)).exitCode).toBe(0);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+});

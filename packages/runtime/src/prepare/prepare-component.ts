@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { debuglog } from 'node:util';
+import type { Cache } from '@spinel/cache';
+import type { LockedApp, LockedComponent } from '@spinel/manifest';
+import { ComponentLoadError } from '../errors.js';
+import { unsupportedImports } from '../guest/host-registry.js';
+import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
+
+const debug = debuglog('spinel:runtime');
+
+/** How a prepared component is run. */
+export type ComponentKind = 'http' | 'wagi';
+
+/** A component ready to be instantiated in any worker. */
+export interface PreparedComponent {
+  id: string;
+  kind: ComponentKind;
+  /** file: URL of jco's glue module (http components). */
+  glueUrl: string | undefined;
+  /** Interfaces the component imports, as named in its binary. */
+  imports: string[];
+  /** Core modules by the file name the glue asks for (a WAGI component has one, under "module"). */
+  modules: Record<string, WebAssembly.Module>;
+  env: Array<[string, string]>;
+  mounts: Array<{ guestPath: string; hostPath: string }>;
+}
+
+interface TranspileMeta {
+  imports: string[];
+  exports: Array<[string, string]>;
+}
+
+const PAGE = 65_536;
+
+let jcoVersionMemo: string | undefined;
+/** The installed jco version; part of the derived-cache key so an upgrade transpiles again. */
+export async function jcoVersion(): Promise<string> {
+  if (jcoVersionMemo === undefined) {
+    const require = createRequire(import.meta.url);
+    const apiPath = require.resolve('@bytecodealliance/jco');
+    // dist/api.js → package root
+    const pkg = JSON.parse(await readFile(join(apiPath, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    jcoVersionMemo = pkg.version;
+  }
+  return jcoVersionMemo;
+}
+
+/** Reads a locked component's Wasm (file: URL or inline). */
+export async function readComponentSource(component: LockedComponent): Promise<Uint8Array> {
+  const { source } = component;
+  if (source.inline !== undefined) return source.inline;
+  if (source.source !== undefined && source.source.startsWith('file:')) {
+    try {
+      return new Uint8Array(await readFile(fileURLToPath(source.source)));
+    } catch (cause) {
+      throw new ComponentLoadError('RUNTIME_COMPONENT_SOURCE', `Cannot read the Wasm of component "${component.id}" from ${source.source}. Check that the file exists (build the app first).`, { cause, componentId: component.id });
+    }
+  }
+  throw new ComponentLoadError('RUNTIME_COMPONENT_SOURCE', `Component "${component.id}" has no local source (${source.source ?? 'none'}). Pull or lock the app so its Wasm is on disk.`, { componentId: component.id });
+}
+
+/** The kind each component is used as, from the app's HTTP triggers (WAGI when its executor says so). */
+export function componentKinds(app: LockedApp): Map<string, ComponentKind> {
+  const kinds = new Map<string, ComponentKind>();
+  for (const trigger of app.triggers) {
+    const config = trigger.trigger_config;
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) continue;
+    const component = config['component'];
+    if (typeof component !== 'string') continue;
+    const executor = config['executor'];
+    const isWagi = executor !== null && typeof executor === 'object' && !Array.isArray(executor) && executor['type'] === 'wagi';
+    kinds.set(component, isWagi ? 'wagi' : 'http');
+  }
+  return kinds;
+}
+
+async function transpileToDir(bytes: Uint8Array, dir: string): Promise<void> {
+  const { transpile } = await import('@bytecodealliance/jco');
+  const out = await transpile(bytes, {
+    name: 'component',
+    instantiation: 'sync',
+    noTypescript: true,
+    quiet: true,
+    base64Cutoff: 0,
+  });
+  for (const [name, data] of Object.entries(out.files)) {
+    if (name.includes('/')) continue;
+    // .mjs so Node loads the glue as ESM wherever the cache lives.
+    const target = name === 'component.js' ? 'component.mjs' : name;
+    await writeFile(join(dir, target), data);
+  }
+  const meta: TranspileMeta = { imports: out.imports, exports: out.exports };
+  await writeFile(join(dir, 'meta.json'), JSON.stringify(meta));
+}
+
+/** Transpiles a component once per (digest, jco version); later starts read the cached output. */
+export async function transpileCached(bytes: Uint8Array, cache: Cache): Promise<{ dir: string; meta: TranspileMeta }> {
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const key = `jco-transpile-${await jcoVersion()}-${digest}`;
+  let dir = await cache.getDerived(key);
+  if (dir === undefined) {
+    debug('transpiling component %s', digest);
+    dir = (await cache.putDerived(key, (tmp) => transpileToDir(bytes, tmp))).path;
+  }
+  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as TranspileMeta;
+  return { dir, meta };
+}
+
+/**
+ * jco reports imports without their versions; the component's own type section names them in
+ * full (`wasi:http/types@0.2.3`), which is what an error should show and what 0.2.x matching needs.
+ */
+export function versionedNames(bytes: Uint8Array, names: readonly string[]): string[] {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return names.map((name) => {
+    if (name.includes('@')) return name;
+    const at = text.indexOf(`${name}@`);
+    if (at === -1) return name;
+    const version = /^[0-9A-Za-z.+-]+/.exec(text.slice(at + name.length + 1, at + name.length + 64));
+    return version === null ? name : `${name}@${version[0]}`;
+  });
+}
+
+const HANDLER = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
+
+async function compileCapped(bytes: Uint8Array, id: string, maxInstanceMemory: number | undefined): Promise<WebAssembly.Module> {
+  let code = bytes;
+  if (maxInstanceMemory !== undefined) {
+    const maxPages = Math.max(1, Math.floor(maxInstanceMemory / PAGE));
+    const capped = capModuleMemory(bytes, maxPages);
+    if (capped.maxInitialPages > maxPages) {
+      throw new ComponentLoadError('RUNTIME_MEMORY_LIMIT', `Component "${id}" needs ${capped.maxInitialPages * PAGE} bytes of memory to start, more than the instance memory limit of ${maxInstanceMemory} bytes. Raise --max-instance-memory.`, { componentId: id });
+    }
+    code = capped.bytes;
+  }
+  try {
+    return await WebAssembly.compile(code as Uint8Array<ArrayBuffer>);
+  } catch (cause) {
+    throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not valid WebAssembly: ${(cause as Error).message}`, { cause, componentId: id });
+  }
+}
+
+/** The component's `files` as read-only directory mounts (the loaders lock files as directories). */
+async function directoryMounts(component: LockedComponent): Promise<Array<{ guestPath: string; hostPath: string }>> {
+  const mounts: Array<{ guestPath: string; hostPath: string }> = [];
+  for (const file of component.files ?? []) {
+    const source = file.source;
+    const hostPath = source !== undefined && source.startsWith('file:') ? fileURLToPath(source) : undefined;
+    const isDir = hostPath === undefined ? false : await stat(hostPath).then((s) => s.isDirectory(), () => false);
+    if (hostPath === undefined || !isDir) {
+      throw new ComponentLoadError('RUNTIME_FILES_MOUNT', `Component "${component.id}" mounts ${source ?? 'inline content'} at ${file.path}, which is not a local directory. Lock the app again so its files are materialised as a directory.`, { componentId: component.id });
+    }
+    mounts.push({ guestPath: file.path, hostPath });
+  }
+  return mounts;
+}
+
+/** Options of {@link prepareComponent}. */
+export interface PrepareOptions {
+  cache: Cache;
+  kind: ComponentKind;
+  env: Record<string, string>;
+  maxInstanceMemory?: number | undefined;
+}
+
+/**
+ * Loads one locked component: recognises it by header, transpiles components (cached), refuses
+ * imports the host does not provide, and compiles the core modules once for every worker.
+ * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_MEMORY_LIMIT)
+ */
+export async function prepareComponent(component: LockedComponent, options: PrepareOptions): Promise<PreparedComponent> {
+  const { id } = component;
+  const bytes = await readComponentSource(component);
+  const binaryKind = detectWasmKind(bytes);
+  if (binaryKind === undefined) {
+    throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a WebAssembly module or component (bad header).`, { componentId: id });
+  }
+  const env = Object.entries({ ...(component.env ?? {}), ...options.env });
+  const mounts = await directoryMounts(component);
+  if (options.kind === 'wagi') {
+    if (binaryKind !== 'module') {
+      throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" uses the WAGI executor but is a component; WAGI runs core modules that export _start.`, { componentId: id });
+    }
+    const module = await compileCapped(bytes, id, options.maxInstanceMemory);
+    const imports = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
+    return { id, kind: 'wagi', glueUrl: undefined, imports, modules: { module }, env, mounts };
+  }
+  if (binaryKind !== 'component') {
+    throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" is a core module, not a component. Expected component to export one of "wasi:http/incoming-handler@0.2.*" (or set executor = { type = "wagi" } for a WASI command).`, { componentId: id });
+  }
+  let transpiled: { dir: string; meta: TranspileMeta };
+  try {
+    transpiled = await transpileCached(bytes, options.cache);
+  } catch (cause) {
+    throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared by jco's transpiler: ${(cause as Error).message}`, { cause, componentId: id });
+  }
+  const { dir, meta } = transpiled;
+  const handlers = meta.exports.map(([name]) => name).filter((name) => HANDLER.test(name));
+  if (handlers.length === 0) {
+    const exported = meta.exports.map(([name]) => name).join(', ') || 'nothing';
+    throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Expected component "${id}" to export one of "wasi:http/incoming-handler@0.2.*" but it exported none of those (it exports: ${exported}).`, { componentId: id });
+  }
+  const missing = unsupportedImports(versionedNames(bytes, meta.imports));
+  if (missing.length > 0) {
+    throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
+  }
+  const modules: Record<string, WebAssembly.Module> = {};
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.wasm')).sort()) {
+    modules[name] = await compileCapped(new Uint8Array(await readFile(join(dir, name))), id, options.maxInstanceMemory);
+  }
+  return { id, kind: 'http', glueUrl: pathToFileURL(join(dir, 'component.mjs')).href, imports: meta.imports, modules, env, mounts };
+}
+

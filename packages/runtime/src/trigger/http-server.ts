@@ -1,0 +1,399 @@
+/**
+ * The HTTP trigger (spin-reference §7): a node:http(s) server that routes requests to an
+ * app's components through an {@link Executor}, answers Spin's well-known endpoints and
+ * static responses itself, and enforces size limits, a bound on in-flight requests and
+ * deadlines. It never prints; errors are published on diagnostics channels.
+ */
+import { channel } from 'node:diagnostics_channel';
+import { statSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { debuglog } from 'node:util';
+import type { Executor, GuestResponse } from '../pool/executor-types.js';
+import { buildArgv, buildCgiEnv, parseCgiResponse } from './wagi-cgi.js';
+import { ListenError } from '../trigger-errors.js';
+import { bindServer, DEFAULT_LISTEN, parseListenAddress } from './listen-address.js';
+import { formatSocketAddress, guestHeaders, type RequestContext } from './request-metadata.js';
+import { Router, WELL_KNOWN_PREFIX, type RouteMatch } from './router.js';
+import { formatStartup, type AvailableRoute, type OutputFormat } from './startup-output.js';
+import { readHttpTriggers, type HttpApp, type HttpHandler } from './trigger-config.js';
+
+const log = debuglog('spinel:http');
+
+/** Published when a request fails inside the runtime (`{ componentId, error }`); Spin logs these as `Error processing request`. */
+export const REQUEST_ERROR_CHANNEL = 'spinel:runtime:http:request-error';
+/** Published once per process when a request matches no route (`{ path }`). */
+export const NOT_FOUND_CHANNEL = 'spinel:runtime:http:not-found';
+const requestErrors = channel(REQUEST_ERROR_CHANNEL);
+const notFound = channel(NOT_FOUND_CHANNEL);
+
+/** Options of {@link createHttpTrigger}. */
+export interface HttpTriggerOptions {
+  app: HttpApp;
+  executor: Executor;
+  /** Per-request deadline handed to the executor. @default none */
+  requestTimeoutMs?: number;
+  /** Largest request header block; larger gets 431. @default 16384 */
+  maxHeaderBytes?: number;
+  /** Largest request body; larger gets 413. @default 64 MiB */
+  maxBodyBytes?: number;
+  /** Requests handled at once; beyond it the answer is 503 with `Retry-After`. @default 1024 */
+  maxConcurrentRequests?: number;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** Environment added to every component's (the CLI's `--env`); WAGI modules get it before their CGI variables. */
+  env?: Readonly<Record<string, string>>;
+  /** Keep-alive idle timeout of connections. @default 5000 */
+  keepAliveTimeoutMs?: number;
+}
+
+/** Options of {@link HttpTrigger.listen}. */
+export interface ListenOptions {
+  /** `host:port`. @default "127.0.0.1:3000" */
+  listen?: string;
+  /** On EADDRINUSE try the next ports. @default false */
+  findFreePort?: boolean;
+}
+
+/** A serving HTTP trigger. */
+export interface HttpTrigger {
+  /** Starts listening; resolves with the base URL (e.g. `http://127.0.0.1:3000`).
+   * @throws {ListenError} `RUNTIME_HTTP_ADDRESS_IN_USE`, `RUNTIME_HTTP_LISTEN_FAILED`, `RUNTIME_HTTP_INVALID_LISTEN` */
+  listen(options?: ListenOptions): Promise<string>;
+  /** The routes Spin would list at start-up, in manifest order. */
+  routes(): AvailableRoute[];
+  /** What Spin logs as errors at start-up: duplicated routes, routes under `/.well-known/spin/`. */
+  warnings(): string[];
+  /** Spin's start-up text for the listening server. */
+  startupText(format?: OutputFormat): string;
+  /** The listener's own origin (`http://127.0.0.1:3000`): the target of `self` requests, never taken from a `Host` header. */
+  readonly selfOrigin: string | undefined;
+  /** Requests being handled now. */
+  readonly inFlight: number;
+  /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`, then cuts them), closes idle connections. The executor stays open. */
+  close(timeoutMs?: number): Promise<void>;
+  /** The underlying server (for tests and embedding). */
+  readonly server: http.Server | https.Server;
+}
+
+class BodyTooLarge extends Error {}
+
+/**
+ * Builds the trigger for an app: reads its `http` triggers and builds the router (so a
+ * bad route fails here, before listening).
+ * @throws {RouteError} `RUNTIME_HTTP_INVALID_ROUTE`, `RUNTIME_HTTP_INVALID_TRIGGER`
+ */
+export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
+  const entries = readHttpTriggers(options.app);
+  const router = Router.build(entries.map((e) => ({ id: e.id, route: e.route, value: e.handler })));
+  const descriptions = new Map(entries.map((e) => [e.id, e.description]));
+  const componentEnv = new Map(options.app.components.map((c) => [c.id, c.env ?? {}]));
+  const wagiPreopens = new Map(
+    entries.flatMap((e) => (e.handler.kind === 'wagi' ? [[e.handler.componentId, directoryMounts(options.app, e.handler.componentId)] as const] : [])),
+  );
+  const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const maxConcurrent = options.maxConcurrentRequests ?? 1024;
+  const scheme = options.tls === undefined ? 'http' : 'https';
+  const info = appInfo(options.app);
+  let inFlight = 0;
+  let baseUrl: string | undefined;
+  let draining = false;
+  const idle: Array<() => void> = [];
+
+  const serverOptions: http.ServerOptions = { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024, keepAliveTimeout: options.keepAliveTimeoutMs ?? 5000 };
+  let server: http.Server | https.Server;
+  try {
+    server =
+      options.tls === undefined
+        ? http.createServer(serverOptions)
+        : https.createServer({ ...serverOptions, cert: toBuf(options.tls.cert), key: toBuf(options.tls.key) });
+  } catch (err) {
+    throw new ListenError('RUNTIME_HTTP_TLS', `The TLS certificate or key cannot be used (${(err as Error).message}); pass a PEM certificate with --tls-cert and its PKCS#8 PEM key with --tls-key.`, { cause: err });
+  }
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    handle(req, res)
+      .catch((err: unknown) => {
+        log('request failed after the response started: %s', (err as Error).message);
+        res.destroy();
+      })
+      .finally(() => {
+        inFlight--;
+        if (inFlight === 0) for (const f of idle.splice(0)) f();
+      });
+  });
+  // A client that disconnects mid-request must not take the server down.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (draining) res.setHeader('connection', 'close');
+    const target = req.url ?? '/';
+    const pathAndQuery = target.startsWith('/') ? target : safePathOf(target);
+    const q = pathAndQuery.indexOf('?');
+    const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+
+    if (path.startsWith(WELL_KNOWN_PREFIX)) {
+      const rest = path.slice(WELL_KNOWN_PREFIX.length);
+      if (rest === 'health') return send(res, 200, [], 'OK');
+      if (rest === 'info') return send(res, 200, [['content-type', 'application/json']], JSON.stringify(info, null, 2));
+      return send(res, 404, [], undefined);
+    }
+    const match = router.route(path);
+    if (match === undefined) {
+      if (notFound.hasSubscribers) notFound.publish({ path });
+      return send(res, 404, [], undefined);
+    }
+    if (inFlight > maxConcurrent) return send(res, 503, [['retry-after', '1']], undefined);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBody) {
+      res.setHeader('connection', 'close');
+      return send(res, 413, [], undefined);
+    }
+    const handler = match.value;
+    if (handler.kind === 'static') {
+      const r = handler.response;
+      return send(res, r.status, r.headers, r.body);
+    }
+    const ctx: RequestContext = {
+      scheme,
+      host: req.headers.host,
+      pathAndQuery,
+      clientAddress: req.socket.remoteAddress ?? '0.0.0.0',
+      clientPort: req.socket.remotePort ?? 0,
+    };
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const execOptions = {
+      signal: abort.signal,
+      ...(options.requestTimeoutMs !== undefined ? { deadline: Date.now() + options.requestTimeoutMs } : {}),
+    };
+    const body = limitBody(req, maxBody);
+    try {
+      if (handler.kind === 'wagi') {
+        await handleWagi(req, res, handler, match, ctx, body.iterable, execOptions);
+        return;
+      }
+      const url = `${scheme}://${req.headers.host ?? baseUrl?.replace(/^https?:\/\//, '') ?? 'localhost'}${pathAndQuery}`;
+      const response = await options.executor.handle(
+        handler.componentId,
+        { method: req.method ?? 'GET', url, headers: guestHeaders(req.rawHeaders, match, ctx), body: body.iterable },
+        execOptions,
+      );
+      await writeGuestResponse(res, response, handler.componentId);
+    } catch (err) {
+      if (body.tooLarge()) {
+        res.setHeader('connection', 'close');
+        if (!res.headersSent) return send(res, 413, [], undefined);
+      }
+      if (requestErrors.hasSubscribers) requestErrors.publish({ componentId: handler.componentId, error: err });
+      log('Error processing request for %s: %s', handler.componentId, (err as Error).message);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      return send(res, 500, [], undefined);
+    }
+  }
+
+  async function handleWagi(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    handler: Extract<HttpHandler, { kind: 'wagi' }>,
+    match: RouteMatch<HttpHandler>,
+    ctx: RequestContext,
+    body: AsyncIterable<Uint8Array>,
+    execOptions: { signal: AbortSignal; deadline?: number },
+  ): Promise<void> {
+    const stdin = await collect(body);
+    const cgi = buildCgiEnv({ method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, contentLength: stdin.length }, match, ctx);
+    const preopens = wagiPreopens.get(handler.componentId) ?? [];
+    // As in Spin: the component's environment and --env first, the CGI variables over them.
+    const merged = new Map<string, string>([...Object.entries(componentEnv.get(handler.componentId) ?? {}), ...Object.entries(options.env ?? {}), ...cgi]);
+    const result = await options.executor.runWagi(handler.componentId, { env: [...merged], argv: buildArgv(handler.argv, ctx.pathAndQuery), stdin, preopens }, execOptions);
+    if (result.exitCode !== 0) throw new Error(`The ${JSON.stringify(handler.componentId)} component exited with code ${result.exitCode}.`);
+    if (result.stdout.length === 0) {
+      throw new Error(`The ${JSON.stringify(handler.componentId)} component is configured to use the WAGI executor but did not write to stdout. Check the \`executor\` in spin.toml.`);
+    }
+    const response = parseCgiResponse(result.stdout);
+    send(res, response.status, response.headers, response.body);
+  }
+
+  async function writeGuestResponse(res: http.ServerResponse, response: GuestResponse, componentId: string): Promise<void> {
+    if (!Number.isInteger(response.status) || response.status < 100 || response.status > 599) {
+      throw new Error(`Component '${componentId}' answered with invalid status ${response.status}.`);
+    }
+    const iterator = response.body[Symbol.asyncIterator]();
+    // Wait for the first chunk before committing the status, so a guest that fails at once still gets a clean 500.
+    let first = await iterator.next();
+    const flat: string[] = [];
+    for (const [k, v] of response.headers) flat.push(k, v);
+    res.writeHead(response.status, flat);
+    while (first.done !== true) {
+      if (!res.write(first.value)) {
+        if (res.destroyed) break;
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
+      if (res.destroyed) break;
+      first = await iterator.next();
+    }
+    if (res.destroyed) {
+      await iterator.return?.();
+      return;
+    }
+    res.end();
+  }
+
+  const trigger: HttpTrigger = {
+    server,
+    get inFlight() {
+      return inFlight;
+    },
+    get selfOrigin() {
+      return baseUrl;
+    },
+    async listen(listenOptions: ListenOptions = {}): Promise<string> {
+      const address = parseListenAddress(listenOptions.listen ?? DEFAULT_LISTEN);
+      await bindServer(server, address, listenOptions.findFreePort ?? false);
+      const bound = server.address() as AddressInfo;
+      baseUrl = `${scheme}://${formatSocketAddress(bound.address, bound.port)}`;
+      return baseUrl;
+    },
+    routes(): AvailableRoute[] {
+      return router.routes().map((r) => {
+        const description = descriptions.get(r.id);
+        return description === undefined ? r : { ...r, description };
+      });
+    },
+    warnings(): string[] {
+      const out: string[] = [];
+      if (router.duplicates.length > 0) {
+        out.push('The following component routes are duplicates and will never be used:');
+        for (const d of router.duplicates) out.push(`  ${d.replacedId}: ${d.route} (duplicate of ${d.effectiveId})`);
+      }
+      if (router.containsReservedRoute()) {
+        out.push(`Routes under ${WELL_KNOWN_PREFIX} are handled by the Spin runtime and will never be reached`);
+      }
+      return out;
+    },
+    startupText(format: OutputFormat = 'plain'): string {
+      return formatStartup(baseUrl ?? `${scheme}://${DEFAULT_LISTEN}`, trigger.routes(), format);
+    },
+    async close(timeoutMs = 30_000): Promise<void> {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => idle.push(resolve)),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+  return trigger;
+}
+
+function send(res: http.ServerResponse, status: number, headers: Array<[string, string]>, body: string | Uint8Array | undefined): void {
+  const flat: string[] = [];
+  for (const [k, v] of headers) flat.push(k, v);
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  flat.push('content-length', String(bytes?.length ?? 0));
+  res.writeHead(status, flat);
+  res.end(bytes);
+}
+
+function limitBody(req: http.IncomingMessage, max: number): { iterable: AsyncIterable<Uint8Array>; tooLarge(): boolean } {
+  let exceeded = false;
+  const iterable = {
+    async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+      let total = 0;
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > max) {
+          exceeded = true;
+          throw new BodyTooLarge(`Request body exceeds ${max} bytes.`);
+        }
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+    },
+  };
+  return { iterable, tooLarge: () => exceeded };
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of body) {
+    chunks.push(c);
+    size += c.length;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function safePathOf(target: string): string {
+  try {
+    const u = new URL(target);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return '/';
+  }
+}
+
+/** The component's directory mounts as preopens; single-file mounts cannot be preopened and are left out. */
+function directoryMounts(app: HttpApp, componentId: string): Array<[string, string]> {
+  const component = app.components.find((c) => c.id === componentId);
+  const out: Array<[string, string]> = [];
+  for (const f of component?.files ?? []) {
+    if (f.source?.startsWith('file:') !== true) continue;
+    const host = fileURLToPath(f.source);
+    try {
+      if (statSync(host).isDirectory()) out.push([f.path, host]);
+      else log('WAGI component %s: single-file mount %s is not offered to the guest', componentId, f.path);
+    } catch {
+      log('WAGI component %s: mount %s does not exist', componentId, host);
+    }
+  }
+  return out;
+}
+
+function appInfo(app: HttpApp): { name: string; version?: string; oci_image_digest?: string } {
+  const md = app.metadata ?? {};
+  return {
+    name: typeof md.name === 'string' ? md.name : '',
+    ...(typeof md.version === 'string' ? { version: md.version } : {}),
+    ...(typeof md.oci_image_digest === 'string' ? { oci_image_digest: md.oci_image_digest } : {}),
+  };
+}
+
+function toBuf(v: string | Uint8Array): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}

@@ -1,0 +1,64 @@
+// Test worker for the blocking bridge: runs one scenario against the endpoint it was given.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSyncBridge } from '../src/channel/sync-bridge.js';
+import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
+
+const data = workerData as { endpoint: BridgeEndpoint; scenario: string; args?: unknown };
+const bridge = createSyncBridge(data.endpoint);
+
+function run(): unknown {
+  switch (data.scenario) {
+    case 'echo':
+      return bridge.call('echo', data.args);
+    case 'sleep': {
+      // Proves the thread really blocks: no event-loop turn happens until the call returns.
+      let ticked = false;
+      setImmediate(() => (ticked = true));
+      const value = bridge.call('sleep', data.args);
+      return { value, tickedWhileBlocked: ticked };
+    }
+    case 'fail':
+      try {
+        bridge.call('fail');
+        return 'no error';
+      } catch (err) {
+        const e = err as { code?: string; remoteCode?: string; message: string };
+        return { code: e.code, remoteCode: e.remoteCode, message: e.message };
+      }
+    case 'stream': {
+      const call = bridge.start('stream', data.args);
+      const pushes: unknown[] = [];
+      for (;;) {
+        const event = call.next();
+        if (event === undefined) continue;
+        if (event.kind === 'push') pushes.push(event.data);
+        else if (event.kind === 'done') return { pushes, result: event.value };
+        else return { pushes, error: event.error.code };
+      }
+    }
+    case 'upload': {
+      const call = bridge.start('upload');
+      for (const part of data.args as string[]) call.send(part);
+      call.send(null);
+      const event = call.next();
+      return event?.kind === 'done' ? event.value : event;
+    }
+    case 'cancel': {
+      const call = bridge.start('forever');
+      call.next(50);
+      call.cancel();
+      return bridge.call('echo', 'after cancel');
+    }
+    case 'blocked-forever':
+      try {
+        bridge.call('forever');
+        return 'returned';
+      } catch (err) {
+        return { code: (err as { code?: string }).code };
+      }
+    default:
+      throw new Error(`unknown scenario ${data.scenario}`);
+  }
+}
+
+parentPort?.postMessage(run());
