@@ -1,4 +1,11 @@
-/** Stable codes of the engine's errors; callers switch on `err.code`. */
+/**
+ * Every error @spinel/runtime throws: one root class, {@link RuntimeError}, with one code union,
+ * {@link RuntimeErrorCode}. Callers switch on `code`; the codes are listed in the package README
+ * (a test keeps the two in sync) and are public contract. The subclasses group codes by where
+ * they arise (loading and running guests, the HTTP trigger, the capabilities).
+ */
+
+/** Stable codes of the engine's errors (loading components, running guests). */
 export type ExecutorErrorCode =
   | 'RUNTIME_TIMEOUT'
   | 'RUNTIME_GUEST_TRAP'
@@ -16,14 +23,26 @@ export type ExecutorErrorCode =
   | 'RUNTIME_FILES_MOUNT'
   | 'RUNTIME_WAGI_UNAVAILABLE';
 
-/** Base class of every error the engine throws; `code` is stable, `componentId` names the guest when one is involved. */
-export class ExecutorError extends Error {
-  readonly code: ExecutorErrorCode;
+/** Every code @spinel/runtime throws. */
+export type RuntimeErrorCode = ExecutorErrorCode | HttpTriggerErrorCode | CapabilityErrorCode;
+
+/** The root of every error @spinel/runtime throws: a stable `code`, a message that says what to do next, `cause` chained. */
+export class RuntimeError extends Error {
+  readonly code: RuntimeErrorCode;
+  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RuntimeError';
+    this.code = code;
+  }
+}
+
+/** Errors of loading components and running guests; `componentId` names the guest when one is involved. */
+export class ExecutorError extends RuntimeError {
+  declare readonly code: ExecutorErrorCode;
   readonly componentId: string | undefined;
   constructor(code: ExecutorErrorCode, message: string, options?: { cause?: unknown; componentId?: string }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options);
     this.name = 'ExecutorError';
-    this.code = code;
     this.componentId = options?.componentId;
   }
 }
@@ -41,5 +60,146 @@ export class GuestFaultError extends ExecutorError {
   constructor(code: ExecutorErrorCode, message: string, options?: { cause?: unknown; componentId?: string }) {
     super(code, message, options);
     this.name = 'GuestFaultError';
+  }
+}
+
+/** Codes thrown by the HTTP trigger, `serve` and WAGI. */
+export type HttpTriggerErrorCode =
+  | 'RUNTIME_HTTP_INVALID_ROUTE'
+  | 'RUNTIME_HTTP_INVALID_TRIGGER'
+  | 'RUNTIME_HTTP_ADDRESS_IN_USE'
+  | 'RUNTIME_HTTP_LISTEN_FAILED'
+  | 'RUNTIME_HTTP_INVALID_LISTEN'
+  | 'RUNTIME_HTTP_TLS'
+  | 'RUNTIME_WAGI_INVALID_MODULE';
+
+/** Errors of the HTTP trigger and WAGI: a stable `code`, a message saying what to do next. */
+export class HttpTriggerError extends RuntimeError {
+  declare readonly code: HttpTriggerErrorCode;
+  constructor(code: HttpTriggerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'HttpTriggerError';
+  }
+}
+
+/** A route pattern or trigger configuration that cannot be served. */
+export class RouteError extends HttpTriggerError {
+  constructor(code: 'RUNTIME_HTTP_INVALID_ROUTE' | 'RUNTIME_HTTP_INVALID_TRIGGER', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'RouteError';
+  }
+}
+
+/** The server could not start listening. */
+export class ListenError extends HttpTriggerError {
+  constructor(
+    code: 'RUNTIME_HTTP_ADDRESS_IN_USE' | 'RUNTIME_HTTP_LISTEN_FAILED' | 'RUNTIME_HTTP_INVALID_LISTEN' | 'RUNTIME_HTTP_TLS',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.name = 'ListenError';
+  }
+}
+
+/** A WAGI module that cannot be run (not a WASI command, or imports we do not provide). */
+export class WagiError extends HttpTriggerError {
+  constructor(code: 'RUNTIME_WAGI_INVALID_MODULE', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'WagiError';
+  }
+}
+
+/** Stable codes of the capability errors. */
+export type CapabilityErrorCode =
+  | 'RUNTIME_VARIABLE_REQUIRED'
+  | 'RUNTIME_VARIABLE_INVALID'
+  | 'RUNTIME_VARIABLE_UNDEFINED'
+  | 'RUNTIME_KV_UNKNOWN_LABEL'
+  | 'RUNTIME_KV_INVALID_SEED'
+  | 'RUNTIME_OUTBOUND_CONFIG'
+  | 'RUNTIME_OUTBOUND_DENIED'
+  | 'RUNTIME_OUTBOUND_FAILED'
+  | 'RUNTIME_BRIDGE_CLOSED'
+  | 'RUNTIME_BRIDGE_CALL_FAILED';
+
+/** Errors of the guest capabilities (outbound HTTP, key-value, variables, the blocking channel). */
+export class CapabilityError extends RuntimeError {
+  declare readonly code: CapabilityErrorCode;
+  constructor(code: CapabilityErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'CapabilityError';
+  }
+}
+
+/** A variable could not be resolved at start (required without a value, bad `--variable`, bad template). */
+export class VariableError extends CapabilityError {
+  /** The variable concerned, when one is. */
+  readonly variable: string | undefined;
+  constructor(
+    code: 'RUNTIME_VARIABLE_REQUIRED' | 'RUNTIME_VARIABLE_INVALID' | 'RUNTIME_VARIABLE_UNDEFINED',
+    message: string,
+    options?: { cause?: unknown; variable?: string },
+  ) {
+    super(code, message, options);
+    this.name = 'VariableError';
+    this.variable = options?.variable;
+  }
+}
+
+/** The key-value configuration of the app cannot be served (unknown label, bad `--key-value`). */
+export class KeyValueConfigError extends CapabilityError {
+  constructor(code: 'RUNTIME_KV_UNKNOWN_LABEL' | 'RUNTIME_KV_INVALID_SEED', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'KeyValueConfigError';
+  }
+}
+
+/** Runtime config `[outbound_networking]` that cannot be applied. */
+export class OutboundConfigError extends CapabilityError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_OUTBOUND_CONFIG', message, options);
+    this.name = 'OutboundConfigError';
+  }
+}
+
+/** A blocking bridge call failed: the serving side is gone, or its handler threw. */
+export class BridgeError extends CapabilityError {
+  /** The `code` of the error the serving side's handler threw, if it had one. */
+  readonly remoteCode: string | undefined;
+  constructor(code: 'RUNTIME_BRIDGE_CLOSED' | 'RUNTIME_BRIDGE_CALL_FAILED', message: string, options?: { cause?: unknown; remoteCode?: string }) {
+    super(code, message, options);
+    this.name = 'BridgeError';
+    this.remoteCode = options?.remoteCode;
+  }
+}
+
+/** wasi:http `error-code` as jco lifts it: a tag and, for some tags, a payload. */
+export interface WasiHttpErrorCode {
+  tag: string;
+  val?: unknown;
+}
+
+/** fermyon:spin/http `http-error` values. */
+export type SpinHttpError = 'destination-not-allowed' | 'invalid-url' | 'request-error' | 'runtime-error' | 'too-many-requests';
+
+/**
+ * An outbound HTTP request was refused by policy (`RUNTIME_OUTBOUND_DENIED`) or failed
+ * (`RUNTIME_OUTBOUND_FAILED`); `errorCode` is what the guest receives.
+ */
+export class OutboundHttpError extends CapabilityError {
+  readonly errorCode: WasiHttpErrorCode;
+  readonly spinError: SpinHttpError;
+  constructor(
+    code: 'RUNTIME_OUTBOUND_DENIED' | 'RUNTIME_OUTBOUND_FAILED',
+    message: string,
+    errorCode: WasiHttpErrorCode,
+    spinError: SpinHttpError,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.name = 'OutboundHttpError';
+    this.errorCode = errorCode;
+    this.spinError = spinError;
   }
 }

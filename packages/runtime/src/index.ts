@@ -1,6 +1,6 @@
 export type { GuestRequest, GuestResponse, ExecuteOptions, Executor, WagiInvocation, WagiResult } from './pool/executor-types.js';
-export { HttpTriggerError, RouteError, ListenError, WagiError } from './trigger-errors.js';
-export type { HttpTriggerErrorCode } from './trigger-errors.js';
+export { HttpTriggerError, RouteError, ListenError, WagiError } from './errors.js';
+export type { HttpTriggerErrorCode } from './errors.js';
 export { Router, parseRoute, WELL_KNOWN_PREFIX } from './trigger/router.js';
 export type { RouteConfig, RouteEntry, RouteMatch, ParsedRoute, ListedRoute, DuplicateRoute } from './trigger/router.js';
 export { spinHeaders, guestHeaders, requestMetadata, isServiceChainingHost, formatSocketAddress } from './trigger/request-metadata.js';
@@ -22,10 +22,10 @@ export { buildCgiEnv, buildArgv, parseCgiResponse, DEFAULT_WAGI_ARGV, CGI_INSUFF
 export type { CgiRequest, CgiResponse } from './trigger/wagi-cgi.js';
 export { createExecutor, guestErrorChannel } from './pool/create-executor.js';
 export type { ExecutorOptions, WorkerExecutor } from './pool/create-executor.js';
-export { ExecutorError, ComponentLoadError, GuestFaultError } from './errors.js';
-export type { ExecutorErrorCode } from './errors.js';
-export { CapabilityError, VariableError, KeyValueConfigError, OutboundConfigError, OutboundHttpError, BridgeError } from './services-errors.js';
-export type { CapabilityErrorCode, WasiHttpErrorCode, SpinHttpError } from './services-errors.js';
+export { RuntimeError, ExecutorError, ComponentLoadError, GuestFaultError } from './errors.js';
+export type { RuntimeErrorCode, ExecutorErrorCode } from './errors.js';
+export { CapabilityError, VariableError, KeyValueConfigError, OutboundConfigError, OutboundHttpError, BridgeError } from './errors.js';
+export type { CapabilityErrorCode, WasiHttpErrorCode, SpinHttpError } from './errors.js';
 export { createAppCapabilities } from './services/app-capabilities.js';
 export type { AppCapabilities, AppCapabilitiesOptions, WorkerCapabilitiesInit } from './services/app-capabilities.js';
 export { createWorkerCapabilities, CAPABILITY_INTERFACES } from './guest/worker-capabilities.js';

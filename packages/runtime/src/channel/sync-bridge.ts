@@ -1,6 +1,6 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
-import { BridgeError } from '../services-errors.js';
+import { BridgeError } from '../errors.js';
 import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** Something that happened to a started call: a value the serving side pushed, its result, or its failure. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
 import { unsupportedImports } from '../guest/host-registry.js';
 import { createAppCapabilities } from './app-capabilities.js';
-import type { CapabilityError } from '../services-errors.js';
+import type { CapabilityError } from '../errors.js';
 import { declareCapabilityInterfaces } from '../guest/register-capabilities.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';

@@ -2,7 +2,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { AllowedHosts, type LockedApp } from '@spinel/manifest';
 import { parseKvRuntimeConfig, type KvStoreDefinition } from '@spinel/kv-wit';
 import { blockNetworksFromRuntimeConfig, type BlockedNetworks } from './block-networks.js';
-import { OutboundConfigError } from '../services-errors.js';
+import { OutboundConfigError } from '../errors.js';
 import type { BridgeEndpoint } from '../channel/bridge-protocol.js';
 import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';

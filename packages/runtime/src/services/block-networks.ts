@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { OutboundConfigError } from '../services-errors.js';
+import { OutboundConfigError } from '../errors.js';
 
 /**
  * What `private` in `[outbound_networking] block_networks` stands for: RFC 1918 and

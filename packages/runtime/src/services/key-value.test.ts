@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { startRedis, type RedisServer } from '@spinel/test-utils';
 import { createBridgeServer } from '../channel/bridge-server.js';
-import type { KeyValueConfigError } from '../services-errors.js';
+import type { KeyValueConfigError } from '../errors.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type PreparedKeyValue } from './key-value.js';
 import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
 

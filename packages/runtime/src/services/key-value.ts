@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_KV_FILE, createKvStoreManager, type KvStoreDefinition, type KvStoreManager } from '@spinel/kv-wit';
 import type { LockedApp } from '@spinel/manifest';
 import type { BridgeHandler } from '../channel/bridge-server.js';
-import { KeyValueConfigError } from '../services-errors.js';
+import { KeyValueConfigError } from '../errors.js';
 
 /** What a worker needs to open an app's stores itself (plain data, posted to the worker). */
 export interface KvWorkerConfig {

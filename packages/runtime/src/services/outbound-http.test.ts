@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { errors as undiciErrors } from 'undici';
 import { parseBlockNetworks } from './block-networks.js';
-import type { OutboundHttpError } from '../services-errors.js';
+import type { OutboundHttpError } from '../errors.js';
 import { createOutboundHttp, outboundDeniedChannel, outboundErrorCode, type OutboundHttpOptions, type OutboundRequestHead } from './outbound-http.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 

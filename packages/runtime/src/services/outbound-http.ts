@@ -6,7 +6,7 @@ import { Agent, errors as undiciErrors } from 'undici';
 import type { AllowedHosts } from '@spinel/manifest';
 import type { GuestRequest, GuestResponse } from '../pool/executor-types.js';
 import type { BlockedNetworks } from './block-networks.js';
-import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../services-errors.js';
+import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../errors.js';
 import { decideOutbound, type OutboundTargetParts } from './outbound-policy.js';
 
 /** Published when a guest's request is refused by policy: `{ componentId, destination, hint }`. The CLI prints `hint`. */

@@ -1,6 +1,6 @@
 import { AsyncQueue } from '../async-queue.js';
 import type { BridgeHandler } from '../channel/bridge-server.js';
-import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../services-errors.js';
+import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../errors.js';
 import type { OutboundHttp, OutboundRequestHead } from './outbound-http.js';
 
 /** Bridge method name of an outbound HTTP request. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { parseBlockNetworks } from './block-networks.js';
 import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
-import type { KeyValueConfigError } from '../services-errors.js';
+import type { KeyValueConfigError } from '../errors.js';
 import { prepareKeyValue } from './key-value.js';
 import { createOutboundHttp, type OutboundHttp, type OutboundHttpOptions } from './outbound-http.js';
 import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from './outbound-service.js';

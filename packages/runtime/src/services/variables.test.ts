@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
-import type { VariableError } from '../services-errors.js';
+import type { VariableError } from '../errors.js';
 import { parseDotenv, resolveComponentConfig, resolveVariables } from './variables.js';
 import { createVariablesHost } from '../guest/spin/variables.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { isLiteralTemplate, parseTemplate, renderTemplate, type LockedApp, type LockedComponent } from '@spinel/manifest';
-import { VariableError } from '../services-errors.js';
+import { VariableError } from '../errors.js';
 
 /** Where variable values come from, highest precedence first (Spin §1.4). */
 export interface VariableSources {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { Executor, GuestResponse } from '../pool/executor-types.js';
 import { buildArgv, buildCgiEnv, parseCgiResponse } from './wagi-cgi.js';
-import { ListenError } from '../trigger-errors.js';
+import { ListenError } from '../errors.js';
 import { bindServer, DEFAULT_LISTEN, parseListenAddress } from './listen-address.js';
 import { formatSocketAddress, guestHeaders, type RequestContext } from './request-metadata.js';
 import { Router, WELL_KNOWN_PREFIX, type RouteMatch } from './router.js';

@@ -5,7 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Server } from 'node:net';
-import { ListenError } from '../trigger-errors.js';
+import { ListenError } from '../errors.js';
 
 /** Spin's default listen address. */
 export const DEFAULT_LISTEN = '127.0.0.1:3000';

@@ -3,7 +3,7 @@
  * `:name` single-segment captures, a trailing wildcard written `/...` (or `/*`), and
  * private routes that are never routable. Pure: no I/O.
  */
-import { RouteError } from '../trigger-errors.js';
+import { RouteError } from '../errors.js';
 
 /** The prefix Spin reserves for its own endpoints; components are never reached under it. */
 export const WELL_KNOWN_PREFIX = '/.well-known/spin/';

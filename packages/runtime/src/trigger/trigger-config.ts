@@ -2,7 +2,7 @@
  * The HTTP triggers of a locked app, read from their opaque `trigger_config` (spin-reference
  * §1.5): route, component or static response, executor. Pure.
  */
-import { RouteError } from '../trigger-errors.js';
+import { RouteError } from '../errors.js';
 import type { RouteConfig } from './router.js';
 
 /** The parts of a locked app the HTTP trigger reads (structurally a `LockedApp` of @spinel/manifest). */

@@ -2,7 +2,7 @@ import { Fields, IncomingBody, OutgoingBody, httpTypesInterface } from '../wasi/
 import type { HttpMethod, HttpScheme, OutgoingRequest, RequestOptions } from '../wasi/http.js';
 import { IoError, Pollable, type Blocker, type ByteSource, type PollSource } from '../wasi/io.js';
 import { failure } from '../wasi/result.js';
-import type { WasiHttpErrorCode } from '../../services-errors.js';
+import type { WasiHttpErrorCode } from '../../errors.js';
 import { splitUri } from '../../services/outbound-policy.js';
 import { OUTBOUND_HTTP_METHOD, type OutboundCallArgs, type OutboundPush, type OutboundResult, type OutboundUpload } from '../../services/outbound-service.js';
 import type { BridgeCall, BridgeEvent, SyncBridge } from '../../channel/sync-bridge.js';

@@ -5,7 +5,7 @@
  * globals, safe to call from any thread.
  */
 import type { WagiInvocation, WagiResult } from '../../pool/executor-types.js';
-import { WagiError } from '../../trigger-errors.js';
+import { WagiError } from '../../errors.js';
 import { Preview1, ProcExit } from './preview1.js';
 
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
