@@ -9,7 +9,10 @@ import { openCache } from '@spinel/cache';
 import { jsComponent } from '@spinel/test-utils';
 import { createExecutor } from '../src/pool/create-executor.js';
 import { GlueTemplate, type GlueInstantiate } from '../src/guest/glue-template.js';
-import { buildImports } from '../src/guest/host-registry.js';
+import { HostRegistry } from '../src/guest/host-registry.js';
+import { wasiHostInterfaces } from '../src/guest/wasi/host.js';
+import { WASI_INTERFACES } from '../src/guest/wasi/interface-specs.js';
+import { InterfaceSet } from '../src/prepare/interface-set.js';
 import { prepareComponent } from '../src/prepare/prepare-component.js';
 import { bodyOf, readAll, testApp } from '../test/test-app.js';
 
@@ -58,10 +61,10 @@ try {
   // V8 floor: the same core modules, compiled once, instantiated with the imports jco wires up.
   const component = app.components[0];
   if (component === undefined) throw new Error('no component');
-  const prepared = await prepareComponent(component, { cache, kind: 'http', env: {} });
+  const prepared = await prepareComponent(component, { cache, kind: 'http', env: {}, interfaces: new InterfaceSet(WASI_INTERFACES) });
   const glueModule = (await import(prepared.glueUrl ?? '')) as { instantiate: GlueInstantiate };
   const sink = { write: (): void => undefined };
-  const template = new GlueTemplate(glueModule.instantiate, (n) => prepared.modules[n] as WebAssembly.Module, buildImports(prepared.imports, {
+  const template = new GlueTemplate(glueModule.instantiate, (n) => prepared.modules[n] as WebAssembly.Module, new HostRegistry(wasiHostInterfaces()).buildImports(prepared.imports, {
     componentId: 'hello', env: [], mounts: [], stdout: sink, stderr: sink, blocker: { wait: () => undefined },
   }));
   const plan = template.coreInstantiations();

@@ -121,7 +121,8 @@ export type CapabilityErrorCode =
   | 'RUNTIME_OUTBOUND_DENIED'
   | 'RUNTIME_OUTBOUND_FAILED'
   | 'RUNTIME_BRIDGE_CLOSED'
-  | 'RUNTIME_BRIDGE_CALL_FAILED';
+  | 'RUNTIME_BRIDGE_CALL_FAILED'
+  | 'RUNTIME_CAPABILITY_CONFLICT';
 
 /** Errors of the guest capabilities (outbound HTTP, key-value, variables, the blocking channel). */
 export class CapabilityError extends RuntimeError {

@@ -1,22 +1,22 @@
 // Test worker: runs a transpiled component the way the engine's worker does, with the
-// capabilities installed into the engine's registry, and answers one request per message.
+// worker's host built from the capabilities' init, and answers one request per message.
 import { parentPort, workerData } from 'node:worker_threads';
 import { IncomingRequest, ResponseOutparam, type ResponseSink } from '../src/guest/wasi/http.js';
 import { MemorySource } from '../src/guest/wasi/io.js';
-import { beginRequest, buildImports, endRequest, type InstanceContext } from '../src/guest/host-registry.js';
+import type { InstanceContext } from '../src/guest/host-registry.js';
 import type { PreparedComponent } from '../src/prepare/prepare-component.js';
-import type { WorkerCapabilitiesInit } from '../src/services/app-capabilities.js';
-import { installWorkerCapabilities } from '../src/guest/register-capabilities.js';
+import { createGuestHost, type GuestHostInit } from '../src/guest/guest-host.js';
 
 type Instantiate = (get: (name: string) => WebAssembly.Module, imports: Record<string, Record<string, unknown>>) => Record<string, unknown>;
-const data = workerData as { init: WorkerCapabilitiesInit; prepared: PreparedComponent };
-const caps = installWorkerCapabilities(data.init);
+const data = workerData as { init: GuestHostInit; prepared: PreparedComponent };
+const caps = await createGuestHost(data.init);
+const blocker = caps.blocker ?? { wait() {} };
 const { prepared } = data;
 const glue = (await import(prepared.glueUrl ?? '')) as { instantiate: Instantiate };
-const ctx: InstanceContext = { componentId: prepared.id, env: [], mounts: [], stdout: { write() {} }, stderr: { write() {} }, blocker: caps.blocker };
+const ctx: InstanceContext = { componentId: prepared.id, env: [], mounts: [], stdout: { write() {} }, stderr: { write() {} }, blocker };
 
 parentPort?.on('message', (msg: { path: string; headers: Array<[string, string]> }) => {
-  const exports = glue.instantiate((name) => prepared.modules[name] as WebAssembly.Module, buildImports(prepared.imports, ctx));
+  const exports = glue.instantiate((name) => prepared.modules[name] as WebAssembly.Module, caps.registry.buildImports(prepared.imports, ctx));
   const handler = exports['incomingHandler'] as { handle(req: IncomingRequest, out: ResponseOutparam): void };
   let status = 0;
   const chunks: Uint8Array[] = [];
@@ -28,11 +28,11 @@ parentPort?.on('message', (msg: { path: string; headers: Array<[string, string]>
     fail: (e) => (failed = e),
   };
   try {
-    beginRequest(ctx);
+    caps.registry.beginRequest(ctx);
     try {
-      handler.handle(new IncomingRequest({ method: 'GET', url: `http://127.0.0.1:3000${msg.path}`, headers: msg.headers }, new MemorySource(new Uint8Array(0)), caps.blocker), new ResponseOutparam(sink));
+      handler.handle(new IncomingRequest({ method: 'GET', url: `http://127.0.0.1:3000${msg.path}`, headers: msg.headers }, new MemorySource(new Uint8Array(0)), blocker), new ResponseOutparam(sink));
     } finally {
-      endRequest(ctx);
+      caps.registry.endRequest(ctx);
     }
     parentPort?.postMessage({ status, body: Buffer.concat(chunks).toString(), failed });
   } catch (err) {

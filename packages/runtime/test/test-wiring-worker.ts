@@ -1,23 +1,22 @@
-// Test worker: installs the capabilities into the engine's registry and uses the imports the
+// Test worker: builds the worker's host from the capabilities' init, as the engine's worker does, and uses the imports the
 // engine would hand a guest instance.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Fields, OutgoingRequest } from '../src/guest/wasi/http.js';
-import { buildImports, type InstanceContext } from '../src/guest/host-registry.js';
-import type { WorkerCapabilitiesInit } from '../src/services/app-capabilities.js';
+import type { InstanceContext } from '../src/guest/host-registry.js';
 import type { FutureIncomingResponse } from '../src/guest/spin/outbound-http.js';
-import { installWorkerCapabilities } from '../src/guest/register-capabilities.js';
+import { createGuestHost, type GuestHostInit } from '../src/guest/guest-host.js';
 
-const data = workerData as { init: WorkerCapabilitiesInit; upstream: string; denied: string };
-const caps = installWorkerCapabilities(data.init);
+const data = workerData as { init: GuestHostInit; upstream: string; denied: string };
+const caps = await createGuestHost(data.init);
 const ctx: InstanceContext = {
   componentId: 'web',
   env: [],
   mounts: [],
   stdout: { write() {} },
   stderr: { write() {} },
-  blocker: caps.blocker,
+  blocker: caps.blocker ?? { wait() {} },
 };
-const imports = buildImports(
+const imports = caps.registry.buildImports(
   [
     'fermyon:spin/variables@2.0.0',
     'wasi:config/store@0.2.0-draft',

@@ -15,7 +15,8 @@ import { LogSink } from './log-sink.js';
 import { componentKinds, prepareComponent, type ComponentKind, type PreparedComponent } from '../prepare/prepare-component.js';
 import type { BodyMessage, FromWorker, HttpJobMessage, InitMessage, WagiJobMessage } from './job-protocol.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
-import { declareCapabilityInterfaces } from '../guest/register-capabilities.js';
+import { WASI_INTERFACES } from '../guest/wasi/interface-specs.js';
+import { InterfaceSet } from '../prepare/interface-set.js';
 
 const debug = debuglog('spinel:runtime');
 /** How long an extra worker (see `maxWorkers`) waits for work before it is stopped. */
@@ -119,7 +120,8 @@ const latin1 = new TextDecoder('latin1');
 export async function createExecutor(options: ExecutorOptions): Promise<WorkerExecutor> {
   const cache = options.cache ?? openCache({ root: join(tmpdir(), 'spinel-cache') });
   const kinds = componentKinds(options.app);
-  if (options.capabilities !== undefined) declareCapabilityInterfaces();
+  // This executor's own registry: WASI's interfaces plus its capabilities', nothing of any other executor.
+  const interfaces = new InterfaceSet([...WASI_INTERFACES, ...(options.capabilities?.interfaces ?? [])]);
   const prepared: PreparedComponent[] = [];
   for (const component of options.app.components) {
     prepared.push(
@@ -128,6 +130,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
         kind: kinds.get(component.id) ?? 'http',
         env: options.env ?? {},
         maxInstanceMemory: options.maxInstanceMemory,
+        interfaces,
       }),
     );
   }

@@ -1,7 +1,7 @@
 import type { ExecutorErrorCode } from '../errors.js';
 import type { WagiInvocation, WagiResult } from './executor-types.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
-import type { WorkerCapabilitiesInit } from '../services/app-capabilities.js';
+import type { GuestHostInit } from '../guest/guest-host.js';
 
 /** First message to a worker: everything it needs to instantiate any component of the app. */
 export interface InitMessage {
@@ -14,8 +14,8 @@ export interface InitMessage {
   bodyPort: MessagePort;
   /** Bumped (and notified) by the main thread after each body message. */
   signal: SharedArrayBuffer;
-  /** Outbound HTTP, key-value and variables for this worker's instances (its bridge port is in the transfer list). */
-  capabilities?: WorkerCapabilitiesInit;
+  /** The capabilities' worker halves and the worker's channel to them (its port is in the transfer list). */
+  capabilities?: GuestHostInit;
 }
 
 /** A wasi:http request to run. */

@@ -5,7 +5,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache, type Cache } from '@spinel/cache';
 import { watComponent } from '@spinel/test-utils';
-import { HOST_INTERFACES, type InstanceContext } from '../guest/host-registry.js';
+import type { InstanceContext } from '../guest/host-registry.js';
+import { wasiHostInterfaces } from '../guest/wasi/host.js';
+import { WASI_INTERFACES } from '../guest/wasi/interface-specs.js';
+import { InterfaceSet } from './interface-set.js';
 import { prepareComponent, versionedNames } from './prepare-component.js';
 
 let dir: string;
@@ -23,10 +26,10 @@ describe('prepareComponent', () => {
     const path = await watComponent('hello');
     const prepared = await prepareComponent(
       { id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(path).href }, env: { A: '1', B: '2' } },
-      { cache, kind: 'http', env: { B: '3' } },
+      { cache, kind: 'http', env: { B: '3' }, interfaces: new InterfaceSet(WASI_INTERFACES) },
     );
     expect(prepared.env).toEqual([['A', '1'], ['B', '3']]);
-    const factory = HOST_INTERFACES.get('wasi:cli/environment');
+    const factory = wasiHostInterfaces().get('wasi:cli/environment');
     const sink = { write: (): void => undefined };
     const ctx: InstanceContext = { componentId: 'hello', env: prepared.env, mounts: [], stdout: sink, stderr: sink, blocker: { wait: () => undefined } };
     const iface = factory?.(ctx) as { getEnvironment(): Array<[string, string]> };

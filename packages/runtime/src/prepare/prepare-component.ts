@@ -7,7 +7,7 @@ import { debuglog } from 'node:util';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
-import { unsupportedImports } from '../guest/host-registry.js';
+import type { InterfaceSet } from './interface-set.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
 
 const debug = debuglog('spinel:runtime');
@@ -165,6 +165,8 @@ export interface PrepareOptions {
   kind: ComponentKind;
   env: Record<string, string>;
   maxInstanceMemory?: number | undefined;
+  /** The interfaces the executor serves; other imports are refused. */
+  interfaces: InterfaceSet;
 }
 
 /**
@@ -204,7 +206,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     const exported = meta.exports.map(([name]) => name).join(', ') || 'nothing';
     throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Expected component "${id}" to export one of "wasi:http/incoming-handler@0.2.*" but it exported none of those (it exports: ${exported}).`, { componentId: id });
   }
-  const missing = unsupportedImports(versionedNames(bytes, meta.imports));
+  const missing = options.interfaces.unsupported(versionedNames(bytes, meta.imports));
   if (missing.length > 0) {
     throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
   }

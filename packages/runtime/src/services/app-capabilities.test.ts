@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
-import { unsupportedImports } from '../guest/host-registry.js';
+import { InterfaceSet } from '../prepare/interface-set.js';
+import { WASI_INTERFACES } from '../guest/wasi/interface-specs.js';
 import { createAppCapabilities } from './app-capabilities.js';
 import type { CapabilityError } from '../errors.js';
-import { declareCapabilityInterfaces } from '../guest/register-capabilities.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
 
@@ -54,8 +54,7 @@ describe('capabilities wired into the engine registry', () => {
       keyValue: { seeds: ['seeded=planted'] },
     });
     caps.setSelfOrigin(upstream.origin);
-    declareCapabilityInterfaces();
-    expect(unsupportedImports(['fermyon:spin/variables@2.0.0', 'fermyon:spin/key-value@2.0.0', 'fermyon:spin/http'])).toEqual([]);
+    expect(new InterfaceSet([...WASI_INTERFACES, ...caps.interfaces]).unsupported(['fermyon:spin/variables@2.0.0', 'fermyon:spin/key-value@2.0.0', 'fermyon:spin/http'])).toEqual([]);
     const { init, transfer } = caps.workerInit();
     const worker = startTsWorker('./test-wiring-worker.ts', { init, upstream: upstream.origin, denied: denied.origin }, transfer);
     const before = denied.seen.length;

@@ -1,22 +1,17 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { AllowedHosts, type LockedApp } from '@spinel/manifest';
-import { parseKvRuntimeConfig, type KvStoreDefinition } from '@spinel/kv-wit';
+import type { Capability, CapabilityContext, CapabilityService } from '../capability.js';
+import { createBridgeServer, type BridgeHandler, type BridgeServer } from '../channel/bridge-server.js';
+import { CapabilityError } from '../errors.js';
+import type { GuestHostInit } from '../guest/guest-host.js';
+import type { InterfaceSpec } from '../prepare/interface-set.js';
 import { blockNetworksFromRuntimeConfig, type BlockedNetworks } from './block-networks.js';
-import { OutboundConfigError } from '../errors.js';
-import type { BridgeEndpoint } from '../channel/bridge-protocol.js';
-import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
-import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
-import { createOutboundHttp, type ChainDispatch, type LookupFunction, type OutboundHttp } from './outbound-http.js';
-import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from './outbound-service.js';
-import { resolveComponentConfig, resolveVariables, type ResolvedVariables, type VariableSources } from './variables.js';
-
-/** Everything a worker needs to give instances their capabilities (post it with its transfer list). */
-export interface WorkerCapabilitiesInit {
-  endpoint: BridgeEndpoint;
-  kv: KvWorkerConfig;
-  /** Per component: its resolved variables (`config`) and the store labels it may open. */
-  components: Array<[componentId: string, { config: Record<string, string>; kvLabels: string[] }]>;
-}
+import type { KeyValueSetupOptions, PreparedKeyValue } from './key-value.js';
+import { keyValueCapability } from './key-value-capability.js';
+import type { ChainDispatch, LookupFunction, OutboundHttp } from './outbound-http.js';
+import { outboundHttpCapability } from './outbound-http-capability.js';
+import { resolveVariables, type ResolvedVariables, type VariableSources } from './variables.js';
+import { variablesCapability } from './variables-capability.js';
 
 /** Options of {@link createAppCapabilities}. */
 export interface AppCapabilitiesOptions {
@@ -37,6 +32,10 @@ export interface AppCapabilitiesOptions {
   lookup?: LookupFunction;
   /** `[outbound_http] connection_pooling`. @default true */
   connectionPooling?: boolean;
+  /** The app's state directory (`default` key-value store, capabilities' files). @default `keyValue.stateDir` */
+  stateDir?: string | undefined;
+  /** Capabilities served besides the built-in outbound HTTP, key-value and variables (see the README, "Adding a host interface"). */
+  capabilities?: readonly Capability[];
 }
 
 /** An app's capabilities, resolved at start; serves the workers' bridged calls. */
@@ -46,9 +45,14 @@ export interface AppCapabilities {
   readonly allowedHosts: ReadonlyMap<string, AllowedHosts>;
   readonly keyValue: PreparedKeyValue;
   readonly outbound: OutboundHttp;
+  /** The main-thread end of every worker's blocking channel. */
   readonly bridge: BridgeServer;
-  /** A new worker's init data; `transfer` must be passed to postMessage with it. */
-  workerInit(): { init: WorkerCapabilitiesInit; transfer: TransferListItem[] };
+  /** Every interface the capabilities serve (an executor accepts these besides WASI's). */
+  readonly interfaces: readonly InterfaceSpec[];
+  /** Each capability's service, by capability name. */
+  readonly services: ReadonlyMap<string, CapabilityService>;
+  /** A new worker's host init; `transfer` must be passed to postMessage with it. */
+  workerInit(): { init: GuestHostInit; transfer: TransferListItem[] };
   /** The listener's origin (`http://127.0.0.1:3000`) once bound: the only target of self requests. */
   setSelfOrigin(origin: string): void;
   /** How `http://<id>.spin.internal` requests reach a component (the executor's `handle`, with Spin's headers). */
@@ -58,10 +62,11 @@ export interface AppCapabilities {
 }
 
 /**
- * Resolves an app's variables, allow-lists and key-value stores, failing the start as Spin
- * does (required variable without a value, unknown store label, invalid template), and
- * starts the serving side of the blocking bridge for outbound HTTP and Redis.
- * @throws VariableError, KeyValueConfigError, AllowedHostError (from @spinel/manifest)
+ * Resolves an app's variables and allow-lists and sets up its capabilities (key-value stores,
+ * outbound HTTP, variables, then any given in `capabilities`), failing the start as Spin does
+ * (required variable without a value, unknown store label, invalid template); then starts the
+ * main-thread end of the workers' blocking channel. On failure, what was set up is closed.
+ * @throws VariableError, KeyValueConfigError, OutboundConfigError, AllowedHostError (from @spinel/manifest), CapabilityError `RUNTIME_CAPABILITY_CONFLICT`, or what a capability's set-up throws
  */
 export async function createAppCapabilities(options: AppCapabilitiesOptions): Promise<AppCapabilities> {
   const { app } = options;
@@ -69,83 +74,98 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
   const values = Object.fromEntries(variables.values);
   const componentIds = app.components.map((c) => c.id);
   const allowedHosts = new Map<string, AllowedHosts>();
-  const configs = new Map<string, Record<string, string>>();
   for (const component of app.components) {
-    configs.set(component.id, resolveComponentConfig(component, variables));
     allowedHosts.set(component.id, AllowedHosts.parse(component.metadata?.allowed_outbound_hosts ?? [], { variables: values, componentIds }));
   }
   const fromConfig = readRuntimeConfig(options.runtimeConfig);
-  const keyValue = await prepareKeyValue({
-    app,
-    ...(fromConfig.definitions === undefined ? {} : { definitions: fromConfig.definitions }),
-    ...options.keyValue,
-  });
-  const blockNetworks = options.blockNetworks ?? fromConfig.blockNetworks;
-  const connectionPooling = options.connectionPooling ?? fromConfig.connectionPooling;
   let selfOrigin: string | undefined;
-  let dispatch: ChainDispatch | undefined;
-  const outbound = createOutboundHttp({
+  let chain: ChainDispatch | undefined;
+  const context: CapabilityContext = {
+    app,
+    variables,
     allowedHosts,
+    blockNetworks: options.blockNetworks ?? fromConfig.blockNetworks,
+    lookup: options.lookup,
+    runtimeConfig: options.runtimeConfig,
+    stateDir: options.stateDir ?? options.keyValue?.stateDir,
     selfOrigin: () => selfOrigin,
     dispatch: (id, request, signal) => {
-      if (dispatch === undefined) throw new Error('service chaining is not connected to the executor');
-      return dispatch(id, request, signal);
+      if (chain === undefined) throw new Error('service chaining is not connected to the executor');
+      return chain(id, request, signal);
     },
-    ...(blockNetworks === undefined ? {} : { blockNetworks }),
-    ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
-    ...(connectionPooling === undefined ? {} : { connectionPooling }),
-  });
-  const bridge = createBridgeServer({
-    [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(outbound),
-    [KV_BRIDGE_METHOD]: kvBridgeHandler(keyValue.manager),
-  });
-  const components: WorkerCapabilitiesInit['components'] = app.components.map((c) => [
-    c.id,
-    { config: configs.get(c.id) ?? {}, kvLabels: [...(keyValue.componentLabels.get(c.id) ?? [])] },
-  ]);
+  };
+  const variablesCap = variablesCapability();
+  const keyValueCap = keyValueCapability(options.keyValue);
+  const outboundCap = outboundHttpCapability(options.connectionPooling === undefined ? {} : { connectionPooling: options.connectionPooling });
+  const all: Capability[] = [variablesCap, keyValueCap, outboundCap, ...(options.capabilities ?? [])];
+  checkConflicts(all);
+  const services = new Map<string, CapabilityService>();
+  const closeAll = async (): Promise<void> => {
+    for (const service of [...services.values()].reverse()) await Promise.resolve(service.close()).catch(() => undefined);
+  };
+  try {
+    for (const capability of all) services.set(capability.name, await capability.setUp(context));
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  const keyValue = (services.get(keyValueCap.name) as Awaited<ReturnType<typeof keyValueCap.setUp>>).prepared;
+  const outbound = (services.get(outboundCap.name) as ReturnType<typeof outboundCap.setUp>).outbound;
+  const handlers: Record<string, BridgeHandler> = {};
+  for (const [name, service] of services) {
+    for (const [method, handler] of Object.entries(service.handlers ?? {})) {
+      if (Object.prototype.hasOwnProperty.call(handlers, method)) {
+        await closeAll();
+        throw new CapabilityError('RUNTIME_CAPABILITY_CONFLICT', `Capability "${name}" serves channel method "${method}", which another capability already serves; give it a name of its own.`);
+      }
+      handlers[method] = handler;
+    }
+  }
+  const bridge = createBridgeServer(handlers);
+  const interfaces = all.flatMap((c) => c.interfaces);
   return {
     variables,
     allowedHosts,
     keyValue,
     outbound,
     bridge,
+    interfaces,
+    services,
     workerInit() {
       const endpoint = bridge.connect();
-      return { init: { endpoint, kv: keyValue.workerConfig, components }, transfer: [endpoint.port] };
+      const capabilities = all.map((c) => ({ name: c.name, module: c.guestModule, init: services.get(c.name)?.workerInit() }));
+      return { init: { endpoint, capabilities }, transfer: [endpoint.port] };
     },
     setSelfOrigin(origin) {
       selfOrigin = origin;
     },
     setChainDispatch(fn) {
-      dispatch = fn;
+      chain = fn;
     },
     async close() {
       bridge.close();
-      await outbound.close();
-      await keyValue.close();
+      await closeAll();
     },
   };
 }
 
-interface RuntimeConfigParts {
-  definitions: Map<string, KvStoreDefinition> | undefined;
-  blockNetworks: BlockedNetworks | undefined;
-  connectionPooling: boolean | undefined;
+/** Two capabilities serving one interface would leave the guest's imports to chance. */
+function checkConflicts(capabilities: readonly Capability[]): void {
+  const owner = new Map<string, string>();
+  const names = new Set<string>();
+  for (const capability of capabilities) {
+    if (names.has(capability.name)) throw new CapabilityError('RUNTIME_CAPABILITY_CONFLICT', `Two capabilities are named "${capability.name}"; give each its own name.`);
+    names.add(capability.name);
+    for (const { name } of capability.interfaces) {
+      const other = owner.get(name);
+      if (other !== undefined) throw new CapabilityError('RUNTIME_CAPABILITY_CONFLICT', `Capabilities "${other}" and "${capability.name}" both serve ${name}; only one may.`);
+      owner.set(name, capability.name);
+    }
+  }
 }
 
-function readRuntimeConfig(config: AppCapabilitiesOptions['runtimeConfig']): RuntimeConfigParts {
-  if (config === undefined) return { definitions: undefined, blockNetworks: undefined, connectionPooling: undefined };
-  const doc = config.document;
-  const outboundHttp = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['outbound_http'] : undefined;
-  let connectionPooling: boolean | undefined;
-  if (outboundHttp !== undefined) {
-    const pooling = typeof outboundHttp === 'object' && outboundHttp !== null ? (outboundHttp as Record<string, unknown>)['connection_pooling'] : undefined;
-    if (pooling !== undefined && typeof pooling !== 'boolean') throw new OutboundConfigError('[outbound_http] connection_pooling must be true or false.');
-    connectionPooling = pooling;
-  }
-  return {
-    definitions: parseKvRuntimeConfig(doc, { baseDir: config.baseDir }),
-    blockNetworks: blockNetworksFromRuntimeConfig(doc),
-    connectionPooling,
-  };
+/** What the core reads of the runtime config; each capability reads its own sections. */
+function readRuntimeConfig(config: AppCapabilitiesOptions['runtimeConfig']): { blockNetworks: BlockedNetworks | undefined } {
+  if (config === undefined) return { blockNetworks: undefined };
+  return { blockNetworks: blockNetworksFromRuntimeConfig(config.document) };
 }

@@ -9,7 +9,8 @@ import { openCache } from '@spinel/cache';
 import { prepareComponent, type PreparedComponent } from '../../prepare/prepare-component.js';
 import { testApp } from '../../../test/test-app.js';
 import { createAppCapabilities, type AppCapabilities } from '../../services/app-capabilities.js';
-import { declareCapabilityInterfaces } from '../register-capabilities.js';
+import { InterfaceSet } from '../../prepare/interface-set.js';
+import { WASI_INTERFACES } from '../wasi/interface-specs.js';
 import { startCountingServer, type CountingServer } from '../../../test/test-servers.js';
 import { startTsWorker } from '../../../test/test-start-worker.js';
 import { buildGuest } from '../../../test/test-guest-build.js';
@@ -40,10 +41,9 @@ beforeAll(async () => {
     variables: { env: { SPIN_VARIABLE_WHO: 'guest world' } },
     keyValue: { stateDir: join(dir, 'state'), seeds: ['seeded=yes'] },
   });
-  declareCapabilityInterfaces();
   const component = app.components[0];
   if (component === undefined) throw new Error('no component');
-  prepared = await prepareComponent(component, { cache: openCache({ root: join(dir, 'cache') }), kind: 'http', env: {} });
+  prepared = await prepareComponent(component, { cache: openCache({ root: join(dir, 'cache') }), kind: 'http', env: {}, interfaces: new InterfaceSet([...WASI_INTERFACES, ...caps.interfaces]) });
   const { init, transfer } = caps.workerInit();
   worker = startTsWorker('./test-guest-worker.ts', { init, prepared }, transfer);
   await new Promise<void>((resolve, reject) => {

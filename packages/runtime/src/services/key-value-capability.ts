@@ -1,0 +1,55 @@
+/**
+ * The key-value capability: `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue/{store,batch,atomics}`
+ * at Spin's draft version. The main thread resolves the app's stores (Spin's label rules, seeds,
+ * runtime config); workers open SQLite stores themselves and reach Redis stores over the channel.
+ */
+import { parseKvRuntimeConfig } from '@spinel/kv-wit';
+import type { Capability, CapabilityService } from '../capability.js';
+import type { InterfaceSpec } from '../prepare/interface-set.js';
+import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
+
+/** What each worker gets: the stores it opens or reaches, and each component's labels. */
+export interface KeyValueGuestInit {
+  stores: KvWorkerConfig;
+  labels: Array<[componentId: string, labels: string[]]>;
+}
+
+/** The key-value service once set up; `prepared` holds the stores (seeding, the start-up note). */
+export interface KeyValueService extends CapabilityService {
+  readonly prepared: PreparedKeyValue;
+}
+
+const KV_INTERFACES: readonly InterfaceSpec[] = [
+  { name: 'fermyon:spin/key-value', versions: ['2.0.0'] },
+  { name: 'wasi:keyvalue/store', versions: ['0.2.0-draft2'] },
+  { name: 'wasi:keyvalue/batch', versions: ['0.2.0-draft2'] },
+  { name: 'wasi:keyvalue/atomics', versions: ['0.2.0-draft2'] },
+];
+
+/**
+ * The key-value capability. `[key_value_store.*]` tables of the runtime config define stores;
+ * `options.definitions` wins over them.
+ */
+export function keyValueCapability(options: Omit<KeyValueSetupOptions, 'app'> = {}): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => Promise<KeyValueService> } {
+  return {
+    name: 'key-value',
+    interfaces: KV_INTERFACES,
+    guestModule: new URL('../guest/spin/key-value-guest.js', import.meta.url).href,
+    async setUp(context) {
+      const fromConfig = context.runtimeConfig === undefined ? undefined : parseKvRuntimeConfig(context.runtimeConfig.document, { baseDir: context.runtimeConfig.baseDir });
+      const prepared = await prepareKeyValue({
+        app: context.app,
+        ...(fromConfig === undefined ? {} : { definitions: fromConfig }),
+        ...(context.stateDir === undefined ? {} : { stateDir: context.stateDir }),
+        ...options,
+      });
+      const labels: KeyValueGuestInit['labels'] = context.app.components.map((c) => [c.id, [...(prepared.componentLabels.get(c.id) ?? [])]]);
+      return {
+        prepared,
+        handlers: { [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager) },
+        workerInit: (): KeyValueGuestInit => ({ stores: prepared.workerConfig, labels }),
+        close: () => prepared.close(),
+      };
+    },
+  };
+}
