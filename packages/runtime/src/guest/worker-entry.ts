@@ -183,7 +183,9 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
     }
   }
   try {
-    const result = runWagiFn(module, msg.invocation);
+    // The module reads only the component's own mounts, as prepared at load.
+    const preopens = loaded.prepared.mounts.map((m): [string, string] => [m.guestPath, m.hostPath]);
+    const result = runWagiFn(module, { ...msg.request, preopens });
     send({ type: 'wagi-result', job, result });
   } catch (err) {
     send({ type: 'error', job, code: 'RUNTIME_GUEST_TRAP', message: errorText(err) });

@@ -1,12 +1,14 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache, type Cache } from '@spinel/cache';
-import { wagiModule, watComponent, type WatComponentName } from '@spinel/test-utils';
+import { wagiModule, watComponent, watToWasm, type WatComponentName } from '@spinel/test-utils';
 import { createExecutor, type WorkerExecutor } from './create-executor.js';
 import type { ExecutorError } from '../errors.js';
 import { bodyOf, readAll, testApp } from '../../test/test-app.js';
+import { reader } from '../../test/test-wagi-wat.js';
 
 const NAMES: WatComponentName[] = ['hello', 'echo', 'stream', 'counter', 'trap', 'loop', 'memory-bomb'];
 const MiB = 1024 * 1024;
@@ -205,7 +207,6 @@ describe('loading', () => {
   }, 60_000);
 
   it('mounts files directories and refuses a file that is not a directory', async () => {
-    const { pathToFileURL } = await import('node:url');
     const { mkdir } = await import('node:fs/promises');
     const assets = join(dir, 'assets');
     await mkdir(assets, { recursive: true });
@@ -243,7 +244,6 @@ describe('WAGI through the executor', () => {
         env: [['REQUEST_METHOD', 'POST']],
         argv: ['/cgi', 'a'],
         stdin: new TextEncoder().encode('body!'),
-        preopens: [],
       });
       const out = Buffer.from(result.stdout).toString();
       expect(out).toContain('content-type: text/plain');
@@ -256,10 +256,37 @@ describe('WAGI through the executor', () => {
     }
   }, 60_000);
 
+  it('gives a WAGI module the component\'s files mounts, as prepared at load, and nothing else', async () => {
+    const files = await mkdtemp(join(dir, 'wagi-files-'));
+    await writeFile(join(files, 'hello.txt'), 'hi there');
+    await writeFile(join(dir, 'wagi-secret.txt'), 'outside');
+    const module = join(dir, 'wagi-reader.wasm');
+    const mounted = join(dir, 'wagi-mounted.wasm');
+    await writeFile(module, await watToWasm(reader('hello.txt')));
+    await writeFile(mounted, await watToWasm(reader('../wagi-secret.txt')));
+    const executor = await createExecutor({
+      app: testApp([
+        { id: 'reader', path: module, wagi: true, files: [{ source: pathToFileURL(files).href, path: '/' }] },
+        { id: 'escaper', path: mounted, wagi: true, files: [{ source: pathToFileURL(files).href, path: '/' }] },
+        { id: 'bare', path: module, wagi: true },
+      ]),
+      cache,
+      workers: 1,
+    });
+    try {
+      const run = async (id: string): Promise<string> => Buffer.from((await executor.runWagi(id, { env: [], argv: ['/'], stdin: new Uint8Array(0) })).stdout).toString();
+      expect(await run('reader')).toBe('00hi there');
+      expect(await run('escaper')).toBe('76'); // ENOTCAPABLE
+      expect(await run('bare')).toBe('08'); // no mounts: no fd 3
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+
   it('stops a WAGI module that never ends at its deadline', async () => {
     const executor = await createExecutor({ app: testApp([{ id: 'spin', path: await wagiModule('loop'), wagi: true }, { id: 'cgi', path: await wagiModule('echo'), wagi: true }]), cache, workers: 1 });
     try {
-      const invocation = { env: [], argv: ['/'], stdin: new Uint8Array(0), preopens: [] };
+      const invocation = { env: [], argv: ['/'], stdin: new Uint8Array(0) };
       expect(await codeOf(executor.runWagi('spin', invocation, { deadline: Date.now() + 300 }))).toBe('RUNTIME_TIMEOUT');
       expect((await executor.runWagi('cgi', invocation)).exitCode).toBe(0);
     } finally {

@@ -10,7 +10,7 @@ import { openCache, type Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
 import { AsyncQueue } from '../async-queue.js';
 import { ExecutorError, GuestFaultError } from '../errors.js';
-import type { ExecuteOptions, Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from './executor-types.js';
+import type { ExecuteOptions, Executor, GuestRequest, GuestResponse, WagiRequest, WagiResult } from './executor-types.js';
 import { LogSink } from './log-sink.js';
 import { componentKinds, prepareComponent, type ComponentKind, type PreparedComponent } from '../prepare/prepare-component.js';
 import type { BodyMessage, FromWorker, HttpJobMessage, InitMessage, WagiJobMessage } from './job-protocol.js';
@@ -474,13 +474,13 @@ class WorkerPool implements WorkerExecutor {
     });
   }
 
-  runWagi(componentId: string, invocation: WagiInvocation, options?: ExecuteOptions): Promise<WagiResult> {
+  runWagi(componentId: string, request: WagiRequest, options?: ExecuteOptions): Promise<WagiResult> {
     return new Promise<WagiResult>((resolve, reject) => {
       const id = this.nextJob++;
       const job: Job = {
         id,
         componentId,
-        message: { type: 'wagi', job: id, componentId, invocation },
+        message: { type: 'wagi', job: id, componentId, request },
         body: undefined,
         slot: undefined,
         done: false,

@@ -19,15 +19,22 @@ export interface ExecuteOptions {
 export interface Executor {
   /** componentId is the locked component id; kind chooses wasi:http handling or WAGI (CGI over preview1). */
   handle(componentId: string, request: GuestRequest, options?: ExecuteOptions): Promise<GuestResponse>;
-  /** Runs a WAGI core module (executor = { type = "wagi" }) with a CGI invocation built by the trigger. */
-  runWagi(componentId: string, invocation: WagiInvocation, options?: ExecuteOptions): Promise<WagiResult>;
+  /**
+   * Runs a WAGI core module (executor = { type = "wagi" }) with a CGI request built by the trigger;
+   * its preopens are the component's own `files` mounts, as prepared at load.
+   */
+  runWagi(componentId: string, request: WagiRequest, options?: ExecuteOptions): Promise<WagiResult>;
   close(): Promise<void>;
 }
-export interface WagiInvocation {
+/** A WAGI request as the trigger builds it. */
+export interface WagiRequest {
   /** CGI environment (§7.6) built by the trigger, argv from the executor's argv template */
   env: Array<[string, string]>;
   argv: string[];
   stdin: Uint8Array;
+}
+/** One run of a WAGI module: the request and the directories it may read. */
+export interface WagiInvocation extends WagiRequest {
   /** guest path → host directory, read-only */
   preopens: Array<[string, string]>;
 }

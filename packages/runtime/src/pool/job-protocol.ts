@@ -1,5 +1,5 @@
 import type { ExecutorErrorCode } from '../errors.js';
-import type { WagiInvocation, WagiResult } from './executor-types.js';
+import type { WagiRequest, WagiResult } from './executor-types.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
 import type { GuestHostInit } from '../guest/guest-host.js';
 
@@ -33,7 +33,7 @@ export interface WagiJobMessage {
   type: 'wagi';
   job: number;
   componentId: string;
-  invocation: WagiInvocation;
+  request: WagiRequest;
 }
 
 export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage;

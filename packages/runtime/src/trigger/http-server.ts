@@ -5,20 +5,19 @@
  * deadlines. It never prints; errors are published on diagnostics channels.
  */
 import { channel } from 'node:diagnostics_channel';
-import { statSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { debuglog } from 'node:util';
 import type { Executor, GuestResponse } from '../pool/executor-types.js';
-import { buildArgv, buildCgiEnv, parseCgiResponse } from './wagi-cgi.js';
+import { send } from './respond.js';
+import { dispatchWagi } from './wagi-dispatch.js';
 import { ListenError } from '../errors.js';
 import { bindServer, DEFAULT_LISTEN, parseListenAddress } from './listen-address.js';
 import { formatSocketAddress, guestHeaders, type RequestContext } from './request-metadata.js';
-import { Router, WELL_KNOWN_PREFIX, type RouteMatch } from './router.js';
+import { Router, WELL_KNOWN_PREFIX } from './router.js';
 import { formatStartup, type AvailableRoute, type OutputFormat } from './startup-output.js';
-import { readHttpTriggers, type HttpApp, type HttpHandler } from './trigger-config.js';
+import { readHttpTriggers, type HttpApp } from './trigger-config.js';
 
 const log = debuglog('spinel:http');
 
@@ -90,9 +89,6 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
   const router = Router.build(entries.map((e) => ({ id: e.id, route: e.route, value: e.handler })));
   const descriptions = new Map(entries.map((e) => [e.id, e.description]));
   const componentEnv = new Map(options.app.components.map((c) => [c.id, c.env ?? {}]));
-  const wagiPreopens = new Map(
-    entries.flatMap((e) => (e.handler.kind === 'wagi' ? [[e.handler.componentId, directoryMounts(options.app, e.handler.componentId)] as const] : [])),
-  );
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const maxConcurrent = options.maxConcurrentRequests ?? 1024;
   const scheme = options.tls === undefined ? 'http' : 'https';
@@ -179,8 +175,8 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     const body = limitBody(req, maxBody);
     try {
       if (handler.kind === 'wagi') {
-        await handleWagi(req, res, handler, match, ctx, body.iterable, execOptions);
-        return;
+        const response = await dispatchWagi({ executor: options.executor, componentEnv, env: options.env ?? {} }, req, handler, match, ctx, body.iterable, execOptions);
+        return send(res, response.status, response.headers, response.body);
       }
       const url = `${scheme}://${req.headers.host ?? baseUrl?.replace(/^https?:\/\//, '') ?? 'localhost'}${pathAndQuery}`;
       const response = await options.executor.handle(
@@ -202,29 +198,6 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
       }
       return send(res, 500, [], undefined);
     }
-  }
-
-  async function handleWagi(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    handler: Extract<HttpHandler, { kind: 'wagi' }>,
-    match: RouteMatch<HttpHandler>,
-    ctx: RequestContext,
-    body: AsyncIterable<Uint8Array>,
-    execOptions: { signal: AbortSignal; deadline?: number },
-  ): Promise<void> {
-    const stdin = await collect(body);
-    const cgi = buildCgiEnv({ method: req.method ?? 'GET', httpVersion: req.httpVersion, rawHeaders: req.rawHeaders, contentLength: stdin.length }, match, ctx);
-    const preopens = wagiPreopens.get(handler.componentId) ?? [];
-    // As in Spin: the component's environment and --env first, the CGI variables over them.
-    const merged = new Map<string, string>([...Object.entries(componentEnv.get(handler.componentId) ?? {}), ...Object.entries(options.env ?? {}), ...cgi]);
-    const result = await options.executor.runWagi(handler.componentId, { env: [...merged], argv: buildArgv(handler.argv, ctx.pathAndQuery), stdin, preopens }, execOptions);
-    if (result.exitCode !== 0) throw new Error(`The ${JSON.stringify(handler.componentId)} component exited with code ${result.exitCode}.`);
-    if (result.stdout.length === 0) {
-      throw new Error(`The ${JSON.stringify(handler.componentId)} component is configured to use the WAGI executor but did not write to stdout. Check the \`executor\` in spin.toml.`);
-    }
-    const response = parseCgiResponse(result.stdout);
-    send(res, response.status, response.headers, response.body);
   }
 
   async function writeGuestResponse(res: http.ServerResponse, response: GuestResponse, componentId: string): Promise<void> {
@@ -316,15 +289,6 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
   return trigger;
 }
 
-function send(res: http.ServerResponse, status: number, headers: Array<[string, string]>, body: string | Uint8Array | undefined): void {
-  const flat: string[] = [];
-  for (const [k, v] of headers) flat.push(k, v);
-  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  flat.push('content-length', String(bytes?.length ?? 0));
-  res.writeHead(status, flat);
-  res.end(bytes);
-}
-
 function limitBody(req: http.IncomingMessage, max: number): { iterable: AsyncIterable<Uint8Array>; tooLarge(): boolean } {
   let exceeded = false;
   const iterable = {
@@ -343,22 +307,6 @@ function limitBody(req: http.IncomingMessage, max: number): { iterable: AsyncIte
   return { iterable, tooLarge: () => exceeded };
 }
 
-async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const c of body) {
-    chunks.push(c);
-    size += c.length;
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 function safePathOf(target: string): string {
   try {
     const u = new URL(target);
@@ -366,23 +314,6 @@ function safePathOf(target: string): string {
   } catch {
     return '/';
   }
-}
-
-/** The component's directory mounts as preopens; single-file mounts cannot be preopened and are left out. */
-function directoryMounts(app: HttpApp, componentId: string): Array<[string, string]> {
-  const component = app.components.find((c) => c.id === componentId);
-  const out: Array<[string, string]> = [];
-  for (const f of component?.files ?? []) {
-    if (f.source?.startsWith('file:') !== true) continue;
-    const host = fileURLToPath(f.source);
-    try {
-      if (statSync(host).isDirectory()) out.push([f.path, host]);
-      else log('WAGI component %s: single-file mount %s is not offered to the guest', componentId, f.path);
-    } catch {
-      log('WAGI component %s: mount %s does not exist', componentId, host);
-    }
-  }
-  return out;
 }
 
 function appInfo(app: HttpApp): { name: string; version?: string; oci_image_digest?: string } {

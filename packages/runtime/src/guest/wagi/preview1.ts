@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { randomFillSync } from 'node:crypto';
+import { confinePath } from '../confine-path.js';
 
 /** WASI errno values used here. */
 const E = {
@@ -433,41 +434,16 @@ export class Preview1 {
    * followed only when their canonical target stays inside the root.
    */
   #resolve(dir: Extract<Fd, { kind: 'dir' }>, path: string, follow: boolean): { host: string; rel: string[] } | number {
-    if (path.includes('\0')) return E.INVAL;
-    if (path.startsWith('/')) return E.NOTCAPABLE;
-    const rel = [...dir.rel];
-    for (const part of path.split('/')) {
-      if (part === '' || part === '.') continue;
-      if (part === '..') {
-        if (rel.length === 0) return E.NOTCAPABLE;
-        rel.pop();
-      } else rel.push(part);
+    const confined = confinePath(dir.root.real, dir.rel, path, follow);
+    if ('host' in confined) return confined;
+    switch (confined.reason) {
+      case 'invalid':
+        return E.INVAL;
+      case 'errno':
+        return errnoOf(confined.code);
+      default:
+        return E.NOTCAPABLE;
     }
-    const host = this.#hostOf(dir.root, rel);
-    const parent = rel.length === 0 ? host : nodePath.dirname(host);
-    let realParent: string;
-    try {
-      realParent = fs.realpathSync(parent);
-    } catch (err) {
-      return errnoOf((err as { code?: string }).code ?? '');
-    }
-    if (!within(dir.root.real, realParent)) return E.NOTCAPABLE;
-    const leaf = rel.length === 0 ? realParent : nodePath.join(realParent, rel[rel.length - 1] as string);
-    let lst: fs.Stats;
-    try {
-      lst = fs.lstatSync(leaf);
-    } catch (err) {
-      return errnoOf((err as { code?: string }).code ?? '');
-    }
-    if (!lst.isSymbolicLink() || !follow) return { host: leaf, rel: relTo(dir.root.real, leaf) };
-    let real: string;
-    try {
-      real = fs.realpathSync(leaf);
-    } catch (err) {
-      return errnoOf((err as { code?: string }).code ?? '');
-    }
-    if (!within(dir.root.real, real)) return E.NOTCAPABLE;
-    return { host: real, rel: relTo(dir.root.real, real) };
   }
 
   #pollOneoff(inPtr: number, outPtr: number, n: number, neventsPtr: number): number {
@@ -513,15 +489,6 @@ export class Preview1 {
     v.setUint32(neventsPtr, events, true);
     return E.SUCCESS;
   }
-}
-
-function within(root: string, p: string): boolean {
-  return p === root || p.startsWith(root.endsWith(nodePath.sep) ? root : root + nodePath.sep);
-}
-
-function relTo(root: string, p: string): string[] {
-  const r = nodePath.relative(root, p);
-  return r === '' ? [] : r.split(nodePath.sep);
 }
 
 function filetypeOf(st: fs.Stats | fs.BigIntStats): number {

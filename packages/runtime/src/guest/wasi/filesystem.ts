@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { join, sep } from 'node:path';
+import { confinePath, segmentsBelow } from '../confine-path.js';
 import { IoError, InputStream, MemorySource } from './io.js';
 import { failure } from './result.js';
 
@@ -88,24 +88,11 @@ export class Descriptor {
     this.kind = kind;
   }
   private resolve(path: string): string {
-    if (path.startsWith('/')) fsFail('not-permitted');
-    const parts: string[] = this.hostPath === this.root ? [] : this.hostPath.slice(this.root.length + 1).split(sep);
-    for (const seg of path.split('/')) {
-      if (seg === '' || seg === '.') continue;
-      if (seg === '..') {
-        if (parts.length === 0) fsFail('not-permitted');
-        parts.pop();
-      } else parts.push(seg);
-    }
-    const candidate = join(this.root, ...parts);
-    let real: string;
-    try {
-      real = realpathSync(candidate);
-    } catch (err) {
-      fsFail(errnoCode(err));
-    }
-    if (real !== this.root && !real.startsWith(this.root + sep)) fsFail('not-permitted');
-    return real;
+    const base = segmentsBelow(this.root, this.hostPath);
+    const confined = confinePath(this.root, base, path, true);
+    if ('host' in confined) return confined.host;
+    if (confined.reason === 'errno') fsFail(errnoCode({ code: confined.code }));
+    return fsFail(confined.reason === 'invalid' ? 'invalid' : 'not-permitted');
   }
   readViaStream(offset: bigint): InputStream {
     return new InputStream(new MemorySource(this.readAll(Number(offset))));
