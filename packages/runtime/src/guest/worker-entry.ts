@@ -127,6 +127,8 @@ function runHttp(msg: HttpJobMessage): void {
     end() {
       if (!ended) {
         ended = true;
+        // The guest's output goes first: once the response has ended, the pool may stop this worker.
+        flushLogs();
         send({ type: 'end', job });
       }
     },

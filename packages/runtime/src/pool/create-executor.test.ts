@@ -43,14 +43,12 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 
 describe('executor with WAT components', () => {
   let executor: WorkerExecutor;
-  let logDir: string;
   beforeAll(async () => {
-    logDir = join(dir, 'logs');
     executor = await createExecutor({
       app: testApp(NAMES.map((id) => ({ id, path: paths[id] ?? '' }))),
       cache,
       workers: 2,
-      logDir,
+      logDir: join(dir, 'logs'),
       maxInstanceMemory: 16 * MiB,
       requestTimeoutMs: 30_000,
     });
@@ -133,12 +131,15 @@ describe('executor with WAT components', () => {
     expect(growth).toBeLessThan(256 * MiB);
   }, 180_000);
 
-  it('appends guest stdout to one log file per component', async () => {
-    await executor.handle('hello', request('/hello'));
-    await executor.close();
-    const log = await readFile(join(logDir, 'hello_stdout.txt'), 'utf8');
-    expect(log.split('\n').filter((l) => l === 'log line from wat').length).toBeGreaterThan(3);
-    expect(await codeOf(executor.handle('hello', request('/hello')))).toBe('RUNTIME_CLOSED');
+  it('appends guest stdout to one log file per component, written out by close', async () => {
+    // Its own executor: nothing here depends on what other tests ran or closed.
+    const ownLogs = await mkdtemp(join(dir, 'logs-'));
+    const own = await createExecutor({ app: testApp([{ id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 2, logDir: ownLogs });
+    for (let i = 0; i < 4; i++) await readAll((await own.handle('hello', request('/hello'))).body);
+    await own.close();
+    const log = await readFile(join(ownLogs, 'hello_stdout.txt'), 'utf8');
+    expect(log.split('\n').filter((l) => l === 'log line from wat')).toHaveLength(4);
+    expect(await codeOf(own.handle('hello', request('/hello')))).toBe('RUNTIME_CLOSED');
   });
 });
 
@@ -222,15 +223,30 @@ describe('loading', () => {
   }, 60_000);
 
   it('transpiles a component once and reuses the cached output on the next start', async () => {
+    // A fresh cache whose putDerived reports what it did: the transpiler must run on the first
+    // start only, and the second start must find the entry without building it again.
+    const fresh = openCache({ root: join(dir, 'transpile-once') });
+    const reports: Array<{ key: string; created: boolean; built: boolean }> = [];
+    const counting = new Proxy(fresh, {
+      get(target, prop, receiver) {
+        if (prop !== 'putDerived') return Reflect.get(target, prop, receiver) as unknown;
+        return async (key: string, build: (tmp: string) => Promise<void>) => {
+          let built = false;
+          const result = await target.putDerived(key, async (tmp) => {
+            built = true;
+            await build(tmp);
+          });
+          reports.push({ key, created: result.created, built });
+          return result;
+        };
+      },
+    });
     const app = testApp([{ id: 'hello', path: paths['hello'] ?? '' }]);
-    const first = await createExecutor({ app, cache, workers: 1 });
-    await first.close();
-    const derived = (await import('node:fs/promises')).readdir(cache.derivedDir);
-    const entries = await derived;
-    const second = await createExecutor({ app, cache, workers: 1 });
-    await second.close();
-    expect(await (await import('node:fs/promises')).readdir(cache.derivedDir)).toEqual(entries);
-    expect(entries.some((e) => e.startsWith('jco-transpile-'))).toBe(true);
+    await (await createExecutor({ app, cache: counting, workers: 1 })).close();
+    expect(reports).toEqual([{ key: expect.stringMatching(/^jco-transpile-/), created: true, built: true }]);
+    await (await createExecutor({ app, cache: counting, workers: 1 })).close();
+    expect(reports.filter((r) => r.built)).toHaveLength(1);
+    expect(reports.every((r) => r.key === reports[0]?.key)).toBe(true);
   }, 60_000);
 });
 

@@ -1,16 +1,11 @@
-import { createHash } from 'node:crypto';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { debuglog } from 'node:util';
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
+import { loadTranspiled, readComponentSource, type Transpiled } from './component-source.js';
 import type { InterfaceSet } from './interface-set.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
-
-const debug = debuglog('spinel:runtime');
 
 /** How a prepared component is run. */
 export type ComponentKind = 'http' | 'wagi';
@@ -29,39 +24,7 @@ export interface PreparedComponent {
   mounts: Array<{ guestPath: string; hostPath: string }>;
 }
 
-interface TranspileMeta {
-  imports: string[];
-  exports: Array<[string, string]>;
-}
-
 const PAGE = 65_536;
-
-let jcoVersionMemo: string | undefined;
-/** The installed jco version; part of the derived-cache key so an upgrade transpiles again. */
-export async function jcoVersion(): Promise<string> {
-  if (jcoVersionMemo === undefined) {
-    const require = createRequire(import.meta.url);
-    const apiPath = require.resolve('@bytecodealliance/jco');
-    // dist/api.js → package root
-    const pkg = JSON.parse(await readFile(join(apiPath, '..', '..', 'package.json'), 'utf8')) as { version: string };
-    jcoVersionMemo = pkg.version;
-  }
-  return jcoVersionMemo;
-}
-
-/** Reads a locked component's Wasm (file: URL or inline). */
-export async function readComponentSource(component: LockedComponent): Promise<Uint8Array> {
-  const { source } = component;
-  if (source.inline !== undefined) return source.inline;
-  if (source.source !== undefined && source.source.startsWith('file:')) {
-    try {
-      return new Uint8Array(await readFile(fileURLToPath(source.source)));
-    } catch (cause) {
-      throw new ComponentLoadError('RUNTIME_COMPONENT_SOURCE', `Cannot read the Wasm of component "${component.id}" from ${source.source}. Check that the file exists (build the app first).`, { cause, componentId: component.id });
-    }
-  }
-  throw new ComponentLoadError('RUNTIME_COMPONENT_SOURCE', `Component "${component.id}" has no local source (${source.source ?? 'none'}). Pull or lock the app so its Wasm is on disk.`, { componentId: component.id });
-}
 
 /** The kind each component is used as, from the app's HTTP triggers (WAGI when its executor says so). */
 export function componentKinds(app: LockedApp): Map<string, ComponentKind> {
@@ -76,38 +39,6 @@ export function componentKinds(app: LockedApp): Map<string, ComponentKind> {
     kinds.set(component, isWagi ? 'wagi' : 'http');
   }
   return kinds;
-}
-
-async function transpileToDir(bytes: Uint8Array, dir: string): Promise<void> {
-  const { transpile } = await import('@bytecodealliance/jco');
-  const out = await transpile(bytes, {
-    name: 'component',
-    instantiation: 'sync',
-    noTypescript: true,
-    quiet: true,
-    base64Cutoff: 0,
-  });
-  for (const [name, data] of Object.entries(out.files)) {
-    if (name.includes('/')) continue;
-    // .mjs so Node loads the glue as ESM wherever the cache lives.
-    const target = name === 'component.js' ? 'component.mjs' : name;
-    await writeFile(join(dir, target), data);
-  }
-  const meta: TranspileMeta = { imports: out.imports, exports: out.exports };
-  await writeFile(join(dir, 'meta.json'), JSON.stringify(meta));
-}
-
-/** Transpiles a component once per (digest, jco version); later starts read the cached output. */
-export async function transpileCached(bytes: Uint8Array, cache: Cache): Promise<{ dir: string; meta: TranspileMeta }> {
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  const key = `jco-transpile-${await jcoVersion()}-${digest}`;
-  let dir = await cache.getDerived(key);
-  if (dir === undefined) {
-    debug('transpiling component %s', digest);
-    dir = (await cache.putDerived(key, (tmp) => transpileToDir(bytes, tmp))).path;
-  }
-  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as TranspileMeta;
-  return { dir, meta };
 }
 
 /**
@@ -194,13 +125,13 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   if (binaryKind !== 'component') {
     throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" is a core module, not a component. Expected component to export one of "wasi:http/incoming-handler@0.2.*" (or set executor = { type = "wagi" } for a WASI command).`, { componentId: id });
   }
-  let transpiled: { dir: string; meta: TranspileMeta };
+  let transpiled: Transpiled;
   try {
-    transpiled = await transpileCached(bytes, options.cache);
+    transpiled = await loadTranspiled(bytes, options.cache);
   } catch (cause) {
     throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared by jco's transpiler: ${(cause as Error).message}`, { cause, componentId: id });
   }
-  const { dir, meta } = transpiled;
+  const { meta } = transpiled;
   const handlers = meta.exports.map(([name]) => name).filter((name) => HANDLER.test(name));
   if (handlers.length === 0) {
     const exported = meta.exports.map(([name]) => name).join(', ') || 'nothing';
@@ -211,9 +142,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
   }
   const modules: Record<string, WebAssembly.Module> = {};
-  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.wasm')).sort()) {
-    modules[name] = await compileCapped(new Uint8Array(await readFile(join(dir, name))), id, options.maxInstanceMemory);
-  }
-  return { id, kind: 'http', glueUrl: pathToFileURL(join(dir, 'component.mjs')).href, imports: meta.imports, modules, env, mounts };
+  for (const [name, code] of transpiled.modules) modules[name] = await compileCapped(code, id, options.maxInstanceMemory);
+  return { id, kind: 'http', glueUrl: transpiled.glueUrl, imports: meta.imports, modules, env, mounts };
 }
 
