@@ -157,11 +157,6 @@ class WorkerPool implements WorkerExecutor {
     this.components = new Map(prepared.map((p) => [p.id, p.kind]));
   }
 
-  /** The listener's own origin, the only target of `self` requests (serve calls this once bound). */
-  setSelfOrigin(origin: string): void {
-    this.options.capabilities?.setSelfOrigin(origin);
-  }
-
   get workerCount(): number {
     return this.slots.size;
   }

@@ -1,6 +1,5 @@
-// End to end through the engine and the HTTP trigger, wired as `spinel up` wires them:
-// createAppCapabilities → createExecutor({ capabilities }) → serve, with service chaining
-// connected to the executor. The guest is the componentize-js one of guest-components.test.ts.
+// End to end through the engine and the HTTP trigger, run by runApp as `spinel up` runs it
+// (capabilities, executor, service chaining, self origin, serving). The guest is the componentize-js one of guest-components.test.ts.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,11 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache } from '@spinel/cache';
-import { createExecutor, type WorkerExecutor } from '../pool/create-executor.js';
 import { testApp } from '../../test/test-app.js';
-import { serve, type Serving } from '../trigger/serve.js';
-import { createAppCapabilities, type AppCapabilities } from './app-capabilities.js';
-import { createChainDispatch } from './chain-dispatch.js';
+import { runApp, type RunningApp } from '../run-app.js';
+import type { AppCapabilities } from './app-capabilities.js';
 import { outboundDeniedChannel } from './outbound-http.js';
 import { buildGuest } from '../../test/test-guest-build.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
@@ -22,8 +19,7 @@ let dir: string;
 let upstream: CountingServer;
 let denied: CountingServer;
 let caps: AppCapabilities;
-let executor: WorkerExecutor;
-let serving: Serving;
+let serving: RunningApp;
 const deniedEvents: unknown[] = [];
 const onDenied = (message: unknown): void => {
   deniedEvents.push(message);
@@ -50,22 +46,24 @@ beforeAll(async () => {
   if (trigger === undefined) throw new Error('no trigger');
   trigger.trigger_config = { component: 'guest', route: '/...' };
   app.variables = { who: {} }; // required: no default
-  caps = await createAppCapabilities({
+  serving = await runApp({
     app,
+    cache: openCache({ root: join(dir, 'cache') }),
     variables: { flags: ['who=guest world'], env: {}, cwd: dir },
-    keyValue: { stateDir: join(dir, 'state'), seeds: ['seeded=yes'] },
+    stateDir: join(dir, 'state'),
+    keyValue: { seeds: ['seeded=yes'] },
+    // Two workers: a self or chained request needs a second free one while the caller waits.
+    workers: 2,
+    logDir: null,
+    listen: '127.0.0.1:0',
   });
-  // Two workers: a self or chained request needs a second free one while the caller waits.
-  executor = await createExecutor({ app, cache: openCache({ root: join(dir, 'cache') }), capabilities: caps, workers: 2, logDir: null });
-  caps.setChainDispatch(createChainDispatch((id, req, opts) => executor.handle(id, req, opts)));
-  serving = await serve({ app, executor, listen: '127.0.0.1:0' });
+  caps = serving.capabilities;
   subscribe(outboundDeniedChannel.name, onDenied);
 }, 900_000);
 
 afterAll(async () => {
   unsubscribe(outboundDeniedChannel.name, onDenied);
   await serving?.close();
-  await caps?.close();
   await Promise.all([upstream?.close(), denied?.close()]);
   await rm(dir, { recursive: true, force: true });
 });

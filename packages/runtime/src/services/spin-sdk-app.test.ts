@@ -1,15 +1,14 @@
 // A Spin JS SDK app built by the SDK's own build tool (`j2w` from @spinframework/build-tools,
 // HTTP trigger world from @spinframework/wasi-http-proxy), served unchanged as `spinel up`
-// serves it: createAppCapabilities → createExecutor({ capabilities }) → serve.
+// serves it, through runApp.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache } from '@spinel/cache';
-import { createExecutor, type WorkerExecutor } from '../pool/create-executor.js';
 import { testApp } from '../../test/test-app.js';
-import { serve, type Serving } from '../trigger/serve.js';
-import { createAppCapabilities, type AppCapabilities } from './app-capabilities.js';
+import { runApp, type RunningApp } from '../run-app.js';
+import type { AppCapabilities } from './app-capabilities.js';
 import { buildSpinSdkApp } from '../../test/test-spin-sdk-build.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 
@@ -18,8 +17,7 @@ let wasm: string;
 let upstream: CountingServer;
 let denied: CountingServer;
 let caps: AppCapabilities;
-let executor: WorkerExecutor;
-let serving: Serving;
+let serving: RunningApp;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spinel-sdkapp-test-'));
@@ -36,14 +34,12 @@ beforeAll(async () => {
   const trigger = app.triggers[0];
   if (trigger === undefined) throw new Error('no trigger');
   trigger.trigger_config = { component: 'sdk-app', route: '/...' };
-  caps = await createAppCapabilities({ app, keyValue: { stateDir: join(dir, 'state'), seeds: ['seeded=yes'] } });
-  executor = await createExecutor({ app, cache: openCache({ root: join(dir, 'cache') }), capabilities: caps, workers: 1, logDir: null });
-  serving = await serve({ app, executor, listen: '127.0.0.1:0' });
+  serving = await runApp({ app, cache: openCache({ root: join(dir, 'cache') }), stateDir: join(dir, 'state'), keyValue: { seeds: ['seeded=yes'] }, workers: 1, logDir: null, listen: '127.0.0.1:0' });
+  caps = serving.capabilities;
 }, 900_000);
 
 afterAll(async () => {
   await serving?.close();
-  await caps?.close();
   await Promise.all([upstream?.close(), denied?.close()]);
   await rm(dir, { recursive: true, force: true });
 });

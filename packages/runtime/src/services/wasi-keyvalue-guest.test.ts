@@ -1,22 +1,20 @@
 // A componentize-js guest using wasi:keyvalue (store, batch, atomics @0.2.0-draft2) and
 // wasi:config/store (@0.2.0-draft), served end to end as `spinel up` serves it:
-// createAppCapabilities → createExecutor({ capabilities }) → serve.
+// through runApp.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache } from '@spinel/cache';
-import { createExecutor, type WorkerExecutor } from '../pool/create-executor.js';
 import { testApp } from '../../test/test-app.js';
-import { serve, type Serving } from '../trigger/serve.js';
-import { createAppCapabilities, type AppCapabilities } from './app-capabilities.js';
+import { runApp, type RunningApp } from '../run-app.js';
+import type { AppCapabilities } from './app-capabilities.js';
 import { buildWasiGuest } from '../../test/test-wasi-guest-build.js';
 
 let dir: string;
 let wasm: string;
 let caps: AppCapabilities;
-let executor: WorkerExecutor;
-let serving: Serving;
+let serving: RunningApp;
 
 async function start(): Promise<void> {
   const app = testApp([
@@ -31,18 +29,20 @@ async function start(): Promise<void> {
   if (trigger === undefined) throw new Error('no trigger');
   trigger.trigger_config = { component: 'guest', route: '/...' };
   app.variables = { who: {} };
-  caps = await createAppCapabilities({
+  serving = await runApp({
     app,
+    cache: openCache({ root: join(dir, 'cache') }),
     variables: { flags: ['who=wasi world'], env: {}, cwd: dir },
-    keyValue: { stateDir: join(dir, 'state'), seeds: [] },
+    stateDir: join(dir, 'state'),
+    workers: 1,
+    logDir: null,
+    listen: '127.0.0.1:0',
   });
-  executor = await createExecutor({ app, cache: openCache({ root: join(dir, 'cache') }), capabilities: caps, workers: 1, logDir: null });
-  serving = await serve({ app, executor, listen: '127.0.0.1:0' });
+  caps = serving.capabilities;
 }
 
 async function stop(): Promise<void> {
   await serving?.close();
-  await caps?.close();
 }
 
 beforeAll(async () => {

@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import type { LockedApp } from '@spinel/manifest';
-import type * as RuntimeApi from '@spinel/runtime';
-import type { Executor } from '@spinel/runtime';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
 import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
 import { buildApp, parseDuration, parseEnvPair, resolveAppSource, wasmApp } from './app-source.js';
-
-type RuntimeModule = typeof RuntimeApi;
 
 /** What `spinel up` does once serving stops. */
 export interface UpResult {
@@ -95,35 +91,12 @@ export class Up extends SpinelCommand {
         if (flags.format === 'plain') this.log(`Logging component stdio to "${displayPath(logDir, cwd)}/"`);
       }
 
-      const runtime = await import('@spinel/runtime');
-      // Variables, key-value stores and outbound HTTP; resolving them can stop the start (Spin's messages).
-      const capabilities = await this.createCapabilities(runtime, app, {
-        variables: flags.variable ?? [],
-        keyValues: flags['key-value'] ?? [],
-        runtimeConfigFile: flags['runtime-config-file'],
-        stateDir,
-        appDir: source.kind === 'reference' ? cwd : dirname(source.path),
-        cwd,
-      });
-      cleanups.push(() => capabilities.close());
-      const storeNote = capabilities.keyValue.defaultStoreNote;
-      if (storeNote !== undefined && flags.format === 'plain') this.log(storeNote);
-      const executor = await this.createExecutor(runtime, {
-        app,
-        cache,
-        env,
-        logDir,
-        capabilities,
-        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-        ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
-        ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
-        ...(flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
-      });
       const tls =
         flags['tls-cert'] !== undefined && flags['tls-key'] !== undefined
           ? { cert: await readFile(flags['tls-cert']), key: await readFile(flags['tls-key']) }
           : undefined;
 
+      const runtime = await import('@spinel/runtime');
       const onRequestError = (message: unknown): void => {
         const { error } = message as { error: unknown };
         process.stderr.write(`Error processing request: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -135,32 +108,42 @@ export class Up extends SpinelCommand {
         const { path } = message as { path: string };
         process.stderr.write(`Warning: Request to ${path} matched no pattern, and received a generic 404 response. To serve a more informative 404 page, add a catch-all (/...) route.\n`);
       };
-      capabilities.setChainDispatch(runtime.createChainDispatch((id, request, options) => executor.handle(id, request, options)));
       // Spin's hint for a refused outbound request: which allowed_outbound_hosts entry to add.
       const onOutboundDenied = (message: unknown): void => {
         process.stderr.write(`${(message as { hint: string }).hint}\n`);
       };
       subscribe(runtime.outboundDeniedChannel.name, onOutboundDenied);
-      cleanups.push(async () => unsubscribe(runtime.outboundDeniedChannel.name, onOutboundDenied));
       subscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
       subscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
       cleanups.push(async () => {
+        unsubscribe(runtime.outboundDeniedChannel.name, onOutboundDenied);
         unsubscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
         unsubscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
       });
 
-      const serving = await runtime.serve({
+      const { parse } = await import('smol-toml');
+      const appDir = source.kind === 'reference' ? cwd : dirname(source.path);
+      const running = await runtime.runApp({
         app,
-        executor,
+        cache,
         env,
+        logDir,
+        stateDir,
         listen: flags.listen,
         findFreePort: flags['find-free-port'],
+        variables: { flags: flags.variable ?? [], env: process.env, dotenvPath: join(appDir, '.env'), cwd, parseToml: parse },
+        keyValue: { seeds: flags['key-value'] ?? [] },
+        ...(flags['runtime-config-file'] === undefined ? {} : { runtimeConfig: await readRuntimeConfig(flags['runtime-config-file'], parse) }),
+        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
         ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+        ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
+        ...(flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
         ...(tls === undefined ? {} : { tls }),
       });
-      capabilities.setSelfOrigin(serving.baseUrl);
-      for (const warning of serving.trigger.warnings()) process.stderr.write(`${warning}\n`);
-      process.stdout.write(serving.startupText(flags.format as 'plain' | 'json'));
+      cleanups.push(() => running.close());
+      if (running.keyValueNote !== undefined && flags.format === 'plain') this.log(running.keyValueNote);
+      for (const warning of running.warnings()) process.stderr.write(`${warning}\n`);
+      process.stdout.write(running.startupText(flags.format as 'plain' | 'json'));
 
       await new Promise<void>((resolveStop) => {
         const stop = (): void => {
@@ -171,54 +154,11 @@ export class Up extends SpinelCommand {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      await serving.close();
-      return { baseUrl: serving.baseUrl };
+      await running.close();
+      return { baseUrl: running.baseUrl };
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     }
-  }
-
-  /** The app's capabilities from the `--variable`, `--key-value` and `--runtime-config-file` flags. */
-  private async createCapabilities(
-    runtime: RuntimeModule,
-    app: LockedApp,
-    options: { variables: string[]; keyValues: string[]; runtimeConfigFile: string | undefined; stateDir: string | undefined; appDir: string; cwd: string },
-  ): Promise<RuntimeApi.AppCapabilities> {
-    const { parse } = await import('smol-toml');
-    let runtimeConfig: { document: unknown; baseDir: string } | undefined;
-    if (options.runtimeConfigFile !== undefined) {
-      const file = resolve(options.runtimeConfigFile);
-      let document: unknown;
-      try {
-        document = parse(await readFile(file, 'utf8'));
-      } catch (cause) {
-        throw Object.assign(new Error(`Failed to read runtime config file ${file}: ${(cause as Error).message}. Fix the TOML and start again.`, { cause }), {
-          code: 'CLI_INVALID_RUNTIME_CONFIG',
-        });
-      }
-      runtimeConfig = { document, baseDir: dirname(file) };
-    }
-    return runtime.createAppCapabilities({
-      app,
-      variables: { flags: options.variables, env: process.env, dotenvPath: join(options.appDir, '.env'), cwd: options.cwd, parseToml: parse },
-      keyValue: { stateDir: options.stateDir, seeds: options.keyValues },
-      ...(runtimeConfig === undefined ? {} : { runtimeConfig }),
-    });
-  }
-
-  /** The engine's executor; an app without components (static responses only) needs none. */
-  private async createExecutor(runtime: RuntimeModule, options: Record<string, unknown> & { app: LockedApp }): Promise<Executor> {
-    const create = (runtime as unknown as { createExecutor?: (o: unknown) => Promise<Executor> }).createExecutor;
-    if (create !== undefined) return create(options);
-    if (options.app.components.length === 0) {
-      const none = async (): Promise<never> => {
-        throw new Error('This app has no components.');
-      };
-      return { handle: none, runWagi: none, close: async () => undefined };
-    }
-    throw Object.assign(new Error('This build of spinel cannot run Wasm components yet (the runtime has no executor). Static responses only apps can be served.'), {
-      code: 'CLI_UNSUPPORTED',
-    });
   }
 
   /** Pulls a registry app into the cache and its files into `workDir`. */
@@ -245,6 +185,18 @@ export class Up extends SpinelCommand {
     } finally {
       await opened.close();
     }
+  }
+}
+
+/** The parsed `--runtime-config-file`: its document and directory (relative paths in it are resolved from there). */
+async function readRuntimeConfig(path: string, parse: (text: string) => unknown): Promise<{ document: unknown; baseDir: string }> {
+  const file = resolve(path);
+  try {
+    return { document: parse(await readFile(file, 'utf8')), baseDir: dirname(file) };
+  } catch (cause) {
+    throw Object.assign(new Error(`Failed to read runtime config file ${file}: ${(cause as Error).message}. Fix the TOML and start again.`, { cause }), {
+      code: 'CLI_INVALID_RUNTIME_CONFIG',
+    });
   }
 }
 

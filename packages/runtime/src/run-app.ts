@@ -1,0 +1,179 @@
+/**
+ * `runApp()`: the one call that runs an app — its capabilities, the executor and its workers,
+ * service chaining, the self origin, the HTTP trigger listening — and stops it again in order.
+ * `spinel up` and the runner call it; they only add flags, signals and rendering.
+ */
+import type { Cache } from '@spinel/cache';
+import { lockManifestFile, type LockedApp, type LockManifestFileOptions } from '@spinel/manifest';
+import type { Capability } from './capability.js';
+import { createExecutor, type WorkerExecutor } from './pool/create-executor.js';
+import type { Executor } from './pool/executor-types.js';
+import { createAppCapabilities, type AppCapabilities, type AppCapabilitiesOptions } from './services/app-capabilities.js';
+import { createChainDispatch } from './services/chain-dispatch.js';
+import { createHttpTrigger, type HttpTrigger } from './trigger/http-server.js';
+import type { OutputFormat } from './trigger/startup-output.js';
+
+/** Where the app comes from: exactly one of these. */
+export type AppSource =
+  | { app: LockedApp }
+  /** A spin.toml, locked here (`lock` options: working directory, direct mounts). */
+  | { manifestPath: string; lock?: LockManifestFileOptions }
+  /** Anything else (a registry pull): called once, before anything starts. */
+  | { loadApp: () => Promise<LockedApp> };
+
+/** Options of {@link runApp}. */
+export type RunAppOptions = AppSource & {
+  /** Where transpiled components are kept. @default a cache under the OS temp directory */
+  cache?: Cache;
+  /** `host:port`. @default "127.0.0.1:3000" */
+  listen?: string;
+  /** On EADDRINUSE try the next ports. @default false */
+  findFreePort?: boolean;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** Environment added to every component's (`--env`). */
+  env?: Record<string, string>;
+  /** Worker threads. @default os.availableParallelism() */
+  workers?: number;
+  /** Most worker threads, counting temporary ones for chained requests. @default twice `workers` */
+  maxWorkers?: number;
+  /** A request whose guest runs longer is stopped. @default no limit */
+  requestTimeoutMs?: number;
+  /** Bytes each guest memory may grow to. @default no limit */
+  maxInstanceMemory?: number;
+  /** Requests one instance may serve. @default 1 (a fresh instance per request) */
+  instanceReuse?: number;
+  /** Directory for `<component>_{stdout,stderr}.txt`; null keeps no logs. @default null */
+  logDir?: string | null;
+  /** Largest request header block (431 beyond). @default 16384 */
+  maxHeaderBytes?: number;
+  /** Largest request body (413 beyond). @default 64 MiB */
+  maxBodyBytes?: number;
+  /** The app's state directory (`default` key-value store). @default none: temporary stores */
+  stateDir?: string | undefined;
+  /** Variable providers (`--variable`, `SPIN_VARIABLE_*`, `.env`). */
+  variables?: AppCapabilitiesOptions['variables'];
+  /** Key-value options besides the state directory (`--key-value` seeds, store definitions). */
+  keyValue?: AppCapabilitiesOptions['keyValue'];
+  /** The parsed runtime-config document and its directory. */
+  runtimeConfig?: AppCapabilitiesOptions['runtimeConfig'];
+  /** Capabilities besides the built-in ones (see the README, "Adding a host interface"). */
+  capabilities?: readonly Capability[];
+};
+
+/** An app being served by {@link runApp}. */
+export interface RunningApp {
+  readonly app: LockedApp;
+  /** `http://127.0.0.1:3000` (the bound address; the real port when 0 was asked). */
+  readonly baseUrl: string;
+  readonly trigger: HttpTrigger;
+  /** The executor, or undefined when no route runs a component (static responses only). */
+  readonly executor: WorkerExecutor | undefined;
+  readonly capabilities: AppCapabilities;
+  /** Spin's start-up text (`Serving …`, `Available Routes:`), or its JSON form. */
+  startupText(format?: OutputFormat): string;
+  /** What Spin logs as errors at start-up (duplicate routes, reserved routes). */
+  warnings(): string[];
+  /** Spin's note on where the default key-value store is, when a component uses it. */
+  readonly keyValueNote: string | undefined;
+  /** Stops accepting, drains in-flight requests (up to `timeoutMs`), then closes the workers and the capabilities. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Runs an app: loads it (locking a manifest or calling `loadApp` when asked), sets up its
+ * capabilities, starts the executor (every component is loaded, a bad one fails the start),
+ * connects service chaining, and listens; the self origin is the bound address. On failure
+ * everything started so far is stopped before the error is thrown.
+ * @throws ManifestError (from @spinel/manifest, when locking), the errors of `createAppCapabilities`, `createExecutor`, `createHttpTrigger` and listening (`RUNTIME_*` codes)
+ */
+export async function runApp(options: RunAppOptions): Promise<RunningApp> {
+  const app = await loadApp(options);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const capabilities = await createAppCapabilities({
+      app,
+      ...(options.variables === undefined ? {} : { variables: options.variables }),
+      stateDir: options.stateDir,
+      keyValue: { stateDir: options.stateDir, ...options.keyValue },
+      ...(options.runtimeConfig === undefined ? {} : { runtimeConfig: options.runtimeConfig }),
+      ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
+    });
+    stops.push(() => capabilities.close());
+    const executor = usesComponents(app)
+      ? await createExecutor({
+          app,
+          capabilities,
+          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'maxInstanceMemory', 'instanceReuse', 'logDir']),
+        })
+      : undefined;
+    if (executor !== undefined) {
+      stops.push(() => executor.close());
+      capabilities.setChainDispatch(createChainDispatch((id, request, opts) => executor.handle(id, request, opts)));
+    }
+    const trigger = createHttpTrigger({
+      app,
+      executor: executor ?? NO_EXECUTOR,
+      ...pick(options, ['env', 'requestTimeoutMs', 'maxHeaderBytes', 'maxBodyBytes', 'tls']),
+    });
+    const baseUrl = await trigger.listen({ ...pick(options, ['listen', 'findFreePort']) });
+    // `self` requests go to the listener's own address, never to one taken from a Host header.
+    capabilities.setSelfOrigin(baseUrl);
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      baseUrl,
+      trigger,
+      executor,
+      capabilities,
+      startupText: (format) => trigger.startupText(format),
+      warnings: () => trigger.warnings(),
+      keyValueNote: capabilities.keyValue.defaultStoreNote,
+      close(timeoutMs?: number): Promise<void> {
+        closing ??= (async () => {
+          try {
+            await trigger.close(timeoutMs);
+          } finally {
+            await stopAll();
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function loadApp(source: AppSource): Promise<LockedApp> {
+  if ('app' in source) return source.app;
+  if ('manifestPath' in source) return lockManifestFile(source.manifestPath, source.lock);
+  return source.loadApp();
+}
+
+/** Whether any trigger runs a component (an app of static responses needs no workers). */
+function usesComponents(app: LockedApp): boolean {
+  return app.triggers.some((t) => {
+    const config = t.trigger_config;
+    return config !== null && typeof config === 'object' && !Array.isArray(config) && typeof config['component'] === 'string';
+  });
+}
+
+const noComponent = async (): Promise<never> => {
+  throw new Error('This app has no components.');
+};
+const NO_EXECUTOR: Executor = { handle: noComponent, runWagi: noComponent, close: async () => undefined };
+
+/** The options in `keys` that are set (exactOptionalPropertyTypes: absent, never `undefined`). */
+function pick<T extends object, K extends keyof T>(options: T, keys: readonly K[]): { [P in K]?: Exclude<T[P], undefined> } {
+  const out: { [P in K]?: Exclude<T[P], undefined> } = {};
+  for (const key of keys) {
+    const value = options[key];
+    if (value !== undefined) out[key] = value as Exclude<T[K], undefined>;
+  }
+  return out;
+}
