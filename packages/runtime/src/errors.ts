@@ -24,7 +24,14 @@ export type ExecutorErrorCode =
   | 'RUNTIME_WAGI_UNAVAILABLE';
 
 /** Every code @spinel/runtime throws. */
-export type RuntimeErrorCode = ExecutorErrorCode | HttpTriggerErrorCode | CapabilityErrorCode;
+export type RuntimeErrorCode =
+  | ExecutorErrorCode
+  | HttpTriggerErrorCode
+  | CapabilityErrorCode
+  | RuntimeConfigErrorCode
+  | SqliteConfigErrorCode
+  | 'RUNTIME_VARIABLE_PROVIDER'
+  | 'RUNTIME_CLIENT_TLS';
 
 /** The root of every error @spinel/runtime throws: a stable `code`, a message that says what to do next, `cause` chained. */
 export class RuntimeError extends Error {
@@ -202,5 +209,81 @@ export class OutboundHttpError extends CapabilityError {
     this.name = 'OutboundHttpError';
     this.errorCode = errorCode;
     this.spinError = spinError;
+  }
+}
+
+/** Stable codes of runtime-config errors. */
+export type RuntimeConfigErrorCode =
+  /** The file cannot be read, or is not TOML. */
+  | 'RUNTIME_CONFIG_READ'
+  /** A key the runtime config does not have (top level or inside a known section). */
+  | 'RUNTIME_CONFIG_UNKNOWN_KEY'
+  /** A value of the wrong type, out of range, malformed, or a required key missing. */
+  | 'RUNTIME_CONFIG_INVALID'
+  /** A section or type Spin has and Spinel does not provide (libsql, azure_key_vault, llm_compute…). */
+  | 'RUNTIME_CONFIG_UNSUPPORTED';
+
+/** One problem found in a runtime-config file, with where it is. Lines and columns are 1-based. */
+export interface RuntimeConfigProblem {
+  readonly code: Exclude<RuntimeConfigErrorCode, 'RUNTIME_CONFIG_READ'>;
+  readonly message: string;
+  /** Dotted path of the key, e.g. `outbound_http.max_connections` or `variables_provider[1].type`. */
+  readonly keyPath: string;
+  readonly line?: number;
+  readonly column?: number;
+  /** The source line with a caret under the problem; string values are hidden unless the problem is about that value. */
+  readonly excerpt?: string;
+}
+
+/**
+ * A runtime-config file Spinel refuses to start with. `code` is the first problem's code;
+ * `problems` lists every problem found, each with its line and column.
+ */
+export class RuntimeConfigError extends RuntimeError {
+  declare readonly code: RuntimeConfigErrorCode;
+  /** The file, when the text came from one. */
+  readonly file: string | undefined;
+  readonly problems: readonly RuntimeConfigProblem[];
+  constructor(code: RuntimeConfigErrorCode, message: string, options: { file?: string | undefined; problems?: readonly RuntimeConfigProblem[]; cause?: unknown } = {}) {
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = 'RuntimeConfigError';
+    this.file = options.file;
+    this.problems = options.problems ?? [];
+  }
+}
+
+/** Stable codes of the SQLite set-up errors. */
+export type SqliteConfigErrorCode =
+  /** A component lists a `sqlite_databases` label that is neither `default` nor in the runtime config. */
+  | 'RUNTIME_SQLITE_UNKNOWN_DATABASE'
+  /** A `--sqlite` statement or file failed (or names an unknown database); the start stops. */
+  | 'RUNTIME_SQLITE_STATEMENT'
+  /** A statement run from outside a guest (`spinel sqlite`) failed. */
+  | 'RUNTIME_SQLITE_QUERY';
+
+/** The app's SQLite databases cannot be served as configured. */
+export class SqliteConfigError extends RuntimeError {
+  declare readonly code: SqliteConfigErrorCode;
+  constructor(code: SqliteConfigErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'SqliteConfigError';
+  }
+}
+
+/** A runtime-config variables provider could not be asked (unreachable Vault, refused token, unreadable dotenv file). Code `RUNTIME_VARIABLE_PROVIDER`. */
+export class VariablesProviderError extends RuntimeError {
+  declare readonly code: 'RUNTIME_VARIABLE_PROVIDER';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_VARIABLE_PROVIDER', message, options);
+    this.name = 'VariablesProviderError';
+  }
+}
+
+/** A `[[client_tls]]` file cannot be used (unreadable, not PEM, key not matching its certificate, no roots). Code `RUNTIME_CLIENT_TLS`. */
+export class ClientTlsError extends RuntimeError {
+  declare readonly code: 'RUNTIME_CLIENT_TLS';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RUNTIME_CLIENT_TLS', message, options);
+    this.name = 'ClientTlsError';
   }
 }

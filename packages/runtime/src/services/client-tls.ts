@@ -10,7 +10,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { ClientTlsError } from './client-tls-error.js';
+import { ClientTlsError } from '../errors.js';
 
 /** A `[[client_tls]]` entry as the runtime-config reader gives it (paths absolute). */
 export interface ClientTlsConfig {

@@ -3,7 +3,7 @@
  * same connection set-up as guests get (WAL, busy timeout), without the guest's restrictions.
  */
 import { createSqliteConnections, createSqliteFiles, SqliteGuestError, type SqliteQueryResult } from '../guest/spin/sqlite-core.js';
-import { SqliteConfigError } from './sqlite-errors.js';
+import { SqliteConfigError } from '../errors.js';
 
 /** What {@link execSqliteDatabase} reports. */
 export interface SqliteExecResult {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
 import { parseSqliteStatement, prepareSqlite, resolveSqliteDatabases } from './sqlite.js';
 import { execSqliteDatabase, querySqliteDatabase } from './sqlite-tool.js';
-import type { SqliteConfigError } from './sqlite-errors.js';
+import type { SqliteConfigError } from '../errors.js';
 
 let dir: string;
 beforeAll(async () => {

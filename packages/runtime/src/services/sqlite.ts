@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { LockedApp } from '@spinel/manifest';
 import type Database from 'better-sqlite3';
 import { createSqliteFiles } from '../guest/spin/sqlite-core.js';
-import { SqliteConfigError } from './sqlite-errors.js';
+import { SqliteConfigError } from '../errors.js';
 
 /** Spin's file name of the default database in the state directory. */
 export const DEFAULT_SQLITE_FILE = 'sqlite_db.db';

@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
-import { parseDotenv } from '../capabilities/variables.js';
-import { VariablesProviderError } from './variables-provider-error.js';
+import { parseDotenv } from './variables.js';
+import { VariablesProviderError } from '../errors.js';
 
 /** A `[[variables_provider]]` entry as the runtime-config reader gives it. */
 export type VariablesProviderConfig =

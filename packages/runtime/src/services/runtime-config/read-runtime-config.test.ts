@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRuntimeConfig, readRuntimeConfig, type RuntimeConfig } from './read-runtime-config.js';
-import type { RuntimeConfigError } from './runtime-config-error.js';
+import type { RuntimeConfigError } from '../../errors.js';
 
 const CWD = '/srv/work';
 const FILE = '/etc/spinel/runtime-config.toml';

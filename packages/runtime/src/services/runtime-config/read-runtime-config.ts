@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { caretExcerpt, locateKeyPath } from '@spinel/manifest';
 import { parse as parseToml } from 'smol-toml';
-import { RuntimeConfigError, type RuntimeConfigProblem } from './runtime-config-error.js';
+import { RuntimeConfigError, type RuntimeConfigProblem } from '../../errors.js';
 import { RUNTIME_CONFIG_SECTIONS } from './sections.js';
 import { showKeyPath, table, type ReadContext, type SpecValue } from './spec.js';
 

@@ -6,7 +6,7 @@
  * file) and handed out in camelCase.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { RuntimeConfigProblem } from './runtime-config-error.js';
+import type { RuntimeConfigProblem } from '../../errors.js';
 
 /** A key path: table keys and array indexes. */
 export type KeyPath = readonly (string | number)[];
