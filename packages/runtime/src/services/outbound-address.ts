@@ -2,7 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { disallowedHostHint, parseOutboundUrl, type AllowedHosts, type OutboundUrl } from '@spinel/manifest';
-import type { BlockedNetworks } from '../capabilities/block-networks.js';
+import type { BlockedNetworks } from './block-networks.js';
 
 /** The channel outbound HTTP refusals are published on too: `{ componentId, destination, hint }`. */
 const deniedChannel = channel('spinel:runtime:outbound-denied');

@@ -1,4 +1,4 @@
-import { OutboundConfigError } from '../capabilities/errors.js';
+import { OutboundConfigError } from '../errors.js';
 
 /** `[outbound_redis]`, `[outbound_pg]`, `[outbound_mysql]`: Spin's only key is `max_connections`. */
 export interface ServiceLimitsConfig {

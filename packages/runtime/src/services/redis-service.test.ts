@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { startRedis, type RedisServer } from '@spinel/test-utils';
-import { parseBlockNetworks } from '../capabilities/block-networks.js';
+import { parseBlockNetworks } from './block-networks.js';
 import { LimitedSemaphore } from './connection-limit.js';
 import { RespConnection } from './resp-connection.js';
 import { createRedisService } from './redis-service.js';

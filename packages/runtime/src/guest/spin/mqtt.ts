@@ -1,5 +1,5 @@
 /** `fermyon:spin/mqtt@2.0.0` for guests, in jco's import shape, over the main thread's MQTT service. */
-import { failure } from '../../engine/host/result.js';
+import { failure } from '../wasi/result.js';
 import type { MqttError, MqttQos } from '../../services/mqtt-service.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { DISPOSE } from './resource-dispose.js';

@@ -3,7 +3,7 @@
  * resource) and Spin 1's unversioned `fermyon:spin/mysql` (one connection per call), which
  * share jco's import key.
  */
-import { failure } from '../../engine/host/result.js';
+import { failure } from '../wasi/result.js';
 import type { RdbmsError, RdbmsRowSet } from '../../services/mysql-service.js';
 import type { RdbmsParameterValue } from '../../services/mysql-values.js';
 import type { Outcome } from '../../services/service-outcome.js';

@@ -5,7 +5,7 @@
  * jco names an import without its version, so the spin:postgres package gets the shape of the
  * version the component imports.
  */
-import { failure } from '../../engine/host/result.js';
+import { failure } from '../wasi/result.js';
 import type { PgError, PgRowSet } from '../../services/postgres-service.js';
 import type { PgParameterValue } from '../../services/pg-values.js';
 import type { RdbmsParameterValue } from '../../services/mysql-values.js';

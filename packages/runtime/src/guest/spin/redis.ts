@@ -4,7 +4,7 @@
  * the main thread's Redis service. Both versions have the same import key in jco's glue, so one
  * object carries the resource class and the Spin 1 functions.
  */
-import { failure } from '../../engine/host/result.js';
+import { failure } from '../wasi/result.js';
 import type { RedisError, RedisParameter, RedisResult } from '../../services/redis-service.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { DISPOSE } from './resource-dispose.js';
