@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
+import { asyncImportsMessage } from './async-interfaces.js';
 import { loadTranspiled, readComponentSource, type Transpiled } from './component-source.js';
 import type { InterfaceSet } from './interface-set.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
@@ -138,6 +139,8 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Expected component "${id}" to export one of "wasi:http/incoming-handler@0.2.*" but it exported none of those (it exports: ${exported}).`, { componentId: id });
   }
   const missing = options.interfaces.unsupported(versionedNames(bytes, meta.imports));
+  const asyncOnly = asyncImportsMessage(id, missing);
+  if (asyncOnly !== undefined) throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', asyncOnly, { componentId: id });
   if (missing.length > 0) {
     throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
   }

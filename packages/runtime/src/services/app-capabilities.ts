@@ -10,6 +10,7 @@ import type { KeyValueSetupOptions, PreparedKeyValue } from './key-value.js';
 import { keyValueCapability } from './key-value-capability.js';
 import type { ChainDispatch, LookupFunction, OutboundHttp } from './outbound-http.js';
 import { outboundHttpCapability } from './outbound-http-capability.js';
+import { outboundServicesCapability } from './outbound-services-capability.js';
 import { resolveVariables, type ResolvedVariables, type VariableSources } from './variables.js';
 import { variablesCapability } from './variables-capability.js';
 
@@ -97,7 +98,7 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
   const variablesCap = variablesCapability();
   const keyValueCap = keyValueCapability(options.keyValue);
   const outboundCap = outboundHttpCapability(options.connectionPooling === undefined ? {} : { connectionPooling: options.connectionPooling });
-  const all: Capability[] = [variablesCap, keyValueCap, outboundCap, ...(options.capabilities ?? [])];
+  const all: Capability[] = [variablesCap, keyValueCap, outboundCap, outboundServicesCapability(), ...(options.capabilities ?? [])];
   checkConflicts(all);
   const services = new Map<string, CapabilityService>();
   const closeAll = async (): Promise<void> => {

@@ -1,0 +1,85 @@
+/**
+ * The outbound services capability: Redis (`fermyon:spin/redis@2.0.0` and Spin 1's unversioned
+ * `redis`), PostgreSQL (`fermyon:spin/postgres@2.0.0`, unversioned `postgres`,
+ * `spin:postgres/postgres@3.0.0`, `@4.0.0`, `@4.1.0`), MySQL (`fermyon:spin/mysql@2.0.0`,
+ * unversioned `mysql`) and MQTT (`fermyon:spin/mqtt@2.0.0`). Guests reach the main thread's
+ * pooled clients over their worker's channel, within `allowed_outbound_hosts`.
+ */
+import type { Capability, CapabilityService } from '../capability.js';
+import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
+import { readComponentSource } from '../prepare/component-source.js';
+import { LimitedSemaphore } from './connection-limit.js';
+import { createMqttService } from './mqtt-service.js';
+import { createMysqlService } from './mysql-service.js';
+import { readOutboundServicesConfig } from './outbound-runtime-config.js';
+import { createPostgresService } from './postgres-service.js';
+import { createRedisService } from './redis-service.js';
+import { OUTBOUND_SERVICES_METHOD, outboundServicesHandler, type OutboundServices } from './services-bridge.js';
+
+/** What each worker gets: the spin:postgres shape of each component that imports it. */
+export interface OutboundServicesGuestInit {
+  spinPostgres: Array<[componentId: string, version: '3' | '4']>;
+}
+
+/** The outbound services once set up. */
+export interface OutboundServicesService extends CapabilityService {
+  readonly services: OutboundServices;
+}
+
+export const OUTBOUND_SERVICES_INTERFACES: readonly InterfaceSpec[] = [
+  { name: 'fermyon:spin/redis', versions: ['2.0.0', UNVERSIONED] },
+  { name: 'fermyon:spin/redis-types', versions: [UNVERSIONED] },
+  { name: 'fermyon:spin/postgres', versions: ['2.0.0', UNVERSIONED] },
+  { name: 'fermyon:spin/mysql', versions: ['2.0.0', UNVERSIONED] },
+  { name: 'fermyon:spin/rdbms-types', versions: ['2.0.0', UNVERSIONED] },
+  { name: 'fermyon:spin/mqtt', versions: ['2.0.0'] },
+  { name: 'spin:postgres/postgres', versions: ['3.0.0', '4.0.0', '4.1.0'] },
+];
+
+/**
+ * The outbound services capability. `[outbound_redis|pg|mysql|mqtt]` and
+ * `[outbound_networking] max_total_connections` of the runtime config apply.
+ * @throws OutboundConfigError `RUNTIME_OUTBOUND_CONFIG` from `setUp` for an invalid section
+ */
+export function outboundServicesCapability(): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => Promise<OutboundServicesService> } {
+  return {
+    name: 'outbound-services',
+    interfaces: OUTBOUND_SERVICES_INTERFACES,
+    guestModule: new URL('../guest/spin/outbound-services-guest.js', import.meta.url).href,
+    async setUp(context) {
+      const config = readOutboundServicesConfig(context.runtimeConfig?.document);
+      const globalLimit = config.maxTotalConnections === undefined ? undefined : new LimitedSemaphore(config.maxTotalConnections);
+      const policy = { allowedHosts: context.allowedHosts, blockNetworks: context.blockNetworks, lookup: context.lookup, globalLimit };
+      const services: OutboundServices = {
+        redis: createRedisService({ ...policy, maxConnections: config.redis.maxConnections }),
+        pg: createPostgresService({ ...policy, maxConnections: config.pg.maxConnections }),
+        mysql: createMysqlService({ ...policy, maxConnections: config.mysql.maxConnections }),
+        mqtt: createMqttService({ ...policy, maxConnections: config.mqtt.maxConnections, maxPayloadSizeBytes: config.mqtt.maxPayloadSizeBytes }),
+      };
+      const spinPostgres: OutboundServicesGuestInit['spinPostgres'] = [];
+      for (const component of context.app.components) {
+        const version = await spinPostgresVersion(component).catch(() => undefined);
+        if (version !== undefined) spinPostgres.push([component.id, version]);
+      }
+      return {
+        services,
+        handlers: { [OUTBOUND_SERVICES_METHOD]: outboundServicesHandler(services) },
+        workerInit: (): OutboundServicesGuestInit => ({ spinPostgres }),
+        async close() {
+          await Promise.all([services.redis.close(), services.pg.close(), services.mysql.close(), services.mqtt.close()]);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Which spin:postgres shape a component needs. jco's glue names the import without its version,
+ * so the version is read from the component's own type section, as the load-time check does.
+ */
+async function spinPostgresVersion(component: Parameters<typeof readComponentSource>[0]): Promise<'3' | '4' | undefined> {
+  const bytes = Buffer.from(await readComponentSource(component));
+  if (bytes.includes('spin:postgres/postgres@4.')) return '4';
+  if (bytes.includes('spin:postgres/postgres@3.')) return '3';
+  return undefined;
+}
