@@ -77,7 +77,7 @@ try {
   const floorMs = median(times.slice(5));
   const floorRps = (workers * 1000) / floorMs;
 
-  const engine = await rps(64);
+  const engine = await rps(4096);
   const glueEach = await rps(1);
   const size = (await readFile(path)).length;
 

@@ -1,19 +1,34 @@
 /**
  * A component's instances in one worker: which instance serves the next request. The default is
- * a fresh instance per request; it is made ahead of the request, in idle time, by replacing only
- * the core instances under one run of jco's glue (glue-template.ts), and the glue itself is run
- * again every `templateGenerations` instances. `--instance-reuse N` lets one instance serve up to
- * N requests. After a fault nothing of the instance or its glue is kept.
+ * a fresh instance per request, made ahead of the request in idle time under one run of jco's glue
+ * (glue-template.ts): the used core instances are reset to their state right after instantiation
+ * when prepare made the component resettable (about 1 ms for a componentize-js guest), else, or
+ * when a reset is not possible (memory or a table grew), replaced by new core instances (about
+ * 6 ms). The glue itself is run again every `templateGenerations` instances, and for every
+ * instance when its handle tables cannot be emptied between guests. `--instance-reuse N` lets one
+ * instance serve up to N requests. After a fault nothing of the instance or its glue is kept: it
+ * is neither reset nor reused.
  *
  * The worker uses only {@link ComponentInstances}: `nextHandler()` before a request, then
  * `release()` after a request that ended normally or `discard()` after a fault.
  */
+import type { ComponentResetInfo } from '../prepare/resettable-cache.js';
 import type { IncomingRequest, ResponseOutparam } from './wasi/http.js';
 import { GlueTemplate, type GlueInstantiate } from './glue-template.js';
 
 /** The guest's `wasi:http/incoming-handler` export as jco's glue lifts it. */
 export interface HandlerExports {
   handle(request: IncomingRequest, out: ResponseOutparam): void;
+}
+
+/** How the fresh instances of a component were made so far (for benchmarks and tests). */
+export interface InstanceCounts {
+  /** Runs of jco's glue (each makes new core instances). */
+  glueRuns: number;
+  /** Fresh guests made by new core instances under a kept glue. */
+  refreshes: number;
+  /** Fresh guests made by resetting used core instances. */
+  resets: number;
 }
 
 /** Which instance serves the next request of one component. */
@@ -24,6 +39,8 @@ export interface ComponentInstances {
   release(): void;
   /** After a fault (trap, exit, host error): the instance and its glue are dropped. */
   discard(): void;
+  /** How fresh instances were made so far. */
+  counts(): InstanceCounts;
 }
 
 /** Options of {@link createComponentInstances}. */
@@ -34,9 +51,11 @@ export interface ComponentInstancesOptions {
   getCoreModule(name: string): WebAssembly.Module;
   /** The import object for the glue (built once per glue run; it holds no per-request state). */
   imports(): Record<string, Record<string, unknown>>;
+  /** What prepare made resettable. @default nothing: new core instances, glue run for each */
+  reset?: ComponentResetInfo | undefined;
   /** Requests one instance may serve. @default 1 */
   instanceReuse?: number;
-  /** Fresh instances made under one glue run before the glue is run again. @default 64 */
+  /** Fresh instances made under one glue run before the glue is run again (it bounds jco's resource numbering, which never restarts). @default 4096 */
   templateGenerations?: number;
 }
 
@@ -51,51 +70,61 @@ interface Template {
 /** Instances of one component in one worker. */
 export function createComponentInstances(options: ComponentInstancesOptions): ComponentInstances {
   const reuse = Math.max(1, options.instanceReuse ?? 1);
-  const maxGenerations = Math.max(1, options.templateGenerations ?? 64);
+  const templateGenerations = Math.max(1, options.templateGenerations ?? 4096);
+  const counts: InstanceCounts = { glueRuns: 0, refreshes: 0, resets: 0 };
   let template: Template | undefined;
   let warming = false;
 
   const build = (): Template => {
-    const glue = new GlueTemplate(options.instantiate, options.getCoreModule, options.imports());
+    const glue = new GlueTemplate(options.instantiate, options.getCoreModule, options.imports(), {
+      resetLayouts: options.reset?.layouts,
+      glueCaptureTables: options.reset?.glueCaptureTables,
+    });
+    counts.glueRuns++;
     return { glue, handler: glue.exports['incomingHandler'] as HandlerExports, generations: 1, uses: 0 };
   };
 
   const usable = (t: Template): boolean => t.uses < reuse;
+  // Glue whose handle tables cannot be emptied serves one guest only.
+  const renewable = (t: Template): boolean => t.glue.keepsHandlesApart && t.generations < templateGenerations;
+
+  /** A fresh guest under the kept glue: reset when possible, new core instances otherwise. */
+  const renew = (t: Template): void => {
+    if (t.glue.reset()) counts.resets++;
+    else {
+      t.glue.refresh();
+      counts.refreshes++;
+    }
+    t.generations++;
+    t.uses = 0;
+  };
 
   return {
     nextHandler() {
-      const t = template;
-      if (t !== undefined) {
-        if (usable(t)) {
-          t.uses++;
-          return t.handler;
-        }
-        if (t.generations < maxGenerations) {
-          // A fresh guest: new core instances under the same glue.
-          t.glue.refresh();
-          t.generations++;
-          t.uses = 1;
-          return t.handler;
-        }
+      let t = template;
+      if (t !== undefined && !usable(t)) {
+        if (renewable(t)) renew(t);
+        else t = undefined;
       }
-      const fresh = build();
-      fresh.uses = 1;
-      template = fresh;
-      return fresh.handler;
+      if (t === undefined) {
+        t = build();
+        template = t;
+      }
+      t.uses++;
+      return t.handler;
     },
     release() {
       const t = template;
-      if (t === undefined || usable(t) || t.generations >= maxGenerations || warming) return;
+      if (t === undefined || usable(t) || warming) return;
       // Made while the worker is idle, so a request that finds it free does not wait for
-      // instantiation; a message that arrives first is handled first.
+      // instantiation (or a glue run); a message that arrives first is handled first.
       warming = true;
       setImmediate(() => {
         warming = false;
         if (template !== t || usable(t)) return;
         try {
-          t.glue.refresh();
-          t.generations++;
-          t.uses = 0;
+          if (renewable(t)) renew(t);
+          else template = build();
         } catch {
           template = undefined;
         }
@@ -103,6 +132,9 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
     },
     discard() {
       template = undefined;
+    },
+    counts() {
+      return { ...counts };
     },
   };
 }

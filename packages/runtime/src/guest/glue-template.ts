@@ -9,7 +9,22 @@
  * forwarding exports that always reach the newest core instances. `refresh()` replays the
  * recorded instantiations in order, mapping any import that is an earlier instance's export onto
  * the new instance, so memories, tables and globals are all new while the glue is kept.
+ *
+ * Cheaper still, `reset()` puts the current core instances back into the state they had right
+ * after instantiation, from a snapshot taken then (instance-snapshot.ts argues why that is a fresh
+ * guest), when prepare made every core module resettable (prepare/resettable-module.ts).
+ *
+ * Either way the glue's resource handle tables are emptied too, when the glue exposes them
+ * (prepare/glue-state-patch.ts): otherwise a handle one request's guest left undropped would
+ * reach that request's host object from the next. Glue that does not expose them must not be kept
+ * across requests ({@link GlueTemplate.keepsHandlesApart} is false).
  */
+import { debuglog } from 'node:util';
+import { GLUE_STATE_IMPORT } from '../prepare/glue-state-patch.js';
+import type { ResetLayout } from '../prepare/resettable-module.js';
+import { ComponentSnapshot, GlueHandleState, SnapshotLayoutError, type GlueStateTables } from './instance-snapshot.js';
+
+const debug = debuglog('spinel:runtime');
 
 type Imports = Record<string, Record<string, unknown>> | undefined;
 type InstantiateCore = (module: WebAssembly.Module, imports?: Imports) => { exports: Record<string, unknown> };
@@ -31,23 +46,96 @@ interface Recorded {
   imports: Imports;
 }
 
-/** The glue's exports over core instances that can be replaced. */
+/** What prepare learnt about resetting a component (see prepare/resettable-cache.ts). */
+export interface GlueTemplateOptions {
+  /** A layout for each core module by the name the glue asks for; resets are used only when every module has one. */
+  resetLayouts?: Record<string, ResetLayout> | undefined;
+  /** How many capture tables the patched glue registers; undefined when the glue was not patched. */
+  glueCaptureTables?: number | undefined;
+}
+
+/** The glue's exports over core instances that can be replaced or reset. */
 export class GlueTemplate {
   readonly exports: Record<string, unknown>;
+  /** Whether the glue's handle tables are emptied between guests, so the glue may be kept across requests. */
+  readonly keepsHandlesApart: boolean;
   private readonly records: Recorded[] = [];
   private readonly current: WebAssembly.Instance[] = [];
   private readonly forwarders = new Map<unknown, Slot>();
+  private readonly handles: GlueHandleState | undefined;
+  /** The layout of each recorded core instance, when all of them are resettable. */
+  private readonly layouts: ResetLayout[] | undefined;
+  private snapshot: ComponentSnapshot | undefined;
 
-  constructor(instantiate: GlueInstantiate, getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, Record<string, unknown>>) {
-    this.exports = instantiate(getCoreModule, imports, (module, coreImports) => this.record(module, coreImports));
+  constructor(instantiate: GlueInstantiate, getCoreModule: (name: string) => WebAssembly.Module, imports: Record<string, Record<string, unknown>>, options: GlueTemplateOptions = {}) {
+    const names = new Map<WebAssembly.Module, string>();
+    const named = (name: string): WebAssembly.Module => {
+      const module = getCoreModule(name);
+      names.set(module, name);
+      return module;
+    };
+    let state: GlueStateTables | undefined;
+    const hook = (handleTables: unknown[], captureTables: Array<Map<unknown, unknown>>): void => {
+      state = { handleTables, captureTables };
+    };
+    const withHook = options.glueCaptureTables === undefined ? imports : { ...imports, [GLUE_STATE_IMPORT]: hook as unknown as Record<string, unknown> };
+    this.exports = instantiate(named, withHook, (module, coreImports) => this.record(module, coreImports));
+    // Patched glue registers its capture tables while it instantiates; a different count means
+    // the patch did not see the glue's shape right, and its tables are not trusted to be complete.
+    const complete = state !== undefined && state.captureTables.length === options.glueCaptureTables;
+    this.handles = complete && state !== undefined ? new GlueHandleState(state) : undefined;
+    this.keepsHandlesApart = this.handles !== undefined;
+    const layouts = this.records.map((rec) => {
+      const name = names.get(rec.module);
+      return name === undefined ? undefined : options.resetLayouts?.[name];
+    });
+    this.layouts = layouts.every((l): l is ResetLayout => l !== undefined) && layouts.length > 0 ? layouts : undefined;
+    this.snapshot = this.takeSnapshot();
+  }
+
+  /** Whether {@link reset} can be used (every core module was made resettable). */
+  get resettable(): boolean {
+    return this.snapshot !== undefined;
   }
 
   /** Replaces every core instance with a new one (a fresh guest), keeping the glue. */
   refresh(): void {
+    this.snapshot = undefined;
     for (let i = 0; i < this.records.length; i++) {
       const rec = this.records[i];
       if (rec === undefined) continue;
       this.current[i] = new WebAssembly.Instance(rec.module, this.resolve(rec.imports) as WebAssembly.Imports);
+    }
+    this.handles?.reset();
+    this.snapshot = this.takeSnapshot();
+  }
+
+  /**
+   * Puts the current core instances back into their state right after instantiation (a fresh
+   * guest), keeping the glue. False when that cannot be done (the component is not resettable, or
+   * a memory or table grew): then {@link refresh} must be used before the next guest runs.
+   */
+  reset(): boolean {
+    const snapshot = this.snapshot;
+    if (snapshot === undefined) return false;
+    if (!snapshot.restore()) {
+      this.snapshot = undefined;
+      return false;
+    }
+    this.handles?.reset();
+    return true;
+  }
+
+  private takeSnapshot(): ComponentSnapshot | undefined {
+    const layouts = this.layouts;
+    if (layouts === undefined) return undefined;
+    try {
+      return new ComponentSnapshot(this.current.map((instance, i) => ({ instance, layout: layouts[i] as ResetLayout })));
+    } catch (err) {
+      // Modules that do not match their layout (a cache entry from elsewhere): new instances instead.
+      if (!(err instanceof SnapshotLayoutError)) throw err;
+      debug('no resets: %s', err.message);
+      return undefined;
     }
   }
 

@@ -91,6 +91,7 @@ async function init(msg: InitMessage): Promise<void> {
           return module;
         },
         imports: () => host.registry.buildImports(prepared.imports, ctx),
+        reset: prepared.reset,
         instanceReuse: msg.instanceReuse,
         templateGenerations: msg.templateGenerations,
       });

@@ -50,8 +50,10 @@ export interface ExecutorOptions {
   /** Directory for `<component>_{stdout,stderr}.txt`; null discards guest output. @default null */
   logDir?: string | null;
   /**
-   * Fresh instances made by replacing only the core instances under one run of jco's glue, before
-   * the glue is run again; 1 runs the glue for every instance (slower; for comparison). @default 64
+   * Fresh instances made under one run of jco's glue (by resetting or replacing its core
+   * instances), before the glue is run again; 1 runs the glue for every instance (slower; for
+   * comparison). The glue's handle tables are emptied for every fresh instance, so nothing grows
+   * with this number; it bounds the glue's resource numbering. @default 4096
    */
   glueGenerations?: number;
   /**
@@ -197,7 +199,7 @@ class WorkerPool implements WorkerExecutor {
       type: 'init',
       components: this.prepared,
       instanceReuse: Math.max(1, this.options.instanceReuse ?? 1),
-      templateGenerations: Math.max(1, this.options.glueGenerations ?? 64),
+      templateGenerations: Math.max(1, this.options.glueGenerations ?? 4096),
       bodyPort: port2 as unknown as InitMessage['bodyPort'],
       signal: shared,
     };

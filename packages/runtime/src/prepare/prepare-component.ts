@@ -5,6 +5,7 @@ import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
 import { asyncImportsMessage } from './async-interfaces.js';
 import { loadTranspiled, readComponentSource, type Transpiled } from './component-source.js';
+import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
 import type { InterfaceSet } from './interface-set.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
 
@@ -23,6 +24,8 @@ export interface PreparedComponent {
   modules: Record<string, WebAssembly.Module>;
   env: Array<[string, string]>;
   mounts: Array<{ guestPath: string; hostPath: string }>;
+  /** How the instances of an http component can be reset between requests (see guest/component-instances.ts). */
+  reset?: ComponentResetInfo | undefined;
 }
 
 const PAGE = 65_536;
@@ -144,8 +147,15 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   if (missing.length > 0) {
     throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
   }
+  // Resettable modules and glue whose handle tables the worker can empty (both made once, cached).
+  let reset: ComponentResetInfo | undefined;
+  try {
+    ({ transpiled, reset } = await loadResettable(transpiled, options.cache));
+  } catch (cause) {
+    throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared for resets between requests: ${(cause as Error).message}`, { cause, componentId: id });
+  }
   const modules: Record<string, WebAssembly.Module> = {};
   for (const [name, code] of transpiled.modules) modules[name] = await compileCapped(code, id, options.maxInstanceMemory);
-  return { id, kind: 'http', glueUrl: transpiled.glueUrl, imports: meta.imports, modules, env, mounts };
+  return { id, kind: 'http', glueUrl: transpiled.glueUrl, imports: meta.imports, modules, env, mounts, reset };
 }
 

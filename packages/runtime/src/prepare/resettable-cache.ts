@@ -4,9 +4,11 @@
  * the glue patched by `patchGlueState`, with a `reset.json` saying which is which.
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { debuglog } from 'node:util';
 import type { Cache } from '@spinel/cache';
+import type { Transpiled } from './component-source.js';
 import { GLUE_STATE_IMPORT, patchGlueState } from './glue-state-patch.js';
 import { RESET_REWRITE_VERSION, makeResettable, type ResetLayout } from './resettable-module.js';
 
@@ -31,6 +33,22 @@ export interface ResetPlan {
 /** Whether every core module of the plan can be reset (a component is reset whole or not at all). */
 export function planResetsWhole(plan: ResetPlan): boolean {
   return Object.keys(plan.refused).length === 0 && Object.keys(plan.layouts).length > 0;
+}
+
+/** What a worker needs to know to reset a component's instances (plain data: it crosses to workers). */
+export interface ComponentResetInfo {
+  /** A layout for every core module by file name; undefined unless every module can be reset. */
+  layouts: Record<string, ResetLayout> | undefined;
+  /** How many capture tables the patched glue registers; undefined when the glue is not patched. */
+  glueCaptureTables: number | undefined;
+}
+
+/** The worker's view of a plan. */
+export function resetInfo(plan: ResetPlan): ComponentResetInfo {
+  return {
+    layouts: planResetsWhole(plan) ? plan.layouts : undefined,
+    glueCaptureTables: plan.glue.patched ? plan.glue.captureTables : undefined,
+  };
 }
 
 async function build(transpiledDir: string, out: string): Promise<void> {
@@ -74,4 +92,17 @@ export async function resettableCached(transpiledDir: string, transpileKey: stri
   }
   const plan = JSON.parse(await readFile(join(dir, PLAN_FILE), 'utf8')) as ResetPlan;
   return { dir, plan, created };
+}
+
+/**
+ * The resettable form of a transpiled component read back from the cache (made on first use):
+ * the same shape as the transpile output, with rewritten modules and patched glue, and what a
+ * worker needs to reset its instances.
+ */
+export async function loadResettable(transpiled: Transpiled, cache: Cache): Promise<{ transpiled: Transpiled; reset: ComponentResetInfo }> {
+  const transpiledDir = dirname(fileURLToPath(transpiled.glueUrl));
+  const { dir, plan } = await resettableCached(transpiledDir, basename(transpiledDir), cache);
+  const modules: Transpiled['modules'] = [];
+  for (const [name] of transpiled.modules) modules.push([name, new Uint8Array(await readFile(join(dir, name)))]);
+  return { transpiled: { glueUrl: pathToFileURL(join(dir, GLUE_FILE)).href, meta: transpiled.meta, modules }, reset: resetInfo(plan) };
 }

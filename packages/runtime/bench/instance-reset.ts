@@ -1,0 +1,198 @@
+// P2 benchmark: the README's JS example (examples/hello, componentize-js) with a fresh instance per
+// request. Ratios only, every figure measured in this run:
+//  1. In process, per request: resetting the used instances (guest/instance-snapshot.ts) against
+//     `new WebAssembly.Instance` — for the main core module, and for the whole component.
+//  2. Over HTTP (wrk, keep-alive): `spinel up` against the V8 floor (workers ÷ the median
+//     `new WebAssembly.Instance` of the component's core modules, unmodified) and against
+//     `jco serve --isolate-requests instance` on the same component.
+// Needs the example built (node examples/hello/build.mjs) and the CLI built.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openCache } from '@spinel/cache';
+import { GlueTemplate, type GlueInstantiate } from '../src/guest/glue-template.js';
+import { HostRegistry, type InstanceContext } from '../src/guest/host-registry.js';
+import { IncomingRequest, ResponseOutparam, type ResponseSink } from '../src/guest/wasi/http.js';
+import { wasiHostInterfaces } from '../src/guest/wasi/host.js';
+import { WASI_INTERFACES } from '../src/guest/wasi/interface-specs.js';
+import { loadTranspiled } from '../src/prepare/component-source.js';
+import { InterfaceSet } from '../src/prepare/interface-set.js';
+import { prepareComponent } from '../src/prepare/prepare-component.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..');
+const LOAD_S = Number(process.env['BENCH_LOAD_S'] ?? 5);
+const CONNECTIONS = 10;
+const workers = availableParallelism();
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+function line(label: string, ours: string, ref: string, ratio: number, better: 'higher' | 'lower'): void {
+  console.log(`${label.padEnd(62)} ${ours.padStart(12)} vs ${ref.padStart(12)}  ratio ${ratio.toFixed(2)} (${better} is better for spinel)`);
+}
+
+const wasm = join(repo, 'examples', 'hello', 'dist', 'hello.wasm');
+const cli = join(repo, 'apps', 'cli', 'bin', 'run.js');
+if (!existsSync(wasm)) {
+  console.log('P2 bench: skipped (build the example: node examples/hello/build.mjs)');
+  process.exit(0);
+}
+
+// ---- 1. in process: reset against new instances -------------------------------------------
+const cache = openCache({ root: join(tmpdir(), 'spinel-bench-cache') });
+const component = { id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(wasm).href } };
+const prepared = await prepareComponent(component, { cache, kind: 'http', env: {}, interfaces: new InterfaceSet(WASI_INTERFACES) });
+const glue = (await import(prepared.glueUrl ?? '')) as { instantiate: GlueInstantiate };
+const registry = new HostRegistry(wasiHostInterfaces());
+const sink = { write: (): void => undefined };
+const ctx: InstanceContext = { componentId: 'hello', env: [], mounts: [], stdout: sink, stderr: sink, blocker: { wait: () => undefined } };
+const template = new GlueTemplate(glue.instantiate, (n) => prepared.modules[n] as WebAssembly.Module, registry.buildImports(prepared.imports, ctx), {
+  resetLayouts: prepared.reset?.layouts,
+  glueCaptureTables: prepared.reset?.glueCaptureTables,
+});
+if (!template.resettable) throw new Error('the example is not resettable');
+const handler = template.exports['incomingHandler'] as { handle(req: IncomingRequest, out: ResponseOutparam): void };
+function serveOne(): void {
+  let status = 0;
+  const out: ResponseSink = { head: (s) => (status = s), chunk: () => undefined, end: () => undefined, fail: () => undefined };
+  const body = { read: () => undefined, poll: { ready: () => true }, waitReadable: () => undefined };
+  registry.beginRequest(ctx);
+  try {
+    handler.handle(new IncomingRequest({ method: 'GET', url: 'http://127.0.0.1/bench', headers: [] }, body, ctx.blocker), new ResponseOutparam(out));
+  } finally {
+    registry.endRequest(ctx);
+  }
+  if (status !== 200) throw new Error(`the example answered ${status}`);
+}
+
+// The floor is measured on the modules as jco wrote them (the rewrite adds exports, tables, globals).
+const original = new Map((await loadTranspiled(new Uint8Array(await readFile(wasm)), cache)).modules);
+const names = new Map(Object.entries(prepared.modules).map(([name, module]) => [module, name]));
+const plan = template.coreInstantiations().map(({ module, imports }) => {
+  const bytes = original.get(names.get(module) ?? '');
+  if (bytes === undefined) throw new Error('core module not found');
+  return { module: new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), imports };
+});
+const main = plan.reduce((a, b) => (WebAssembly.Module.exports(b.module).some((e) => e.kind === 'memory') ? b : a));
+
+const ROUNDS = 60;
+const resetMs: number[] = [];
+const mainNewMs: number[] = [];
+const allNewMs: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  serveOne();
+  let t = performance.now();
+  if (!template.reset()) throw new Error('reset refused');
+  resetMs.push(performance.now() - t);
+  t = performance.now();
+  new WebAssembly.Instance(main.module, main.imports);
+  mainNewMs.push(performance.now() - t);
+  t = performance.now();
+  for (const { module, imports } of plan) new WebAssembly.Instance(module, imports);
+  allNewMs.push(performance.now() - t);
+}
+const reset = median(resetMs.slice(10));
+const mainNew = median(mainNewMs.slice(10));
+const floorMs = median(allNewMs.slice(10));
+const floorRps = (workers * 1000) / floorMs;
+
+const load = uptimeLoad();
+console.log(`P2: JS example (${((await readFile(wasm)).length / 1e6).toFixed(1)} MB, ${plan.length} core modules), ${workers} workers; load average at start ${load}`);
+line('per request: reset of the used instances vs new main core module', `${reset.toFixed(2)} ms`, `${mainNew.toFixed(2)} ms`, mainNew / reset, 'higher');
+line('per request: reset of the used instances vs new core modules (all)', `${reset.toFixed(2)} ms`, `${floorMs.toFixed(2)} ms`, floorMs / reset, 'higher');
+
+// ---- 2. over HTTP ----------------------------------------------------------------------------
+function uptimeLoad(): string {
+  return (loadavg()[0] ?? 0).toFixed(1);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitFor200(url: string, child: ChildProcess): Promise<void> {
+  const until = Date.now() + 180_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no 200 from ${url}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+/** wrk against `url`: requests per second, with non-2xx answers and socket errors reported. */
+function wrk(url: string): Promise<{ rps: number; bad: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${LOAD_S}s`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+      if (code !== 0 || rps === null) return reject(new Error(`wrk failed: ${out}`));
+      const bad = /(Non-2xx or 3xx responses: \d+|Socket errors:.*)/.exec(out)?.[0];
+      resolve({ rps: Number(rps[1]), bad });
+    });
+  });
+}
+
+async function serveAndLoad(name: string, start: (port: number) => ChildProcess): Promise<number> {
+  const port = await freePort();
+  const child = start(port);
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    await waitFor200(url, child);
+    for (let i = 0; i < 20; i++) await (await fetch(url)).arrayBuffer();
+    const { rps, bad } = await wrk(url);
+    if (bad !== undefined) console.log(`  (${name}: ${bad})`);
+    return rps;
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message}\n${err.slice(0, 2000)}`);
+  } finally {
+    await stop(child);
+  }
+}
+
+if (!existsSync(join(repo, 'apps', 'cli', 'dist'))) {
+  console.log('P2 over HTTP: skipped (build the CLI: pnpm --filter @spinel/cli build)');
+  process.exit(0);
+}
+const jco = join(here, '..', 'node_modules', '@bytecodealliance', 'jco', 'dist', 'jco.js');
+const spinelRps = await serveAndLoad('spinel up', (port) =>
+  spawn(process.execPath, [cli, 'up', '-f', join(repo, 'examples', 'hello'), '--listen', `127.0.0.1:${port}`, '--state-dir', ''], { stdio: ['ignore', 'ignore', 'pipe'] }),
+);
+const jcoRps = await serveAndLoad('jco serve', (port) =>
+  spawn(process.execPath, [jco, 'serve', '--port', String(port), '--host', '127.0.0.1', '--isolate-requests', 'instance', wasm], { stdio: ['ignore', 'ignore', 'pipe'] }),
+);
+line(`P2 over HTTP (wrk -c${CONNECTIONS}, ${LOAD_S} s): spinel up vs the V8 floor`, `${spinelRps.toFixed(0)} req/s`, `${floorRps.toFixed(0)} req/s`, spinelRps / floorRps, 'higher');
+line(`P2 over HTTP: spinel up vs jco serve --isolate-requests instance`, `${spinelRps.toFixed(0)} req/s`, `${jcoRps.toFixed(1)} req/s`, spinelRps / jcoRps, 'higher');
+console.log(`  load average at end ${uptimeLoad()} (figures are only comparable within one run)`);
+process.exit(0);
