@@ -5,6 +5,7 @@ import { openCache, type Cache } from '@spinel/cache';
 import { jsComponent, watComponent, type WatComponentName } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp } from '../../test/test-app.js';
+import { GLUE_STATE_IMPORT } from '../prepare/glue-state-patch.js';
 import { InterfaceSet } from '../prepare/interface-set.js';
 import { prepareComponent, type PreparedComponent } from '../prepare/prepare-component.js';
 import { WASI_INTERFACES } from './wasi/interface-specs.js';
@@ -150,6 +151,40 @@ describe('fresh instances by reset (componentize-js guest)', () => {
       expect(JSON.parse(res.body.toString())).toEqual({ count: 1, previous: '' });
     }
     expect(instances.counts()).toEqual({ glueRuns: 1, refreshes: 0, resets: 3 });
+  }, 120_000);
+
+  it("puts jco's glue state back after every request: handle tables and bookkeeping as right after instantiation", async () => {
+    // A probe on the patched glue's hook: the same containers the worker resets.
+    const { instantiate } = (await import(prepared.glueUrl ?? '')) as { instantiate: GlueInstantiate };
+    type Hook = (handleTables: unknown[], captures: Array<Map<unknown, unknown>>, bookkeeping: Record<string, unknown>) => void;
+    let tables: Array<unknown[] & { _createdReps?: Set<unknown> }> = [];
+    let bookkeeping: Record<string, unknown> = {};
+    const probed: GlueInstantiate = (getCoreModule, imports, core) => {
+      const hook = imports[GLUE_STATE_IMPORT] as unknown as Hook;
+      const spy: Hook = (h, c, b) => {
+        tables = h as typeof tables;
+        bookkeeping = b;
+        hook(h, c, b);
+      };
+      return instantiate(getCoreModule, { ...imports, [GLUE_STATE_IMPORT]: spy as unknown as Record<string, unknown> }, core);
+    };
+    const live = (): number => tables.filter((t) => Array.isArray(t)).reduce((n, t) => n + (t.length - 2) + (t._createdReps?.size ?? 0), 0);
+    const asyncState = (): number => (bookkeeping['ASYNC_STATE'] as Map<unknown, unknown>).size;
+
+    // With one instance serving two requests the probe sees what a request leaves behind.
+    const reused = await serve(prepared, { instantiate: probed, instanceReuse: 2 });
+    await reused.get('/one');
+    expect(live()).toBeGreaterThan(0);
+    expect(asyncState()).toBeGreaterThan(0);
+
+    const { instances, get } = await serve(prepared, { instantiate: probed });
+    for (const path of ['/one', '/two']) {
+      expect((await get(path)).status).toBe(200);
+      expect(live()).toBe(0);
+      expect(asyncState()).toBe(0);
+      expect([...(bookkeeping['INSTANCE_FLAGS'] as Map<unknown, WebAssembly.Global>).values()].map((g) => g.value)).toEqual([1]);
+    }
+    expect(instances.counts()).toEqual({ glueRuns: 1, refreshes: 0, resets: 2 });
   }, 120_000);
 
   it('makes new core instances after a request that grew memory, and resets again after that', async () => {

@@ -79,6 +79,7 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
     const glue = new GlueTemplate(options.instantiate, options.getCoreModule, options.imports(), {
       resetLayouts: options.reset?.layouts,
       glueCaptureTables: options.reset?.glueCaptureTables,
+      glueBookkeeping: options.reset?.glueBookkeeping,
     });
     counts.glueRuns++;
     return { glue, handler: glue.exports['incomingHandler'] as HandlerExports, generations: 1, uses: 0 };

@@ -14,10 +14,10 @@
  * after instantiation, from a snapshot taken then (instance-snapshot.ts argues why that is a fresh
  * guest), when prepare made every core module resettable (prepare/resettable-module.ts).
  *
- * Either way the glue's resource handle tables are emptied too, when the glue exposes them
- * (prepare/glue-state-patch.ts): otherwise a handle one request's guest left undropped would
- * reach that request's host object from the next. Glue that does not expose them must not be kept
- * across requests ({@link GlueTemplate.keepsHandlesApart} is false).
+ * Either way the glue's resource handle tables are emptied and its bookkeeping put back too, when
+ * the glue exposes them (prepare/glue-state-patch.ts): otherwise a handle one request's guest left
+ * undropped would reach that request's host object from the next. Glue that does not expose them
+ * must not be kept across requests ({@link GlueTemplate.keepsHandlesApart} is false).
  */
 import { debuglog } from 'node:util';
 import { GLUE_STATE_IMPORT } from '../prepare/glue-state-patch.js';
@@ -52,6 +52,8 @@ export interface GlueTemplateOptions {
   resetLayouts?: Record<string, ResetLayout> | undefined;
   /** How many capture tables the patched glue registers; undefined when the glue was not patched. */
   glueCaptureTables?: number | undefined;
+  /** The bookkeeping the patched glue registers, by name (prepare/glue-state-patch.ts). @default none */
+  glueBookkeeping?: readonly string[] | undefined;
 }
 
 /** The glue's exports over core instances that can be replaced or reset. */
@@ -75,14 +77,20 @@ export class GlueTemplate {
       return module;
     };
     let state: GlueStateTables | undefined;
-    const hook = (handleTables: unknown[], captureTables: Array<Map<unknown, unknown>>): void => {
-      state = { handleTables, captureTables };
+    const hook = (handleTables: unknown[], captureTables: Array<Map<unknown, unknown>>, bookkeeping?: Record<string, unknown>): void => {
+      state = { handleTables, captureTables, bookkeeping };
     };
     const withHook = options.glueCaptureTables === undefined ? imports : { ...imports, [GLUE_STATE_IMPORT]: hook as unknown as Record<string, unknown> };
     this.exports = instantiate(named, withHook, (module, coreImports) => this.record(module, coreImports));
-    // Patched glue registers its capture tables while it instantiates; a different count means
-    // the patch did not see the glue's shape right, and its tables are not trusted to be complete.
-    const complete = state !== undefined && state.captureTables.length === options.glueCaptureTables;
+    // Patched glue registers its capture tables while it instantiates; a different count, or other
+    // bookkeeping than prepare found, means the patch did not see the glue's shape right, and its
+    // state is not trusted to be complete.
+    const expected = [...(options.glueBookkeeping ?? [])].sort();
+    const complete =
+      state !== undefined &&
+      state.captureTables.length === options.glueCaptureTables &&
+      JSON.stringify(Object.keys(state.bookkeeping ?? {}).sort()) === JSON.stringify(expected) &&
+      Object.values(state.bookkeeping ?? {}).every((v) => typeof v === 'object' && v !== null);
     this.handles = complete && state !== undefined ? new GlueHandleState(state) : undefined;
     this.keepsHandlesApart = this.handles !== undefined;
     const layouts = this.records.map((rec) => {

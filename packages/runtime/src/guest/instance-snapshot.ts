@@ -26,9 +26,15 @@
  * here; a trap or any other fault ends the instance (the worker discards it without restoring);
  * modules the rewrite refused are never restored at all.
  *
- * The glue's side of the guest (jco's resource handle tables, which map the handles a guest holds
- * to host objects) is reset by {@link GlueHandleState}: a handle left undropped by one request
- * must not reach its host object (an `incoming-request` with its headers) in the next.
+ * The glue's side of the guest is reset by {@link GlueHandleState}: jco's resource handle tables,
+ * which map the handles a guest holds to host objects (a handle left undropped by one request must
+ * not reach its host object, an `incoming-request` with its headers, in the next), and its
+ * instance-wide bookkeeping (async state per component instance, task stacks, borrow scopes,
+ * instance flags, the trap mark), each put back as it was right after instantiation. What else
+ * the glue holds is fixed after instantiation (trampolines, lifting and lowering code, the
+ * forwarders to the current core instances) or numbering that only grows (resource and scope
+ * counters: the guest sees handles, which restart with the tables, never these numbers; the glue
+ * is run again every `glueGenerations` instances, which bounds them).
  */
 import { RESET_RESTORE_EXPORT, RESET_SAVE_EXPORT, type ResetLayout } from '../prepare/resettable-module.js';
 
@@ -99,21 +105,65 @@ class CoreSnapshot {
   }
 }
 
-/** The state of jco's glue that belongs to the guest: its resource handle tables (see `prepare/glue-state-patch.ts`). */
+/** The state of jco's glue that belongs to the guest (see `prepare/glue-state-patch.ts`). */
 export interface GlueStateTables {
   /** jco's `HANDLE_TABLES`: one array per resource type (free list and entries), with a `_createdReps` set. */
   handleTables: unknown[];
   /** jco's `captureTableN` maps from a handle's representation to the host object. */
   captureTables: Array<Map<unknown, unknown>>;
+  /** jco's instance-wide bookkeeping by name (Maps, arrays and plain objects; `GLUE_BOOKKEEPING`). */
+  bookkeeping?: Record<string, unknown> | undefined;
 }
 
 type HandleTable = unknown[] & { _createdReps?: Set<unknown> };
 
-/** jco's handle tables as they were when taken, put back in place (same array and map objects). */
+/** One container of the glue as it was when taken, put back in place (the same object: the glue's closures hold it). */
+type Saved =
+  | { kind: 'map'; map: Map<unknown, unknown>; entries: Array<[unknown, unknown]>; globals: Array<[WebAssembly.Global, unknown]> }
+  | { kind: 'array'; array: unknown[]; items: unknown[] }
+  | { kind: 'object'; object: Record<string, unknown>; entries: Array<[string, unknown]> };
+
+function saveContainer(container: unknown): Saved | undefined {
+  if (container instanceof Map) {
+    const map = container as Map<unknown, unknown>;
+    // jco's INSTANCE_FLAGS maps to WebAssembly.Global objects whose values are state too.
+    const globals: Array<[WebAssembly.Global, unknown]> = [];
+    for (const v of map.values()) if (v instanceof WebAssembly.Global) globals.push([v, v.value]);
+    return { kind: 'map', map, entries: [...map], globals };
+  }
+  if (Array.isArray(container)) return { kind: 'array', array: container, items: container.slice() };
+  if (typeof container === 'object' && container !== null) {
+    const object = container as Record<string, unknown>;
+    return { kind: 'object', object, entries: Object.entries(object) };
+  }
+  return undefined;
+}
+
+function restoreContainer(saved: Saved): void {
+  switch (saved.kind) {
+    case 'map':
+      saved.map.clear();
+      for (const [k, v] of saved.entries) saved.map.set(k, v);
+      for (const [global, value] of saved.globals) if (global.value !== value) global.value = value;
+      break;
+    case 'array':
+      saved.array.length = 0;
+      saved.array.push(...saved.items);
+      break;
+    case 'object':
+      for (const key of Object.keys(saved.object)) delete saved.object[key];
+      for (const [k, v] of saved.entries) saved.object[k] = v;
+      break;
+  }
+}
+
+/** jco's handle tables and bookkeeping as they were when taken, put back in place (same array, map and object instances). */
 export class GlueHandleState {
   private readonly tables: Array<{ table: HandleTable; entries: unknown[]; reps: unknown[] | undefined }>;
   private readonly captures: Array<{ map: Map<unknown, unknown>; entries: Array<[unknown, unknown]> }>;
+  private readonly bookkeeping: Saved[];
 
+  /** @throws SnapshotLayoutError when a bookkeeping entry is not a Map, array or object */
   constructor(state: GlueStateTables) {
     this.tables = [];
     for (const t of state.handleTables) {
@@ -122,9 +172,14 @@ export class GlueHandleState {
       this.tables.push({ table, entries: table.slice(), reps: table._createdReps === undefined ? undefined : [...table._createdReps] });
     }
     this.captures = state.captureTables.map((map) => ({ map, entries: [...map] }));
+    this.bookkeeping = Object.entries(state.bookkeeping ?? {}).map(([name, container]) => {
+      const saved = saveContainer(container);
+      if (saved === undefined) throw new SnapshotLayoutError(`the glue's ${name} is not a container`);
+      return saved;
+    });
   }
 
-  /** Puts every table back: handles created since are gone, and so are the host objects they held. */
+  /** Puts every table and the bookkeeping back: handles created since are gone, and so are the host objects they held. */
   reset(): void {
     for (const { table, entries, reps } of this.tables) {
       table.length = 0;
@@ -138,6 +193,7 @@ export class GlueHandleState {
       map.clear();
       for (const [k, v] of entries) map.set(k, v);
     }
+    for (const saved of this.bookkeeping) restoreContainer(saved);
   }
 }
 

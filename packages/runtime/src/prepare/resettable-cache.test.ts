@@ -1,10 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openCache } from '@spinel/cache';
 import { watComponent } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GLUE_STATE_IMPORT, patchGlueState } from './glue-state-patch.js';
+import { GLUE_BOOKKEEPING, GLUE_STATE_IMPORT, patchGlueState } from './glue-state-patch.js';
 import { planResetsWhole, resettableCached } from './resettable-cache.js';
 
 let root: string;
@@ -37,13 +38,35 @@ describe('patchGlueState', () => {
     expect(declared.length).toBeGreaterThan(0);
     expect(patch.captureTables).toBe(declared.length);
     expect(patch.source.match(/spinelGlueCaptureTables\.push\(captureTable\d+\)/g)).toHaveLength(declared.length);
-    expect(patch.source).toContain(`imports[${JSON.stringify(GLUE_STATE_IMPORT)}]?.(HANDLE_TABLES, spinelGlueCaptureTables);`);
+    // jco 1.35 glue has all of its bookkeeping, and hands every piece over.
+    expect(patch.bookkeeping).toEqual([...GLUE_BOOKKEEPING]);
+    expect(patch.source).toContain(`imports[${JSON.stringify(GLUE_STATE_IMPORT)}]?.(HANDLE_TABLES, spinelGlueCaptureTables, { ${GLUE_BOOKKEEPING.join(', ')} });`);
+    // Running the patched glue hands the host the very containers (in scope where HANDLE_TABLES is made).
+    const glueFile = join(dir, 'patched-component.mjs');
+    await writeFile(glueFile, patch.source);
+    const { instantiate } = (await import(glueFile)) as { instantiate: (get: (n: string) => WebAssembly.Module, imports: Record<string, unknown>) => unknown };
+    let seen: Record<string, unknown> | undefined;
+    const imports = new Proxy({} as Record<string, unknown>, {
+      get: (_t, key) => (key === GLUE_STATE_IMPORT ? (_h: unknown, _c: unknown, b: Record<string, unknown>) => (seen = b) : new Proxy({}, { get: () => () => undefined })),
+    });
+    try {
+      instantiate((name) => new WebAssembly.Module(new Uint8Array(readFileSync(join(dir, name)))), imports);
+    } catch {
+      // Instantiating against the stub imports may fail after the hook ran; the hook is what is tested.
+    }
+    expect(Object.keys(seen ?? {})).toEqual([...GLUE_BOOKKEEPING]);
+    expect(Object.values(seen ?? {}).every((v) => typeof v === 'object' && v !== null)).toBe(true);
     // Patching twice, or glue of another shape, is refused rather than guessed at.
     expect(patchGlueState(patch.source).ok).toBe(false);
     expect(patchGlueState(source.replace('const HANDLE_TABLES= [];', 'const HANDLE_TABLES = new Map();')).ok).toBe(false);
     expect(patchGlueState(source.replace('export function instantiate(getCoreModule, imports,', 'export function instantiate(getCoreModule, imps,')).ok).toBe(false);
     const early = source.replace('const HANDLE_TABLES= [];', 'const captureTable99= new Map();\nconst HANDLE_TABLES= [];');
     expect(patchGlueState(early)).toMatchObject({ ok: false, reason: expect.stringMatching(/before HANDLE_TABLES/) });
+    // Bookkeeping declared twice, or after HANDLE_TABLES, is not a shape the patch knows.
+    const twice = source.replace(/^(\s*)const ASYNC_STATE = new Map\(\);$/m, '$1const ASYNC_STATE = new Map();\n$1const ASYNC_STATE = new Map();');
+    expect(patchGlueState(twice)).toMatchObject({ ok: false, reason: expect.stringMatching(/ASYNC_STATE once/) });
+    const late = source.replace(/^(\s*)const STORE_TRAP = \{ error: null \};$/m, '').replace(/^const HANDLE_TABLES\s*=\s*\[\];$/m, (d) => `${d}\nconst STORE_TRAP = { error: null };`);
+    expect(patchGlueState(late)).toMatchObject({ ok: false, reason: expect.stringMatching(/STORE_TRAP is declared after HANDLE_TABLES/) });
   });
 });
 

@@ -27,7 +27,7 @@ export interface ResetPlan {
   layouts: Record<string, ResetLayout>;
   refused: Record<string, string>;
   /** Patched glue: how many capture tables it registers; otherwise why it was left alone. */
-  glue: { patched: true; importKey: string; captureTables: number } | { patched: false; reason: string };
+  glue: { patched: true; importKey: string; captureTables: number; bookkeeping: string[] } | { patched: false; reason: string };
 }
 
 /** Whether every core module of the plan can be reset (a component is reset whole or not at all). */
@@ -41,6 +41,8 @@ export interface ComponentResetInfo {
   layouts: Record<string, ResetLayout> | undefined;
   /** How many capture tables the patched glue registers; undefined when the glue is not patched. */
   glueCaptureTables: number | undefined;
+  /** The bookkeeping the patched glue registers, by name; undefined when the glue is not patched. */
+  glueBookkeeping?: string[] | undefined;
 }
 
 /** The worker's view of a plan. */
@@ -48,6 +50,7 @@ export function resetInfo(plan: ResetPlan): ComponentResetInfo {
   return {
     layouts: planResetsWhole(plan) ? plan.layouts : undefined,
     glueCaptureTables: plan.glue.patched ? plan.glue.captureTables : undefined,
+    glueBookkeeping: plan.glue.patched ? plan.glue.bookkeeping : undefined,
   };
 }
 
@@ -67,7 +70,7 @@ async function build(transpiledDir: string, out: string): Promise<void> {
     } else if (name === GLUE_FILE) {
       const source = await readFile(from, 'utf8');
       const patch = patchGlueState(source);
-      plan.glue = patch.ok ? { patched: true, importKey: GLUE_STATE_IMPORT, captureTables: patch.captureTables } : { patched: false, reason: patch.reason };
+      plan.glue = patch.ok ? { patched: true, importKey: GLUE_STATE_IMPORT, captureTables: patch.captureTables, bookkeeping: patch.bookkeeping } : { patched: false, reason: patch.reason };
       if (!patch.ok) debug('glue left unpatched: %s', patch.reason);
       await writeFile(join(out, name), patch.ok ? patch.source : source);
     } else {

@@ -25,7 +25,7 @@ import { scanCode, type CodeFacts } from './wasm-code-scan.js';
 import { SECTION, WasmFormatError, WasmReader, encodeName, encodeSection, encodeU32, readSections, sectionRank, type Section } from './wasm-reader.js';
 
 /** Bumped whenever the rewrite or the layout changes, so cached rewrites are made again. */
-export const RESET_REWRITE_VERSION = 1;
+export const RESET_REWRITE_VERSION = 2;
 
 /** Prefix of every export the rewrite adds; a module that already uses it is refused. */
 export const RESET_EXPORT_PREFIX = 'spinel:reset/';
