@@ -1,5 +1,4 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { BlobKind, Cache, PutResult } from './cache.js';
 import { parseDigest } from './digest.js';
@@ -132,6 +131,9 @@ async function attemptDownload(start: URL, digest: string, shown: string, option
   const maxRedirects = options.maxRedirects ?? 5;
   const maxBytes = options.maxBytes ?? 1024 ** 3;
   let current = start;
+  // undici is loaded on the first download, not when the package is imported: most users of
+  // the cache (and every `spinel cache` command) never download, and undici is slow to load.
+  const { request } = await import('undici');
   for (let redirects = 0; ; redirects += 1) {
     const response = await request(current, {
       method: 'GET',
