@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core';
+// The CLI is bundled (scripts/bundle.mjs): this file loads a few files, not the hundred modules
+// oclif and the commands are made of; each command's code loads only when it runs.
+import { main } from '../dist/bundle/main.js';
 
-await execute({ dir: import.meta.url });
+await main(import.meta.url);

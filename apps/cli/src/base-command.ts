@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { renderError } from './render-error.js';
+import { nearest } from './suggest.js';
 
 /**
  * Base for every spinel command: one error boundary, `--json`, and helpers for output.
@@ -16,8 +17,10 @@ export abstract class SpinelCommand extends Command {
   };
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    // oclif's own exits (help, version, this.exit) and flag-parsing errors keep their handling.
+    // oclif's own exits (help, version, this.exit) and flag-parsing errors keep their handling,
+    // with the nearest known flag named for an unknown one.
     if (err.oclif !== undefined || (err as { code?: unknown }).code === 'EEXIT') {
+      suggestFlags(err, this.constructor as typeof SpinelCommand);
       throw err;
     }
     const rendered = renderError(err, { debug: isDebug() });
@@ -35,6 +38,19 @@ export const cacheDirFlag = Flags.directory({
   description: 'Cache root (Spin-compatible layout under <dir>/registry). Default: $SPINEL_CACHE_DIR or ~/.cache/spinel.',
   env: 'SPINEL_CACHE_DIR',
 });
+
+/** Adds `(did you mean --x?)` to oclif's "Nonexistent flag" error for each unknown flag close to a known one. */
+function suggestFlags(err: Error, command: typeof SpinelCommand): void {
+  const unknown = (err as { flags?: unknown }).flags;
+  if (!Array.isArray(unknown) || !err.message.startsWith('Nonexistent flag')) return;
+  const flags = { ...command.baseFlags, ...command.flags } as Record<string, { aliases?: string[]; char?: string } | undefined>;
+  const names = Object.entries(flags).flatMap(([name, f]) => [name, ...(f?.aliases ?? [])]);
+  const described = (unknown as string[]).map((flag) => {
+    const guess = nearest(flag.replace(/^-+/, '').split('=')[0] ?? flag, names);
+    return guess === undefined ? flag : `${flag} (did you mean --${guess}?)`;
+  });
+  err.message = `Nonexistent flag${described.length === 1 ? '' : 's'}: ${described.join(', ')}\nSee more help with --help`;
+}
 
 function isDebug(): boolean {
   const debug = process.env['DEBUG'] ?? '';

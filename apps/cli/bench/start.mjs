@@ -1,0 +1,105 @@
+// The CLI's start, as ratios against references measured in the same run (issue 11, P3):
+//  1. fixed start: `spinel --version` and `spinel cache dir` against `node -e 0` (goal ≤ 2×);
+//  2. `spinel up -f examples/hello` from start to the first 200 of its JavaScript route, with a
+//     warm cache, against a bare node:http server's start to first 200 (goal ≤ 1.5×).
+// Medians of several runs, wall-clock; under shared load the ratios are noisy (both sides slow
+// down), so read them as direction. `--runs N` changes the number of runs (default 9).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const bin = join(here, '..', 'bin', 'run.js');
+const example = join(here, '..', '..', '..', 'examples', 'hello');
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
+const scratch = mkdtempSync(join(tmpdir(), 'spinel-bench-start-'));
+const env = { ...process.env, SPINEL_CACHE_DIR: join(scratch, 'cache'), SPINEL_DATA_DIR: join(scratch, 'data') };
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function timeRun(args) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`${args.join(' ')} exited ${code}`))));
+  });
+}
+
+/** Starts a server process and times start → first 200 on `path`; the process prints its URL. */
+function timeFirst200(args, path, urlPattern) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let done = false;
+    const finish = (err, value) => {
+      if (done) return;
+      done = true;
+      child.kill('SIGKILL');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const poll = async (base) => {
+      for (;;) {
+        try {
+          const res = await fetch(`${base}${path}`);
+          await res.arrayBuffer();
+          if (res.status === 200) return finish(undefined, Number(process.hrtime.bigint() - started) / 1e6);
+        } catch {
+          // not listening yet
+        }
+        if (done) return undefined;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    child.stdout.on('data', (c) => {
+      out += c.toString();
+      const m = urlPattern.exec(out);
+      if (m !== null && !child.polling) {
+        child.polling = true;
+        void poll(m[1]);
+      }
+    });
+    child.stderr.on('data', (c) => (out += c.toString()));
+    child.on('exit', (code) => finish(new Error(`exited ${code} before answering:\n${out}`)));
+    setTimeout(() => finish(new Error(`no 200 within 120 s:\n${out}`)), 120_000);
+  });
+}
+
+async function measure(label, fn) {
+  const values = [];
+  for (let i = 0; i < runs; i++) values.push(await fn());
+  const m = median(values);
+  console.log(`${label.padEnd(44)} ${m.toFixed(0).padStart(6)} ms (median of ${runs})`);
+  return m;
+}
+
+const NODE_HTTP = `import { createServer } from 'node:http';
+const server = createServer((req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('hello'); });
+server.listen(0, '127.0.0.1', () => console.log('Serving http://127.0.0.1:' + server.address().port));`;
+
+try {
+  console.log('spinel start benchmark (wall clock; ratios against references from this run)');
+  const node = await measure('node -e 0', () => timeRun(['-e', '0']));
+  const version = await measure('spinel --version', () => timeRun([bin, '--version']));
+  const cacheDir = await measure('spinel cache dir', () => timeRun([bin, 'cache', 'dir']));
+  const fixed = Math.max(version, cacheDir);
+  // Warm the cache (transpiled component) once before timing.
+  await timeFirst200([bin, 'up', '-f', example, '--listen', '127.0.0.1:0', '--state-dir', ''], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/);
+  const httpFirst = await measure('node:http: start → first 200', () => timeFirst200(['--input-type=module', '-e', NODE_HTTP], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/));
+  const upFirst = await measure('spinel up -f examples/hello: start → first 200', () =>
+    timeFirst200([bin, 'up', '-f', example, '--listen', '127.0.0.1:0', '--state-dir', ''], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/),
+  );
+  console.log('');
+  console.log(`fixed start (slower of --version, cache dir) / node -e 0: ${(fixed / node).toFixed(2)}x (goal <= 2)`);
+  console.log(`spinel up start → first 200 / node:http start → first 200: ${(upFirst / httpFirst).toFixed(2)}x (goal <= 1.5)`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
