@@ -6,7 +6,7 @@
 import type { Cache } from '@spinel/cache';
 import { lockManifestFile, type LockedApp, type LockManifestFileOptions } from '@spinel/manifest';
 import type { Capability } from './capability.js';
-import { createExecutor, type WorkerExecutor } from './pool/create-executor.js';
+import { createExecutor, type ExecutorOptions, type WorkerExecutor } from './pool/create-executor.js';
 import type { Executor } from './pool/executor-types.js';
 import { createAppCapabilities, type AppCapabilities, type AppCapabilitiesOptions } from './services/app-capabilities.js';
 import { createChainDispatch } from './services/chain-dispatch.js';
@@ -45,6 +45,8 @@ export type RunAppOptions = AppSource & {
   instanceReuse?: number;
   /** Directory for `<component>_{stdout,stderr}.txt`; null keeps no logs. @default null */
   logDir?: string | null;
+  /** Called with each chunk a guest writes to stdout or stderr (`spinel up --follow`). @default none */
+  onGuestOutput?: ExecutorOptions['onGuestOutput'];
   /** Largest request header block (431 beyond). @default 16384 */
   maxHeaderBytes?: number;
   /** Largest request body (413 beyond). @default 64 MiB */
@@ -107,7 +109,7 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       ? await createExecutor({
           app,
           capabilities,
-          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'maxInstanceMemory', 'instanceReuse', 'logDir']),
+          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'maxInstanceMemory', 'instanceReuse', 'logDir', 'onGuestOutput']),
         })
       : undefined;
     if (executor !== undefined) {

@@ -141,6 +141,19 @@ describe('executor with WAT components', () => {
     expect(log.split('\n').filter((l) => l === 'log line from wat')).toHaveLength(4);
     expect(await codeOf(own.handle('hello', request('/hello')))).toBe('RUNTIME_CLOSED');
   });
+
+  it('hands guest output to onGuestOutput with its component id, beside the log files', async () => {
+    const seen: string[] = [];
+    const own = await createExecutor({
+      app: testApp([{ id: 'hello', path: paths['hello'] ?? '' }]),
+      cache,
+      workers: 1,
+      onGuestOutput: (id, stream, bytes) => seen.push(`${id}/${stream}:${new TextDecoder().decode(bytes)}`),
+    });
+    for (let i = 0; i < 2; i++) await readAll((await own.handle('hello', request('/hello'))).body);
+    await own.close();
+    expect(seen.join('')).toBe('hello/stdout:log line from wat\nhello/stdout:log line from wat\n');
+  });
 });
 
 describe('instance reuse', () => {

@@ -50,6 +50,11 @@ export interface ExecutorOptions {
   /** Directory for `<component>_{stdout,stderr}.txt`; null discards guest output. @default null */
   logDir?: string | null;
   /**
+   * Called with each chunk a guest writes to stdout or stderr, besides the log files (a terminal
+   * shows guest output this way: `spinel up --follow`). Chunks come as written, not split in lines.
+   */
+  onGuestOutput?: (componentId: string, stream: 'stdout' | 'stderr', bytes: Uint8Array) => void;
+  /**
    * Fresh instances made under one run of jco's glue (by resetting or replacing its core
    * instances), before the glue is run again; 1 runs the glue for every instance (slower; for
    * comparison). The glue's handle tables are emptied for every fresh instance, so nothing grows
@@ -281,6 +286,11 @@ class WorkerPool implements WorkerExecutor {
   private onMessage(slot: Slot, msg: FromWorker): void {
     if (msg.type === 'log') {
       this.logs.append(msg.componentId, msg.stream, msg.bytes);
+      try {
+        this.options.onGuestOutput?.(msg.componentId, msg.stream, msg.bytes);
+      } catch {
+        // Showing guest output must never take the server down.
+      }
       return;
     }
     if (msg.type === 'ready') return;
