@@ -196,7 +196,9 @@ export class AppWatcher {
   private async restartUp(): Promise<void> {
     await this.stopUp();
     if (this.stopping) return;
-    const args = [this.options.bin, 'up', '-f', this.options.manifestPath, ...this.options.upArgs];
+    // The profile built is the profile served (its component sources and environment).
+    const profile = this.options.profile === undefined ? [] : ['--profile', this.options.profile];
+    const args = [this.options.bin, 'up', '-f', this.options.manifestPath, ...profile, ...this.options.upArgs];
     const child = spawn(process.execPath, args, { stdio: 'inherit' });
     const exited = new Promise<void>((resolve) => {
       child.on('exit', (code, signal) => {

@@ -51,7 +51,7 @@ export class Build extends SpinelCommand {
       skipTargetChecks: flags['skip-target-checks'],
     });
     if (flags.up) {
-      await this.config.runCommand('up', ['-f', path, ...upArgs]);
+      await this.config.runCommand('up', ['-f', path, ...(flags.profile === undefined ? [] : ['--profile', flags.profile]), ...upArgs]);
     }
     return result;
   }

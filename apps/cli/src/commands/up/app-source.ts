@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LockedApp } from '@spinel/manifest';
 
@@ -35,39 +34,6 @@ export function wasmApp(path: string): LockedApp {
     triggers: [{ id: `trigger-${id}`, trigger_type: 'http', trigger_config: { component: id, route: '/...' } }],
     components: [{ id, source: { content_type: 'application/wasm', source: pathToFileURL(path).href } }],
   };
-}
-
-/**
- * Runs each component's `[component.x.build] command`s in its workdir, printing Spin's
- * lines (`Building component <id> with \`<cmd>\``, `Finished building all Spin components`).
- */
-export async function buildApp(manifestPath: string, out: (line: string) => void): Promise<void> {
-  const { readManifest } = await import('@spinel/manifest');
-  const parsed = await readManifest(manifestPath);
-  const appDir = dirname(manifestPath);
-  const components = Object.entries(parsed.manifest.components ?? {}) as Array<[string, { build?: { commands: readonly string[]; workdir?: string } }]>;
-  for (const [id, component] of components) {
-    const build = component.build;
-    if (build === undefined || build.commands.length === 0) {
-      out(`No build command for component ${id}, skipping`);
-      continue;
-    }
-    const cwd = build.workdir === undefined ? appDir : join(appDir, build.workdir);
-    for (const command of build.commands) {
-      out(`Building component ${id} with \`${command}\``);
-      const code = await new Promise<number>((resolvePromise, reject) => {
-        const child = spawn(command, { cwd, shell: true, stdio: 'inherit' });
-        child.on('error', reject);
-        child.on('exit', (c, signal) => resolvePromise(c ?? (signal === null ? 1 : 128)));
-      });
-      if (code !== 0) {
-        throw Object.assign(new Error(`Build command for component ${id} failed with status ${code}: \`${command}\`. Fix the build, or run without --build.`), {
-          code: 'CLI_BUILD_FAILED',
-        });
-      }
-    }
-  }
-  out('Finished building all Spin components');
 }
 
 /** Parses `K=V` (Spin's message otherwise). */

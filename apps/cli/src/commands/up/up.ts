@@ -7,7 +7,8 @@ import type { LockedApp } from '@spinel/manifest';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
 import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
-import { buildApp, parseDuration, parseEnvPair, resolveAppSource, wasmApp } from './app-source.js';
+import { parseDuration, parseEnvPair, resolveAppSource, wasmApp } from './app-source.js';
+import { applyParityFlags, parityFlags } from './parity-flags.js';
 
 /** What `spinel up` does once serving stops. */
 export interface UpResult {
@@ -35,7 +36,7 @@ export class Up extends SpinelCommand {
     'state-dir': Flags.string({ description: 'State directory. Default: .spin next to spin.toml (none for registry apps); empty for none.' }),
     variable: Flags.string({ multiple: true, description: 'An app variable: NAME=VALUE, NAME=@FILE (the file\'s text), @FILE.json or @FILE.toml (repeatable). SPIN_VARIABLE_<NAME> and a .env file next to the app are read too.' }),
     'key-value': Flags.string({ multiple: true, description: 'KEY=VALUE written into the default key-value store before serving (repeatable).' }),
-    'runtime-config-file': Flags.file({ description: 'Runtime config (TOML): [key_value_store.<label>], [outbound_networking] block_networks, [outbound_http].', env: 'SPIN_RUNTIME_CONFIG_FILE', exists: true }),
+    'runtime-config-file': Flags.file({ description: 'Runtime config (TOML): [key_value_store.<label>], [outbound_networking] block_networks, [outbound_http].', env: 'RUNTIME_CONFIG_FILE', exists: true }),
     'cache-dir': cacheDirFlag,
     insecure: Flags.boolean({ char: 'k', description: 'Use plain HTTP for the registry.', default: false }),
     build: Flags.boolean({ description: 'Run the components\' build commands first (local apps).', default: false, env: 'SPIN_ALWAYS_BUILD' }),
@@ -50,6 +51,7 @@ export class Up extends SpinelCommand {
     format: Flags.string({ description: 'How the start-up routes are printed.', options: ['plain', 'json'], default: 'plain' }),
     'tls-cert': Flags.file({ description: 'PEM certificate: serve HTTPS (needs --tls-key).', env: 'SPIN_TLS_CERT', dependsOn: ['tls-key'] }),
     'tls-key': Flags.file({ description: 'PKCS#8 PEM private key for --tls-cert.', env: 'SPIN_TLS_KEY', dependsOn: ['tls-cert'] }),
+    ...parityFlags,
   };
 
   async run(): Promise<UpResult> {
@@ -71,25 +73,38 @@ export class Up extends SpinelCommand {
       let app: LockedApp;
       let defaultStateDir: string | undefined;
       if (source.kind === 'manifest') {
-        if (flags.build) await buildApp(source.path, (line) => this.log(line));
+        if (flags.build) {
+          const { runBuild } = await import('../../build/run-build.js');
+          await runBuild({ manifestPath: source.path, profile: flags.profile, out: (line) => this.log(line), commandStdout: 'inherit', warn: (line) => process.stderr.write(`${line}\n`) });
+        }
         const { lockManifestFile } = await import('@spinel/manifest');
-        app = await lockManifestFile(source.path, { workingDir: workDir, directMounts: flags['direct-mounts'], ...(await sizeLimits(flags)) });
+        app = await lockManifestFile(source.path, {
+          workingDir: workDir,
+          directMounts: flags['direct-mounts'],
+          ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+          ...(await sizeLimits(flags)),
+        });
         defaultStateDir = join(dirname(source.path), '.spin');
       } else if (source.kind === 'wasm') {
         app = wasmApp(source.path);
         defaultStateDir = join(dirname(source.path), '.spin');
       } else {
+        // Spin reads a -f that is neither a file nor a directory as a registry reference: say so
+        // first, so a mistyped path is not reported only as a registry that cannot be reached.
+        process.stderr.write(`'${source.reference}' is not a file or directory here: treating it as a registry reference.\n`);
         app = await this.pull(source.reference, flags.insecure, cache, workDir);
       }
-      const { serializeLockedApp } = await import('@spinel/manifest');
-      await writeFile(join(workDir, 'spin.lock'), serializeLockedApp(app));
-
       const stateDir = flags['state-dir'] === undefined ? defaultStateDir : flags['state-dir'] === '' ? undefined : resolve(flags['state-dir']);
       const logDir = flags['log-dir'] !== undefined ? (flags['log-dir'] === '' ? null : resolve(flags['log-dir'])) : stateDir === undefined ? null : join(stateDir, 'logs');
       if (logDir !== null) {
         await mkdir(logDir, { recursive: true });
         if (flags.format === 'plain') this.log(`Logging component stdio to "${displayPath(logDir, cwd)}/"`);
       }
+      const parity = await applyParityFlags(flags, app, logDir);
+      app = parity.app;
+      cleanups.push(async () => parity.flush());
+      const { serializeLockedApp } = await import('@spinel/manifest');
+      await writeFile(join(workDir, 'spin.lock'), serializeLockedApp(app));
 
       const tls =
         flags['tls-cert'] !== undefined && flags['tls-key'] !== undefined
@@ -128,6 +143,7 @@ export class Up extends SpinelCommand {
         cache,
         env,
         logDir,
+        onGuestOutput: parity.onGuestOutput,
         stateDir,
         listen: flags.listen,
         findFreePort: flags['find-free-port'],
@@ -137,7 +153,7 @@ export class Up extends SpinelCommand {
         ...(flags.workers === undefined ? {} : { workers: flags.workers }),
         ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
         ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
-        ...(flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
+        ...(parity.instanceReuse !== undefined ? { instanceReuse: parity.instanceReuse } : flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
         ...(tls === undefined ? {} : { tls }),
       });
       cleanups.push(() => running.close());

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import { SpinelCommand } from '../../base-command.js';
-import { CliError } from '../../errors.js';
 import { cliPackageRoot } from '../../package-root.js';
 import { fromFlag, profileFlag } from '../manifest/shared-flags.js';
 
@@ -25,9 +24,6 @@ export class Watch extends SpinelCommand {
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Watch);
-    if (flags.profile !== undefined) {
-      throw new CliError('CLI_UNSUPPORTED', '`spinel watch --profile` needs `spinel up --profile`, which this build does not have yet.', { hint: 'Build a profile with `spinel build --profile <p>`.' });
-    }
     const [{ findManifest }, { AppWatcher }] = await Promise.all([import('@spinel/manifest'), import('../../watch/app-watcher.js')]);
     const manifestPath = await findManifest({ cwd: process.cwd(), ...(flags.from === undefined ? {} : { fileOrDir: flags.from }) });
     const watcher = new AppWatcher({
