@@ -67,17 +67,24 @@ export interface ManifestDiagnostic {
 export class ManifestAggregateError extends ManifestError {
   readonly errors: readonly ManifestError[];
 
-  constructor(errors: readonly ManifestError[], options: { path?: string } = {}) {
+  /** How many problems were found; `errors` lists at most the first hundred. */
+  readonly total: number;
+
+  constructor(errors: readonly ManifestError[], options: { path?: string; total?: number } = {}) {
     const first = errors[0];
     const where = options.path === undefined ? 'the manifest' : `"${options.path}"`;
+    const total = Math.max(options.total ?? errors.length, errors.length);
     const head =
-      errors.length === 1 && first !== undefined
+      total === 1 && first !== undefined
         ? `Found a problem in ${where}; fix it and try again:`
-        : `Found ${errors.length} problems in ${where}; fix them and try again:`;
+        : total > errors.length
+          ? `Found ${total} problems in ${where}; the first ${errors.length} are listed, fix them and try again:`
+          : `Found ${total} problems in ${where}; fix them and try again:`;
     const body = errors.map((e) => indent(e.format())).join('\n');
     super('MANIFEST_INVALID', `${head}\n${body}`, options.path === undefined ? {} : { path: options.path });
     this.name = 'ManifestAggregateError';
     this.errors = errors;
+    this.total = total;
   }
 
   /** The problems as plain objects (e.g. for `--json`). */

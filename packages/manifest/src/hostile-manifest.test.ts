@@ -62,3 +62,22 @@ describe('an invalid unicode component id', () => {
     expect(err.errors[0]?.message).toContain('has neither');
   });
 });
+
+describe('a manifest with thousands of problems', () => {
+  it('lists the first hundred, located, and counts the rest in the message', () => {
+    let text = HEAD;
+    for (let i = 0; i < 2_000; i++) text += `[[trigger.http]]\nroute = "/x${i}"\nbogus${i} = 1\n`;
+    const err = refused(text);
+    expect(err.total).toBe(4_000);
+    expect(err.errors).toHaveLength(100);
+    expect(err.message.split('\n')[0]).toBe('Found 4000 problems in "/app/spin.toml"; the first 100 are listed, fix them and try again:');
+    // Located through the one index: the first unknown field is on its own line.
+    expect(err.errors.find((e) => e.message.includes('bogus0'))).toMatchObject({ code: 'MANIFEST_UNKNOWN_FIELD', line: 6, column: 1 });
+  });
+
+  it('says nothing about a list when every problem is listed', () => {
+    const err = refused(`${HEAD}[[trigger.http]]\nroute = "/x"\nbogus = 1\n`);
+    expect(err.total).toBe(err.errors.length);
+    expect(err.message).not.toContain('are listed');
+  });
+});

@@ -32,7 +32,7 @@ import { WASM_CONTENT_TYPE } from './locked-app.js';
 import type { AppManifest, Component, ComponentDependency, ComponentSource, FilesMount, InheritConfig, ParsedManifest } from './manifest-model.js';
 import { isProfileDefined, normalizeManifest } from './normalize.js';
 import type { ModelPaths } from './normalize.js';
-import { toError } from './parse-manifest.js';
+import { aggregate, MAX_LISTED_PROBLEMS } from './parse-manifest.js';
 import { setKey, showPath } from './problems.js';
 import { reassignTriggerDependencies } from './trigger-components.js';
 import type { Problem } from './problems.js';
@@ -89,9 +89,10 @@ export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): 
   const paths = { components: { ...parsed.keyPaths.components }, triggers: { ...parsed.keyPaths.triggers } } as ModelPaths;
   const problems: Problem[] = [];
   const fail = (): never => {
+    if (parsed.text !== undefined) throw aggregate(parsed.text, problems, parsed.path);
     throw new ManifestAggregateError(
-      problems.map((p) => (parsed.text === undefined ? new ManifestError(p.code, p.message, withPath(parsed.path, p.keyPath)) : toError(parsed.text, p, parsed.path))),
-      parsed.path === undefined ? {} : { path: parsed.path },
+      problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => new ManifestError(p.code, p.message, withPath(parsed.path, p.keyPath))),
+      { ...(parsed.path === undefined ? {} : { path: parsed.path }), total: problems.length },
     );
   };
   if (options.profile !== undefined && !isProfileDefined(parsed.manifest, options.profile)) {

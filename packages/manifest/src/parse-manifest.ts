@@ -11,7 +11,8 @@ import { isTable, Problems, Reader, showPath } from './problems.js';
 import type { Problem } from './problems.js';
 import { readV1 } from './read-v1.js';
 import { readV2 } from './read-v2.js';
-import { caretExcerpt, locateKeyPath } from './toml-location.js';
+import { caretExcerpt, indexToml, locateInIndex } from './toml-location.js';
+import type { TomlIndex } from './toml-location.js';
 import { findOverlongKey, MAX_KEY_PARTS } from './toml-limits.js';
 import { validateManifest } from './validate-manifest.js';
 
@@ -95,11 +96,12 @@ export function parseManifest(input: string | Uint8Array, options: ParseManifest
     validateManifest(normalized, paths, problems, manifestVersion);
     for (const p of normalizeDependencies(normalized, paths)) problems.list.push(p);
   }
+  const index = lazyIndex(text);
   if (problems.list.length > 0 || manifest === undefined) {
-    throw new ManifestAggregateError(dedupe(problems.list).map((p) => toError(text, p, path)), loc);
+    throw aggregate(text, dedupe(problems.list), path, index);
   }
-  const warnings: ManifestWarning[] = problems.warnings.map((w) => {
-    const pos = locateKeyPath(text, w.keyPath, 'value');
+  const warnings: ManifestWarning[] = problems.warnings.slice(0, MAX_LISTED_PROBLEMS).map((w) => {
+    const pos = locateInIndex(index(), w.keyPath, 'value');
     return pos === undefined ? { code: w.code, message: w.message } : { code: w.code, message: w.message, line: pos.line, column: pos.column };
   });
   return { manifest, manifestVersion, ...(path === undefined ? {} : { path }), warnings, text, keyPaths: paths };
@@ -115,9 +117,27 @@ function dedupe(list: Problem[]): Problem[] {
   });
 }
 
+/**
+ * Most problems listed in one error. A manifest of thousands of bad tables (2,000 copies of
+ * one header) would otherwise cost a lookup per problem and a message nobody reads; the rest
+ * are counted in the message.
+ */
+export const MAX_LISTED_PROBLEMS = 100;
+
+/** The aggregate error for a text's problems: at most {@link MAX_LISTED_PROBLEMS}, located. */
+export function aggregate(text: string, list: readonly Problem[], path: string | undefined, index: () => TomlIndex = lazyIndex(text)): ManifestAggregateError {
+  const listed = list.slice(0, MAX_LISTED_PROBLEMS).map((p) => toError(text, p, path, index));
+  return new ManifestAggregateError(listed, { ...(path === undefined ? {} : { path }), total: list.length });
+}
+
+function lazyIndex(text: string): () => TomlIndex {
+  let index: TomlIndex | undefined;
+  return () => (index ??= indexToml(text));
+}
+
 /** Converts a located problem into an error with line, column and excerpt. */
-export function toError(text: string, p: Problem, path: string | undefined): ManifestError {
-  const pos = p.keyPath.length === 0 ? { line: 1, column: 1, length: 1 } : locateKeyPath(text, p.keyPath, p.at);
+export function toError(text: string, p: Problem, path: string | undefined, index: () => TomlIndex = lazyIndex(text)): ManifestError {
+  const pos = p.keyPath.length === 0 ? { line: 1, column: 1, length: 1 } : locateInIndex(index(), p.keyPath, p.at);
   const keyPath = showPath(p.keyPath);
   return new ManifestError(p.code, p.message, {
     ...(path === undefined ? {} : { path }),

@@ -15,7 +15,8 @@ export interface TextPosition {
   length: number;
 }
 
-interface Header {
+/** A table header as written (`[a.b]`, `[[c]]`), with array-of-tables indexes inserted in `full`. */
+export interface TomlHeader {
   line: number;
   /** Keys as written in the header. */
   path: string[];
@@ -65,10 +66,21 @@ function readKeys(s: string): { keys: string[]; end: number; starts: number[] } 
   }
 }
 
-/** Finds where `path` is written in `text`; `at` chooses the key or its value. */
-export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' = 'key'): TextPosition | undefined {
+/**
+ * The text scanned once for locating: its lines, its table headers and the sections they
+ * open. Locating many problems in one text reuses it, so the cost is one scan plus a pass
+ * over the sections per problem, not a scan of the whole text each time.
+ */
+export interface TomlIndex {
+  readonly lines: readonly string[];
+  readonly headers: readonly TomlHeader[];
+  readonly sections: readonly { header: TomlHeader | undefined; from: number; to: number }[];
+}
+
+/** Scans `text` for {@link locateInIndex}. */
+export function indexToml(text: string): TomlIndex {
   const lines = text.split(/\r?\n/);
-  const headers: Header[] = [];
+  const headers: TomlHeader[] = [];
   const counts = new Map<string, number>();
   lines.forEach((raw, idx) => {
     const l = raw.trimStart();
@@ -94,7 +106,21 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
     });
     headers.push({ line: idx, path: r.keys, full, array });
   });
+  // Section boundaries: header i covers lines (header.line, next header line).
+  const sections: { header: TomlHeader | undefined; from: number; to: number }[] = [];
+  sections.push({ header: undefined, from: 0, to: headers[0]?.line ?? lines.length });
+  headers.forEach((h, i) => sections.push({ header: h, from: h.line + 1, to: headers[i + 1]?.line ?? lines.length }));
+  return { lines, headers, sections };
+}
 
+/** Finds where `path` is written in `text`; `at` chooses the key or its value. */
+export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' = 'key'): TextPosition | undefined {
+  return locateInIndex(indexToml(text), path, at);
+}
+
+/** {@link locateKeyPath} over a text scanned once with {@link indexToml}. */
+export function locateInIndex(index: TomlIndex, path: KeyPath, at: 'key' | 'value' = 'key'): TextPosition | undefined {
+  const { lines, sections } = index;
   // The header path for a key path: string keys, with array indexes matched to [[...]] occurrences.
   let best: TextPosition | undefined;
   let bestDepth = -1;
@@ -104,11 +130,6 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
       best = pos;
     }
   };
-
-  // Section boundaries: header i covers lines (header.line, next header line).
-  const sections: { header: Header | undefined; from: number; to: number }[] = [];
-  sections.push({ header: undefined, from: 0, to: headers[0]?.line ?? lines.length });
-  headers.forEach((h, i) => sections.push({ header: h, from: h.line + 1, to: headers[i + 1]?.line ?? lines.length }));
 
   for (const section of sections) {
     // Does this section's header match a prefix of `path`?
@@ -180,7 +201,7 @@ export function locateKeyPath(text: string, path: KeyPath, at: 'key' | 'value' =
 }
 
 /** An array or inline table left open on its line, joined with the lines that close it. */
-function continueValue(first: string, lines: string[], li: number): string {
+function continueValue(first: string, lines: readonly string[], li: number): string {
   if (!first.startsWith('[') && !first.startsWith('{')) return first;
   let text = first;
   for (let next = li + 1; next < lines.length && !balanced(text) && next < li + 500; next++) text += `\n${lines[next] as string}`;
@@ -206,7 +227,7 @@ function balanced(text: string): boolean {
   return depth <= 0;
 }
 
-function headerPos(lines: string[], h: Header): TextPosition {
+function headerPos(lines: readonly string[], h: TomlHeader): TextPosition {
   const raw = lines[h.line] as string;
   const indent = raw.length - raw.trimStart().length;
   const open = h.array ? 2 : 1;
@@ -220,7 +241,7 @@ function headerPos(lines: string[], h: Header): TextPosition {
 }
 
 /** The position of the `index`-th key (counting written keys, not array indexes) of a header. */
-function headerKeyPos(lines: string[], h: Header, fullIndex: number): TextPosition | undefined {
+function headerKeyPos(lines: readonly string[], h: TomlHeader, fullIndex: number): TextPosition | undefined {
   // `full` has array indexes inserted; count only the written keys up to `fullIndex`.
   let keyIndex = -1;
   for (let i = 0; i <= fullIndex && i < h.full.length; i++) if (typeof h.full[i] === 'string') keyIndex++;
