@@ -41,6 +41,8 @@ export type RunAppOptions = AppSource & {
   requestTimeoutMs?: number;
   /** Bytes each guest memory may grow to. @default no limit */
   maxInstanceMemory?: number;
+  /** Largest component source read at start (the CLI's `--max-source-size`). @default 536870912 (512 MiB) */
+  maxSourceBytes?: number;
   /** Requests one instance may serve. @default 1 (a fresh instance per request) */
   instanceReuse?: number;
   /** Directory for `<component>_{stdout,stderr}.txt`; null keeps no logs. @default null */
@@ -109,7 +111,7 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       ? await createExecutor({
           app,
           capabilities,
-          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'maxInstanceMemory', 'instanceReuse', 'logDir', 'onGuestOutput']),
+          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'maxInstanceMemory', 'maxSourceBytes', 'instanceReuse', 'logDir', 'onGuestOutput']),
         })
       : undefined;
     if (executor !== undefined) {

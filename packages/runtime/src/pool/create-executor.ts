@@ -43,6 +43,8 @@ export interface ExecutorOptions {
   requestTimeoutMs?: number;
   /** Bytes each guest memory may grow to; growth past it fails inside the guest. @default no limit */
   maxInstanceMemory?: number;
+  /** Largest component source read at start (checked before reading). @default 536870912 (512 MiB) */
+  maxSourceBytes?: number;
   /** Requests one instance may serve before a fresh one is made. @default 1 (a fresh instance per request) */
   instanceReuse?: number;
   /** Environment added to every component's (the CLI's `--env`). */
@@ -122,7 +124,7 @@ const latin1 = new TextDecoder('latin1');
 /**
  * Loads every component of `app` (a bad one fails the start) and starts a pool of worker threads
  * that run each request in a fresh, sandboxed instance.
- * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_MEMORY_LIMIT, RUNTIME_PREPARE_FAILED)
+ * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_COMPONENT_INTEGRITY, RUNTIME_MEMORY_LIMIT, RUNTIME_PREPARE_FAILED)
  */
 export async function createExecutor(options: ExecutorOptions): Promise<WorkerExecutor> {
   const cache = options.cache ?? openCache({ root: join(tmpdir(), 'spinel-cache') });
@@ -137,6 +139,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
         kind: kinds.get(component.id) ?? 'http',
         env: options.env ?? {},
         maxInstanceMemory: options.maxInstanceMemory,
+        maxSourceBytes: options.maxSourceBytes,
         interfaces,
       }),
     );

@@ -4,7 +4,7 @@ import type { Cache } from '@spinel/cache';
 import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
 import { asyncImportsMessage } from './async-interfaces.js';
-import { loadTranspiled, readComponentSource, type Transpiled } from './component-source.js';
+import { loadTranspiled, readSourceHashed, type Transpiled } from './component-source.js';
 import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
 import type { InterfaceSet } from './interface-set.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
@@ -102,16 +102,20 @@ export interface PrepareOptions {
   maxInstanceMemory?: number | undefined;
   /** The interfaces the executor serves; other imports are refused. */
   interfaces: InterfaceSet;
+  /** Largest component source read. @default 536870912 (512 MiB) */
+  maxSourceBytes?: number | undefined;
 }
 
 /**
  * Loads one locked component: recognises it by header, transpiles components (cached), refuses
- * imports the host does not provide, and compiles the core modules once for every worker.
- * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_MEMORY_LIMIT)
+ * imports the host does not provide, and compiles the core modules once for every worker. Only
+ * bytes checked against their digest run: the source (when the app or the cache names one) and
+ * the transpiled output (against the cache's record of it).
+ * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_COMPONENT_INTEGRITY, RUNTIME_MEMORY_LIMIT)
  */
 export async function prepareComponent(component: LockedComponent, options: PrepareOptions): Promise<PreparedComponent> {
   const { id } = component;
-  const bytes = await readComponentSource(component);
+  const { bytes, sha256 } = await readSourceHashed(component, { cache: options.cache, maxSourceBytes: options.maxSourceBytes });
   const binaryKind = detectWasmKind(bytes);
   if (binaryKind === undefined) {
     throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a WebAssembly module or component (bad header).`, { componentId: id });
@@ -131,8 +135,9 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   }
   let transpiled: Transpiled;
   try {
-    transpiled = await loadTranspiled(bytes, options.cache);
+    transpiled = await loadTranspiled(bytes, options.cache, sha256);
   } catch (cause) {
+    if (cause instanceof ComponentLoadError) throw cause;
     throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared by jco's transpiler: ${(cause as Error).message}`, { cause, componentId: id });
   }
   const { meta } = transpiled;
@@ -152,6 +157,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   try {
     ({ transpiled, reset } = await loadResettable(transpiled, options.cache));
   } catch (cause) {
+    if (cause instanceof ComponentLoadError) throw cause;
     throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared for resets between requests: ${(cause as Error).message}`, { cause, componentId: id });
   }
   const modules: Record<string, WebAssembly.Module> = {};

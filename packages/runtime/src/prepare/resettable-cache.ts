@@ -4,11 +4,11 @@
  * the glue patched by `patchGlueState`, with a `reset.json` saying which is which.
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import type { Cache } from '@spinel/cache';
-import type { Transpiled } from './component-source.js';
+import { ComponentLoadError } from '../errors.js';
+import { glueDataUrl, type Transpiled } from './component-source.js';
 import { GLUE_STATE_IMPORT, patchGlueState } from './glue-state-patch.js';
 import { RESET_REWRITE_VERSION, makeResettable, type ResetLayout } from './resettable-module.js';
 
@@ -54,58 +54,98 @@ export function resetInfo(plan: ResetPlan): ComponentResetInfo {
   };
 }
 
-async function build(transpiledDir: string, out: string): Promise<void> {
+/** What a resettable form is made from: core modules by file name, the glue text, other files copied as they are. */
+interface ResetSource {
+  modules: ReadonlyArray<readonly [string, Uint8Array]>;
+  glue: string | undefined;
+  others: ReadonlyArray<readonly [string, Uint8Array]>;
+}
+
+async function build(from: ResetSource, out: string): Promise<void> {
   const plan: ResetPlan = { version: RESET_REWRITE_VERSION, layouts: {}, refused: {}, glue: { patched: false, reason: 'no glue' } };
-  for (const name of (await readdir(transpiledDir)).sort()) {
-    const from = join(transpiledDir, name);
-    if (name.endsWith('.wasm')) {
-      const bytes = new Uint8Array(await readFile(from));
-      const result = makeResettable(bytes);
-      if (result.ok) plan.layouts[name] = result.layout;
-      else {
-        plan.refused[name] = result.reason;
-        debug('core module %s cannot be reset: %s', name, result.reason);
-      }
-      await writeFile(join(out, name), result.ok ? result.bytes : bytes);
-    } else if (name === GLUE_FILE) {
-      const source = await readFile(from, 'utf8');
-      const patch = patchGlueState(source);
-      plan.glue = patch.ok ? { patched: true, importKey: GLUE_STATE_IMPORT, captureTables: patch.captureTables, bookkeeping: patch.bookkeeping } : { patched: false, reason: patch.reason };
-      if (!patch.ok) debug('glue left unpatched: %s', patch.reason);
-      await writeFile(join(out, name), patch.ok ? patch.source : source);
-    } else {
-      await writeFile(join(out, name), await readFile(from));
+  for (const [name, bytes] of [...from.modules].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const result = makeResettable(bytes);
+    if (result.ok) plan.layouts[name] = result.layout;
+    else {
+      plan.refused[name] = result.reason;
+      debug('core module %s cannot be reset: %s', name, result.reason);
     }
+    await writeFile(join(out, name), result.ok ? result.bytes : bytes);
   }
+  if (from.glue !== undefined) {
+    const patch = patchGlueState(from.glue);
+    plan.glue = patch.ok ? { patched: true, importKey: GLUE_STATE_IMPORT, captureTables: patch.captureTables, bookkeeping: patch.bookkeeping } : { patched: false, reason: patch.reason };
+    if (!patch.ok) debug('glue left unpatched: %s', patch.reason);
+    await writeFile(join(out, GLUE_FILE), patch.ok ? patch.source : from.glue);
+  }
+  for (const [name, bytes] of from.others) await writeFile(join(out, name), bytes);
   await writeFile(join(out, PLAN_FILE), JSON.stringify(plan));
+}
+
+/** A transpile directory's files as a {@link ResetSource}. */
+async function readTranspiledDir(dir: string): Promise<ResetSource> {
+  const modules: Array<[string, Uint8Array]> = [];
+  const others: Array<[string, Uint8Array]> = [];
+  let glue: string | undefined;
+  for (const name of (await readdir(dir)).sort()) {
+    if (name === GLUE_FILE) glue = await readFile(join(dir, name), 'utf8');
+    else (name.endsWith('.wasm') ? modules : others).push([name, new Uint8Array(await readFile(join(dir, name)))]);
+  }
+  return { modules, glue, others };
+}
+
+const keepReset = (path: string): boolean => !path.includes('/') && (path.endsWith('.wasm') || path === GLUE_FILE || path === PLAN_FILE);
+
+/**
+ * Makes (once per transpile key and rewrite version) and reads back the resettable form through
+ * the cache's verification record, so a changed entry is made again and never run.
+ */
+async function resettableVerified(from: () => Promise<ResetSource>, transpileKey: string, cache: Cache): Promise<{ dir: string; plan: ResetPlan; created: boolean; files: Map<string, Buffer> }> {
+  const key = `spinel-reset-${RESET_REWRITE_VERSION}-${transpileKey}`;
+  let content = await cache.readDerived(key, { keep: keepReset });
+  let created = false;
+  if (content === undefined) {
+    debug('making component %s resettable', transpileKey);
+    ({ created } = await cache.putDerived(key, async (tmp) => build(await from(), tmp)));
+    content = await cache.readDerived(key, { keep: keepReset });
+  }
+  const plan = content?.files.get(PLAN_FILE);
+  if (content === undefined || plan === undefined) {
+    throw new ComponentLoadError('RUNTIME_COMPONENT_INTEGRITY', `The resettable form of component ${transpileKey} in the cache (${cache.derivedPath(key)}) changed while it was read back; it was not run. Check what else writes to the cache directory and start again.`);
+  }
+  return { dir: content.path, plan: JSON.parse(plan.toString('utf8')) as ResetPlan, created, files: content.files };
 }
 
 /**
  * The resettable form of the transpile output in `transpiledDir`, made once per `transpileKey`
- * (which names the component digest and jco version) and rewrite version.
+ * (which names the component digest and jco version) and rewrite version, read back verified.
  * @returns the directory holding the rewritten modules and glue, the plan, and whether this call made them
+ * @throws ComponentLoadError RUNTIME_COMPONENT_INTEGRITY when even a fresh entry does not read back intact
  */
 export async function resettableCached(transpiledDir: string, transpileKey: string, cache: Cache): Promise<{ dir: string; plan: ResetPlan; created: boolean }> {
-  const key = `spinel-reset-${RESET_REWRITE_VERSION}-${transpileKey}`;
-  let dir = await cache.getDerived(key);
-  let created = false;
-  if (dir === undefined) {
-    debug('making component %s resettable', transpileKey);
-    ({ path: dir, created } = await cache.putDerived(key, (tmp) => build(transpiledDir, tmp)));
-  }
-  const plan = JSON.parse(await readFile(join(dir, PLAN_FILE), 'utf8')) as ResetPlan;
+  const { dir, plan, created } = await resettableVerified(() => readTranspiledDir(transpiledDir), transpileKey, cache);
   return { dir, plan, created };
 }
 
 /**
- * The resettable form of a transpiled component read back from the cache (made on first use):
- * the same shape as the transpile output, with rewritten modules and patched glue, and what a
- * worker needs to reset its instances.
+ * The resettable form of a transpiled component (made on first use from its verified modules and
+ * glue, never from files read again): the same shape as the transpile output, with rewritten
+ * modules and patched glue read back through the cache's record, and what a worker needs to
+ * reset its instances.
+ * @throws ComponentLoadError RUNTIME_COMPONENT_INTEGRITY
  */
 export async function loadResettable(transpiled: Transpiled, cache: Cache): Promise<{ transpiled: Transpiled; reset: ComponentResetInfo }> {
-  const transpiledDir = dirname(fileURLToPath(transpiled.glueUrl));
-  const { dir, plan } = await resettableCached(transpiledDir, basename(transpiledDir), cache);
+  const source = async (): Promise<ResetSource> => ({ modules: transpiled.modules, glue: transpiled.glue, others: [] });
+  const { plan, files } = await resettableVerified(source, transpiled.key, cache);
+  const glue = files.get(GLUE_FILE);
   const modules: Transpiled['modules'] = [];
-  for (const [name] of transpiled.modules) modules.push([name, new Uint8Array(await readFile(join(dir, name)))]);
-  return { transpiled: { glueUrl: pathToFileURL(join(dir, GLUE_FILE)).href, meta: transpiled.meta, modules }, reset: resetInfo(plan) };
+  for (const [name] of transpiled.modules) {
+    const bytes = files.get(name);
+    if (bytes === undefined || glue === undefined) {
+      throw new ComponentLoadError('RUNTIME_COMPONENT_INTEGRITY', `The resettable form of component ${transpiled.key} in the cache lacks ${bytes === undefined ? name : GLUE_FILE}; it was not run. Remove the cache entry (spinel cache verify) and start again.`);
+    }
+    modules.push([name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+  }
+  const text = (glue as Buffer).toString('utf8');
+  return { transpiled: { key: transpiled.key, glue: text, glueUrl: glueDataUrl(text), meta: transpiled.meta, modules }, reset: resetInfo(plan) };
 }

@@ -133,4 +133,31 @@ describe('spinel registry run', () => {
     const res = await fetch(`${served.base}/some/path`);
     expect([res.status, await res.text()]).toEqual([200, 'hello from wat\n']);
   });
+  it('never runs a cached blob changed on disk: a same-size byte flip is refused before it runs and the blob is pulled again', async () => {
+    const ref = `${registry.host}/run/tampered:v1`;
+    const locked = {
+      spin_lock_version: 0,
+      metadata: { name: 'tampered' },
+      triggers: [{ id: 'trigger-hello', trigger_type: 'http', trigger_config: { component: 'hello', route: '/...' } }],
+      components: [{ id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(hello).href } }],
+    };
+    await writeFile(join(dir, 'tampered.lock'), JSON.stringify(locked));
+    await exec(process.execPath, [BIN, 'registry', 'push', '-f', join(dir, 'tampered.lock'), ref], { cwd: dir, env: env() });
+    const first = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
+    expect(await (await fetch(`${first.base}/`)).text()).toBe('hello from wat\n');
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    // The attacker's edit: the response text inside the cached component, same size, same file.
+    const wasm = await readFile(hello);
+    const blob = join(dir, 'cache', 'registry', 'wasm', `sha256:${createHash('sha256').update(wasm).digest('hex')}`);
+    const cached = await readFile(blob);
+    const at = cached.indexOf('hello from wat');
+    expect(at).toBeGreaterThan(0);
+    cached[at] = 'j'.charCodeAt(0);
+    await writeFile(blob, cached);
+    const second = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
+    expect(await (await fetch(`${second.base}/`)).text()).toBe('hello from wat\n');
+    expect(second.output()).toContain('does not match its digest');
+    expect(second.output()).toContain('fetching it again');
+    expect((await readFile(blob)).equals(wasm)).toBe(true);
+  });
 });

@@ -1,8 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
+import type { Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
@@ -70,30 +72,34 @@ export class Up extends SpinelCommand {
       const { openCache } = await import('@spinel/cache');
       const cache = openCache({ root: await cacheRoot(flags['cache-dir']) });
 
-      let app: LockedApp;
       let defaultStateDir: string | undefined;
-      if (source.kind === 'manifest') {
-        if (flags.build) {
-          const { runBuild } = await import('../../build/run-build.js');
-          await runBuild({ manifestPath: source.path, profile: flags.profile, out: (line) => this.log(line), commandStdout: 'inherit', warn: (line) => process.stderr.write(`${line}\n`) });
+      const loadApp = async (): Promise<LockedApp> => {
+        if (source.kind === 'manifest') {
+          const { lockManifestFile } = await import('@spinel/manifest');
+          defaultStateDir = join(dirname(source.path), '.spin');
+          return lockManifestFile(source.path, {
+            workingDir: workDir,
+            directMounts: flags['direct-mounts'],
+            ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+            ...(await sizeLimits(flags)),
+          });
         }
-        const { lockManifestFile } = await import('@spinel/manifest');
-        app = await lockManifestFile(source.path, {
-          workingDir: workDir,
-          directMounts: flags['direct-mounts'],
-          ...(flags.profile === undefined ? {} : { profile: flags.profile }),
-          ...(await sizeLimits(flags)),
-        });
-        defaultStateDir = join(dirname(source.path), '.spin');
-      } else if (source.kind === 'wasm') {
-        app = wasmApp(source.path);
-        defaultStateDir = join(dirname(source.path), '.spin');
-      } else {
+        if (source.kind === 'wasm') {
+          defaultStateDir = join(dirname(source.path), '.spin');
+          return wasmApp(source.path);
+        }
+        return this.pull(source.reference, flags.insecure, cache, workDir);
+      };
+      if (source.kind === 'manifest' && flags.build) {
+        const { runBuild } = await import('../../build/run-build.js');
+        await runBuild({ manifestPath: source.path, profile: flags.profile, out: (line) => this.log(line), commandStdout: 'inherit', warn: (line) => process.stderr.write(`${line}\n`) });
+      }
+      if (source.kind === 'reference') {
         // Spin reads a -f that is neither a file nor a directory as a registry reference: say so
         // first, so a mistyped path is not reported only as a registry that cannot be reached.
         process.stderr.write(`'${source.reference}' is not a file or directory here: treating it as a registry reference.\n`);
-        app = await this.pull(source.reference, flags.insecure, cache, workDir);
       }
+      let app = await loadApp();
       const stateDir = flags['state-dir'] === undefined ? defaultStateDir : flags['state-dir'] === '' ? undefined : resolve(flags['state-dir']);
       const logDir = flags['log-dir'] !== undefined ? (flags['log-dir'] === '' ? null : resolve(flags['log-dir'])) : stateDir === undefined ? null : join(stateDir, 'logs');
       if (logDir !== null) {
@@ -138,24 +144,41 @@ export class Up extends SpinelCommand {
 
       const { parse } = await import('smol-toml');
       const appDir = source.kind === 'reference' ? cwd : dirname(source.path);
-      const running = await runtime.runApp({
-        app,
-        cache,
-        env,
-        logDir,
-        onGuestOutput: parity.onGuestOutput,
-        stateDir,
-        listen: flags.listen,
-        findFreePort: flags['find-free-port'],
-        variables: { flags: flags.variable ?? [], env: process.env, dotenvPath: join(appDir, '.env'), cwd, parseToml: parse },
-        keyValue: { seeds: flags['key-value'] ?? [] },
-        ...(flags['runtime-config-file'] === undefined ? {} : { runtimeConfig: await readRuntimeConfig(flags['runtime-config-file'], parse) }),
-        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-        ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
-        ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
-        ...(parity.instanceReuse !== undefined ? { instanceReuse: parity.instanceReuse } : flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
-        ...(tls === undefined ? {} : { tls }),
-      });
+      const runtimeConfig = flags['runtime-config-file'] === undefined ? undefined : await readRuntimeConfig(flags['runtime-config-file'], parse);
+      const sourceLimits = await sizeLimits(flags);
+      const start = (locked: LockedApp): ReturnType<typeof runtime.runApp> =>
+        runtime.runApp({
+          app: locked,
+          cache,
+          env,
+          logDir,
+          onGuestOutput: parity.onGuestOutput,
+          stateDir,
+          listen: flags.listen,
+          findFreePort: flags['find-free-port'],
+          variables: { flags: flags.variable ?? [], env: process.env, dotenvPath: join(appDir, '.env'), cwd, parseToml: parse },
+          keyValue: { seeds: flags['key-value'] ?? [] },
+          ...(runtimeConfig === undefined ? {} : { runtimeConfig }),
+          ...(sourceLimits.maxSourceBytes === undefined ? {} : { maxSourceBytes: sourceLimits.maxSourceBytes }),
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+          ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+          ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
+          ...(parity.instanceReuse !== undefined ? { instanceReuse: parity.instanceReuse } : flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
+          ...(tls === undefined ? {} : { tls }),
+        });
+      let running: Awaited<ReturnType<typeof runtime.runApp>>;
+      try {
+        running = await start(app);
+      } catch (err) {
+        // A cached blob that no longer matches its digest was refused (and removed) before it ran:
+        // fetch the app again once, from the registry or the source URL, and start from that.
+        if ((err as { code?: unknown }).code !== 'RUNTIME_COMPONENT_INTEGRITY' || source.kind === 'wasm') throw err;
+        process.stderr.write(`Warning: ${(err as Error).message.split('; it was not run')[0]}; fetching it again.\n`);
+        await removeCorruptBlobs(cache, app);
+        app = (await applyParityFlags(flags, await loadApp(), logDir)).app;
+        await writeFile(join(workDir, 'spin.lock'), serializeLockedApp(app));
+        running = await start(app);
+      }
       cleanups.push(() => running.close());
       if (running.keyValueNote !== undefined && flags.format === 'plain') this.log(running.keyValueNote);
       for (const warning of running.warnings()) process.stderr.write(`${warning}\n`);
@@ -201,6 +224,25 @@ export class Up extends SpinelCommand {
     } finally {
       await opened.close();
     }
+  }
+}
+
+/**
+ * Removes the cache blobs an app runs from that are not intact (changed, truncated or replaced by
+ * a link), so locking or pulling again fetches them. The runtime removes what it refuses itself;
+ * this covers a refusal raised before its cache was at hand.
+ */
+async function removeCorruptBlobs(cache: Cache, app: LockedApp): Promise<void> {
+  const { hashFile } = await import('@spinel/cache');
+  for (const component of app.components) {
+    const url = component.source.source;
+    if (url === undefined || !url.startsWith('file:')) continue;
+    const path = fileURLToPath(url);
+    const digest = cache.blobDigestAt(path);
+    if (digest === undefined) continue;
+    const info = await lstat(path).catch(() => undefined);
+    const intact = info?.isFile() === true && (await hashFile(path).catch(() => undefined)) === digest;
+    if (!intact) await cache.remove(digest).catch(() => false);
   }
 }
 
