@@ -11,6 +11,7 @@ import type { LockedComponent } from '@spinel/manifest';
 import { watComponent } from '@spinel/test-utils';
 import { ComponentLoadError } from '../errors.js';
 import { jcoVersion, loadTranspiled, readComponentSource } from './component-source.js';
+import { loadResettable } from './resettable-cache.js';
 
 let dir: string;
 let cache: Cache;
@@ -187,6 +188,19 @@ describe('the transpile cache is checked before its output runs', () => {
       expect(glueText(again.glueUrl)).toBe(glueText(good.glueUrl));
       expect(again.modules.map(([n]) => n)).toEqual(good.modules.map(([n]) => n));
       expect(lstatSync(join(path, 'component.mjs')).isFile()).toBe(true);
+    }
+  }, 300_000);
+
+  it('the resettable form is read back through its record too: a flipped rewritten module or glue is made again', async () => {
+    const transpiled = await loadTranspiled(wasm, cache);
+    const good = await loadResettable(transpiled, cache);
+    const entry = join(cache.root, 'derived', (await readdir(join(cache.root, 'derived'))).find((n) => n.startsWith('spinel-reset-')) as string);
+    const core = good.transpiled.modules[0]?.[0] as string;
+    for (const file of [core, 'component.mjs']) {
+      await flipByte(join(entry, file), 30);
+      const again = await loadResettable(transpiled, cache);
+      expect(glueText(again.transpiled.glueUrl)).toBe(glueText(good.transpiled.glueUrl));
+      expect(again.transpiled.modules.map(([n, b]) => [n, Buffer.from(b).toString('base64')])).toEqual(good.transpiled.modules.map(([n, b]) => [n, Buffer.from(b).toString('base64')]));
     }
   }, 300_000);
 });
