@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@bytecodealliance/jco';
@@ -401,4 +401,40 @@ describe('HTTP trigger', () => {
     });
     expect(body).toBe('OK');
   });
+
+  it('answers 400 to a request with two Host fields, and closes the connection (RFC 9112 §3.2)', async () => {
+    const { base, executor } = await start();
+    const answer = await exchange(base, 'GET /echo/x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(executor.seen).toHaveLength(0);
+    // One Host field is fine.
+    expect(await exchange(base, 'GET /static HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 418 /);
+  });
+
+  it('answers CONNECT instead of closing the socket: routed like /, and the connection closed after it', async () => {
+    const { base } = await start();
+    // No route matches an empty path in this app: 404, as Spin's router answers.
+    const notFound = await exchange(base, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(notFound).toMatch(/^HTTP\/1\.1 404 /);
+    // With a catch-all route the request reaches it (here a static response).
+    const catchAll = createHttpTrigger({ app: { triggers: [{ id: 'all', trigger_type: 'http', trigger_config: { route: '/...', static_response: { status_code: 200, body: 'caught' } } }], components: [] }, executor: new JsExecutor() });
+    open.push(catchAll);
+    const answer = await exchange(await catchAll.listen({ listen: '127.0.0.1:0' }), 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer.endsWith('caught')).toBe(true);
+  });
 });
+
+/** Sends `text` on a new connection and returns everything received until the server closes it. */
+function exchange(base: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    let out = '';
+    socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(out));
+    setTimeout(() => socket.destroy(new Error(`no close after: ${JSON.stringify(out)}`)), 5000).unref();
+  });
+}

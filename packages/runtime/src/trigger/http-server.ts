@@ -7,7 +7,8 @@
 import { channel } from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { Executor, GuestResponse } from '../pool/executor-types.js';
 import { send } from './respond.js';
@@ -109,7 +110,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     throw new ListenError('RUNTIME_HTTP_TLS', `The TLS certificate or key cannot be used (${(err as Error).message}); pass a PEM certificate with --tls-cert and its PKCS#8 PEM key with --tls-key.`, { cause: err });
   }
 
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     inFlight++;
     handle(req, res)
       .catch((err: unknown) => {
@@ -120,6 +121,21 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
         inFlight--;
         if (inFlight === 0) for (const f of idle.splice(0)) f();
       });
+  };
+  server.on('request', onRequest);
+  // CONNECT (authority-form target) is answered like any request, as Spin's hyper server does:
+  // its path is empty, so it is routed like `/`; the connection is closed after the answer and
+  // never becomes a tunnel. (Without a listener node would close the socket unanswered.)
+  server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => {
+      res.detachSocket(socket as Socket);
+      socket.end();
+    });
+    socket.on('error', () => socket.destroy());
+    onRequest(req, res);
   });
   // A client that disconnects mid-request must not take the server down.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -130,8 +146,14 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (draining) res.setHeader('connection', 'close');
+    // RFC 9112 §3.2: a request with more than one Host field is answered 400.
+    if (hostFields(req.rawHeaders) > 1) {
+      res.setHeader('connection', 'close');
+      return send(res, 400, [], undefined);
+    }
+    const connect = req.method === 'CONNECT';
     const target = req.url ?? '/';
-    const pathAndQuery = target.startsWith('/') ? target : safePathOf(target);
+    const pathAndQuery = connect ? '' : target.startsWith('/') ? target : safePathOf(target);
     const q = pathAndQuery.indexOf('?');
     const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
 
@@ -172,7 +194,8 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
       signal: abort.signal,
       ...(options.requestTimeoutMs !== undefined ? { deadline: Date.now() + options.requestTimeoutMs } : {}),
     };
-    const body = limitBody(req, maxBody);
+    // A CONNECT request has no body (its connection would carry the tunnel).
+    const body = connect ? NO_BODY : limitBody(req, maxBody);
     try {
       if (handler.kind === 'wagi') {
         const response = await dispatchWagi({ executor: options.executor, componentEnv, env: options.env ?? {} }, req, handler, match, ctx, body.iterable, execOptions);
@@ -287,6 +310,14 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     },
   };
   return trigger;
+}
+
+const NO_BODY = { iterable: { [Symbol.asyncIterator]: async function* (): AsyncGenerator<Uint8Array> {} }, tooLarge: () => false };
+
+function hostFields(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host') n++;
+  return n;
 }
 
 function limitBody(req: http.IncomingMessage, max: number): { iterable: AsyncIterable<Uint8Array>; tooLarge(): boolean } {
