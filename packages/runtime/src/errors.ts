@@ -22,7 +22,8 @@ export type ExecutorErrorCode =
   | 'RUNTIME_PREPARE_FAILED'
   | 'RUNTIME_MEMORY_LIMIT'
   | 'RUNTIME_FILES_MOUNT'
-  | 'RUNTIME_WAGI_UNAVAILABLE';
+  | 'RUNTIME_WAGI_UNAVAILABLE'
+  | 'RUNTIME_QUEUE_TIMEOUT';
 
 /** Every code @spinel/runtime throws. */
 export type RuntimeErrorCode =

@@ -37,8 +37,10 @@ export type RunAppOptions = AppSource & {
   workers?: number;
   /** Most worker threads, counting temporary ones for chained requests. @default twice `workers` */
   maxWorkers?: number;
-  /** A request whose guest runs longer is stopped. @default no limit */
+  /** A guest running longer is stopped (the client gets 500); time spent queued does not count. @default no limit */
   requestTimeoutMs?: number;
+  /** A request that waited this long for a free worker gets 503 with `Retry-After`. @default 10000 */
+  queueTimeoutMs?: number;
   /** Bytes each guest memory may grow to. @default no limit */
   maxInstanceMemory?: number;
   /** Largest component source read at start (the CLI's `--max-source-size`). @default 536870912 (512 MiB) */
@@ -111,7 +113,7 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       ? await createExecutor({
           app,
           capabilities,
-          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'maxInstanceMemory', 'maxSourceBytes', 'instanceReuse', 'logDir', 'onGuestOutput']),
+          ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'queueTimeoutMs', 'maxInstanceMemory', 'maxSourceBytes', 'instanceReuse', 'logDir', 'onGuestOutput']),
         })
       : undefined;
     if (executor !== undefined) {

@@ -5,18 +5,21 @@ import { IncomingRequest, ResponseOutparam, type ResponseSink } from '../src/gue
 import { MemorySource } from '../src/guest/wasi/io.js';
 import type { InstanceContext } from '../src/guest/host-registry.js';
 import type { PreparedComponent } from '../src/prepare/prepare-component.js';
-import { createGuestHost, type GuestHostInit } from '../src/guest/guest-host.js';
+import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
+import { createSyncBridge } from '../src/channel/sync-bridge.js';
+import { createHostRegistry, type GuestCapabilitiesInit } from '../src/guest/guest-host.js';
 
 type Instantiate = (get: (name: string) => WebAssembly.Module, imports: Record<string, Record<string, unknown>>) => Record<string, unknown>;
-const data = workerData as { init: GuestHostInit; prepared: PreparedComponent };
-const caps = await createGuestHost(data.init);
-const blocker = caps.blocker ?? { wait() {} };
+const data = workerData as { init: GuestCapabilitiesInit; endpoint: BridgeEndpoint; prepared: PreparedComponent };
+const channel = createSyncBridge(data.endpoint);
+const blocker = { wait: (ms: number): void => channel.wait(ms) };
+const registry = await createHostRegistry(data.init, channel, blocker);
 const { prepared } = data;
 const glue = (await import(prepared.glueUrl ?? '')) as { instantiate: Instantiate };
 const ctx: InstanceContext = { componentId: prepared.id, env: [], mounts: [], stdout: { write() {} }, stderr: { write() {} }, blocker };
 
 parentPort?.on('message', (msg: { path: string; headers: Array<[string, string]> }) => {
-  const exports = glue.instantiate((name) => prepared.modules[name] as WebAssembly.Module, caps.registry.buildImports(prepared.imports, ctx));
+  const exports = glue.instantiate((name) => prepared.modules[name] as WebAssembly.Module, registry.buildImports(prepared.imports, ctx));
   const handler = exports['incomingHandler'] as { handle(req: IncomingRequest, out: ResponseOutparam): void };
   let status = 0;
   const chunks: Uint8Array[] = [];
@@ -28,11 +31,11 @@ parentPort?.on('message', (msg: { path: string; headers: Array<[string, string]>
     fail: (e) => (failed = e),
   };
   try {
-    caps.registry.beginRequest(ctx);
+    registry.beginRequest(ctx);
     try {
       handler.handle(new IncomingRequest({ method: 'GET', url: `http://127.0.0.1:3000${msg.path}`, headers: msg.headers }, new MemorySource(new Uint8Array(0)), blocker), new ResponseOutparam(sink));
     } finally {
-      caps.registry.endRequest(ctx);
+      registry.endRequest(ctx);
     }
     parentPort?.postMessage({ status, body: Buffer.concat(chunks).toString(), failed });
   } catch (err) {

@@ -4,19 +4,22 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Fields, OutgoingRequest } from '../src/guest/wasi/http.js';
 import type { InstanceContext } from '../src/guest/host-registry.js';
 import type { FutureIncomingResponse } from '../src/guest/spin/outbound-http.js';
-import { createGuestHost, type GuestHostInit } from '../src/guest/guest-host.js';
+import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
+import { createSyncBridge } from '../src/channel/sync-bridge.js';
+import { createHostRegistry, type GuestCapabilitiesInit } from '../src/guest/guest-host.js';
 
-const data = workerData as { init: GuestHostInit; upstream: string; denied: string };
-const caps = await createGuestHost(data.init);
+const data = workerData as { init: GuestCapabilitiesInit; endpoint: BridgeEndpoint; upstream: string; denied: string };
+const channel = createSyncBridge(data.endpoint);
+const registry = await createHostRegistry(data.init, channel, { wait: (ms) => channel.wait(ms) });
 const ctx: InstanceContext = {
   componentId: 'web',
   env: [],
   mounts: [],
   stdout: { write() {} },
   stderr: { write() {} },
-  blocker: caps.blocker ?? { wait() {} },
+  blocker: { wait: (ms) => channel.wait(ms) },
 };
-const imports = caps.registry.buildImports(
+const imports = registry.buildImports(
   [
     'fermyon:spin/variables@2.0.0',
     'wasi:config/store@0.2.0-draft',
@@ -81,5 +84,6 @@ const results = {
     return { status: res.status, body: dec.decode(res.body) };
   }),
 };
-caps.close();
+registry.close();
+channel.close();
 parentPort?.postMessage(results);

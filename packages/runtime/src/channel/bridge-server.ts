@@ -30,7 +30,9 @@ export class Transfer {
 export interface BridgeServer {
   /** A new endpoint for one worker; post it to the worker with `endpoint.port` in the transfer list. */
   connect(): BridgeEndpoint;
-  /** Calls running now, over every connection (for tests and metrics). */
+  /** {@link BridgeServer.connect}, with the calls running on that connection (a worker blocked on a call has one). */
+  connectWorker(): { endpoint: BridgeEndpoint; activeCalls(): number };
+  /** Calls running now, over every connection, `options.uncounted` methods left out. */
   readonly activeCalls: number;
   /** Closes every connection; running calls are aborted and blocked workers see `RUNTIME_BRIDGE_CLOSED`. */
   close(): void;
@@ -39,17 +41,21 @@ export interface BridgeServer {
 interface ActiveCall {
   controller: AbortController;
   incoming: AsyncQueue<unknown>;
+  /** Whether it counts in `activeCalls` (request bodies do not: a worker reading one is not waiting on a capability). */
+  counted: boolean;
 }
 
 /**
  * Serves blocking bridge calls with asynchronous handlers. Calls run concurrently, whatever
  * connection they come from: a worker blocked on a slow upstream never delays another.
  */
-export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandler>>): BridgeServer {
+export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandler>>, options: { uncounted?: readonly string[] } = {}): BridgeServer {
   const connections = new Set<() => void>();
+  const uncounted = new Set(options.uncounted ?? []);
   let active = 0;
 
-  const connect = (): BridgeEndpoint => {
+  const connectWorker = (): { endpoint: BridgeEndpoint; activeCalls(): number } => {
+    let mine = 0;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(8);
     const cells = new Int32Array(signal);
@@ -79,7 +85,10 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
       const call = calls.get(id);
       if (call === undefined) return;
       calls.delete(id);
-      active--;
+      if (call.counted) {
+        active--;
+        mine--;
+      }
       if (abort) call.controller.abort();
       call.incoming.end();
     };
@@ -88,8 +97,12 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
       const handler = Object.prototype.hasOwnProperty.call(handlers, method) ? handlers[method] : undefined;
       const controller = new AbortController();
       const incoming = new AsyncQueue<unknown>();
-      calls.set(id, { controller, incoming });
-      active++;
+      const counted = !uncounted.has(method);
+      calls.set(id, { controller, incoming, counted });
+      if (counted) {
+        active++;
+        mine++;
+      }
       // A call counts as active until it settles or is cancelled (a cancelled handler may linger).
       try {
         if (handler === undefined) throw new Error(`no bridge handler for ${JSON.stringify(method)}`);
@@ -130,11 +143,12 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     // The worker's end closes when the worker exits or is terminated (deadline): stop its calls.
     port1.on('close', shutdown);
     port1.unref();
-    return { port: port2, signal };
+    return { endpoint: { port: port2, signal }, activeCalls: () => mine };
   };
 
   return {
-    connect,
+    connect: () => connectWorker().endpoint,
+    connectWorker,
     get activeCalls() {
       return active;
     },

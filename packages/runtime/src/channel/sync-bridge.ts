@@ -40,8 +40,10 @@ export interface SyncBridge {
  * Attaches a worker to the serving side of a blocking bridge (see `createBridgeServer`). Calls
  * block the calling thread on `Atomics.wait`; results arrive on the endpoint's port and are read
  * with `receiveMessageOnPort`, so the worker needs no event-loop turn while a guest runs.
+ * `options.beforeWait` runs before every sleep (the worker flushes a response held back).
  */
-export function createSyncBridge(endpoint: BridgeEndpoint): SyncBridge {
+export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait?: () => void } = {}): SyncBridge {
+  const beforeWait = options.beforeWait;
   const port: MessagePort = endpoint.port;
   const signal = new Int32Array(endpoint.signal);
   const queues = new Map<number, BridgeEvent[]>();
@@ -75,6 +77,11 @@ export function createSyncBridge(endpoint: BridgeEndpoint): SyncBridge {
     // The serving side posts before it bumps the counter: anything sent before `seen` is in the port now.
     if (drain()) return;
     if (serverClosed()) return;
+    // The worker is about to sleep: let it first send what may be waited for on the other side.
+    if (beforeWait !== undefined) {
+      beforeWait();
+      if (drain()) return;
+    }
     Atomics.wait(signal, SIGNAL_COUNTER, seen, ms === Infinity ? undefined : ms);
   };
 

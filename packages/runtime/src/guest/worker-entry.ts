@@ -2,20 +2,23 @@
  * A worker thread's entry: the job protocol's worker side (pool/job-protocol.ts). It builds the
  * worker's host from what the executor sent (guest-host.ts), keeps each component's instances
  * (component-instances.ts), and runs one job at a time: a wasi:http request or a WAGI run.
+ * Everything the guest waits on (its request body, capability calls) comes over the worker's one
+ * blocking channel.
  */
 import { parentPort } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
-import { BodyReader } from '../channel/body-reader.js';
+import { ChannelBodySource } from '../channel/body-source.js';
+import { createSyncBridge, type SyncBridge } from '../channel/sync-bridge.js';
 import type { WagiInvocation, WagiResult } from '../pool/executor-types.js';
-import type { FromWorker, HttpJobMessage, InitMessage, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
+import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
 import { createComponentInstances, type ComponentInstances } from './component-instances.js';
 import type { GlueInstantiate } from './glue-template.js';
-import { createGuestHost, wasiOnlyHost, type GuestHost } from './guest-host.js';
-import { GuestExit, type InstanceContext } from './host-registry.js';
-import { IncomingRequest, ResponseOutparam, type HttpErrorCode, type ResponseSink } from './wasi/http.js';
+import { createHostRegistry } from './guest-host.js';
+import { GuestExit, type HostRegistry, type InstanceContext } from './host-registry.js';
+import { ResponseWriter } from './response-writer.js';
+import { IncomingRequest, ResponseOutparam } from './wasi/http.js';
 import { resolveMounts } from './wasi/filesystem.js';
-import type { ByteSink } from './wasi/io.js';
+import { MemorySource, type Blocker, type ByteSink } from './wasi/io.js';
 
 // jco's glue reads process.env.JCO_DEBUG on every host call. The worker's environment is empty
 // (see the pool's startWorker); a plain object reads several times faster than Node's env object.
@@ -28,34 +31,34 @@ function send(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port?.postMessage(message, transfer);
 }
 
+/** Past this much held output a guest's logs are sent before its job ends. */
 const LOG_FLUSH_BYTES = 64 * 1024;
 
-/** Per-component stdout/stderr, shipped to the main thread in batches (never a file per request). */
-class LogBuffer implements ByteSink {
-  private chunks: Uint8Array[] = [];
+/** Guest stdout/stderr of the whole worker, sent along with job results (never a message of its own per request). */
+class Logs {
+  private batch: LogBatch = [];
   private size = 0;
-  private readonly componentId: string;
-  private readonly stream: 'stdout' | 'stderr';
-  constructor(componentId: string, stream: 'stdout' | 'stderr') {
-    this.componentId = componentId;
-    this.stream = stream;
+  readonly keep: boolean;
+  constructor(keep: boolean) {
+    this.keep = keep;
   }
-  write(bytes: Uint8Array): void {
-    this.chunks.push(bytes);
-    this.size += bytes.length;
-    if (this.size >= LOG_FLUSH_BYTES) this.flush();
+  sink(componentId: string, stream: 'stdout' | 'stderr'): ByteSink {
+    if (!this.keep) return { write: () => undefined };
+    return {
+      write: (bytes) => {
+        this.batch.push([componentId, stream, bytes]);
+        this.size += bytes.length;
+        if (this.size >= LOG_FLUSH_BYTES) send({ type: 'log', logs: this.take() ?? [] });
+      },
+    };
   }
-  flush(): void {
-    if (this.size === 0) return;
-    const out = new Uint8Array(this.size);
-    let at = 0;
-    for (const c of this.chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    this.chunks = [];
+  /** What was written since the last take (undefined when nothing was). */
+  take(): LogBatch | undefined {
+    if (this.size === 0 && this.batch.length === 0) return undefined;
+    const out = this.batch;
+    this.batch = [];
     this.size = 0;
-    send({ type: 'log', componentId: this.componentId, stream: this.stream, bytes: out }, [out.buffer]);
+    return out;
   }
 }
 
@@ -66,20 +69,30 @@ interface LoadedComponent {
   instances: ComponentInstances | undefined;
 }
 
-let bodies: BodyReader;
-let host: GuestHost;
+let channel: SyncBridge;
+let blocker: Blocker;
+let registry: HostRegistry;
+let logs: Logs;
+/** The response of the job running now: flushed before the worker blocks. */
+let current: ResponseWriter | undefined;
 const components = new Map<string, LoadedComponent>();
-const logs: LogBuffer[] = [];
+const EMPTY = new Uint8Array(0);
 
 async function init(msg: InitMessage): Promise<void> {
-  bodies = new BodyReader(msg.bodyPort as unknown as MessagePort, msg.signal);
-  // Capabilities are loaded only when the executor has them (they bring SQLite and the channel).
-  host = msg.capabilities === undefined ? wasiOnlyHost() : await createGuestHost(msg.capabilities);
+  channel = createSyncBridge(msg.channel, { beforeWait: () => current?.flush() });
+  blocker = { wait: (ms) => channel.wait(ms) };
+  logs = new Logs(msg.keepLogs);
+  // Capabilities are loaded only when the executor has them (they bring SQLite and their clients).
+  registry = await createHostRegistry(msg.capabilities, channel, blocker);
   for (const prepared of msg.components) {
-    const stdout = new LogBuffer(prepared.id, 'stdout');
-    const stderr = new LogBuffer(prepared.id, 'stderr');
-    logs.push(stdout, stderr);
-    const ctx: InstanceContext = { componentId: prepared.id, env: prepared.env, mounts: resolveMounts(prepared.mounts), stdout, stderr, blocker: bodies.blocker };
+    const ctx: InstanceContext = {
+      componentId: prepared.id,
+      env: prepared.env,
+      mounts: resolveMounts(prepared.mounts),
+      stdout: logs.sink(prepared.id, 'stdout'),
+      stderr: logs.sink(prepared.id, 'stderr'),
+      blocker,
+    };
     let instances: ComponentInstances | undefined;
     if (prepared.glueUrl !== undefined) {
       const glue = (await import(prepared.glueUrl)) as { instantiate: GlueInstantiate };
@@ -90,7 +103,7 @@ async function init(msg: InitMessage): Promise<void> {
           if (module === undefined) throw new Error(`missing core module ${name}`);
           return module;
         },
-        imports: () => host.registry.buildImports(prepared.imports, ctx),
+        imports: () => registry.buildImports(prepared.imports, ctx),
         reset: prepared.reset,
         instanceReuse: msg.instanceReuse,
         templateGenerations: msg.templateGenerations,
@@ -106,62 +119,52 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_NO_RESPONSE' | 'RUNTIME_UNKNOWN_COMPONENT' | 'RUNTIME_WAGI_UNAVAILABLE', message: string): void {
+  const batch = logs.take();
+  send({ type: 'error', job, code, message, ...(batch === undefined ? {} : { logs: batch }) });
+}
+
 function runHttp(msg: HttpJobMessage): void {
   const { job } = msg;
   const loaded = components.get(msg.componentId);
   if (loaded?.instances === undefined) {
-    send({ type: 'error', job, code: 'RUNTIME_UNKNOWN_COMPONENT', message: `no component ${msg.componentId}` });
+    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no component ${msg.componentId}`);
     return;
   }
   const { instances, ctx } = loaded;
-  let headSent = false;
-  let ended = false;
-  let failed: HttpErrorCode | undefined;
-  const sink: ResponseSink = {
-    head(status, headers) {
-      headSent = true;
-      send({ type: 'head', job, status, headers });
-    },
-    chunk(bytes) {
-      send({ type: 'chunk', job, bytes }, [bytes.buffer as ArrayBuffer]);
-    },
-    end() {
-      if (!ended) {
-        ended = true;
-        // The guest's output goes first: once the response has ended, the pool may stop this worker.
-        flushLogs();
-        send({ type: 'end', job });
-      }
-    },
-    fail(error) {
-      failed = error;
-    },
-  };
-  const body = bodies.source(job);
+  const response = new ResponseWriter(job, send, () => logs.take());
+  const body = msg.body ? new ChannelBodySource(channel, job) : new MemorySource(EMPTY);
+  const headers: Array<[string, string]> = [];
+  for (let i = 0; i < msg.headers.length; i += 2) headers.push([msg.headers[i] as string, msg.headers[i + 1] as string]);
+  current = response;
+  let trapped: unknown;
   try {
     const handler = instances.nextHandler();
-    host.registry.beginRequest(ctx);
+    registry.beginRequest(ctx);
     try {
-      handler.handle(new IncomingRequest({ method: msg.method, url: msg.url, headers: msg.headers }, body, bodies.blocker), new ResponseOutparam(sink));
+      handler.handle(new IncomingRequest({ method: msg.method, url: msg.url, headers }, body, blocker), new ResponseOutparam(response));
     } finally {
-      host.registry.endRequest(ctx);
+      registry.endRequest(ctx);
     }
   } catch (err) {
     // After a fault the glue's own state is suspect: rebuild it for the next request.
     instances.discard();
-    if (!(err instanceof GuestExit && err.status === 0 && headSent)) {
-      flushLogs();
-      send({ type: 'error', job, code: 'RUNTIME_GUEST_TRAP', message: errorText(err) });
-      return;
-    }
+    if (!(err instanceof GuestExit && err.status === 0 && response.started)) trapped = err;
+  } finally {
+    current = undefined;
+    if (body instanceof ChannelBodySource) body.dispose();
   }
-  flushLogs();
-  if (!headSent) {
-    const why = failed === undefined ? 'the guest returned without setting a response' : `the guest reported error ${failed.tag}`;
-    send({ type: 'error', job, code: 'RUNTIME_NO_RESPONSE', message: why });
+  if (trapped !== undefined) {
+    fail(job, 'RUNTIME_GUEST_TRAP', errorText(trapped));
     return;
   }
-  sink.end();
+  if (!response.started) {
+    const why = response.failed === undefined ? 'the guest returned without setting a response' : `the guest reported error ${response.failed.tag}`;
+    fail(job, 'RUNTIME_NO_RESPONSE', why);
+    return;
+  }
+  // A guest that returns with its body open has the body ended for it.
+  response.end();
   instances.release();
 }
 
@@ -173,7 +176,7 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
   const loaded = components.get(msg.componentId);
   const module = loaded?.prepared.modules['module'];
   if (loaded === undefined || module === undefined) {
-    send({ type: 'error', job, code: 'RUNTIME_UNKNOWN_COMPONENT', message: `no WAGI component ${msg.componentId}` });
+    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no WAGI component ${msg.componentId}`);
     return;
   }
   if (runWagiFn === undefined) {
@@ -181,7 +184,7 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
       const mod = (await import(new URL('./wagi/run-wagi.js', import.meta.url).href)) as { runWagi: RunWagi };
       runWagiFn = mod.runWagi;
     } catch (err) {
-      send({ type: 'error', job, code: 'RUNTIME_WAGI_UNAVAILABLE', message: errorText(err) });
+      fail(job, 'RUNTIME_WAGI_UNAVAILABLE', errorText(err));
       return;
     }
   }
@@ -189,14 +192,11 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
     // The module reads only the component's own mounts, as prepared at load.
     const preopens = loaded.prepared.mounts.map((m): [string, string] => [m.guestPath, m.hostPath]);
     const result = runWagiFn(module, { ...msg.request, preopens });
-    send({ type: 'wagi-result', job, result });
+    const batch = logs.take();
+    send({ type: 'wagi-result', job, result, ...(batch === undefined ? {} : { logs: batch }) });
   } catch (err) {
-    send({ type: 'error', job, code: 'RUNTIME_GUEST_TRAP', message: errorText(err) });
+    fail(job, 'RUNTIME_GUEST_TRAP', errorText(err));
   }
-}
-
-function flushLogs(): void {
-  for (const log of logs) log.flush();
 }
 
 port.on('message', (msg: ToWorker) => {

@@ -1,19 +1,46 @@
-// packages/runtime/src/engine/executor-types.ts
+/**
+ * The seam between a trigger and the executor: what a request is, what its answer is, and the
+ * executor's calls.
+ */
+
+/** A request body the executor pulls as the guest reads it. */
+export interface RequestBody extends AsyncIterable<Uint8Array> {
+  /** True when there is certainly nothing to read (the guest sees an empty body at once). */
+  readonly empty?: boolean;
+  /**
+   * Called when the guest will read no more (its response ended, or it failed): drop the rest
+   * without keeping it. Without it, the rest is read and dropped through the iterator.
+   */
+  discard?(): void;
+}
+
+/** A request for a component. */
 export interface GuestRequest {
   method: string;
   /** Absolute URL as the guest sees it, e.g. http://127.0.0.1:3000/api/x?y=1 */
   url: string;
-  headers: Array<[string, string]>; // includes the spin-* headers added by the trigger
-  body: AsyncIterable<Uint8Array>; // streamed request body (may be empty)
+  /** Every header the guest sees, the trigger's `spin-*` ones included. */
+  headers: Array<[string, string]>;
+  /** The body, pulled only as far as the guest reads it (may be empty). */
+  body: RequestBody;
 }
+/** A component's answer. */
 export interface GuestResponse {
   status: number;
   headers: Array<[string, string]>;
-  body: AsyncIterable<Uint8Array>; // streamed response body
+  /** The body as the guest writes it. */
+  body: AsyncIterable<Uint8Array>;
+  /** The whole body, when the guest had finished it before any of it was sent (so it can go out with `Content-Length`). */
+  complete?: Uint8Array;
 }
+/** How one request is run. */
 export interface ExecuteOptions {
-  signal?: AbortSignal; // client went away
-  deadline?: number; // epoch ms; past it the instance is stopped and ExecutorError code RUNTIME_TIMEOUT is thrown
+  /** Aborted when the client went away. */
+  signal?: AbortSignal;
+  /** Longest the guest may run, counted from when it starts (queue time excluded); then `RUNTIME_TIMEOUT`. */
+  timeoutMs?: number;
+  /** Epoch ms: past it the guest is stopped, queued or not, and `RUNTIME_TIMEOUT` is thrown. */
+  deadline?: number;
 }
 /** Runs requests against an app's components; one fresh instance per request unless reuse is configured. */
 export interface Executor {

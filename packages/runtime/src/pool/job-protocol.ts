@@ -1,7 +1,13 @@
+/**
+ * The job protocol between the pool (main thread) and a worker: one message per request each way
+ * when it can be (a request head with a body flag; a whole response), the guest's output riding
+ * along. Request bodies and capability calls go over the worker's blocking channel instead.
+ */
 import type { ExecutorErrorCode } from '../errors.js';
-import type { WagiRequest, WagiResult } from './executor-types.js';
+import type { BridgeEndpoint } from '../channel/bridge-protocol.js';
+import type { GuestCapabilitiesInit } from '../guest/guest-host.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
-import type { GuestHostInit } from '../guest/guest-host.js';
+import type { WagiRequest, WagiResult } from './executor-types.js';
 
 /** First message to a worker: everything it needs to instantiate any component of the app. */
 export interface InitMessage {
@@ -10,12 +16,12 @@ export interface InitMessage {
   instanceReuse: number;
   /** Fresh instances per glue build (1: jco's glue runs for every instance). */
   templateGenerations: number;
-  /** Request bodies arrive on this port, read synchronously while the guest runs. */
-  bodyPort: MessagePort;
-  /** Bumped (and notified) by the main thread after each body message. */
-  signal: SharedArrayBuffer;
-  /** The capabilities' worker halves and the worker's channel to them (its port is in the transfer list). */
-  capabilities?: GuestHostInit;
+  /** The worker's blocking channel (its port is in the transfer list): request bodies and capability calls. */
+  channel: BridgeEndpoint;
+  /** The capabilities' worker halves. */
+  capabilities: GuestCapabilitiesInit;
+  /** Whether guest stdout/stderr is kept (sent to the main thread); false drops it in the worker. */
+  keepLogs: boolean;
 }
 
 /** A wasi:http request to run. */
@@ -25,7 +31,10 @@ export interface HttpJobMessage {
   componentId: string;
   method: string;
   url: string;
-  headers: Array<[string, string]>;
+  /** Name, value, name, value… */
+  headers: string[];
+  /** False when the request certainly has no body: the guest reads an empty one without asking. */
+  body: boolean;
 }
 
 /** A WAGI invocation to run. */
@@ -38,14 +47,16 @@ export interface WagiJobMessage {
 
 export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage;
 
-/** A piece of a request body, sent on the body port. */
-export type BodyMessage = { job: number; chunk: Uint8Array } | { job: number; end: true };
+/** Guest output gathered during a job: component id, stream, bytes. */
+export type LogBatch = Array<[componentId: string, stream: 'stdout' | 'stderr', bytes: Uint8Array]>;
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'head'; job: number; status: number; headers: Array<[string, Uint8Array]> }
+  /** The response head with what body the guest wrote so far; `end` when that is the whole response. */
+  | { type: 'response'; job: number; status: number; headers: string[]; body: Uint8Array | undefined; end: boolean; logs?: LogBatch }
   | { type: 'chunk'; job: number; bytes: Uint8Array }
-  | { type: 'end'; job: number }
-  | { type: 'wagi-result'; job: number; result: WagiResult }
-  | { type: 'error'; job: number; code: ExecutorErrorCode; message: string }
-  | { type: 'log'; componentId: string; stream: 'stdout' | 'stderr'; bytes: Uint8Array };
+  | { type: 'end'; job: number; logs?: LogBatch }
+  | { type: 'wagi-result'; job: number; result: WagiResult; logs?: LogBatch }
+  | { type: 'error'; job: number; code: ExecutorErrorCode; message: string; logs?: LogBatch }
+  /** Output of a guest that writes a lot, sent before its job ends. */
+  | { type: 'log'; logs: LogBatch };

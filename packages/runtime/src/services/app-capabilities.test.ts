@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createBridgeServer } from '../channel/bridge-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
 import { InterfaceSet } from '../prepare/interface-set.js';
@@ -55,8 +56,9 @@ describe('capabilities wired into the engine registry', () => {
     });
     caps.setSelfOrigin(upstream.origin);
     expect(new InterfaceSet([...WASI_INTERFACES, ...caps.interfaces]).unsupported(['fermyon:spin/variables@2.0.0', 'fermyon:spin/key-value@2.0.0', 'fermyon:spin/http'])).toEqual([]);
-    const { init, transfer } = caps.workerInit();
-    const worker = startTsWorker('./test-wiring-worker.ts', { init, upstream: upstream.origin, denied: denied.origin }, transfer);
+    const init = caps.workerInit();
+    const endpoint = createBridgeServer(caps.handlers).connect();
+    const worker = startTsWorker('./test-wiring-worker.ts', { init, endpoint, upstream: upstream.origin, denied: denied.origin }, [endpoint.port]);
     const before = denied.seen.length;
     try {
       const results = await firstMessage<Record<string, unknown>>(worker);

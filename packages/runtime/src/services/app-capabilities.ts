@@ -1,9 +1,8 @@
-import type { TransferListItem } from 'node:worker_threads';
 import { AllowedHosts, type LockedApp } from '@spinel/manifest';
 import type { Capability, CapabilityContext, CapabilityService } from '../capability.js';
-import { createBridgeServer, type BridgeHandler, type BridgeServer } from '../channel/bridge-server.js';
+import type { BridgeHandler } from '../channel/bridge-server.js';
 import { CapabilityError } from '../errors.js';
-import type { GuestHostInit } from '../guest/guest-host.js';
+import type { GuestCapabilitiesInit } from '../guest/guest-host.js';
 import type { InterfaceSpec } from '../prepare/interface-set.js';
 import { blockNetworksFromRuntimeConfig, type BlockedNetworks } from './block-networks.js';
 import type { KeyValueSetupOptions, PreparedKeyValue } from './key-value.js';
@@ -46,27 +45,27 @@ export interface AppCapabilities {
   readonly allowedHosts: ReadonlyMap<string, AllowedHosts>;
   readonly keyValue: PreparedKeyValue;
   readonly outbound: OutboundHttp;
-  /** The main-thread end of every worker's blocking channel. */
-  readonly bridge: BridgeServer;
+  /** The channel methods the capabilities serve (the executor serves them on each worker's channel). */
+  readonly handlers: Readonly<Record<string, BridgeHandler>>;
   /** Every interface the capabilities serve (an executor accepts these besides WASI's). */
   readonly interfaces: readonly InterfaceSpec[];
   /** Each capability's service, by capability name. */
   readonly services: ReadonlyMap<string, CapabilityService>;
-  /** A new worker's host init; `transfer` must be passed to postMessage with it. */
-  workerInit(): { init: GuestHostInit; transfer: TransferListItem[] };
+  /** The capabilities' worker halves, for a new worker. */
+  workerInit(): GuestCapabilitiesInit;
   /** The listener's origin (`http://127.0.0.1:3000`) once bound: the only target of self requests. */
   setSelfOrigin(origin: string): void;
   /** How `http://<id>.spin.internal` requests reach a component (the executor's `handle`, with Spin's headers). */
   setChainDispatch(dispatch: ChainDispatch): void;
-  /** Stops bridged calls, closes pooled connections and stores. */
+  /** Closes pooled connections and stores (close the executor first: its workers call these). */
   close(): Promise<void>;
 }
 
 /**
  * Resolves an app's variables and allow-lists and sets up its capabilities (key-value stores,
  * outbound HTTP, variables, then any given in `capabilities`), failing the start as Spin does
- * (required variable without a value, unknown store label, invalid template); then starts the
- * main-thread end of the workers' blocking channel. On failure, what was set up is closed.
+ * (required variable without a value, unknown store label, invalid template); then gathers the
+ * handlers the executor serves on each worker's blocking channel. On failure, what was set up is closed.
  * @throws VariableError, KeyValueConfigError, OutboundConfigError, AllowedHostError (from @spinel/manifest), CapabilityError `RUNTIME_CAPABILITY_CONFLICT`, or what a capability's set-up throws
  */
 export async function createAppCapabilities(options: AppCapabilitiesOptions): Promise<AppCapabilities> {
@@ -122,20 +121,17 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
       handlers[method] = handler;
     }
   }
-  const bridge = createBridgeServer(handlers);
   const interfaces = all.flatMap((c) => c.interfaces);
   return {
     variables,
     allowedHosts,
     keyValue,
     outbound,
-    bridge,
+    handlers,
     interfaces,
     services,
     workerInit() {
-      const endpoint = bridge.connect();
-      const capabilities = all.map((c) => ({ name: c.name, module: c.guestModule, init: services.get(c.name)?.workerInit() }));
-      return { init: { endpoint, capabilities }, transfer: [endpoint.port] };
+      return all.map((c) => ({ name: c.name, module: c.guestModule, init: services.get(c.name)?.workerInit() }));
     },
     setSelfOrigin(origin) {
       selfOrigin = origin;
@@ -144,7 +140,6 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
       chain = fn;
     },
     async close() {
-      bridge.close();
       await closeAll();
     },
   };

@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { Executor, GuestResponse } from '../pool/executor-types.js';
+import { EMPTY_BODY, hasBody, pullBody } from './request-body.js';
 import { send } from './respond.js';
 import { dispatchWagi } from './wagi-dispatch.js';
 import { ListenError } from '../errors.js';
@@ -77,8 +78,6 @@ export interface HttpTrigger {
   /** The underlying server (for tests and embedding). */
   readonly server: http.Server | https.Server;
 }
-
-class BodyTooLarge extends Error {}
 
 /**
  * Builds the trigger for an app: reads its `http` triggers and builds the router (so a
@@ -190,29 +189,31 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    // The timeout runs from when the guest starts: time spent waiting for a worker is bounded apart.
     const execOptions = {
       signal: abort.signal,
-      ...(options.requestTimeoutMs !== undefined ? { deadline: Date.now() + options.requestTimeoutMs } : {}),
+      ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
     };
     // A CONNECT request has no body (its connection would carry the tunnel).
-    const body = connect ? NO_BODY : limitBody(req, maxBody);
+    const body = connect || !hasBody(req) ? EMPTY_BODY : pullBody(req, maxBody);
     try {
       if (handler.kind === 'wagi') {
-        const response = await dispatchWagi({ executor: options.executor, componentEnv, env: options.env ?? {} }, req, handler, match, ctx, body.iterable, execOptions);
+        const response = await dispatchWagi({ executor: options.executor, componentEnv, env: options.env ?? {} }, req, handler, match, ctx, body, execOptions);
         return send(res, response.status, response.headers, response.body);
       }
       const url = `${scheme}://${req.headers.host ?? baseUrl?.replace(/^https?:\/\//, '') ?? 'localhost'}${pathAndQuery}`;
       const response = await options.executor.handle(
         handler.componentId,
-        { method: req.method ?? 'GET', url, headers: guestHeaders(req.rawHeaders, match, ctx), body: body.iterable },
+        { method: req.method ?? 'GET', url, headers: guestHeaders(req.rawHeaders, match, ctx), body },
         execOptions,
       );
-      await writeGuestResponse(res, response, handler.componentId);
+      await writeGuestResponse(res, response, handler.componentId, req.method === 'HEAD');
     } catch (err) {
       if (body.tooLarge()) {
         res.setHeader('connection', 'close');
         if (!res.headersSent) return send(res, 413, [], undefined);
       }
+      if ((err as { code?: unknown }).code === 'RUNTIME_QUEUE_TIMEOUT' && !res.headersSent) return send(res, 503, [['retry-after', '1']], undefined);
       if (requestErrors.hasSubscribers) requestErrors.publish({ componentId: handler.componentId, error: err });
       log('Error processing request for %s: %s', handler.componentId, (err as Error).message);
       if (res.headersSent) {
@@ -220,12 +221,32 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
         return;
       }
       return send(res, 500, [], undefined);
+    } finally {
+      // Whatever the guest did not read (or never got to read) flows past unkept, so the
+      // connection can carry the next request and a client still sending is not stalled.
+      body.discard();
     }
   }
 
-  async function writeGuestResponse(res: http.ServerResponse, response: GuestResponse, componentId: string): Promise<void> {
+  async function writeGuestResponse(res: http.ServerResponse, response: GuestResponse, componentId: string, head: boolean): Promise<void> {
     if (!Number.isInteger(response.status) || response.status < 100 || response.status > 599) {
       throw new Error(`Component '${componentId}' answered with invalid status ${response.status}.`);
+    }
+    const complete = response.complete;
+    if (complete !== undefined) {
+      // The guest finished before anything was sent: one write, with Content-Length (so HTTP/1.0
+      // keep-alive clients keep their connection), unless the guest framed the body itself.
+      const flat: string[] = [];
+      let framed = false;
+      for (const [k, v] of response.headers) {
+        flat.push(k, v);
+        if (k.length === 14 || k.length === 17) framed ||= /^(content-length|transfer-encoding)$/i.test(k);
+      }
+      const status = response.status;
+      if (!framed && !head && status !== 204 && status !== 304 && status >= 200) flat.push('content-length', String(complete.length));
+      res.writeHead(status, flat);
+      res.end(complete.length === 0 ? undefined : complete);
+      return;
     }
     const iterator = response.body[Symbol.asyncIterator]();
     // Wait for the first chunk before committing the status, so a guest that fails at once still gets a clean 500.
@@ -312,31 +333,12 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
   return trigger;
 }
 
-const NO_BODY = { iterable: { [Symbol.asyncIterator]: async function* (): AsyncGenerator<Uint8Array> {} }, tooLarge: () => false };
-
 function hostFields(raw: readonly string[]): number {
   let n = 0;
   for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host') n++;
   return n;
 }
 
-function limitBody(req: http.IncomingMessage, max: number): { iterable: AsyncIterable<Uint8Array>; tooLarge(): boolean } {
-  let exceeded = false;
-  const iterable = {
-    async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-      let total = 0;
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        total += chunk.length;
-        if (total > max) {
-          exceeded = true;
-          throw new BodyTooLarge(`Request body exceeds ${max} bytes.`);
-        }
-        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      }
-    },
-  };
-  return { iterable, tooLarge: () => exceeded };
-}
 
 function safePathOf(target: string): string {
   try {

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
+import { createBridgeServer } from '../../channel/bridge-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCache } from '@spinel/cache';
 import { prepareComponent, type PreparedComponent } from '../../prepare/prepare-component.js';
@@ -44,8 +45,9 @@ beforeAll(async () => {
   const component = app.components[0];
   if (component === undefined) throw new Error('no component');
   prepared = await prepareComponent(component, { cache: openCache({ root: join(dir, 'cache') }), kind: 'http', env: {}, interfaces: new InterfaceSet([...WASI_INTERFACES, ...caps.interfaces]) });
-  const { init, transfer } = caps.workerInit();
-  worker = startTsWorker('./test-guest-worker.ts', { init, prepared }, transfer);
+  const init = caps.workerInit();
+  const endpoint = createBridgeServer(caps.handlers).connect();
+  worker = startTsWorker('./test-guest-worker.ts', { init, endpoint, prepared }, [endpoint.port]);
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);
