@@ -72,6 +72,8 @@ interface LoadedComponent {
 let channel: SyncBridge;
 let blocker: Blocker;
 let registry: HostRegistry;
+/** Set once `init` has built the channel and registry. */
+let ready = false;
 let logs: Logs;
 /** The response of the job running now: flushed before the worker blocks. */
 let current: ResponseWriter | undefined;
@@ -111,6 +113,7 @@ async function init(msg: InitMessage): Promise<void> {
     }
     components.set(prepared.id, { prepared, ctx, instances });
   }
+  ready = true;
   send({ type: 'ready' });
 }
 
@@ -199,8 +202,22 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
   }
 }
 
+/**
+ * The pool is closing and this worker is idle: the capabilities close what they hold (SQLite
+ * files, clients) before the thread ends, rather than native handles being torn down mid-use.
+ */
+function close(): void {
+  try {
+    if (ready) registry.close();
+  } finally {
+    if (ready) channel.close();
+    process.exit(0);
+  }
+}
+
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'init') void init(msg);
   else if (msg.type === 'http') runHttp(msg);
+  else if (msg.type === 'close') close();
   else void runWagiJob(msg);
 });

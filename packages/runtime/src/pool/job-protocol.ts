@@ -45,7 +45,12 @@ export interface WagiJobMessage {
   request: WagiRequest;
 }
 
-export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage;
+/** The pool is closing and the worker is idle: close what its capabilities hold, then end the thread. */
+export interface CloseMessage {
+  type: 'close';
+}
+
+export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage | CloseMessage;
 
 /** Guest output gathered during a job: component id, stream, bytes. */
 export type LogBatch = Array<[componentId: string, stream: 'stdout' | 'stderr', bytes: Uint8Array]>;

@@ -18,7 +18,7 @@ import type { ComponentKind, PreparedComponent } from '../prepare/prepare-compon
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
 import { FairQueue } from './fair-queue.js';
-import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, WagiJobMessage } from './job-protocol.js';
+import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, WagiJobMessage } from './job-protocol.js';
 import { LogSink } from './log-sink.js';
 
 const debug = debuglog('spinel:runtime');
@@ -94,6 +94,24 @@ function startWorker(): Worker {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How long an idle worker asked to close may take before it is terminated. */
+const WORKER_CLOSE_MS = 1000;
+
+/** Ends a worker: asked to close when idle (bounded by {@link WORKER_CLOSE_MS}), else terminated. */
+async function stopWorker(worker: Worker, idle: boolean): Promise<void> {
+  if (idle) {
+    let timer: NodeJS.Timeout | undefined;
+    const exited = new Promise<boolean>((resolve) => worker.once('exit', () => resolve(true)));
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), WORKER_CLOSE_MS);
+    });
+    worker.postMessage({ type: 'close' } satisfies CloseMessage);
+    const closed = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (closed) return;
+  }
+  await worker.terminate();
+}
 
 /** An iterable over one chunk (a response the worker sent whole). */
 function once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
@@ -575,13 +593,16 @@ export class WorkerPool {
       job.onError(new ExecutorError('RUNTIME_CLOSED', 'The executor was closed before this request ran.', { componentId: job.componentId }));
     }
     const slots = [...this.slots];
+    const stopping: Array<Promise<void>> = [];
     for (const slot of slots) {
       slot.retired = true;
       if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+      // An idle worker closes its capabilities and ends itself; a busy one is stopped where it is.
+      stopping.push(stopWorker(slot.worker, slot.ready && slot.job === undefined));
       if (slot.job !== undefined) this.fail(slot.job, new ExecutorError('RUNTIME_CLOSED', 'The executor was closed while this request ran.', { componentId: slot.job.componentId }));
     }
     this.slots.clear();
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    await Promise.all(stopping);
     this.channel.close();
     await this.logs.flush();
   }

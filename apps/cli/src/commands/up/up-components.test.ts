@@ -116,4 +116,46 @@ environment = { GREETING = "hi" }
     s.child.kill('SIGINT');
     expect(await s.exited).toBe(0);
   });
+
+  it('exits 0 within --shutdown-timeout after SIGTERM, with memory bombs and endless loops in flight', async () => {
+    const [loop, bomb] = await Promise.all([watComponent('loop'), watComponent('memory-bomb')]);
+    const dir = mkdtempSync(join(tmpdir(), 'spinel-up-shutdown-'));
+    writeFileSync(
+      join(dir, 'spin.toml'),
+      `spin_manifest_version = 2
+[application]
+name = "hostile"
+
+[[trigger.http]]
+route = "/loop"
+component = "loop"
+
+[[trigger.http]]
+route = "/bomb"
+component = "bomb"
+
+[component.loop]
+source = ${JSON.stringify(loop)}
+
+[component.bomb]
+source = ${JSON.stringify(bomb)}
+`,
+    );
+    // No request timeout: the loops would run forever; only the shutdown grace ends them. The
+    // memory cap keeps each bomb short: V8 cannot stop a thread inside a wasm loop that keeps
+    // growing memory, so an uncapped bomb in flight delays the exit until its growth fails.
+    const s = await up(['--workers', '2', '--shutdown-timeout', '2s', '--max-instance-memory', String(32 * 1024 * 1024), '--state-dir', ''], dir);
+    const answers: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 40; i++) answers.push(fetch(`${s.base}/bomb`).then((r) => r.status, () => 'cut'));
+    expect(new Set(await Promise.all(answers.splice(0)))).toEqual(new Set([500]));
+    for (let i = 0; i < 8; i++) answers.push(fetch(`${s.base}/loop`).then((r) => r.status, () => 'cut'));
+    for (let i = 0; i < 20; i++) answers.push(fetch(`${s.base}/bomb`).then((r) => r.status, () => 'cut'));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const signalled = Date.now();
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    // The 2 s grace, plus the process's own teardown on a busy machine.
+    expect(Date.now() - signalled).toBeLessThan(7_000);
+    await Promise.all(answers);
+  }, 180_000);
 });

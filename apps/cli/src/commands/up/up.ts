@@ -47,7 +47,8 @@ export class Up extends SpinelCommand {
     'max-file-size': maxFileSizeFlag,
     'log-dir': Flags.string({ char: 'L', description: 'Where <component>_stdout.txt/_stderr.txt go. Default: <state dir>/logs; empty to keep no logs.', env: 'SPIN_LOG_DIR' }),
     workers: Flags.integer({ description: 'Worker threads running guests. Default: one per core.', min: 1 }),
-    'request-timeout': Flags.string({ description: 'Stop a request running longer than this (e.g. 30s, 500ms); its client gets an error.' }),
+    'request-timeout': Flags.string({ description: 'Stop a request running longer than this (e.g. 30s, 500ms); its client gets an error. Time spent waiting for a worker does not count.' }),
+    'shutdown-timeout': Flags.string({ description: 'On SIGINT/SIGTERM, how long in-flight requests may finish before the rest are stopped and spinel exits.', default: '10s' }),
     'max-instance-memory': Flags.integer({ description: 'Bytes a guest\'s memory may grow to; beyond it the growth fails inside the guest.', env: 'SPIN_MAX_INSTANCE_MEMORY', min: 1 }),
     'instance-reuse': Flags.integer({ description: 'Let one instance serve up to N requests (for components that tolerate it). Default: a fresh instance per request.', min: 1 }),
     format: Flags.string({ description: 'How the start-up routes are printed.', options: ['plain', 'json'], default: 'plain' }),
@@ -61,6 +62,7 @@ export class Up extends SpinelCommand {
     const cwd = process.cwd();
     const env = Object.fromEntries((flags.env ?? []).map(parseEnvPair));
     const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout']);
+    const shutdownTimeoutMs = parseDuration(flags['shutdown-timeout']);
     const source = await resolveAppSource(flags.from, cwd);
 
     const ownTemp = flags.temp === undefined;
@@ -193,7 +195,8 @@ export class Up extends SpinelCommand {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      await running.close();
+      // In-flight requests get the grace; then connections are cut and workers stopped, whatever runs.
+      await running.close(shutdownTimeoutMs);
       return { baseUrl: running.baseUrl };
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
