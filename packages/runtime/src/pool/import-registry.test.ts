@@ -43,6 +43,7 @@ describe('import registries are per executor', () => {
     await loadWithCapabilities();
     await expect(createExecutor({ app, cache, workers: 1, logDir: null })).rejects.toMatchObject(refusal);
     // …and the executor with capabilities still accepts them afterwards.
+    // Preparing a componentize-js guest (transpile, resettable rewrite) takes seconds; more on a busy machine.
     await loadWithCapabilities();
-  });
+  }, 300_000);
 });
