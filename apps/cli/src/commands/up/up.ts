@@ -182,11 +182,10 @@ export class Up extends SpinelCommand {
         running = await start(app);
       }
       cleanups.push(() => running.close());
-      if (running.keyValueNote !== undefined && flags.format === 'plain') this.log(running.keyValueNote);
-      for (const warning of running.warnings()) process.stderr.write(`${warning}\n`);
-      process.stdout.write(running.startupText(flags.format as 'plain' | 'json'));
-
-      await new Promise<void>((resolveStop) => {
+      // Listen for the stop before saying "Serving": a signal sent as soon as a caller reads that
+      // line must find the handler (writes to a pipe are synchronous, and a busy machine can
+      // switch to the reader before the next line runs; without a handler SIGTERM kills at once).
+      const stopped = new Promise<void>((resolveStop) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -195,6 +194,10 @@ export class Up extends SpinelCommand {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      if (running.keyValueNote !== undefined && flags.format === 'plain') this.log(running.keyValueNote);
+      for (const warning of running.warnings()) process.stderr.write(`${warning}\n`);
+      process.stdout.write(running.startupText(flags.format as 'plain' | 'json'));
+      await stopped;
       // In-flight requests get the grace; then connections are cut and workers stopped, whatever runs.
       await running.close(shutdownTimeoutMs);
       return { baseUrl: running.baseUrl };
