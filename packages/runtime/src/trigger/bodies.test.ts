@@ -92,7 +92,7 @@ describe('request bodies', () => {
     }
   }, 90_000);
 
-  it(`keeps no body: ${ROUNDS} × 1 MB to a component that ignores it and to one that echoes it leave RSS within 64 MB`, async () => {
+  it(`keeps no body: ${ROUNDS} × 1 MB to a component that ignores it and to one that echoes it, twice, leave RSS within 64 MB over the second batch`, async () => {
     const agent = new Agent({ connections: 4 });
     const body = Buffer.alloc(MiB, 3);
     const send = async (path: string): Promise<void> => {
@@ -119,8 +119,13 @@ describe('request bodies', () => {
       await lanes(40);
       const before = gcRss();
       await lanes(ROUNDS);
+      const middle = gcRss();
+      await lanes(ROUNDS);
       const after = gcRss();
-      expect((after - before) / MiB).toBeLessThan(64);
+      // Kept bodies would grow RSS by about 2 MB a round, in each batch. A one-time allocation
+      // (a worker started during the first batch, a heap sized up) does not come back in the second.
+      expect((after - middle) / MiB).toBeLessThan(64);
+      expect((after - before) / MiB).toBeLessThan(128);
     } finally {
       await agent.close();
     }
