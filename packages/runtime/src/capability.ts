@@ -17,6 +17,8 @@ import type { Blocker } from './guest/wasi/io.js';
 import type { InterfaceSpec } from './prepare/interface-set.js';
 import type { BlockedNetworks } from './services/block-networks.js';
 import type { ChainDispatch, LookupFunction } from './services/outbound-http.js';
+import type { LimitedSemaphore } from './services/connection-limit.js';
+import type { RuntimeConfig } from './services/runtime-config/read-runtime-config.js';
 import type { ResolvedVariables } from './services/variables.js';
 
 export type { InterfaceSpec } from './prepare/interface-set.js';
@@ -55,8 +57,16 @@ export interface CapabilityContext {
   readonly blockNetworks: BlockedNetworks | undefined;
   /** Name resolution for outbound connections. */
   readonly lookup: LookupFunction | undefined;
-  /** The parsed runtime-config document and its directory, when one was given. */
-  readonly runtimeConfig: { document: unknown; baseDir: string } | undefined;
+  /**
+   * The runtime config, read and checked (`readRuntimeConfig`), when one was given: each
+   * capability reads its own sections from it (add a section to `services/runtime-config/sections.ts`).
+   */
+  readonly runtimeConfig: RuntimeConfig | undefined;
+  /**
+   * `[outbound_networking] max_total_connections`: one semaphore every outbound service takes a
+   * permit of for each connection it holds open (with its own limit: `new ConnectionLimit(own, this)`).
+   */
+  readonly totalConnections: LimitedSemaphore | undefined;
   /** The app's state directory, when it has one. */
   readonly stateDir: string | undefined;
   /** The listener's origin once serving (`http://127.0.0.1:3000`); undefined before. */

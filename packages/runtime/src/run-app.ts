@@ -61,8 +61,10 @@ export type RunAppOptions = AppSource & {
   variables?: AppCapabilitiesOptions['variables'];
   /** Key-value options besides the state directory (`--key-value` seeds, store definitions). */
   keyValue?: AppCapabilitiesOptions['keyValue'];
-  /** The parsed runtime-config document and its directory. */
+  /** The runtime config, read and checked (`readRuntimeConfig`). */
   runtimeConfig?: AppCapabilitiesOptions['runtimeConfig'];
+  /** SQLite options: `--sqlite` statements run before serving, and where their `@file`s are read from. */
+  sqlite?: AppCapabilitiesOptions['sqlite'];
   /** Capabilities besides the built-in ones (see the README, "Adding a host interface"). */
   capabilities?: readonly Capability[];
 };
@@ -82,6 +84,8 @@ export interface RunningApp {
   warnings(): string[];
   /** Spin's note on where the default key-value store is, when a component uses it. */
   readonly keyValueNote: string | undefined;
+  /** Spin's note on where the default SQLite database is, when a component uses it. */
+  readonly sqliteNote: string | undefined;
   /** Stops accepting, drains in-flight requests (up to `timeoutMs`), then closes the workers and the capabilities. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -106,6 +110,7 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       stateDir: options.stateDir,
       keyValue: { stateDir: options.stateDir, ...options.keyValue },
       ...(options.runtimeConfig === undefined ? {} : { runtimeConfig: options.runtimeConfig }),
+      ...(options.sqlite === undefined ? {} : { sqlite: options.sqlite }),
       ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
     });
     stops.push(() => capabilities.close());
@@ -138,6 +143,7 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       startupText: (format) => trigger.startupText(format),
       warnings: () => trigger.warnings(),
       keyValueNote: capabilities.keyValue.defaultStoreNote,
+      sqliteNote: capabilities.sqlite.defaultDatabaseNote,
       close(timeoutMs?: number): Promise<void> {
         closing ??= (async () => {
           try {

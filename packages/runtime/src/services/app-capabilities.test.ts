@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LockedApp } from '@spinel/manifest';
 import { InterfaceSet } from '../prepare/interface-set.js';
 import { WASI_INTERFACES } from '../guest/wasi/interface-specs.js';
+import { parseRuntimeConfig } from './runtime-config/read-runtime-config.js';
 import { createAppCapabilities } from './app-capabilities.js';
 import type { CapabilityError } from '../errors.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
@@ -92,10 +93,10 @@ describe('capabilities wired into the engine registry', () => {
       const caps = await createAppCapabilities({
         app: base,
         variables: { flags: ['api_token=x'] },
-        runtimeConfig: {
-          document: { key_value_store: { cache: { type: 'spin', path: 'cache.db' } }, outbound_networking: { block_networks: ['private'] } },
-          baseDir,
-        },
+        runtimeConfig: parseRuntimeConfig('[key_value_store.cache]\ntype = "spin"\npath = "cache.db"\n\n[outbound_networking]\nblock_networks = ["private"]\n', {
+          cwd: baseDir,
+          file: join(baseDir, 'runtime-config.toml'),
+        }),
       });
       try {
         expect(caps.keyValue.workerConfig.sqlite).toContainEqual(['cache', join(baseDir, 'cache.db')]);
@@ -109,13 +110,8 @@ describe('capabilities wired into the engine registry', () => {
       } finally {
         await caps.close();
       }
-      await expect(
-        createAppCapabilities({
-          app: base,
-          variables: { flags: ['api_token=x'] },
-          runtimeConfig: { document: { outbound_networking: { block_networks: ['not-a-network'] } }, baseDir },
-        }),
-      ).rejects.toMatchObject({ code: 'RUNTIME_OUTBOUND_CONFIG' });
+      // A bad entry never gets this far: the reader refuses it, naming its line.
+      expect(() => parseRuntimeConfig('[outbound_networking]\nblock_networks = ["not-a-network"]\n', { cwd: baseDir })).toThrow(/:2:19: `outbound_networking.block_networks\[0\]`: "not-a-network" is not a network/);
     } finally {
       await rm(baseDir, { recursive: true, force: true });
     }

@@ -4,12 +4,17 @@ import type { BridgeHandler } from '../channel/bridge-server.js';
 import { CapabilityError } from '../errors.js';
 import type { GuestCapabilitiesInit } from '../guest/guest-host.js';
 import type { InterfaceSpec } from '../prepare/interface-set.js';
-import { blockNetworksFromRuntimeConfig, type BlockedNetworks } from './block-networks.js';
+import { parseBlockNetworks, type BlockedNetworks } from './block-networks.js';
+import { LimitedSemaphore } from './connection-limit.js';
 import type { KeyValueSetupOptions, PreparedKeyValue } from './key-value.js';
 import { keyValueCapability } from './key-value-capability.js';
 import type { ChainDispatch, LookupFunction, OutboundHttp } from './outbound-http.js';
 import { outboundHttpCapability } from './outbound-http-capability.js';
 import { outboundServicesCapability } from './outbound-services-capability.js';
+import type { RuntimeConfig } from './runtime-config/read-runtime-config.js';
+import { sqliteCapability, type SqliteCapabilityOptions } from './sqlite-capability.js';
+import type { PreparedSqlite } from './sqlite.js';
+import { createVariablesProviders } from './variables-providers.js';
 import { resolveVariables, type ResolvedVariables, type VariableSources } from './variables.js';
 import { variablesCapability } from './variables-capability.js';
 
@@ -21,11 +26,10 @@ export interface AppCapabilitiesOptions {
   /** Key-value setup (state dir, runtime-config stores, `--key-value` seeds). */
   keyValue?: Omit<KeyValueSetupOptions, 'app'>;
   /**
-   * The parsed `--runtime-config-file` document and the file's directory: its
-   * `[key_value_store.*]`, `[outbound_networking] block_networks` and
-   * `[outbound_http] connection_pooling` are applied (explicit options below win).
+   * The `--runtime-config-file`, read and checked (`readRuntimeConfig`): each capability applies
+   * its sections (explicit options below win).
    */
-  runtimeConfig?: { document: unknown; baseDir: string };
+  runtimeConfig?: RuntimeConfig;
   /** Runtime config `[outbound_networking] block_networks`. */
   blockNetworks?: BlockedNetworks;
   /** Name resolution for outbound requests. @default dns.lookup */
@@ -34,7 +38,9 @@ export interface AppCapabilitiesOptions {
   connectionPooling?: boolean;
   /** The app's state directory (`default` key-value store, capabilities' files). @default `keyValue.stateDir` */
   stateDir?: string | undefined;
-  /** Capabilities served besides the built-in outbound HTTP, key-value and variables (see the README, "Adding a host interface"). */
+  /** SQLite options (`--sqlite` statements, where `@file.sql` paths are read from). */
+  sqlite?: SqliteCapabilityOptions;
+  /** Capabilities served besides the built-in outbound HTTP, key-value, SQLite and variables (see the README, "Adding a host interface"). */
   capabilities?: readonly Capability[];
 }
 
@@ -44,6 +50,8 @@ export interface AppCapabilities {
   /** Each component's resolved allow-list. */
   readonly allowedHosts: ReadonlyMap<string, AllowedHosts>;
   readonly keyValue: PreparedKeyValue;
+  /** The app's SQLite databases (labels, files, Spin's start-up note). */
+  readonly sqlite: PreparedSqlite;
   readonly outbound: OutboundHttp;
   /** The channel methods the capabilities serve (the executor serves them on each worker's channel). */
   readonly handlers: Readonly<Record<string, BridgeHandler>>;
@@ -70,23 +78,27 @@ export interface AppCapabilities {
  */
 export async function createAppCapabilities(options: AppCapabilitiesOptions): Promise<AppCapabilities> {
   const { app } = options;
-  const variables = await resolveVariables(app, options.variables);
+  const providerConfigs = options.runtimeConfig?.variablesProvider ?? [];
+  const providers = providerConfigs.length === 0 ? [] : createVariablesProviders(providerConfigs, { env: options.variables?.env ?? {} });
+  const variables = await resolveVariables(app, { ...options.variables, providers });
   const values = Object.fromEntries(variables.values);
   const componentIds = app.components.map((c) => c.id);
   const allowedHosts = new Map<string, AllowedHosts>();
   for (const component of app.components) {
     allowedHosts.set(component.id, AllowedHosts.parse(component.metadata?.allowed_outbound_hosts ?? [], { variables: values, componentIds }));
   }
-  const fromConfig = readRuntimeConfig(options.runtimeConfig);
+  const networking = options.runtimeConfig?.outboundNetworking;
+  const totalConnections = networking?.maxTotalConnections === undefined ? undefined : new LimitedSemaphore(networking.maxTotalConnections);
   let selfOrigin: string | undefined;
   let chain: ChainDispatch | undefined;
   const context: CapabilityContext = {
     app,
     variables,
     allowedHosts,
-    blockNetworks: options.blockNetworks ?? fromConfig.blockNetworks,
+    blockNetworks: options.blockNetworks ?? (networking?.blockNetworks === undefined ? undefined : parseBlockNetworks(networking.blockNetworks)),
     lookup: options.lookup,
     runtimeConfig: options.runtimeConfig,
+    totalConnections,
     stateDir: options.stateDir ?? options.keyValue?.stateDir,
     selfOrigin: () => selfOrigin,
     dispatch: (id, request, signal) => {
@@ -97,7 +109,8 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
   const variablesCap = variablesCapability();
   const keyValueCap = keyValueCapability(options.keyValue);
   const outboundCap = outboundHttpCapability(options.connectionPooling === undefined ? {} : { connectionPooling: options.connectionPooling });
-  const all: Capability[] = [variablesCap, keyValueCap, outboundCap, outboundServicesCapability(), ...(options.capabilities ?? [])];
+  const sqliteCap = sqliteCapability(options.sqlite);
+  const all: Capability[] = [variablesCap, keyValueCap, sqliteCap, outboundCap, outboundServicesCapability(), ...(options.capabilities ?? [])];
   checkConflicts(all);
   const services = new Map<string, CapabilityService>();
   const closeAll = async (): Promise<void> => {
@@ -110,7 +123,8 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
     throw err;
   }
   const keyValue = (services.get(keyValueCap.name) as Awaited<ReturnType<typeof keyValueCap.setUp>>).prepared;
-  const outbound = (services.get(outboundCap.name) as ReturnType<typeof outboundCap.setUp>).outbound;
+  const outbound = (services.get(outboundCap.name) as Awaited<ReturnType<typeof outboundCap.setUp>>).outbound;
+  const sqlite = (services.get(sqliteCap.name) as Awaited<ReturnType<typeof sqliteCap.setUp>>).prepared;
   const handlers: Record<string, BridgeHandler> = {};
   for (const [name, service] of services) {
     for (const [method, handler] of Object.entries(service.handlers ?? {})) {
@@ -126,6 +140,7 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
     variables,
     allowedHosts,
     keyValue,
+    sqlite,
     outbound,
     handlers,
     interfaces,
@@ -158,10 +173,4 @@ function checkConflicts(capabilities: readonly Capability[]): void {
       owner.set(name, capability.name);
     }
   }
-}
-
-/** What the core reads of the runtime config; each capability reads its own sections. */
-function readRuntimeConfig(config: AppCapabilitiesOptions['runtimeConfig']): { blockNetworks: BlockedNetworks | undefined } {
-  if (config === undefined) return { blockNetworks: undefined };
-  return { blockNetworks: blockNetworksFromRuntimeConfig(config.document) };
 }

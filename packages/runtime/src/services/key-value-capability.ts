@@ -3,9 +3,10 @@
  * at Spin's draft version. The main thread resolves the app's stores (Spin's label rules, seeds,
  * runtime config); workers open SQLite stores themselves and reach Redis stores over the channel.
  */
-import { parseKvRuntimeConfig } from '@spinel/kv-wit';
+import type { KvStoreDefinition } from '@spinel/kv-wit';
 import type { Capability, CapabilityService } from '../capability.js';
 import type { InterfaceSpec } from '../prepare/interface-set.js';
+import type { RuntimeConfig } from './runtime-config/read-runtime-config.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
 
 /** What each worker gets: the stores it opens or reaches, and each component's labels. */
@@ -36,7 +37,7 @@ export function keyValueCapability(options: Omit<KeyValueSetupOptions, 'app'> = 
     interfaces: KV_INTERFACES,
     guestModule: new URL('../guest/spin/key-value-guest.js', import.meta.url).href,
     async setUp(context) {
-      const fromConfig = context.runtimeConfig === undefined ? undefined : parseKvRuntimeConfig(context.runtimeConfig.document, { baseDir: context.runtimeConfig.baseDir });
+      const fromConfig = kvDefinitions(context.runtimeConfig?.keyValueStore);
       const prepared = await prepareKeyValue({
         app: context.app,
         ...(fromConfig === undefined ? {} : { definitions: fromConfig }),
@@ -52,4 +53,12 @@ export function keyValueCapability(options: Omit<KeyValueSetupOptions, 'app'> = 
       };
     },
   };
+}
+
+/** `[key_value_store.<label>]` entries as kv-wit's store definitions (paths already absolute). */
+function kvDefinitions(stores: RuntimeConfig['keyValueStore']): Map<string, KvStoreDefinition> | undefined {
+  if (stores === undefined) return undefined;
+  const out = new Map<string, KvStoreDefinition>();
+  for (const [label, store] of stores) out.set(label, store.type === 'spin' ? { type: 'spin', path: store.path } : { type: 'redis', url: store.url });
+  return out;
 }

@@ -5,8 +5,10 @@
  * `allowed_outbound_hosts` and the runtime config's `block_networks` allow them.
  */
 import type { Capability, CapabilityService } from '../capability.js';
-import { OutboundConfigError } from '../errors.js';
 import { UNVERSIONED, WASI_0_2, type InterfaceSpec } from '../prepare/interface-set.js';
+import { loadClientTls } from './client-tls.js';
+import { ConnectionLimit } from './connection-limit.js';
+import { outboundHttpConnectionLimit } from './limited-connector.js';
 import { createOutboundHttp, type OutboundHttp } from './outbound-http.js';
 import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from './outbound-service.js';
 
@@ -21,14 +23,24 @@ const OUTBOUND_INTERFACES: readonly InterfaceSpec[] = [
   { name: 'fermyon:spin/http', versions: [UNVERSIONED] },
 ];
 
-/** The outbound HTTP capability. `[outbound_http] connection_pooling` applies unless `options.connectionPooling` is given. */
-export function outboundHttpCapability(options: { connectionPooling?: boolean } = {}): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => OutboundHttpService } {
+/**
+ * The outbound HTTP capability, with the runtime config's `[outbound_http]` (`connection_pooling`
+ * unless `options.connectionPooling` is given; `max_connections`, or the deprecated
+ * `max_concurrent_requests`, under `[outbound_networking] max_total_connections`) and `[[client_tls]]`.
+ * @throws ClientTlsError `RUNTIME_CLIENT_TLS` at set-up when a `[[client_tls]]` file cannot be used
+ */
+export function outboundHttpCapability(options: { connectionPooling?: boolean } = {}): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => Promise<OutboundHttpService> } {
   return {
     name: 'outbound-http',
     interfaces: OUTBOUND_INTERFACES,
     guestModule: new URL('../guest/spin/outbound-http-guest.js', import.meta.url).href,
-    setUp(context) {
-      const connectionPooling = options.connectionPooling ?? connectionPoolingFrom(context.runtimeConfig?.document);
+    async setUp(context) {
+      const section = context.runtimeConfig?.outboundHttp;
+      const connectionPooling = options.connectionPooling ?? section?.connectionPooling;
+      const own = outboundHttpConnectionLimit(section);
+      const connectionLimit = own === undefined && context.totalConnections === undefined ? undefined : new ConnectionLimit(own, context.totalConnections);
+      const tlsEntries = context.runtimeConfig?.clientTls;
+      const clientTls = tlsEntries === undefined || tlsEntries.length === 0 ? undefined : await loadClientTls(tlsEntries);
       const outbound = createOutboundHttp({
         allowedHosts: context.allowedHosts,
         selfOrigin: () => context.selfOrigin(),
@@ -36,6 +48,8 @@ export function outboundHttpCapability(options: { connectionPooling?: boolean } 
         ...(context.blockNetworks === undefined ? {} : { blockNetworks: context.blockNetworks }),
         ...(context.lookup === undefined ? {} : { lookup: context.lookup }),
         ...(connectionPooling === undefined ? {} : { connectionPooling }),
+        ...(connectionLimit === undefined ? {} : { connectionLimit }),
+        ...(clientTls === undefined ? {} : { clientTls }),
       });
       return {
         outbound,
@@ -45,16 +59,4 @@ export function outboundHttpCapability(options: { connectionPooling?: boolean } 
       };
     },
   };
-}
-
-/**
- * `[outbound_http] connection_pooling` of a runtime-config document.
- * @throws OutboundConfigError `RUNTIME_OUTBOUND_CONFIG` when it is not a boolean
- */
-function connectionPoolingFrom(doc: unknown): boolean | undefined {
-  const outboundHttp = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['outbound_http'] : undefined;
-  if (outboundHttp === undefined) return undefined;
-  const pooling = typeof outboundHttp === 'object' && outboundHttp !== null ? (outboundHttp as Record<string, unknown>)['connection_pooling'] : undefined;
-  if (pooling !== undefined && typeof pooling !== 'boolean') throw new OutboundConfigError('[outbound_http] connection_pooling must be true or false.');
-  return pooling;
 }

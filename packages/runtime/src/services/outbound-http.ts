@@ -7,6 +7,9 @@ import type { AllowedHosts } from '@spinel/manifest';
 import type { GuestRequest, GuestResponse } from '../pool/executor-types.js';
 import type { BlockedNetworks } from './block-networks.js';
 import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../errors.js';
+import type { ClientTls, ClientTlsConnectOptions } from './client-tls.js';
+import type { ConnectionLimit } from './connection-limit.js';
+import { limitedConnector } from './limited-connector.js';
 import { decideOutbound, type OutboundTargetParts } from './outbound-policy.js';
 
 /** Published when a guest's request is refused by policy: `{ componentId, destination, hint }`. The CLI prints `hint`. */
@@ -59,6 +62,14 @@ export interface OutboundHttpOptions {
    * @default 1024
    */
   maxConcurrentRequests?: number;
+  /**
+   * Runtime config `[outbound_http] max_connections` and `[outbound_networking]
+   * max_total_connections`: each open connection holds a permit; past a limit a new connection
+   * waits for one, within the request's connect timeout (as Spin). @default no limit
+   */
+  connectionLimit?: ConnectionLimit;
+  /** Runtime config `[[client_tls]]`: roots and client certificate per component and host. @default Node's default trust */
+  clientTls?: ClientTls;
 }
 
 /** Outbound HTTP for every guest of an app, with one pool of keep-alive connections per process. */
@@ -88,7 +99,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   const blocked = options.blockNetworks;
   const baseLookup = options.lookup ?? dnsLookup;
   const componentIds = new Set(options.allowedHosts.keys());
-  const agents = new Map<number, Agent>();
+  const agents = new Map<string, Agent>();
   let selfAgent: Agent | undefined;
   const pooling = options.connectionPooling ?? true;
   const connections = options.connectionsPerOrigin ?? 128;
@@ -112,15 +123,18 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     });
   };
 
-  const agentFor = (connectTimeoutMs: number): Agent => {
-    let agent = agents.get(connectTimeoutMs);
+  // One pool per connect timeout and per [[client_tls]] entry (-1: the default trust).
+  const agentFor = (connectTimeoutMs: number, tls: { id: number; connect: ClientTlsConnectOptions } | undefined): Agent => {
+    const key = `${connectTimeoutMs}/${tls?.id ?? -1}`;
+    let agent = agents.get(key);
     if (agent === undefined) {
+      const connect = { timeout: connectTimeoutMs, lookup: filteredLookup as unknown as LookupFunction, ...tls?.connect };
       agent = new Agent({
         connections,
         pipelining: pooling ? 1 : 0,
-        connect: { timeout: connectTimeoutMs, lookup: filteredLookup as unknown as LookupFunction },
+        connect: options.connectionLimit === undefined ? connect : limitedConnector(options.connectionLimit, connect),
       });
-      agents.set(connectTimeoutMs, agent);
+      agents.set(key, agent);
     }
     return agent;
   };
@@ -167,7 +181,8 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
           'request-error',
         );
       }
-      agent = agentFor(head.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const tls = decision.url.protocol === 'https:' ? options.clientTls?.forRequest(head.componentId, host) : undefined;
+      agent = agentFor(head.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS, tls);
     }
     try {
       const response = await agent.request({

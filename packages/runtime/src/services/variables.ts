@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { isLiteralTemplate, parseTemplate, renderTemplate, type LockedApp, type LockedComponent } from '@spinel/manifest';
 import { VariableError } from '../errors.js';
+import type { VariablesProvider } from './variables-providers.js';
 
 /** Where variable values come from, highest precedence first (Spin §1.4). */
 export interface VariableSources {
@@ -9,6 +10,11 @@ export interface VariableSources {
   flags?: readonly string[];
   /** The environment searched for `SPIN_VARIABLE_<UPPERCASE_NAME>` (the CLI passes process.env). @default {} */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Runtime config `[[variables_provider]]`s (see `createVariablesProviders`), asked in order after
+   * `--variable` and before the environment, as Spin orders them.
+   */
+  providers?: readonly VariablesProvider[];
   /** Path of a `.env` file read like the environment, below it in precedence (missing file: ignored). */
   dotenvPath?: string;
   /** Directory relative `@FILE` paths are resolved against. @default the current directory of the caller, passed in */
@@ -30,9 +36,11 @@ export interface ResolvedVariables {
 const NAME = /^[a-z][a-z0-9_]*$/;
 
 /**
- * Asks the providers in Spin's order (`--variable`, then `SPIN_VARIABLE_*` in the environment,
- * then the `.env` file, then the declared default) for every variable the app declares.
+ * Asks the providers in Spin's order (`--variable`, then the runtime config's
+ * `[[variables_provider]]`s in file order, then `SPIN_VARIABLE_*` in the environment, then the
+ * `.env` file, then the declared default) for every variable the app declares.
  * @throws VariableError `RUNTIME_VARIABLE_REQUIRED` naming the first required variable without a value; `RUNTIME_VARIABLE_INVALID` for a malformed `--variable` or unreadable file (values are never quoted)
+ * @throws VariablesProviderError `RUNTIME_VARIABLE_PROVIDER` when a runtime-config provider cannot be asked
  */
 export async function resolveVariables(app: Pick<LockedApp, 'variables'>, sources: VariableSources = {}): Promise<ResolvedVariables> {
   const readText = sources.readText ?? ((path: string) => readFile(path, 'utf8'));
@@ -51,7 +59,12 @@ export async function resolveVariables(app: Pick<LockedApp, 'variables'>, source
   for (const [name, decl] of Object.entries(app.variables ?? {})) {
     if (decl.secret === true) secrets.add(name);
     const envName = `SPIN_VARIABLE_${name.toUpperCase()}`;
-    const value = own(cli, name) ?? own(env, envName) ?? own(dotenv, envName) ?? decl.default;
+    let value = own(cli, name);
+    for (const provider of sources.providers ?? []) {
+      if (value !== undefined) break;
+      value = await provider.get(name);
+    }
+    value ??= own(env, envName) ?? own(dotenv, envName) ?? decl.default;
     if (value === undefined) {
       throw new VariableError(
         'RUNTIME_VARIABLE_REQUIRED',
