@@ -283,6 +283,31 @@ export async function watComponent(name: WatComponentName): Promise<string> {
   });
 }
 
+/**
+ * Path of the `hello` wasi:http component that also imports an interface from a WIT package
+ * given as text (e.g. `package fermyon:spin@2.0.0; interface llm { … }`), for load-time refusal
+ * tests: `importName` is the world's import (`fermyon:spin/llm@2.0.0`), `coreImport` the WAT import
+ * line of one of its functions.
+ */
+export async function watComponentWithImport(options: { packageWit: string; importName: string; coreImport: string }): Promise<string> {
+  const wat = httpModule(HTTP_BODIES['hello'] ?? '', options.coreImport);
+  return cached('wat-import', JSON.stringify([wat, options.packageWit, options.importName]), async (out) => {
+    const tools = await wasmTools();
+    const wit = await mkdtemp(join(tmpdir(), 'spinel-wit-import-'));
+    try {
+      await cp(await fixtureWitDir(HTTP_VERSION), wit, { recursive: true });
+      await mkdir(join(wit, 'deps', 'extra'), { recursive: true });
+      await writeFile(join(wit, 'deps', 'extra', 'package.wit'), options.packageWit);
+      const world = await readFile(join(wit, 'world.wit'), 'utf8');
+      await writeFile(join(wit, 'world.wit'), `${world}\nworld http-extra {\n  include wasi:http/proxy@${HTTP_VERSION};\n  import ${options.importName};\n}\n`);
+      const embedded = await tools.componentEmbed({ binary: await tools.parse(wat), witPath: wit, world: 'http-extra' });
+      await writeFile(out, await tools.componentNew(embedded));
+    } finally {
+      await rm(wit, { recursive: true, force: true });
+    }
+  });
+}
+
 const WAGI_ECHO = `(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))

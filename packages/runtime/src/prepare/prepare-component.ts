@@ -8,6 +8,7 @@ import { loadTranspiled, readSourceHashed, type Transpiled } from './component-s
 import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
 import type { InterfaceSet } from './interface-set.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
+import { unsupportedImportsMessage } from './unsupported-imports-message.js';
 
 /** How a prepared component is run. */
 export type ComponentKind = 'http' | 'wagi';
@@ -150,7 +151,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   const asyncOnly = asyncImportsMessage(id, missing);
   if (asyncOnly !== undefined) throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', asyncOnly, { componentId: id });
   if (missing.length > 0) {
-    throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" imports interfaces this host does not provide: ${missing.join(', ')}. Remove those imports or run it on a host that provides them.`, { componentId: id });
+    throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', unsupportedImportsMessage(id, missing), { componentId: id });
   }
   // Resettable modules and glue whose handle tables the worker can empty (both made once, cached).
   let reset: ComponentResetInfo | undefined;
