@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
 import type { HttpTrigger } from '@spinel/runtime';
+import type { RuntimeConfig } from '@spinel/runtime';
 
 /** Labels of a request for metrics: the component (empty for static responses and 404s) and the route pattern. */
 export interface RouteLabels {
@@ -49,8 +50,8 @@ export interface PrepareAppVersionOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Base of `NAME=@FILE` variable paths. */
   cwd: string;
-  /** The parsed runtime config and its directory. */
-  runtimeConfig: { document: unknown; baseDir: string } | undefined;
+  /** The runtime config, read and checked. */
+  runtimeConfig: RuntimeConfig | undefined;
   workers?: number;
   requestTimeoutMs?: number;
   maxInstanceMemory?: number;

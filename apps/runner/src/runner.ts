@@ -8,11 +8,11 @@
  * ready; a version that fails is logged and never serves.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Cache } from '@spinel/cache';
 import type * as RuntimeApi from '@spinel/runtime';
 import { ADMIN_PATHS, createAdminServer, type Readiness } from './admin-server.js';
@@ -23,6 +23,7 @@ import type { RunnerConfig } from './config.js';
 import { errorCode, RunnerError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js';
+import type { RuntimeConfig } from '@spinel/runtime';
 
 /** What {@link createRunner} is built from. */
 export interface RunnerDeps {
@@ -82,7 +83,7 @@ export function createRunner(deps: RunnerDeps): Runner {
   let cache: Cache | undefined;
   let stateDir = '';
   let ownedStateDir: string | undefined;
-  let runtimeConfig: { document: unknown; baseDir: string } | undefined;
+  let runtimeConfig: RuntimeConfig | undefined;
   let served: Served | undefined;
   const retiring = new Set<Promise<void>>();
   const stopController = new AbortController();
@@ -341,7 +342,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         ownedStateDir = await mkdtemp(join(tmpdir(), 'spinel-runner-state-'));
         stateDir = ownedStateDir;
       }
-      if (config.runtimeConfigFile !== undefined) runtimeConfig = await readRuntimeConfig(resolve(deps.cwd, config.runtimeConfigFile));
+      if (config.runtimeConfigFile !== undefined) runtimeConfig = await readRuntimeConfig(resolve(deps.cwd, config.runtimeConfigFile), deps.cwd);
       subscribeRuntimeEvents(await import('@spinel/runtime'));
       source = await openAppSource(config.from, { cwd: deps.cwd, env: deps.env, insecure: config.insecure, cache });
       listener = createAppListener({ metrics, logger, logRequests: config.logRequests });
@@ -408,18 +409,14 @@ export function createRunner(deps: RunnerDeps): Runner {
 /** Codes a later attempt may not see again: the registry or the network, not the content. */
 const TRANSIENT_CODES = new Set(['OCI_NETWORK', 'OCI_REGISTRY_ERROR', 'OCI_UNAUTHORIZED', 'OCI_DENIED', 'OCI_AUTH_FAILED', 'OCI_MANIFEST_UNKNOWN', 'OCI_BLOB_UNKNOWN', 'CACHE_IO', 'UNKNOWN']);
 
-async function readRuntimeConfig(file: string): Promise<{ document: unknown; baseDir: string }> {
-  const { parse } = await import('smol-toml');
-  let text: string;
+/** The runtime config, checked as strictly as Spin does (unknown keys and wrong types refused with their line). */
+async function readRuntimeConfig(file: string, cwd: string): Promise<RuntimeConfig> {
+  const runtime = await import('@spinel/runtime');
   try {
-    text = await readFile(file, 'utf8');
+    return await runtime.readRuntimeConfig(file, { cwd });
   } catch (err) {
-    throw new RunnerError('RUNNER_RUNTIME_CONFIG', `Cannot read the runtime config file ${file}: ${(err as Error).message}. Check --runtime-config-file (SPINEL_RUNTIME_CONFIG_FILE).`, { cause: err });
-  }
-  try {
-    return { document: parse(text), baseDir: dirname(file) };
-  } catch (err) {
-    throw new RunnerError('RUNNER_RUNTIME_CONFIG', `The runtime config file ${file} is not valid TOML: ${(err as Error).message}. Fix it and start again.`, { cause: err });
+    const reason = (err as Error).message;
+    throw new RunnerError('RUNNER_RUNTIME_CONFIG', `${reason}${/start again/.test(reason) ? '' : '.'} Check --runtime-config-file (SPINEL_RUNTIME_CONFIG_FILE).`, { cause: err });
   }
 }
 

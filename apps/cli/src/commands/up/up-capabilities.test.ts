@@ -118,6 +118,6 @@ describe('spinel up capabilities flags', () => {
     const s = await up(['--variable', 'who=world', '--runtime-config-file', 'bad.toml'], dir);
     expect(s.base).toBeUndefined();
     expect(await s.exited).not.toBe(0);
-    expect(s.output()).toContain('CLI_INVALID_RUNTIME_CONFIG');
+    expect(s.output()).toMatch(/bad\.toml:1:\d+: the runtime config is not valid TOML[\s\S]*Code: RUNTIME_CONFIG_READ/);
   }, 60_000);
 });

@@ -38,7 +38,11 @@ export class Up extends SpinelCommand {
     'state-dir': Flags.string({ description: 'State directory. Default: .spin next to spin.toml (none for registry apps); empty for none.' }),
     variable: Flags.string({ multiple: true, description: 'An app variable: NAME=VALUE, NAME=@FILE (the file\'s text), @FILE.json or @FILE.toml (repeatable). SPIN_VARIABLE_<NAME> and a .env file next to the app are read too.' }),
     'key-value': Flags.string({ multiple: true, description: 'KEY=VALUE written into the default key-value store before serving (repeatable).' }),
-    'runtime-config-file': Flags.file({ description: 'Runtime config (TOML): [key_value_store.<label>], [outbound_networking] block_networks, [outbound_http].', env: 'RUNTIME_CONFIG_FILE', exists: true }),
+    'runtime-config-file': Flags.file({
+      description: 'Runtime config (TOML, Spin\'s format): state_dir, log_dir, max_instance_memory, [key_value_store.*], [sqlite_database.*], [[variables_provider]], [outbound_http], [outbound_networking], [[client_tls]], [outbound_redis|pg|mysql|mqtt]. Unknown keys stop the start. Also read from RUNTIME_CONFIG_FILE (Spin\'s name).',
+      env: 'RUNTIME_CONFIG_FILE',
+    }),
+    sqlite: Flags.string({ multiple: true, description: 'SQL run before serving (repeatable): a statement against the default database, @FILE.sql, @FILE.sql:LABEL or LABEL:@FILE.sql for another database.' }),
     'cache-dir': cacheDirFlag,
     insecure: Flags.boolean({ char: 'k', description: 'Use plain HTTP for the registry.', default: false }),
     build: Flags.boolean({ description: 'Run the components\' build commands first (local apps).', default: false, env: 'SPIN_ALWAYS_BUILD' }),
@@ -102,8 +106,16 @@ export class Up extends SpinelCommand {
         process.stderr.write(`'${source.reference}' is not a file or directory here: treating it as a registry reference.\n`);
       }
       let app = await loadApp();
-      const stateDir = flags['state-dir'] === undefined ? defaultStateDir : flags['state-dir'] === '' ? undefined : resolve(flags['state-dir']);
-      const logDir = flags['log-dir'] !== undefined ? (flags['log-dir'] === '' ? null : resolve(flags['log-dir'])) : stateDir === undefined ? null : join(stateDir, 'logs');
+      const runtime = await import('@spinel/runtime');
+      // The runtime config is checked strictly before anything starts.
+      const runtimeConfigFile = flags['runtime-config-file'];
+      const runtimeConfig = runtimeConfigFile === undefined ? undefined : await runtime.readRuntimeConfig(runtimeConfigFile, { cwd });
+      // Flags win over the runtime config, which wins over the defaults; an empty value means none.
+      const stateDirSetting = flags['state-dir'] ?? runtimeConfig?.stateDir;
+      const stateDir = stateDirSetting === undefined ? defaultStateDir : stateDirSetting === '' ? undefined : resolve(stateDirSetting);
+      const logDirSetting = flags['log-dir'] ?? runtimeConfig?.logDir;
+      const logDir = logDirSetting !== undefined ? (logDirSetting === '' ? null : resolve(logDirSetting)) : stateDir === undefined ? null : join(stateDir, 'logs');
+      const maxInstanceMemory = flags['max-instance-memory'] ?? runtimeConfig?.maxInstanceMemory;
       if (logDir !== null) {
         await mkdir(logDir, { recursive: true });
         if (flags.format === 'plain') this.log(`Logging component stdio to "${displayPath(logDir, cwd)}/"`);
@@ -119,7 +131,6 @@ export class Up extends SpinelCommand {
           ? { cert: await readFile(flags['tls-cert']), key: await readFile(flags['tls-key']) }
           : undefined;
 
-      const runtime = await import('@spinel/runtime');
       const onRequestError = (message: unknown): void => {
         const { error } = message as { error: unknown };
         process.stderr.write(`Error processing request: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -146,7 +157,6 @@ export class Up extends SpinelCommand {
 
       const { parse } = await import('smol-toml');
       const appDir = source.kind === 'reference' ? cwd : dirname(source.path);
-      const runtimeConfig = flags['runtime-config-file'] === undefined ? undefined : await readRuntimeConfig(flags['runtime-config-file'], parse);
       const sourceLimits = await sizeLimits(flags);
       const start = (locked: LockedApp): ReturnType<typeof runtime.runApp> =>
         runtime.runApp({
@@ -161,10 +171,11 @@ export class Up extends SpinelCommand {
           variables: { flags: flags.variable ?? [], env: process.env, dotenvPath: join(appDir, '.env'), cwd, parseToml: parse },
           keyValue: { seeds: flags['key-value'] ?? [] },
           ...(runtimeConfig === undefined ? {} : { runtimeConfig }),
+          sqlite: { statements: flags.sqlite ?? [], cwd },
           ...(sourceLimits.maxSourceBytes === undefined ? {} : { maxSourceBytes: sourceLimits.maxSourceBytes }),
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
           ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
-          ...(flags['max-instance-memory'] === undefined ? {} : { maxInstanceMemory: flags['max-instance-memory'] }),
+          ...(maxInstanceMemory === undefined ? {} : { maxInstanceMemory }),
           ...(parity.instanceReuse !== undefined ? { instanceReuse: parity.instanceReuse } : flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
           ...(tls === undefined ? {} : { tls }),
         });
@@ -195,6 +206,7 @@ export class Up extends SpinelCommand {
         process.on('SIGTERM', stop);
       });
       if (running.keyValueNote !== undefined && flags.format === 'plain') this.log(running.keyValueNote);
+      if (running.sqliteNote !== undefined && flags.format === 'plain') this.log(running.sqliteNote);
       for (const warning of running.warnings()) process.stderr.write(`${warning}\n`);
       process.stdout.write(running.startupText(flags.format as 'plain' | 'json'));
       await stopped;
@@ -249,18 +261,6 @@ async function removeCorruptBlobs(cache: Cache, app: LockedApp): Promise<void> {
     const info = await lstat(path).catch(() => undefined);
     const intact = info?.isFile() === true && (await hashFile(path).catch(() => undefined)) === digest;
     if (!intact) await cache.remove(digest).catch(() => false);
-  }
-}
-
-/** The parsed `--runtime-config-file`: its document and directory (relative paths in it are resolved from there). */
-async function readRuntimeConfig(path: string, parse: (text: string) => unknown): Promise<{ document: unknown; baseDir: string }> {
-  const file = resolve(path);
-  try {
-    return { document: parse(await readFile(file, 'utf8')), baseDir: dirname(file) };
-  } catch (cause) {
-    throw Object.assign(new Error(`Failed to read runtime config file ${file}: ${(cause as Error).message}. Fix the TOML and start again.`, { cause }), {
-      code: 'CLI_INVALID_RUNTIME_CONFIG',
-    });
   }
 }
 
