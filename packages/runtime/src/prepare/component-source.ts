@@ -14,6 +14,7 @@ import { debuglog } from 'node:util';
 import type { Cache } from '@spinel/cache';
 import type { LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
+import { patchGlueDebugLog } from './glue-debug-log-patch.js';
 
 const debug = debuglog('spinel:runtime');
 
@@ -172,7 +173,8 @@ async function transpileToDir(bytes: Uint8Array, dir: string): Promise<void> {
   for (const [name, data] of Object.entries(out.files)) {
     if (name.includes('/')) continue;
     const target = name === 'component.js' ? GLUE_FILE : name;
-    await writeFile(join(dir, target), data);
+    // The glue's debug log reads process.env on every call: patched to read it once (glue-debug-log-patch.ts).
+    await writeFile(join(dir, target), name === 'component.js' ? patchGlueDebugLog(new TextDecoder().decode(data)).source : data);
   }
   const meta: TranspileMeta = { imports: out.imports, exports: out.exports };
   await writeFile(join(dir, 'meta.json'), JSON.stringify(meta));
@@ -189,7 +191,8 @@ const keepTranspiled = (path: string): boolean => !path.includes('/') && (path.e
  * @throws ComponentLoadError RUNTIME_COMPONENT_INTEGRITY when even a fresh transpile does not read back intact
  */
 export async function loadTranspiled(bytes: Uint8Array, cache: Cache, sha256 = createHash('sha256').update(bytes).digest('hex')): Promise<Transpiled> {
-  const key = `jco-transpile-${await jcoVersion()}-${sha256}`;
+  // `-g1`: the glue is patched (glue-debug-log-patch.ts); an older cache entry holds unpatched glue.
+  const key = `jco-transpile-${await jcoVersion()}-g1-${sha256}`;
   let content = await cache.readDerived(key, { keep: keepTranspiled });
   if (content === undefined) {
     debug('transpiling component %s', sha256);
