@@ -9,3 +9,4 @@ export * from './outbound-guests.js';
 export * from './tls.js';
 export * from './sqlite-wit.js';
 export * from './sqlite-guests.js';
+export * from './sqlite-wat-guest.js';

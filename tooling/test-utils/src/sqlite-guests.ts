@@ -33,7 +33,7 @@ const changes = (c) => c.changes();`,
 
 // Routes: /setup creates the table; /insert adds one row with every parameter type; /select
 // returns columns and typed rows; /errors shows bad SQL, an unlisted label and a wrong
-// parameter count; /count counts rows; /bench runs ?n= point queries (for the benchmark).
+// parameter count; /count counts rows; /bench runs ?n= queries (for the benchmark).
 const ROUTES = `
 ${JSON_HELPERS}
 async function handle(request) {
@@ -75,10 +75,13 @@ async function handle(request) {
     });
   }
   if (path === '/bench') {
+    // ?n= queries on one connection: point lookups by id, or (q=scan) a sum over 1,000 rows.
     const c = open('default');
     const n = Number(url.searchParams.get('n') ?? '1000');
+    const scan = url.searchParams.get('q') === 'scan';
+    const sql = scan ? 'SELECT sum(v) FROM bench WHERE id <= ?' : 'SELECT v FROM bench WHERE id = ?';
     let sum = 0n;
-    for (let i = 0; i < n; i++) sum += exec(c, 'SELECT v FROM bench WHERE id = ?', [{ tag: 'integer', val: BigInt((i % 1000) + 1) }]).rows[0].values[0].val;
+    for (let i = 0; i < n; i++) sum += exec(c, sql, [{ tag: 'integer', val: scan ? 1000n : BigInt((i % 1000) + 1) }]).rows[0].values[0].val;
     return reply({ n, sum });
   }
   return new Response('unknown route', { status: 404 });

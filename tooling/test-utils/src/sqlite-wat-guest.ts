@@ -1,10 +1,10 @@
-// Test and benchmark helper: a small component written in WAT that calls the three SQLite
-// interfaces through the canonical ABI, transpiled by jco (instantiation `sync`) into a directory,
-// so a test or a worker can instantiate it with the host's import objects and call its exports.
+// A small component written in WAT that calls the three SQLite interfaces through the canonical
+// ABI, transpiled by jco (instantiation `sync`) into a directory (glue as guest.mjs), so a test or
+// a benchmark worker can instantiate it with the host's import objects and call its exports.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nestedSqlitePackages } from '@spinel/test-utils';
+import { nestedSqlitePackages } from './sqlite-wit.js';
 
 /** The guest's exports (see the WAT below for what each returns). */
 export interface SqliteWatGuest {
@@ -14,9 +14,10 @@ export interface SqliteWatGuest {
   v2Count(): bigint;
   legacyCount(): bigint;
   bench(n: number): bigint;
+  benchScan(n: number): bigint;
 }
 
-/** A transpiled guest in `dir`: import `guest.js` there and call `instantiate`. */
+/** A transpiled guest in `dir`: import `guest.mjs` there and call `instantiate`. */
 export interface BuiltWatGuest {
   dir: string;
   /** Core module bytes by the names jco's `getCoreModule` asks for. */
@@ -42,6 +43,7 @@ function wat(): string {
   const bad = str('SELEC 1');
   const count = str('SELECT count(*) FROM t');
   const benchSql = str('SELECT v FROM bench WHERE id = ?');
+  const scanSql = str('SELECT sum(v) FROM bench WHERE id <= ?');
   if (next > 1024) throw new Error('guest strings overflow their area');
   // Scratch areas: 1024 params (16-byte values), 1100 return areas, 4096 bump heap.
   return `(module
@@ -155,6 +157,27 @@ function wat(): string {
         (br $next)))
     (call $drop3 (local.get $c))
     (local.get $sum))
+  ;; n queries "SELECT sum(v) FROM bench WHERE id <= 1000" on one connection: the sum of the sums
+  (func (export "bench-scan") (param $n i32) (result i64)
+    (local $c i32)
+    (local $i i32)
+    (local $sum i64)
+    (call $open3 (i32.const ${def[0]}) (i32.const ${def[1]}) (i32.const 1100))
+    (if (i32.load8_u (i32.const 1100)) (then (return (i64.const -1))))
+    (local.set $c (i32.load (i32.const 1104)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (global.set $bump (i32.const 4096))
+        (i32.store8 (i32.const 1024) (i32.const 0))
+        (i64.store (i32.const 1032) (i64.const 1000))
+        (call $exec3 (local.get $c) (i32.const ${scanSql[0]}) (i32.const ${scanSql[1]}) (i32.const 1024) (i32.const 1) (i32.const 1100))
+        (if (i32.load8_u (i32.const 1100)) (then (return (i64.const -2))))
+        (local.set $sum (i64.add (local.get $sum) (call $first-int)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (call $drop3 (local.get $c))
+    (local.get $sum))
 )`;
 }
 
@@ -173,6 +196,7 @@ world guest {
   export v2-count: func() -> s64;
   export legacy-count: func() -> s64;
   export bench: func(n: u32) -> s64;
+  export bench-scan: func(n: u32) -> s64;
 }
 ${nestedSqlitePackages()}`;
   const core = await parse(wat());
@@ -181,6 +205,6 @@ ${nestedSqlitePackages()}`;
   const out = await transpile(component, { name: 'guest', instantiation: 'sync', noTypescript: true });
   const dir = await mkdtemp(join(tmpdir(), 'spinel-sqlite-wat-'));
   const files = out.files as Record<string, Uint8Array>;
-  for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name.replace(/\//g, '_')), bytes);
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name === 'guest.js' ? 'guest.mjs' : name.replace(/\//g, '_')), bytes);
   return { dir, files };
 }

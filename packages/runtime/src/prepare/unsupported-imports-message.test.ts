@@ -36,7 +36,10 @@ describe('load-time refusal of imports the host does not provide', () => {
       const error = await prepareComponent(
         { id: 'ai', source: { content_type: 'application/wasm', source: pathToFileURL(path).href } },
         { cache: openCache({ root: join(dir, 'cache') }), kind: 'http', env: {}, interfaces: new InterfaceSet(WASI_INTERFACES) },
-      ).catch((err: unknown) => err as Error & { code: string; componentId: string });
+      ).then(
+        () => { throw new Error("expected a refusal"); },
+        (err: unknown) => err as Error & { code: string; componentId: string },
+      );
       expect(error).toMatchObject({ code: 'RUNTIME_UNSUPPORTED_IMPORTS', componentId: 'ai' });
       expect(error.message).toBe(
         'Component "ai" imports fermyon:spin/llm@2.0.0: LLM inferencing is not supported by Spinel (there is no inferencing engine, and [llm_compute] in the runtime config is refused). Run this component with Spin, or remove its use of the LLM interface.',

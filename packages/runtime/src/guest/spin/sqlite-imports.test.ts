@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteConnections, createSqliteFiles, type SqliteConnections, type SqliteFiles } from './sqlite-core.js';
 import { createSqliteImports } from './sqlite-imports.js';
-import { buildSqliteWatGuest, type BuiltWatGuest, type SqliteWatGuest } from './test-sqlite-wat-guest.js';
+import { buildSqliteWatGuest, type BuiltWatGuest, type SqliteWatGuest } from '@spinel/test-utils';
 
 // A real component calling the host through jco's own glue: this proves the import shapes
 // (resource classes, thrown variant payloads, s64/u64 as bigint, the unversioned interface's u32
@@ -19,7 +19,7 @@ let files: SqliteFiles;
 
 beforeAll(async () => {
   built = await buildSqliteWatGuest();
-  instantiate = ((await import(pathToFileURL(join(built.dir, 'guest.js')).href)) as { instantiate: Instantiate }).instantiate;
+  instantiate = ((await import(pathToFileURL(join(built.dir, 'guest.mjs')).href)) as { instantiate: Instantiate }).instantiate;
   dir = await mkdtemp(join(tmpdir(), 'spinel-sqlite-imports-'));
   files = createSqliteFiles();
 }, 120_000);

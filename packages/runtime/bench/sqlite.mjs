@@ -1,0 +1,109 @@
+// `pnpm bench` (runtime): SQLite queries from a guest, served through runApp (the query runs in
+// an executor worker, through jco's glue and the SQLite host), against the same query with
+// better-sqlite3 called directly from Node on the same file. Ratios of medians from one run.
+//
+// Plain node on the built package (not tsx): a loader that transforms the guests' glue
+// (esbuild's keepNames wraps every closure it creates per call) would inflate the guest's side.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { buildSqliteGuest, buildSqliteWatGuest } from '@spinel/test-utils';
+import { runApp } from '../dist/index.js';
+
+const ROUNDS = 9;
+const N = 2000;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const dir = await mkdtemp(join(tmpdir(), 'spinel-sqlite-bench-'));
+const guest = await buildSqliteGuest('v3');
+await writeFile(
+  join(dir, 'spin.toml'),
+  `spin_manifest_version = 2
+[application]
+name = "sqlite-bench"
+[[trigger.http]]
+route = "/..."
+component = "bench"
+[component.bench]
+source = ${JSON.stringify(guest)}
+sqlite_databases = ["default"]
+`,
+);
+const stateDir = join(dir, '.spin');
+const running = await runApp({
+  manifestPath: join(dir, 'spin.toml'),
+  lock: { workingDir: dir },
+  stateDir,
+  workers: 1,
+  listen: '127.0.0.1:0',
+  sqlite: {
+    cwd: dir,
+    statements: ['CREATE TABLE bench (id INTEGER PRIMARY KEY, v INTEGER)', `INSERT INTO bench SELECT value, value * 2 FROM json_each('${JSON.stringify(Array.from({ length: 1000 }, (_, i) => i + 1))}')`],
+  },
+});
+try {
+  const raw = new Database(join(stateDir, 'sqlite_db.db'));
+  const point = raw.prepare('SELECT v FROM bench WHERE id = ?').raw(true).safeIntegers(true);
+  const scan = raw.prepare('SELECT sum(v) FROM bench WHERE id <= ?').raw(true).safeIntegers(true);
+  const request = async (query) => {
+    const start = process.hrtime.bigint();
+    const res = await fetch(`${running.baseUrl}/bench?${query}`);
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`guest answered ${res.status}: ${body}`);
+    return Number(process.hrtime.bigint() - start);
+  };
+  const direct = (stmt, arg) => {
+    const start = process.hrtime.bigint();
+    let sum = 0n;
+    for (let i = 0; i < N; i++) sum += stmt.get(arg(i))[0];
+    if (sum === 0n) throw new Error('no rows');
+    return Number(process.hrtime.bigint() - start);
+  };
+  const measure = async (q) => {
+    const guestNs = [];
+    const rawNs = [];
+    for (let round = 0; round < ROUNDS + 1; round++) {
+      // A request's own cost (instance, HTTP, the guest's JS) is what n=0 takes: subtract it.
+      const empty = await request(`n=0&q=${q}`);
+      const full = await request(`n=${N}&q=${q}`);
+      const alone = direct(q === 'scan' ? scan : point, q === 'scan' ? () => 1000n : (i) => BigInt((i % 1000) + 1));
+      if (round === 0) continue; // warm-up
+      guestNs.push((full - empty) / N);
+      rawNs.push(alone / N);
+    }
+    return { guest: median(guestNs), raw: median(rawNs) };
+  };
+  const directMedian = (stmt, arg) => {
+    const ns = [];
+    for (let round = 0; round < ROUNDS; round++) ns.push(direct(stmt, arg) / N);
+    return median(ns);
+  };
+  // The same queries from a WAT guest, in a worker, through jco's glue and the SQLite capability's
+  // worker-side imports: what the host path costs without a guest language's own work.
+  const wat = await buildSqliteWatGuest();
+  const worker = new Worker(new URL('./sqlite-wat-worker.mjs', import.meta.url), { workerData: { dir: wat.dir, dbPath: join(stateDir, 'sqlite_db.db'), n: N, rounds: ROUNDS } });
+  const [watTimes] = await once(worker, 'message');
+  await worker.terminate();
+  await rm(wat.dir, { recursive: true, force: true });
+  const rawPoint = directMedian(point, (i) => BigInt((i % 1000) + 1));
+  const rawScan = directMedian(scan, () => 1000n);
+  for (const [q, title, watNs, rawNs] of [
+    ['point', 'point query (SELECT v FROM bench WHERE id = ?)', median(watTimes.point), rawPoint],
+    ['scan', 'aggregate over 1,000 rows (SELECT sum(v) FROM bench WHERE id <= ?)', median(watTimes.scan), rawScan],
+  ]) {
+    const { guest: g, raw: r } = await measure(q);
+    console.log(`\nSQLite from a guest in a worker vs better-sqlite3 called from Node: ${title}`);
+    console.log(`  componentize-js guest through runApp (per query)  ${(g / 1000).toFixed(2).padStart(9)} µs/op   ratio ${(g / r).toFixed(2)}×  (goal: ≤ 1.25×)`);
+    console.log(`  better-sqlite3 directly, same run                 ${(r / 1000).toFixed(2).padStart(9)} µs/op`);
+    console.log(`  WAT guest, glue + host only (per query)           ${(watNs / 1000).toFixed(2).padStart(9)} µs/op   ratio ${(watNs / rawNs).toFixed(2)}×`);
+    console.log(`  better-sqlite3 directly, beside it                ${(rawNs / 1000).toFixed(2).padStart(9)} µs/op`);
+  }
+  raw.close();
+} finally {
+  await running.close();
+  await rm(dir, { recursive: true, force: true });
+}
