@@ -8,10 +8,8 @@
 import type { Capability, CapabilityService } from '../capability.js';
 import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
 import { readComponentSource } from '../prepare/component-source.js';
-import { LimitedSemaphore } from './connection-limit.js';
 import { createMqttService } from './mqtt-service.js';
 import { createMysqlService } from './mysql-service.js';
-import { readOutboundServicesConfig } from './outbound-runtime-config.js';
 import { createPostgresService } from './postgres-service.js';
 import { createRedisService } from './redis-service.js';
 import { OUTBOUND_SERVICES_METHOD, outboundServicesHandler, type OutboundServices } from './services-bridge.js';
@@ -37,9 +35,9 @@ export const OUTBOUND_SERVICES_INTERFACES: readonly InterfaceSpec[] = [
 ];
 
 /**
- * The outbound services capability. `[outbound_redis|pg|mysql|mqtt]` and
- * `[outbound_networking] max_total_connections` of the runtime config apply.
- * @throws OutboundConfigError `RUNTIME_OUTBOUND_CONFIG` from `setUp` for an invalid section
+ * The outbound services capability. `[outbound_redis|pg|mysql|mqtt]` of the checked runtime config
+ * apply, and every connection also holds a permit of `[outbound_networking] max_total_connections`
+ * (the context's one semaphore, shared with outbound HTTP).
  */
 export function outboundServicesCapability(): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => Promise<OutboundServicesService> } {
   return {
@@ -47,14 +45,14 @@ export function outboundServicesCapability(): Capability & { setUp: (...a: Param
     interfaces: OUTBOUND_SERVICES_INTERFACES,
     guestModule: new URL('../guest/spin/outbound-services-guest.js', import.meta.url).href,
     async setUp(context) {
-      const config = readOutboundServicesConfig(context.runtimeConfig?.document);
-      const globalLimit = config.maxTotalConnections === undefined ? undefined : new LimitedSemaphore(config.maxTotalConnections);
-      const policy = { allowedHosts: context.allowedHosts, blockNetworks: context.blockNetworks, lookup: context.lookup, globalLimit };
+      // The reader has already refused unknown keys and values out of range, naming line and column.
+      const config = context.runtimeConfig;
+      const policy = { allowedHosts: context.allowedHosts, blockNetworks: context.blockNetworks, lookup: context.lookup, globalLimit: context.totalConnections };
       const services: OutboundServices = {
-        redis: createRedisService({ ...policy, maxConnections: config.redis.maxConnections }),
-        pg: createPostgresService({ ...policy, maxConnections: config.pg.maxConnections }),
-        mysql: createMysqlService({ ...policy, maxConnections: config.mysql.maxConnections }),
-        mqtt: createMqttService({ ...policy, maxConnections: config.mqtt.maxConnections, maxPayloadSizeBytes: config.mqtt.maxPayloadSizeBytes }),
+        redis: createRedisService({ ...policy, maxConnections: config?.outboundRedis?.maxConnections }),
+        pg: createPostgresService({ ...policy, maxConnections: config?.outboundPg?.maxConnections }),
+        mysql: createMysqlService({ ...policy, maxConnections: config?.outboundMysql?.maxConnections }),
+        mqtt: createMqttService({ ...policy, maxConnections: config?.outboundMqtt?.maxConnections, maxPayloadSizeBytes: config?.outboundMqtt?.maxPayloadSizeBytes }),
       };
       const spinPostgres: OutboundServicesGuestInit['spinPostgres'] = [];
       for (const component of context.app.components) {
