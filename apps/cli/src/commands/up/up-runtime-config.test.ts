@@ -104,12 +104,12 @@ describe('spinel up --runtime-config-file', () => {
     expect(llm).not.toContain('secret-llm-token');
   }, 120_000);
 
-  it('reads RUNTIME_CONFIG_FILE (Spin\'s variable) and SPIN_RUNTIME_CONFIG_FILE; the flag wins', async () => {
+  it('reads RUNTIME_CONFIG_FILE (Spin\'s variable), not SPIN_RUNTIME_CONFIG_FILE; the flag wins', async () => {
     const dir = app(hello);
     writeFileSync(join(dir, 'bad.toml'), 'nonsense = 1\n');
     writeFileSync(join(dir, 'good.toml'), 'state_dir = "from-config"\n');
     expect(await refused(await up([], dir, { RUNTIME_CONFIG_FILE: 'bad.toml' }))).toContain('bad.toml:1:1: unknown key `nonsense`');
-    expect(await refused(await up([], dir, { SPIN_RUNTIME_CONFIG_FILE: 'bad.toml' }))).toContain('bad.toml:1:1: unknown key `nonsense`');
+    await stop(await up([], dir, { SPIN_RUNTIME_CONFIG_FILE: 'bad.toml' }));
     await stop(await up(['--runtime-config-file', 'good.toml'], dir, { RUNTIME_CONFIG_FILE: 'bad.toml' }));
   }, 120_000);
 
