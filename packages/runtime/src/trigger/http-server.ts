@@ -1,5 +1,5 @@
 /**
- * The HTTP trigger (spin-reference §7): a node:http(s) server that routes requests to an
+ * The HTTP trigger (Spin's `crates/trigger-http/src/server.rs`): a node:http(s) server that routes requests to an
  * app's components through an {@link Executor}, answers Spin's well-known endpoints and
  * static responses itself, and enforces size limits, a bound on in-flight requests and
  * deadlines. It never prints; errors are published on diagnostics channels.

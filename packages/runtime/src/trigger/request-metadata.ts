@@ -1,6 +1,6 @@
 /**
- * The request metadata Spin gives a component (spin-reference §7.5): `spin-*` headers for
- * wasi:http components, the same values as CGI variables for WAGI (§7.6).
+ * The request metadata Spin gives a component (Spin's `crates/trigger-http/src/headers.rs`): `spin-*` headers for
+ * wasi:http components, the same values as CGI variables for WAGI (`crates/http/src/wagi/mod.rs`).
  */
 import type { RouteMatch } from './router.js';
 

@@ -1,5 +1,5 @@
 /**
- * Spin's HTTP route patterns and their precedence (spin-reference §7.3): exact routes,
+ * Spin's HTTP route patterns and their precedence (Spin's `crates/routes/src/lib.rs`): exact routes,
  * `:name` single-segment captures, a trailing wildcard written `/...` (or `/*`), and
  * private routes that are never routable. Pure: no I/O.
  */

@@ -1,6 +1,6 @@
 /**
- * The HTTP triggers of a locked app, read from their opaque `trigger_config` (spin-reference
- * §1.5): route, component or static response, executor. Pure.
+ * The HTTP triggers of a locked app, read from their opaque `trigger_config` (Spin's
+ * `crates/http/src/config.rs`): route, component or static response, executor. Pure.
  */
 import { RouteError } from '../errors.js';
 import type { RouteConfig } from './router.js';

@@ -1,5 +1,5 @@
 /**
- * WAGI's CGI 1.1 contract (spin-reference §7.6): the environment and argv a WAGI module
+ * WAGI's CGI 1.1 contract (Spin's `crates/http/src/wagi/mod.rs`): the environment and argv a WAGI module
  * is started with, and the parsing of what it writes to stdout into an HTTP response.
  * Pure functions.
  */
