@@ -10,7 +10,7 @@ import { openCache, type Cache } from '@spinel/cache';
 import type { LockedComponent } from '@spinel/manifest';
 import { watComponent } from '@spinel/test-utils';
 import { ComponentLoadError } from '../errors.js';
-import { jcoVersion, loadTranspiled, readComponentSource } from './component-source.js';
+import { loadTranspiled, readComponentSource, transpileCacheKey } from './component-source.js';
 import { loadResettable } from './resettable-cache.js';
 
 let dir: string;
@@ -150,7 +150,7 @@ describe('a component source that is not a regular file of bounded size', () => 
 
 describe('the transpile cache is checked before its output runs', () => {
   async function entryDir(): Promise<string> {
-    return cache.derivedPath(`jco-transpile-${await jcoVersion()}-g1-${digest.slice('sha256:'.length)}`);
+    return cache.derivedPath(await transpileCacheKey(digest.slice('sha256:'.length)));
   }
   const glueText = (url: string): string => Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8');
 

@@ -183,6 +183,12 @@ async function transpileToDir(bytes: Uint8Array, dir: string): Promise<void> {
 /** The files of a transpile directory prepare reads (its `.d.ts` is checked but not kept). */
 const keepTranspiled = (path: string): boolean => !path.includes('/') && (path.endsWith('.wasm') || path === 'meta.json' || path === GLUE_FILE);
 
+/** The derived-cache key of a component's transpiled form, by its sha256 (hex). */
+export async function transpileCacheKey(sha256: string): Promise<string> {
+  // `-g1`: the glue is patched (glue-debug-log-patch.ts); an older cache entry holds unpatched glue.
+  return `jco-transpile-${await jcoVersion()}-g1-${sha256}`;
+}
+
 /**
  * Transpiles a component once per (digest, jco version) and reads the output back; later starts
  * only read. Every file is read through the cache's verification record (`Cache.readDerived`):
@@ -191,8 +197,7 @@ const keepTranspiled = (path: string): boolean => !path.includes('/') && (path.e
  * @throws ComponentLoadError RUNTIME_COMPONENT_INTEGRITY when even a fresh transpile does not read back intact
  */
 export async function loadTranspiled(bytes: Uint8Array, cache: Cache, sha256 = createHash('sha256').update(bytes).digest('hex')): Promise<Transpiled> {
-  // `-g1`: the glue is patched (glue-debug-log-patch.ts); an older cache entry holds unpatched glue.
-  const key = `jco-transpile-${await jcoVersion()}-g1-${sha256}`;
+  const key = await transpileCacheKey(sha256);
   let content = await cache.readDerived(key, { keep: keepTranspiled });
   if (content === undefined) {
     debug('transpiling component %s', sha256);
