@@ -10,3 +10,4 @@ export * from './tls.js';
 export * from './sqlite-wit.js';
 export * from './sqlite-guests.js';
 export * from './sqlite-wat-guest.js';
+export * from './spin1-modules.js';
