@@ -11,3 +11,4 @@ export * from './sqlite-wit.js';
 export * from './sqlite-guests.js';
 export * from './sqlite-wat-guest.js';
 export * from './spin1-modules.js';
+export * from './legacy-wasm.js';

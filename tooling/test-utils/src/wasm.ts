@@ -29,7 +29,8 @@ async function toolVersion(pkgDir: string): Promise<string> {
   return (JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function cached(kind: string, source: string, build: (out: string) => Promise<void>, ext = 'wasm'): Promise<string> {
+/** Builds a fixture once: `build(tmp)` writes it, keyed by `kind`, `source` and the tool versions. */
+export async function cachedFixture(kind: string, source: string, build: (out: string) => Promise<void>, ext = 'wasm'): Promise<string> {
   const versions = `${FIXTURE_FORMAT}/${await toolVersion(jcoRoot())}`;
   const key = createHash('sha256').update(`${kind}\0${versions}\0${source}`).digest('hex').slice(0, 32);
   const dir = fixtureCacheDir();
@@ -101,6 +102,23 @@ world http-unknown {
 export async function watToWasm(wat: string): Promise<Uint8Array> {
   const { parse } = await wasmTools();
   return parse(wat);
+}
+
+/**
+ * A core module from WAT with `world`'s component type embedded (a `component-type` custom
+ * section), as wit-bindgen ≥0.5 leaves modules that Spin turns into components at load.
+ */
+export async function coreModuleWithWorld(wat: string, witDir: string, world: string): Promise<Uint8Array> {
+  const tools = await wasmTools();
+  return tools.componentEmbed({ binary: await tools.parse(wat), witPath: witDir, world });
+}
+
+/** Turns a WAT core module that follows the canonical ABI into a component of `world` of the WIT in `witDir`. */
+export async function componentFromWitDir(wat: string, witDir: string, world: string): Promise<Uint8Array> {
+  const tools = await wasmTools();
+  const core = await tools.parse(wat);
+  const embedded = await tools.componentEmbed({ binary: core, witPath: witDir, world });
+  return tools.componentNew(embedded);
 }
 
 /** Turns a WAT core module that follows the canonical ABI into a component of `world`. */
@@ -274,11 +292,8 @@ const PATH_IMPORT = `(import "wasi:http/types@${HTTP_VERSION}" "[method]incoming
  * "3"), and `unknown-import` (imports an interface no host has).
  */
 export async function watComponent(name: WatComponentName): Promise<string> {
-  const wat =
-    name === 'unknown-import'
-      ? httpModule(HTTP_BODIES['hello'] ?? '', '(import "spinel:fixtures/unknown@0.1.0" "ping" (func $ping))')
-      : httpModule(HTTP_BODIES[name] ?? '', name === 'secret' || name === 'handle-one' ? PATH_IMPORT : '');
-  return cached(`wat-${name}`, wat, async (out) => {
+  const wat = watComponentSource(name);
+  return cachedFixture(`wat-${name}`, wat, async (out) => {
     await writeFile(out, await componentFromWat(wat, name === 'unknown-import' ? 'http-unknown' : 'http-handler', HTTP_VERSION));
   });
 }
@@ -291,7 +306,7 @@ export async function watComponent(name: WatComponentName): Promise<string> {
  */
 export async function watComponentWithImport(options: { packageWit: string; importName: string; coreImport: string }): Promise<string> {
   const wat = httpModule(HTTP_BODIES['hello'] ?? '', options.coreImport);
-  return cached('wat-import', JSON.stringify([wat, options.packageWit, options.importName]), async (out) => {
+  return cachedFixture('wat-import', JSON.stringify([wat, options.packageWit, options.importName]), async (out) => {
     const tools = await wasmTools();
     const wit = await mkdtemp(join(tmpdir(), 'spinel-wit-import-'));
     try {
@@ -356,6 +371,13 @@ const WAGI_LOOP = `(module
   (memory (export "memory") 1)
   (func (export "_start") (loop $forever (br $forever))))`;
 
+/** The WAT core module behind {@link watComponent} (wasi:http 0.2.3, the canonical ABI), to embed or encode differently. */
+export function watComponentSource(name: WatComponentName): string {
+  return name === 'unknown-import'
+    ? httpModule(HTTP_BODIES['hello'] ?? '', '(import "spinel:fixtures/unknown@0.1.0" "ping" (func $ping))')
+    : httpModule(HTTP_BODIES[name] ?? '', name === 'secret' || name === 'handle-one' ? PATH_IMPORT : '');
+}
+
 /** The WAGI core modules available from {@link wagiModule}. */
 export type WagiModuleName = 'echo' | 'loop';
 
@@ -365,7 +387,7 @@ export type WagiModuleName = 'echo' | 'loop';
  */
 export async function wagiModule(name: WagiModuleName): Promise<string> {
   const wat = name === 'echo' ? WAGI_ECHO : WAGI_LOOP;
-  return cached(`wagi-${name}`, wat, async (out) => {
+  return cachedFixture(`wagi-${name}`, wat, async (out) => {
     await writeFile(out, await watToWasm(wat));
   });
 }
@@ -441,7 +463,7 @@ let jsBuilds: Promise<unknown> = Promise.resolve();
 export function jsComponent(name: JsComponentName): Promise<string> {
   const source = JS_SOURCES[name];
   const run = jsBuilds.then(() =>
-    cached(`js-${name}`, source, async (out) => {
+    cachedFixture(`js-${name}`, source, async (out) => {
       const work = await mkdtemp(join(tmpdir(), 'spinel-js-'));
       try {
         const src = join(work, 'index.js');
