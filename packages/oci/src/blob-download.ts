@@ -47,7 +47,12 @@ export async function pullBlob<T>(ctx: RepositoryContext, descriptor: Descriptor
     }
     const stream = verifyingStream(what, resumable(ctx, res, descriptor, options.signal), descriptor, options.onProgress);
     try {
-      return await consume(stream);
+      const consumed = await consume(stream);
+      // A consumer may return without reading (a cache finding the blob already stored,
+      // written meanwhile by another process): the body is then still on the connection, and
+      // left there it holds that connection forever, so closing the client never completes.
+      if (!res.body.readableEnded) discard(res.body);
+      return consumed;
     } catch (err) {
       discard(stream);
       discard(res.body);

@@ -160,4 +160,28 @@ describe('pushApp / pullApp against a real registry', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(join(dir, 'work-tamper-3', 'assets', 'web', 'page.html'))).toBe(false);
   });
+  it('a blob another process stored between the check and the write: its body is dropped and the client still closes', async () => {
+    const files = { 'a.bin': Buffer.alloc(150_000, 'a'), 'b.bin': Buffer.alloc(200_000, 'b'), 'c.bin': Buffer.alloc(3 * 1024 * 1024, 'c') };
+    const app = await writeApp(join(dir, 'app-race'), { components: [{ id: 'web', wasm: wasmB, files }] });
+    await pushApp(app, { target: client.repository(`${registry.host}/spinel/race`), tag: 'v1', sourceDateEpoch: 0 });
+    const cache = openCache({ root: join(dir, 'cache-race') });
+    // As the cache answers when another process wrote the blob after this one looked for it:
+    // "already stored", without reading the stream.
+    const racing = {
+      stat: async () => undefined,
+      putBytes: cache.putBytes.bind(cache),
+      putStream: async (digest: string, source: AsyncIterable<Uint8Array>, options: { kind: 'wasm' | 'data' }) => {
+        const bytes = [wasmB, ...Object.values(files)].find((b) => sha256Digest(b) === digest);
+        if (bytes === undefined) return cache.putStream(digest, source, options);
+        (source as { destroy?: () => void }).destroy?.();
+        return cache.putBytes(digest, bytes, options);
+      },
+    };
+    const own = createRegistryClient();
+    const pulled = await pullArtifact({ target: own.repository(`${registry.host}/spinel/race`), reference: 'v1', store: racing, concurrency: 4 });
+    expect(pulled.blobs.some((b) => b.outcome === 'downloaded')).toBe(true);
+    // With such a body left on its connection, close() waited for it forever.
+    const closed = await Promise.race([own.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 20 s'), 20_000))]);
+    expect(closed).toBe('closed');
+  });
 });
