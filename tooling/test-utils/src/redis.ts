@@ -19,6 +19,8 @@ export interface StartRedisOptions {
   binary?: string;
   /** How long to wait for the first PONG. @default 10000 */
   readyTimeoutMs?: number;
+  /** Require this password (`requirepass`): clients must AUTH. @default none */
+  password?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
         '--daemonize', 'no',
         '--loglevel', 'warning',
         '--logfile', '',
+        ...(options.password === undefined ? [] : ['--requirepass', options.password]),
       ],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -56,7 +59,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     let spawnError: Error | undefined;
     child.once('error', (err) => { spawnError = err; });
     try {
-      await waitForPong(port, readyTimeoutMs, () => child.exitCode !== null || spawnError !== undefined);
+      // With a password the server answers PING with NOAUTH: being answered at all means it is up.
+      await waitForPong(port, readyTimeoutMs, () => child.exitCode !== null || spawnError !== undefined, options.password !== undefined);
       const stop = async (): Promise<void> => {
         if (child.exitCode === null) {
           child.kill('SIGTERM');
@@ -90,17 +94,17 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPong(port: number, timeoutMs: number, hasExited: () => boolean): Promise<void> {
+async function waitForPong(port: number, timeoutMs: number, hasExited: () => boolean, noAuthIsReady = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (hasExited()) throw new Error('redis-server exited');
-    if (await ping(port)) return;
+    if (await ping(port, noAuthIsReady)) return;
     if (Date.now() > deadline) throw new Error(`no PONG from port ${port} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-function ping(port: number): Promise<boolean> {
+function ping(port: number, noAuthIsReady: boolean): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
@@ -113,7 +117,7 @@ function ping(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || (noAuthIsReady && reply.startsWith('-NOAUTH')));
     });
   });
 }
