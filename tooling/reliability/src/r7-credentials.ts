@@ -82,7 +82,8 @@ token = "{{ secret_token }}"
       };
       const serve = async (args: string[], debug = false): Promise<void> => {
         const up = await startUp(args, { cwd: root, env: debug ? debugEnv : baseEnv }).catch((err: unknown) => {
-          problems.push(`spinel up ${args.join(' ')}: ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
+          const lines = (err as Error).message.split('\n').filter((l) => l.trim() !== '');
+          problems.push([lines[0], ...lines.slice(1).slice(-4)].join(' / '));
           return undefined;
         });
         if (up === undefined) return;
@@ -111,7 +112,7 @@ token = "{{ secret_token }}"
       const state = join(root, 'state');
       await serve(['-f', app, '--listen', '127.0.0.1:0', '--variable', `secret_token=${secret}`, '--runtime-config-file', rc, '--state-dir', state, '--key-value', 'k=v', '--temp', join(root, 'up-temp')]);
       await serve(['-f', app, '--listen', '127.0.0.1:0', '--variable', `secret_token=${secret}`, '--runtime-config-file', rc, '--state-dir', state], true);
-      if (profile === 'full') await serve(['-f', ref, '--listen', '127.0.0.1:0', '--state-dir', join(root, 'state-ref'), '--variable', `secret_token=${secret}`, '--temp', join(root, 'up-ref-temp')]);
+      if (profile === 'full') await serve(['-f', ref, '--listen', '127.0.0.1:0', '--state-dir', join(root, 'state-ref'), '--variable', `secret_token=${secret}`, '--runtime-config-file', rc, '--temp', join(root, 'up-ref-temp')]);
       // A Redis URL with a wrong password and no server: the refusal must not quote it.
       await run(['up', '-f', app, '--listen', '127.0.0.1:0', '--variable', `secret_token=${secret}`, '--runtime-config-file', badRc, '--state-dir', state], { expect: 'fail' });
 
@@ -146,7 +147,8 @@ token = "{{ secret_token }}"
       return result(
         this,
         `${count(runs.length)} CLI runs (${commands.size} commands; successes, failures, --json, debug logging) and ${count(files.length)} files written: 0 occurrences of the planted password expected, ${problems.filter((p) => p.includes('holds the password')).length} found; credential store 0600 and emptied on logout`,
-        problems,
+        // Commands are quoted in the report with the planted password shown as <password>.
+        problems.map((p) => p.replaceAll(secret, '<password>')),
       );
     } finally {
       await redis.stop();

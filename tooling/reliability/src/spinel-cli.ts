@@ -66,7 +66,8 @@ export async function startUp(args: readonly string[], options: { cwd: string; e
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       await closed;
-      throw new Error(`spinel ${full.join(' ')} did not start serving:\n${stdout}\n${stderr}`);
+      const why = child.exitCode !== null ? `exited ${child.exitCode}` : `was not serving after ${Math.round((options.readyTimeoutMs ?? 180_000) / 1000)} s`;
+      throw new Error(`spinel ${full.join(' ')} ${why}:\n${stdout}\n${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
