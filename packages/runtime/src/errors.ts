@@ -23,7 +23,18 @@ export type ExecutorErrorCode =
   | 'RUNTIME_MEMORY_LIMIT'
   | 'RUNTIME_FILES_MOUNT'
   | 'RUNTIME_WAGI_UNAVAILABLE'
-  | 'RUNTIME_QUEUE_TIMEOUT';
+  | 'RUNTIME_QUEUE_TIMEOUT'
+  | DependencyErrorCode;
+
+/** Codes of composing a component with its dependencies (`[component.<id>.dependencies]`, middleware). */
+export type DependencyErrorCode =
+  | 'RUNTIME_DEPENDENCY_UNMATCHED'
+  | 'RUNTIME_DEPENDENCY_CONFLICT'
+  | 'RUNTIME_DEPENDENCY_MISSING_EXPORT'
+  | 'RUNTIME_DEPENDENCY_CYCLE'
+  | 'RUNTIME_DEPENDENCY_SOURCE'
+  | 'RUNTIME_DEPENDENCY_INVALID'
+  | 'RUNTIME_MIDDLEWARE_INVALID';
 
 /** Every code @spinel/runtime throws. */
 export type RuntimeErrorCode =
@@ -69,6 +80,28 @@ export class GuestFaultError extends ExecutorError {
   constructor(code: ExecutorErrorCode, message: string, options?: { cause?: unknown; componentId?: string }) {
     super(code, message, options);
     this.name = 'GuestFaultError';
+  }
+}
+
+/**
+ * A component's dependencies (or middleware) cannot be composed with it; `dependency` names the
+ * dependency, `importName` the import involved, `source` where the dependency came from.
+ */
+export class DependencyError extends ComponentLoadError {
+  declare readonly code: DependencyErrorCode;
+  readonly dependency: string | undefined;
+  readonly importName: string | undefined;
+  readonly source: string | undefined;
+  constructor(
+    code: DependencyErrorCode,
+    message: string,
+    options: { cause?: unknown; componentId: string; dependency?: string; importName?: string; source?: string },
+  ) {
+    super(code, message, options);
+    this.name = 'DependencyError';
+    this.dependency = options.dependency;
+    this.importName = options.importName;
+    this.source = options.source;
   }
 }
 

@@ -11,8 +11,11 @@ export type { AppCapabilities, AppCapabilitiesOptions } from './services/app-cap
 export { outboundDeniedChannel } from './services/outbound-http.js';
 export type { Capability, CapabilityContext, CapabilityService, GuestCapability, GuestCapabilityContext, CreateGuestCapability, InterfaceSpec } from './capability.js';
 export { runWagi } from './guest/wagi/run-wagi.js';
-export { RuntimeError, ExecutorError, HttpTriggerError, CapabilityError, RuntimeConfigError, SqliteConfigError, VariablesProviderError, ClientTlsError } from './errors.js';
-export type { RuntimeErrorCode, RuntimeConfigProblem } from './errors.js';
+export { RuntimeError, ExecutorError, HttpTriggerError, CapabilityError, RuntimeConfigError, SqliteConfigError, VariablesProviderError, ClientTlsError, DependencyError } from './errors.js';
+export type { RuntimeErrorCode, RuntimeConfigProblem, DependencyErrorCode } from './errors.js';
+export { composeDependencies, matchesImport } from './prepare/compose/compose-dependencies.js';
+export type { ComposeDependency, ComposeRequest } from './prepare/compose/compose-dependencies.js';
+export { composeLockedComponent } from './prepare/compose/composed-source.js';
 export { parseRuntimeConfig, readRuntimeConfig } from './services/runtime-config/read-runtime-config.js';
 export type { RuntimeConfig, ParseRuntimeConfigOptions } from './services/runtime-config/read-runtime-config.js';
 export { runtimeConfigJsonSchema } from './services/runtime-config/json-schema.js';

@@ -12,3 +12,4 @@ export * from './sqlite-guests.js';
 export * from './sqlite-wat-guest.js';
 export * from './spin1-modules.js';
 export * from './legacy-wasm.js';
+export * from './dependency-guests.js';

@@ -132,7 +132,13 @@ export async function componentFromWat(wat: string, world = 'http-handler', vers
 const HTTP_VERSION = '0.2.3';
 
 // Scratch area: 0x100..0x1ff return pointers; strings below 0x100; heap from 0x10000.
-function httpModule(body: string, extra = ''): string {
+/**
+ * WAT of a core module exporting `wasi:http/incoming-handler@0.2.3#handle` with `body` as its
+ * code: helpers `$start(out, status) -> stream`, `$write` (blocking-write-and-flush), `$finish(stream)`
+ * and `$log`; scratch at 0x100..0x1ff, heap from 0x10000 (`cabi_realloc`). `extra` adds imports
+ * and data.
+ */
+export function httpModule(body: string, extra = ''): string {
   const v = HTTP_VERSION;
   return `(module
   (import "wasi:http/types@${v}" "[constructor]fields" (func $fields_new (result i32)))

@@ -7,6 +7,7 @@ import { asyncImportsMessage } from './async-interfaces.js';
 import { loadTranspiled, readSourceHashed, type Transpiled } from './component-source.js';
 import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
 import type { InterfaceSet } from './interface-set.js';
+import { readComposedSource } from './compose/composed-source.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
 import { unsupportedImportsMessage } from './unsupported-imports-message.js';
 
@@ -116,7 +117,8 @@ export interface PrepareOptions {
  */
 export async function prepareComponent(component: LockedComponent, options: PrepareOptions): Promise<PreparedComponent> {
   const { id } = component;
-  const { bytes, sha256 } = await readSourceHashed(component, { cache: options.cache, maxSourceBytes: options.maxSourceBytes });
+  const read = { cache: options.cache, maxSourceBytes: options.maxSourceBytes };
+  const { bytes, sha256 } = await readComposedSource(component, (c) => readSourceHashed(c, read), read);
   const binaryKind = detectWasmKind(bytes);
   if (binaryKind === undefined) {
     throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a WebAssembly module or component (bad header).`, { componentId: id });
