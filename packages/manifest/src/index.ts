@@ -45,7 +45,7 @@ export type { ParseManifestOptions } from './parse-manifest.js';
 export { readManifest, findManifest, lockManifestFile, DEFAULT_MANIFEST_FILE } from './read-manifest.js';
 export type { FindManifestOptions, LockManifestFileOptions } from './read-manifest.js';
 export { lockApp } from './lock-app.js';
-export type { LockAppOptions, SourceResolver } from './lock-app.js';
+export type { LockAppOptions, SourceResolver, RegistryResolver, RegistryPackageRequest } from './lock-app.js';
 export { normalizeManifest } from './normalize.js';
 export type {
   AppManifest,

@@ -47,6 +47,21 @@ const debug = debuglog('spinel-manifest');
  */
 export type SourceResolver = (url: string, digest: string) => Promise<{ path: string } | string>;
 
+/**
+ * A registry package to fetch (Spin's `load_registry_source`): `package` is `namespace:name`,
+ * `version` a requirement as Rust's `semver` reads it (`=1.2.3` for a component's exact
+ * `version`, the dependency's own text otherwise), `registry` absent when the manifest names
+ * none (the fetcher's default registry applies, if it has one).
+ */
+export interface RegistryPackageRequest {
+  readonly registry?: string;
+  readonly package: string;
+  readonly version: string;
+}
+
+/** Fetches a registry package and returns where its verified Wasm is, as {@link SourceResolver} does. */
+export type RegistryResolver = (request: RegistryPackageRequest) => Promise<{ path: string } | string>;
+
 /** Options for {@link lockApp}. */
 export interface LockAppOptions {
   /** Directory that relative paths in the manifest are relative to (the manifest's directory). */
@@ -57,6 +72,8 @@ export interface LockAppOptions {
   readonly directMounts?: boolean;
   /** How URL + digest sources are fetched. Without one, a URL source is an error. */
   readonly resolver?: SourceResolver;
+  /** How registry package sources are fetched. Without one, a registry source is an error (`MANIFEST_REGISTRY_UNSUPPORTED`). */
+  readonly registryResolver?: RegistryResolver;
   /** Build profile to apply (`[component.x.profile.<name>]`). */
   readonly profile?: string;
   /** Value for metadata `origin`; defaults to the `file://` URL of the parsed manifest's path. */
@@ -261,7 +278,7 @@ async function lockSource(ctx: LockContext, id: string, source: ComponentSource,
   return uri === undefined ? undefined : { content_type: WASM_CONTENT_TYPE, source: uri };
 }
 
-async function resolveSource(ctx: LockContext, source: ComponentSource | { kind: 'version'; version: string }, kp: KeyPath, who: string): Promise<string | undefined> {
+async function resolveSource(ctx: LockContext, source: ComponentSource, kp: KeyPath, who: string): Promise<string | undefined> {
   switch (source.kind) {
     case 'local':
       return localSource(ctx, source.path, kp, who);
@@ -297,15 +314,45 @@ async function resolveSource(ctx: LockContext, source: ComponentSource | { kind:
       }
     }
     case 'registry':
-    case 'version':
-      ctx.problems.push({
-        code: 'MANIFEST_REGISTRY_UNSUPPORTED',
-        message: `${who} uses a registry package source, which spinel does not fetch yet; download the component and use a local \`source\` path or \`{ url, digest }\``,
-        keyPath: kp,
-        at: 'value',
-      });
-      return undefined;
+      // A component's `version` is exact (Spin parses it as a `semver::Version`).
+      return registrySource(ctx, { ...(source.registry === undefined ? {} : { registry: source.registry }), package: source.package, version: `=${source.version}` }, kp, who);
   }
+}
+
+/** A registry package, fetched by the injected {@link RegistryResolver}, as a `file://` URL. */
+async function registrySource(ctx: LockContext, request: RegistryPackageRequest, kp: KeyPath, who: string): Promise<string | undefined> {
+  const resolver = ctx.options.registryResolver;
+  if (resolver === undefined) {
+    ctx.problems.push({
+      code: 'MANIFEST_REGISTRY_UNSUPPORTED',
+      message: `${who} uses a registry package source (${request.package} ${request.version}) but no registry client was configured; pass a registryResolver (the CLI pulls through the cache) or download the component and use a local \`source\` path`,
+      keyPath: kp,
+      at: 'value',
+    });
+    return undefined;
+  }
+  const what = `${request.package} ${request.version}${request.registry === undefined ? '' : ` from ${request.registry}`}`;
+  try {
+    debug('resolving package %s for %s', what, who);
+    const r = await ctx.limit(() => resolver(request));
+    const p = typeof r === 'string' ? r : r.path;
+    return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(p) ? p : fileUrl(resolve(p));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    ctx.problems.push({
+      code: 'MANIFEST_SOURCE_RESOLVE_FAILED',
+      message: `Error fetching package ${what} for ${who}: ${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`,
+      keyPath: kp,
+      at: 'value',
+    });
+    return undefined;
+  }
+}
+
+/** The package a dependency named `ns:pkg[/iface][@version]` refers to (`ns:pkg`), as Spin's `DependencyName::package`. */
+function packageOfName(name: string): string | undefined {
+  const m = /^([^:/@]+:[^:/@]+)(?:\/[^@]*)?(?:@.*)?$/.exec(name);
+  return m?.[1];
 }
 
 /**
@@ -327,8 +374,17 @@ async function lockDependency(ctx: LockContext, d: ComponentDependency, kp: KeyP
   const who = `dependency \`${showPath(kp.slice(-1))}\` of \`${owner}\``;
   if (d.kind === 'local') uri = await localSource(ctx, d.path, kp, who);
   else if (d.kind === 'url') uri = await resolveSource(ctx, { kind: 'url', url: d.url, digest: d.digest }, kp, who);
-  else if (d.kind === 'version') uri = await resolveSource(ctx, d, kp, who);
-  else if (d.kind === 'package') uri = await resolveSource(ctx, { kind: 'registry', package: d.package ?? '', version: d.version }, kp, who);
+  else if (d.kind === 'version' || d.kind === 'package') {
+    // Spin: the package is `package`, or the package the dependency's name belongs to.
+    const name = kp.at(-1);
+    const pkg = (d.kind === 'package' ? d.package : undefined) ?? (typeof name === 'string' ? packageOfName(name) : undefined);
+    if (pkg === undefined) {
+      ctx.problems.push({ code: 'MANIFEST_INVALID_DEPENDENCY', message: `${who} is a registry package but names no package; set \`package = "namespace:name"\``, keyPath: kp, at: 'value' });
+      return undefined;
+    }
+    const registry = d.kind === 'package' ? d.registry : undefined;
+    uri = await registrySource(ctx, { ...(registry === undefined ? {} : { registry }), package: pkg, version: d.version }, kp, who);
+  }
   else return undefined; // component references were replaced during normalisation
   if (uri === undefined) return undefined;
   const locked: LockedComponentDependency = { source: { content_type: WASM_CONTENT_TYPE, source: uri }, export: d.kind === 'version' ? null : (d.export ?? null) };
