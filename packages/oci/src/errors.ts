@@ -34,6 +34,7 @@ export type OciErrorCode =
   | 'OCI_APP_TOO_LARGE'
   | 'OCI_ANNOTATION_INVALID'
   | 'OCI_ARTIFACT_UNSUPPORTED'
+  | 'OCI_PACKAGE_NOT_FOUND'
   | 'OCI_ARTIFACT_BLOB_MISSING'
   | 'OCI_ARTIFACT_BLOB_CORRUPT'
   | 'OCI_UNSAFE_PATH'
@@ -252,6 +253,13 @@ export class AnnotationError extends OciError {
 export class ArtifactUnsupportedError extends OciError {
   constructor(message: string, options?: OciErrorOptions) {
     super('OCI_ARTIFACT_UNSUPPORTED', message, options);
+  }
+}
+
+/** No release of a Wasm package satisfies the version requirement. */
+export class PackageNotFoundError extends OciError {
+  constructor(message: string, options?: OciErrorOptions) {
+    super('OCI_PACKAGE_NOT_FOUND', message, options);
   }
 }
 

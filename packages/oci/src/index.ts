@@ -79,6 +79,7 @@ export {
   NetworkError,
   NoMatchingPlatformError,
   OciError,
+  PackageNotFoundError,
   RegistryError,
   SizeMismatchError,
   UnauthorizedError,
@@ -88,3 +89,5 @@ export {
   type OciErrorCode,
   type OciErrorOptions,
 } from './errors.js';
+export { pullWasmPackage, type PullWasmPackageOptions, type PulledWasmPackage } from './wasm-package/pull-wasm-package.js';
+export { pushWasmPackage, type PushWasmPackageOptions } from './wasm-package/push-wasm-package.js';
