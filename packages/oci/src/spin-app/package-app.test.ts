@@ -225,6 +225,33 @@ describe('packageApp', () => {
     expect(lockedApp.components[0]?.dependencies?.['my:dep/x']?.source.source).toContain(join(dir, 'cache'));
   });
 
+  it('composes a component with its dependencies into one layer when asked (--compose), leaving the others alone', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }, { id: 'b', wasm: wasmB }] });
+    const { writeFile } = await import('node:fs/promises');
+    const { pathToFileURL } = await import('node:url');
+    const depPath = join(dir, 'dep.wasm');
+    await writeFile(depPath, Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), big('d', 300)]));
+    const a = app.components[0];
+    if (a === undefined) throw new Error('no component');
+    a.dependencies = { 'my:dep/x': { source: { content_type: 'application/wasm', source: pathToFileURL(depPath).href }, export: null } };
+    const asked: string[] = [];
+    // Stands for the runtime's composition: what matters here is what is pushed in its place.
+    const composed = Buffer.concat([wasmA, big('c', 400)]);
+    const packaged = await packageApp(app, {
+      sourceDateEpoch: 0,
+      composeDependencies: async (component) => {
+        asked.push(`${component.id}:${Object.keys(component.dependencies ?? {}).join()}:${component.source.source ?? ''}`);
+        return composed;
+      },
+    });
+    expect(asked).toEqual([`a:my:dep/x:${a.source.source ?? ''}`]);
+    expect(packaged.layers.map((l) => l.descriptor.digest)).toEqual([sha256Digest(composed), sha256Digest(wasmB), packaged.layers.at(-1)?.descriptor.digest]);
+    expect(packaged.lockedApp.components[0]?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(composed) });
+    expect(packaged.lockedApp.components[0]?.dependencies).toBeUndefined();
+    // The caller's app is untouched.
+    expect(Object.keys(app.components[0]?.dependencies ?? {})).toEqual(['my:dep/x']);
+  });
+
   it('refuses a missing source with a coded error', async () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
     const component = app.components[0];

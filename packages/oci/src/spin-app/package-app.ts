@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256Digest } from '@spinel/cache';
-import { serializeLockedApp, type ContentPath, type LockedApp, type LockedComponentDependency, type LockedComponentSource } from '@spinel/manifest';
+import { serializeLockedApp, type ContentPath, type LockedApp, type LockedComponent, type LockedComponentDependency, type LockedComponentSource } from '@spinel/manifest';
 import { canonicalJson } from '../canonical-json.js';
 import { AppFileRefusedError, AppInvalidError, AppNotWasmError, AppSourceError } from '../errors.js';
 import { LOCKED_APP_DIGEST_LABEL, MediaType } from '../media-types.js';
@@ -77,11 +77,20 @@ export interface PackageAppOptions {
   tempDir?: string;
   /** Largest component or dependency source packaged, in bytes. @default 536870912 (512 MiB) */
   maxSourceBytes?: number;
+  /**
+   * Composes a component that has `dependencies` into one component (Spin's `--compose`, the
+   * default of `spin registry push`): its result is pushed as the component's only wasm layer and
+   * the pushed locked component has no `dependencies`. Without it each dependency is a layer of
+   * its own (`--compose=false`). Middleware (`trigger_dependencies`) stays in layers either way.
+   * Its errors pass through.
+   */
+  composeDependencies?: (component: LockedComponent) => Promise<Uint8Array>;
   /** Largest single file packaged, in bytes. @default 1073741824 (1 GiB) */
   maxFileBytes?: number;
 }
 
 interface AssembleContext {
+  compose?: (component: LockedComponent) => Promise<Uint8Array>;
   inlineMax: number;
   maxSource: number;
   maxFile: number;
@@ -116,6 +125,7 @@ export async function packageApp(app: LockedApp, options: PackageAppOptions = {}
     maxFile: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     mtime: Math.floor(created.getTime() / 1000),
     tempDir: options.tempDir ?? tmpdir(),
+    ...(options.composeDependencies === undefined ? {} : { compose: options.composeDependencies }),
   };
   const dispose = async (): Promise<void> => {
     if (ctx.archiveDir !== undefined) await rm(ctx.archiveDir, { recursive: true, force: true });
@@ -173,9 +183,14 @@ async function assemble(app: LockedApp, mode: 'simple' | 'archive', ctx: Assembl
     }
   }
   for (const [index, component] of out.components.entries()) {
-    // The component's Wasm. Composing a component with its dependencies before pushing
-    // (Spin's default, `--compose`) belongs here: one composed layer instead of these.
+    // The component's Wasm; composed with its dependencies into one layer when asked
+    // (Spin's `assemble_layers_composed`), which then leaves no dependencies to push.
     const wasm: PackagedBlob[] = [];
+    if (ctx.compose !== undefined && Object.keys(component.dependencies ?? {}).length > 0) {
+      const composed = await ctx.compose(structuredClone(component));
+      component.source = { content_type: component.source.content_type, inline: composed };
+      delete component.dependencies;
+    }
     component.source = await wasmLayer(component.source, `component '${component.id}'`, `Component ${component.id} source is not a valid .wasm file`, ctx, wasm);
     for (const name of sortedKeys(component.dependencies ?? {})) {
       const dependency = component.dependencies?.[name] as LockedComponentDependency;
