@@ -19,7 +19,8 @@ export type CliErrorCode =
   | 'CLI_MANIFEST_EDIT'
   | 'CLI_WATCH_FAILED'
   | 'CLI_CANCELLED'
-  | 'CLI_UNKNOWN_COMMAND';
+  | 'CLI_UNKNOWN_COMMAND'
+  | 'CLI_NO_DEFAULT_REGISTRY';
 
 /** An error the CLI raises itself: a plain message that says what to do next, and a stable code. */
 export class CliError extends Error {

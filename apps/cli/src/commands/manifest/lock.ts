@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
-import { cacheRootFrom } from '../../cache-root.js';
+import { sourceResolvers } from '../../source-resolvers.js';
 import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
 import { formatWarning, fromFlag, profileFlag } from './shared-flags.js';
 
@@ -41,12 +41,13 @@ export class Lock extends SpinelCommand {
       !flags['direct-mounts'] && Object.values(manifest.normalizeManifest(parsed.manifest, flags.profile).manifest.components).some((c) => c.files.length > 0);
     const workingDir =
       flags.temp !== undefined ? resolve(cwd, flags.temp) : needsCopies ? await mkdtemp(join(tmpdir(), 'spinel-lock-')) : undefined;
-    const resolver = await urlResolver(flags['cache-dir']);
+    const { resolver, registryResolver } = sourceResolvers(flags['cache-dir'], false);
     const locked = await manifest.lockApp(parsed, {
       appDir: resolve(path, '..'),
       ...(workingDir === undefined ? {} : { workingDir }),
       directMounts: flags['direct-mounts'],
       resolver,
+      registryResolver,
       ...(flags.profile === undefined ? {} : { profile: flags.profile }),
       ...(await sizeLimits(flags)),
     });
@@ -59,11 +60,4 @@ export class Lock extends SpinelCommand {
     }
     return manifest.lockedAppToJson(locked);
   }
-}
-
-/** URL sources go through the cache: `<cache-dir>/registry/wasm/<digest>`, as Spin lays it out. */
-async function urlResolver(cacheDir: string | undefined): Promise<(url: string, digest: string) => Promise<string>> {
-  const cache = await import('@spinel/cache');
-  const resolveUrl = cache.createUrlResolver({ cache: cache.openCache({ root: await cacheRootFrom(cacheDir) }) });
-  return async (url, digest) => resolveUrl(url, digest);
 }

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
-import type { LockedApp } from '@spinel/manifest';
+import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
-import { cacheRoot, insecureFlag, openTargetFromFlags, quietFlag } from './app-flags.js';
+import { sourceResolvers } from '../../source-resolvers.js';
+import { insecureFlag, openTargetFromFlags, quietFlag } from './app-flags.js';
 import { createProgressDisplay } from './progress-display.js';
 
 /** What `registry push --json` prints. */
@@ -47,6 +48,12 @@ export class RegistryPush extends SpinelCommand {
     concurrency: Flags.integer({ description: 'Blobs uploaded at once.', default: 8, min: 1, max: 64 }),
     'archive-layers': Flags.boolean({ description: 'Pack each component\'s files into one archive layer (also when SPIN_OCI_ARCHIVE_LAYERS is set, to any value, as in Spin).', default: false, hidden: true }),
     quiet: quietFlag,
+    compose: Flags.string({
+      description:
+        'Compose each component with its dependencies before pushing (true, the default, as in Spin: hosts that cannot compose can run it); false pushes one layer per dependency.',
+      options: ['true', 'false'],
+      default: 'true',
+    }),
     'max-source-size': maxSourceSizeFlag,
     'max-file-size': maxFileSizeFlag,
   };
@@ -60,7 +67,7 @@ export class RegistryPush extends SpinelCommand {
     const opened = await openTargetFromFlags(args.reference, flags.insecure, 'push', flags.concurrency);
     try {
       const limits = await sizeLimits(flags);
-      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build, flags['cache-dir'], limits);
+      const lockedApp = await loadApp(flags.from, cwd, workDir, flags.build, flags['cache-dir'], flags.insecure, limits);
       const progress = this.jsonEnabled() || flags.quiet ? undefined : createProgressDisplay({ verb: 'push', stream: process.stderr });
       const epoch = process.env['SOURCE_DATE_EPOCH'];
       const result = await oci.pushApp(lockedApp, {
@@ -72,6 +79,7 @@ export class RegistryPush extends SpinelCommand {
         archiveLayers: flags['archive-layers'] || process.env['SPIN_OCI_ARCHIVE_LAYERS'] !== undefined,
         ...(epoch === undefined || epoch === '' ? {} : { sourceDateEpoch: epoch }),
         ...(progress === undefined ? {} : { onProgress: progress.onProgress }),
+        ...(flags.compose === 'false' ? {} : { composeDependencies: await composer() }),
         ...limits,
       });
       progress?.finish();
@@ -102,6 +110,7 @@ async function loadApp(
   workDir: string,
   build: boolean,
   cacheDir: string | undefined,
+  insecure: boolean,
   limits: { maxSourceBytes?: number; maxFileBytes?: number },
 ): Promise<LockedApp> {
   const manifest = await import('@spinel/manifest');
@@ -110,10 +119,13 @@ async function loadApp(
   }
   const path = await manifest.findManifest({ cwd, ...(from === undefined ? {} : { fileOrDir: from }) });
   if (build) await runBuild(path);
-  const { openCache, createUrlResolver } = await import('@spinel/cache');
-  const cache = openCache({ root: await cacheRoot(cacheDir) });
-  const resolveUrl = createUrlResolver({ cache });
-  return manifest.lockManifestFile(path, { workingDir: workDir, resolver: (url, digest) => resolveUrl(url, digest), ...limits });
+  return manifest.lockManifestFile(path, { workingDir: workDir, ...sourceResolvers(cacheDir, insecure), ...limits });
+}
+
+/** The runtime's composition of a locked component with its dependencies (Spin's `--compose`). */
+async function composer(): Promise<(component: LockedComponent) => Promise<Uint8Array>> {
+  const { composeLockedComponent } = await import('@spinel/runtime');
+  return composeLockedComponent;
 }
 
 /** Runs each component's build commands in order, in its workdir, output on stderr. */

@@ -9,6 +9,7 @@ import type { LockedApp } from '@spinel/manifest';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
 import { maxFileSizeFlag, maxSourceSizeFlag, sizeLimits } from '../../size-limit-flags.js';
+import { sourceResolvers } from '../../source-resolvers.js';
 import { parseDuration, parseEnvPair, resolveAppSource, wasmApp } from './app-source.js';
 import { applyParityFlags, parityFlags } from './parity-flags.js';
 
@@ -87,6 +88,7 @@ export class Up extends SpinelCommand {
             workingDir: workDir,
             directMounts: flags['direct-mounts'],
             ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+            ...sourceResolvers(flags['cache-dir'], flags.insecure),
             ...(await sizeLimits(flags)),
           });
         }
