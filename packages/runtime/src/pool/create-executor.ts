@@ -4,6 +4,7 @@ import { openCache, type Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
 import { WASI_INTERFACES } from '../guest/wasi/interface-specs.js';
 import { InterfaceSet } from '../prepare/interface-set.js';
+import { refuseMiddleware } from '../prepare/compose/middleware.js';
 import { componentKinds, prepareComponent, type ComponentKind, type PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { Executor } from './executor-types.js';
@@ -72,10 +73,11 @@ export interface WorkerExecutor extends Executor {
 /**
  * Loads every component of `app` (a bad one fails the start) and starts a pool of worker threads
  * that run each request in a fresh, sandboxed instance.
- * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_COMPONENT_INTEGRITY, RUNTIME_MEMORY_LIMIT, RUNTIME_PREPARE_FAILED), ExecutorError RUNTIME_WORKER_FAILED
+ * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_COMPONENT_INTEGRITY, RUNTIME_MEMORY_LIMIT, RUNTIME_PREPARE_FAILED), DependencyError (RUNTIME_DEPENDENCY_*, RUNTIME_MIDDLEWARE_INVALID), ExecutorError RUNTIME_WORKER_FAILED
  */
 export async function createExecutor(options: ExecutorOptions): Promise<WorkerExecutor> {
   const cache = options.cache ?? openCache({ root: join(tmpdir(), 'spinel-cache') });
+  refuseMiddleware(options.app);
   const kinds = componentKinds(options.app);
   // This executor's own registry: WASI's interfaces plus its capabilities', nothing of any other executor.
   const interfaces = new InterfaceSet([...WASI_INTERFACES, ...(options.capabilities?.interfaces ?? [])]);
