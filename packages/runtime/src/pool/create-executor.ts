@@ -83,6 +83,9 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
   const interfaces = new InterfaceSet([...WASI_INTERFACES, ...(options.capabilities?.interfaces ?? [])]);
   const prepared: PreparedComponent[] = [];
   for (const component of options.app.components) {
+    // As Spin runs a trigger with only the components its triggers use: a component no trigger
+    // names (one used as another's `{ component = "<id>" }` dependency) is never served.
+    if (!kinds.has(component.id)) continue;
     prepared.push(
       await prepareComponent(component, {
         cache,

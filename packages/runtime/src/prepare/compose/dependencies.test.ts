@@ -87,6 +87,12 @@ describe('component dependencies composed at load', () => {
     expect(await answer(appWith('app', { 'spinel:greeting/greet': dep('reader', { inherit: { Some: ['files'] } }) }))).toEqual({ status: 200, body: '-|from-file' });
   });
 
+  it('serves an app whose dependency is another of its components (`{ component = "<id>" }`), which no trigger uses', async () => {
+    const app = appWith('app', { 'spinel:greeting/greet': dep('greeter') });
+    app.components.push({ id: 'greeter', source: dep('greeter').source });
+    expect(await answer(app)).toEqual({ status: 200, body: 'hello, world' });
+  });
+
   it('stops the start when a dependency name matches no import', async () => {
     const err = await startFailure(appWith('app', { 'spinel:nothing/here': dep('greeter') }));
     expect(err.code).toBe('RUNTIME_DEPENDENCY_UNMATCHED');
