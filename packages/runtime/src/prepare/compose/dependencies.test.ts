@@ -67,7 +67,7 @@ async function startFailure(app: LockedApp): Promise<DependencyError> {
   throw new Error('expected the start to fail');
 }
 
-describe('component dependencies composed at load', () => {
+describe('component dependencies composed at load', { timeout: 240_000 }, () => {
   it('satisfies an interface import with a local dependency', async () => {
     expect(await answer(appWith('app', { 'spinel:greeting/greet': dep('greeter') }))).toEqual({ status: 200, body: 'hello, world' });
   });

@@ -28,7 +28,7 @@ async function startFailure(locked: LockedApp): Promise<DependencyError> {
   return executor;
 }
 
-describe('HTTP middleware', () => {
+describe('HTTP middleware', { timeout: 120_000 }, () => {
   const mw = (): { source: { content_type: string; source: string }; export: null } => ({ source: { content_type: 'application/wasm', source: pathToFileURL(join(dir, 'mw.wasm')).href }, export: null });
 
   it('refuses a trigger with middleware, naming trigger, component, interface and source', async () => {
