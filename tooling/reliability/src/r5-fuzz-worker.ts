@@ -3,8 +3,7 @@
  * and answers with the outcome and the CPU the case took. A separate process, so the
  * parent can measure and stop a case that runs away.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockApp, ManifestAggregateError, ManifestError, parseManifest } from '@spinel/manifest';
 
@@ -24,17 +23,16 @@ export interface FuzzOutcome {
   readonly cpuMs: number;
 }
 
-const appDir = mkdtempSync(join(tmpdir(), 'spinel-r5-app-'));
+// The suite owns the scratch directory (it removes it even when it had to SIGKILL this process).
+const scratch = process.argv[2] ?? '';
+const appDir = join(scratch, 'app');
 for (const [path, content] of Object.entries({ 'web.wasm': '\0asm\u0001\0\0\0', 'api.wasm': '\0asm\u0001\0\0\0', 'static/a.txt': 'a', 'data/b': 'b', 'top.txt': 't' })) {
   mkdirSync(join(appDir, path, '..'), { recursive: true });
   writeFileSync(join(appDir, path), content);
 }
-const work = mkdtempSync(join(tmpdir(), 'spinel-r5-work-'));
-process.once('disconnect', () => {
-  rmSync(appDir, { recursive: true, force: true });
-  rmSync(work, { recursive: true, force: true });
-  process.exit(0);
-});
+const work = join(scratch, 'work');
+mkdirSync(work, { recursive: true });
+process.once('disconnect', () => process.exit(0));
 
 /** Whether an error is what a bad manifest must give: a ManifestError whose every entry has a code. */
 function uncoded(err: unknown): string | undefined {

@@ -5,7 +5,7 @@
  * took over 1 s of CPU.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited, forkModule } from './child-process.js';
@@ -23,8 +23,10 @@ class FuzzChild {
   private child!: ChildProcess;
   private waiting: ((outcome: FuzzOutcome | 'exit') => void) | undefined;
 
+  constructor(private readonly scratch: string) {}
+
   async start(): Promise<void> {
-    this.child = forkModule('r5-fuzz-worker', [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.child = forkModule('r5-fuzz-worker', [this.scratch], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     const child = this.child;
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
@@ -50,9 +52,10 @@ class FuzzChild {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGKILL');
-      await exited(this.child);
+    const child = this.child as ChildProcess | undefined; // unset when start() failed
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited(child);
     }
   }
 }
@@ -71,12 +74,13 @@ export const r5: Suite = {
       writeFileSync(file, text);
       return file;
     };
-    const child = new FuzzChild();
-    await child.start();
+    const scratch = mkdtempSync(join(tmpdir(), 'spinel-r5-'));
+    const child = new FuzzChild(scratch);
     const stats = { mutated: 0, structured: 0, parsed: 0, refused: 0, crashes: 0, maxCpu: 0, maxSeq: 0 };
     const end = Date.now() + seconds * 1000;
     let seq = 0;
     try {
+      await child.start();
       while (Date.now() < end) {
         seq++;
         const dice = new Dice(seededRandom(seq * 7919));
@@ -105,6 +109,7 @@ export const r5: Suite = {
       }
     } finally {
       await child.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
     // A fuzzer that only ever sees one outcome is not exercising the parser.
     if (stats.parsed === 0 || stats.refused === 0) problems.push(`one-sided outcomes: ${stats.parsed} parsed, ${stats.refused} refused`);
