@@ -3,10 +3,14 @@
  * service chaining, the self origin, the HTTP trigger listening — and stops it again in order.
  * `spinel up` and the runner call it; they only add flags, signals and rendering.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Cache } from '@spinel/cache';
 import { lockManifestFile, type LockedApp, type LockManifestFileOptions } from '@spinel/manifest';
 import type { Capability } from './capability.js';
 import { createExecutor, type ExecutorOptions, type WorkerExecutor } from './pool/create-executor.js';
+import { copyMountsForWriting } from './prepare/transient-mounts.js';
 import type { Executor } from './pool/executor-types.js';
 import { createAppCapabilities, type AppCapabilities, type AppCapabilitiesOptions } from './services/app-capabilities.js';
 import { createChainDispatch } from './services/chain-dispatch.js';
@@ -43,6 +47,13 @@ export type RunAppOptions = AppSource & {
   queueTimeoutMs?: number;
   /** Bytes each guest memory may grow to. @default no limit */
   maxInstanceMemory?: number;
+  /**
+   * Guests may write to their `files` mounts (Spin's `--allow-transient-write`): each mount is
+   * copied for this run into a temporary directory, shared by every instance and removed on
+   * close, so writes never reach the app's files and do not outlive the run. WAGI modules'
+   * mounts stay read-only. @default false
+   */
+  allowTransientWrite?: boolean;
   /** Largest component source read at start (the CLI's `--max-source-size`). @default 536870912 (512 MiB) */
   maxSourceBytes?: number;
   /** Requests one instance may serve. @default 1 (a fresh instance per request) */
@@ -114,10 +125,17 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       ...(options.capabilities === undefined ? {} : { capabilities: options.capabilities }),
     });
     stops.push(() => capabilities.close());
+    let served = app;
+    if (options.allowTransientWrite === true && usesComponents(app)) {
+      const copies = await mkdtemp(join(tmpdir(), 'spinel-transient-'));
+      stops.push(() => rm(copies, { recursive: true, force: true }));
+      served = await copyMountsForWriting(app, copies);
+    }
     const executor = usesComponents(app)
       ? await createExecutor({
-          app,
+          app: served,
           capabilities,
+          ...(options.allowTransientWrite === true ? { writableMounts: true } : {}),
           ...pick(options, ['cache', 'env', 'workers', 'maxWorkers', 'requestTimeoutMs', 'queueTimeoutMs', 'maxInstanceMemory', 'maxSourceBytes', 'instanceReuse', 'logDir', 'onGuestOutput']),
         })
       : undefined;

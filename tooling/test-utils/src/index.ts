@@ -13,3 +13,4 @@ export * from './sqlite-wat-guest.js';
 export * from './spin1-modules.js';
 export * from './legacy-wasm.js';
 export * from './dependency-guests.js';
+export * from './files-guest.js';

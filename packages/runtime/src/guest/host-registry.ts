@@ -5,13 +5,14 @@
  */
 import type { GuestCapability } from '../capability.js';
 import { interfaceKey } from '../prepare/interface-set.js';
+import type { ResolvedMount } from './wasi/filesystem.js';
 import type { Blocker, ByteSink } from './wasi/io.js';
 
 /** Per-component state the host interfaces are built over (one per component per worker). */
 export interface InstanceContext {
   componentId: string;
   env: Array<[string, string]>;
-  mounts: Array<{ guestPath: string; root: string }>;
+  mounts: ResolvedMount[];
   stdout: ByteSink;
   stderr: ByteSink;
   blocker: Blocker;

@@ -40,6 +40,11 @@ export interface ExecutorOptions {
   instanceReuse?: number;
   /** Environment added to every component's (the CLI's `--env`). */
   env?: Record<string, string>;
+  /**
+   * Guests may write to their `files` mounts. Their directories must be copies made for this run
+   * (`runApp`'s `allowTransientWrite` makes them): writes land in them as they are. @default false
+   */
+  writableMounts?: boolean;
   /** Directory for `<component>_{stdout,stderr}.txt`; null discards guest output. @default null */
   logDir?: string | null;
   /**
@@ -93,6 +98,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
         env: options.env ?? {},
         maxInstanceMemory: options.maxInstanceMemory,
         maxSourceBytes: options.maxSourceBytes,
+        writableMounts: options.writableMounts,
         interfaces,
       }),
     );

@@ -6,6 +6,7 @@ import { ComponentLoadError } from '../errors.js';
 import { asyncImportsMessage } from './async-interfaces.js';
 import { loadTranspiled, readSourceHashed, type Transpiled } from './component-source.js';
 import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
+import type { Mount } from '../guest/wasi/filesystem.js';
 import type { InterfaceSet } from './interface-set.js';
 import { readComposedSource } from './compose/composed-source.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
@@ -25,7 +26,7 @@ export interface PreparedComponent {
   /** Core modules by the file name the glue asks for (a WAGI component has one, under "module"). */
   modules: Record<string, WebAssembly.Module>;
   env: Array<[string, string]>;
-  mounts: Array<{ guestPath: string; hostPath: string }>;
+  mounts: Mount[];
   /** How the instances of an http component can be reset between requests (see guest/component-instances.ts). */
   reset?: ComponentResetInfo | undefined;
 }
@@ -81,9 +82,9 @@ async function compileCapped(bytes: Uint8Array, id: string, maxInstanceMemory: n
   }
 }
 
-/** The component's `files` as read-only directory mounts (the loaders lock files as directories). */
-async function directoryMounts(component: LockedComponent): Promise<Array<{ guestPath: string; hostPath: string }>> {
-  const mounts: Array<{ guestPath: string; hostPath: string }> = [];
+/** The component's `files` as directory mounts (the loaders lock files as directories), read-only unless `writable`. */
+async function directoryMounts(component: LockedComponent, writable: boolean): Promise<Mount[]> {
+  const mounts: Mount[] = [];
   for (const file of component.files ?? []) {
     const source = file.source;
     const hostPath = source !== undefined && source.startsWith('file:') ? fileURLToPath(source) : undefined;
@@ -91,7 +92,7 @@ async function directoryMounts(component: LockedComponent): Promise<Array<{ gues
     if (hostPath === undefined || !isDir) {
       throw new ComponentLoadError('RUNTIME_FILES_MOUNT', `Component "${component.id}" mounts ${source ?? 'inline content'} at ${file.path}, which is not a local directory. Lock the app again so its files are materialised as a directory.`, { componentId: component.id });
     }
-    mounts.push({ guestPath: file.path, hostPath });
+    mounts.push({ guestPath: file.path, hostPath, ...(writable ? { writable } : {}) });
   }
   return mounts;
 }
@@ -106,6 +107,8 @@ export interface PrepareOptions {
   interfaces: InterfaceSet;
   /** Largest component source read. @default 536870912 (512 MiB) */
   maxSourceBytes?: number | undefined;
+  /** Guests may write to their `files` mounts (transient copies made by the caller). @default false */
+  writableMounts?: boolean | undefined;
 }
 
 /**
@@ -124,7 +127,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a WebAssembly module or component (bad header).`, { componentId: id });
   }
   const env = Object.entries({ ...(component.env ?? {}), ...options.env });
-  const mounts = await directoryMounts(component);
+  const mounts = await directoryMounts(component, options.writableMounts === true);
   if (options.kind === 'wagi') {
     if (binaryKind !== 'module') {
       throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" uses the WAGI executor but is a component; WAGI runs core modules that export _start.`, { componentId: id });

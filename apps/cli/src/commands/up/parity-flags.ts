@@ -17,6 +17,7 @@ export const parityFlags = {
   quiet: Flags.boolean({ char: 'q', aliases: ['sh', 'shush'], description: 'Show no component output on the terminal (log files are still written).', default: false, exclusive: ['follow', 'follow-all'] }),
   follow: Flags.string({ multiple: true, description: 'Show only this component\'s stdout/stderr on the terminal, each line prefixed by its id (repeatable). Default: every component\'s.' }),
   'follow-all': Flags.boolean({ description: 'Show every component\'s stdout/stderr on the terminal (the default).', default: false }),
+  'allow-transient-write': Flags.boolean({ description: 'Let guests write to their files mounts. Writes go to copies made for this run (shared by its instances, removed when spinel stops), never to the app\'s files, even with --direct-mounts.', default: false }),
   'truncate-logs': Flags.boolean({ description: 'Empty the components\' log files before starting.', default: false }),
   profile: Flags.string({ description: 'Build profile to run ([component.x.profile.<name>]; with --build, its build commands).' }),
   'max-instance-reuse-count': Flags.string({ description: 'Requests one instance may serve: N or a range a..b (spinel uses the upper bound; same as --instance-reuse).' }),

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LockedApp } from '@spinel/manifest';
-import { watComponent } from '@spinel/test-utils';
+import { buildFilesGuest, watComponent } from '@spinel/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { followPolicy, GuestOutputPrinter } from './guest-output.js';
 import { retainComponents } from './retain-components.js';
@@ -246,4 +246,49 @@ source = ${JSON.stringify(trap)}
     expect(await ref.exited).toBe(1);
     expect(ref.stderr()).toMatch(new RegExp(`^'127\\.0\\.0\\.1:${port}/nope/app:1' is not a file or directory here: treating it as a registry reference\\.\\n`));
   }, 120_000);
+});
+
+describe('spinel up --allow-transient-write', () => {
+  let dir: string;
+  beforeAll(async () => {
+    const guest = await buildFilesGuest();
+    dir = mkdtempSync(join(tmpdir(), 'spinel-up-transient-'));
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'assets', 'seed.txt'), 'seed');
+    writeFileSync(
+      join(dir, 'spin.toml'),
+      `spin_manifest_version = 2
+[application]
+name = "transient"
+
+[[trigger.http]]
+route = "/..."
+component = "files"
+
+[component.files]
+source = ${JSON.stringify(guest)}
+files = [{ source = "assets", destination = "/" }]
+`,
+    );
+  }, 900_000);
+
+  const op = async (base: string, query: Record<string, string>): Promise<unknown> => (await fetch(`${base}/?${new URLSearchParams(query).toString()}`)).json();
+
+  it('lets a guest write to copies of its mounts (even with --direct-mounts), never to the app\'s files; without it writes are read-only', async () => {
+    for (const extra of [[], ['--direct-mounts']]) {
+      const s = await up(['--allow-transient-write', '--state-dir', '', ...extra], dir);
+      expect(await op(s.base, { op: 'write', path: 'seed.txt', text: 'changed' })).toEqual({ ok: '7' });
+      expect(await op(s.base, { op: 'write', path: 'new.txt', text: 'new' })).toEqual({ ok: '3' });
+      expect(await op(s.base, { op: 'read', path: 'seed.txt' })).toEqual({ ok: 'changed' });
+      expect(await op(s.base, { op: 'write', path: '../escaped.txt', text: 'x' })).toEqual({ err: 'not-permitted' });
+      await stopped(s);
+      expect(readdirSync(join(dir, 'assets'))).toEqual(['seed.txt']);
+      expect(readFileSync(join(dir, 'assets', 'seed.txt'), 'utf8')).toBe('seed');
+      expect(readdirSync(dir).sort()).toEqual(['assets', 'spin.toml']);
+    }
+    const plain = await up(['--state-dir', ''], dir);
+    expect(await op(plain.base, { op: 'write', path: 'new.txt', text: 'new' })).toEqual({ err: 'read-only' });
+    expect(await op(plain.base, { op: 'read', path: 'seed.txt' })).toEqual({ ok: 'seed' });
+    await stopped(plain);
+  }, 300_000);
 });

@@ -167,6 +167,7 @@ export class Up extends SpinelCommand {
           env,
           logDir,
           onGuestOutput: parity.onGuestOutput,
+          allowTransientWrite: flags['allow-transient-write'],
           stateDir,
           listen: flags.listen,
           findFreePort: flags['find-free-port'],
