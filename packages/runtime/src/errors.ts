@@ -22,6 +22,9 @@ export type ExecutorErrorCode =
   | 'RUNTIME_PREPARE_FAILED'
   | 'RUNTIME_MEMORY_LIMIT'
   | 'RUNTIME_FILES_MOUNT'
+  | 'RUNTIME_MULTIPLE_HANDLERS'
+  | 'RUNTIME_ASYNC_UNSUPPORTED'
+  | 'RUNTIME_HANDLER_ERROR'
   | 'RUNTIME_WAGI_UNAVAILABLE'
   | 'RUNTIME_QUEUE_TIMEOUT'
   | DependencyErrorCode;
@@ -40,6 +43,7 @@ export type DependencyErrorCode =
 export type RuntimeErrorCode =
   | ExecutorErrorCode
   | HttpTriggerErrorCode
+  | RedisTriggerErrorCode
   | CapabilityErrorCode
   | RuntimeConfigErrorCode
   | SqliteConfigErrorCode
@@ -149,6 +153,20 @@ export class WagiError extends HttpTriggerError {
   constructor(code: 'RUNTIME_WAGI_INVALID_MODULE', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'WagiError';
+  }
+}
+
+/** Stable codes of the Redis trigger's errors. */
+export type RedisTriggerErrorCode =
+  | 'RUNTIME_REDIS_INVALID_TRIGGER'
+  | 'RUNTIME_REDIS_CONNECT';
+
+/** The Redis trigger cannot start: a trigger that cannot be served, or a server that cannot be reached. */
+export class RedisTriggerError extends RuntimeError {
+  declare readonly code: RedisTriggerErrorCode;
+  constructor(code: RedisTriggerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'RedisTriggerError';
   }
 }
 

@@ -6,12 +6,14 @@ export type { Executor, ExecuteOptions, GuestRequest, GuestResponse, WagiRequest
 export { createHttpTrigger, REQUEST_ERROR_CHANNEL, NOT_FOUND_CHANNEL } from './trigger/http-server.js';
 export type { HttpTrigger, HttpTriggerOptions, ListenOptions } from './trigger/http-server.js';
 export type { OutputFormat } from './trigger/startup-output.js';
+export { startRedisTrigger, redisHandlerErrorChannel, redisConnectionChannel } from './trigger/redis/redis-trigger.js';
+export type { RedisTrigger, RedisTriggerOptions, RedisDispatch } from './trigger/redis/redis-trigger.js';
 export { createAppCapabilities } from './services/app-capabilities.js';
 export type { AppCapabilities, AppCapabilitiesOptions } from './services/app-capabilities.js';
 export { outboundDeniedChannel } from './services/outbound-http.js';
 export type { Capability, CapabilityContext, CapabilityService, GuestCapability, GuestCapabilityContext, CreateGuestCapability, InterfaceSpec } from './capability.js';
 export { runWagi } from './guest/wagi/run-wagi.js';
-export { RuntimeError, ExecutorError, HttpTriggerError, CapabilityError, RuntimeConfigError, SqliteConfigError, VariablesProviderError, ClientTlsError, DependencyError } from './errors.js';
+export { RuntimeError, ExecutorError, HttpTriggerError, RedisTriggerError, CapabilityError, RuntimeConfigError, SqliteConfigError, VariablesProviderError, ClientTlsError, DependencyError } from './errors.js';
 export type { RuntimeErrorCode, RuntimeConfigProblem, DependencyErrorCode } from './errors.js';
 export { composeDependencies, matchesImport } from './prepare/compose/compose-dependencies.js';
 export type { ComposeDependency, ComposeRequest } from './prepare/compose/compose-dependencies.js';

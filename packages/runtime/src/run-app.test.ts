@@ -38,7 +38,7 @@ describe('runApp', () => {
     const running = await runApp({ app: withStatic(testApp([{ id: 'hello', path: helloPath }])), cache, listen: '127.0.0.1:0', workers: 1 });
     try {
       expect(running.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(running.trigger.selfOrigin).toBe(running.baseUrl);
+      expect(running.trigger?.selfOrigin).toBe(running.baseUrl);
       expect(running.startupText()).toContain(`Serving ${running.baseUrl}`);
       const hello = await fetch(`${running.baseUrl}/hello`);
       expect([hello.status, await hello.text()]).toEqual([200, 'hello from wat\n']);

@@ -15,6 +15,7 @@ import type { Executor } from './pool/executor-types.js';
 import { createAppCapabilities, type AppCapabilities, type AppCapabilitiesOptions } from './services/app-capabilities.js';
 import { createChainDispatch } from './services/chain-dispatch.js';
 import { createHttpTrigger, type HttpTrigger } from './trigger/http-server.js';
+import { hasRedisTriggers, startRedisTrigger, type RedisTrigger } from './trigger/redis/redis-trigger.js';
 import type { OutputFormat } from './trigger/startup-output.js';
 
 /** Where the app comes from: exactly one of these. */
@@ -78,18 +79,23 @@ export type RunAppOptions = AppSource & {
   sqlite?: AppCapabilitiesOptions['sqlite'];
   /** Capabilities besides the built-in ones (see the README, "Adding a host interface"). */
   capabilities?: readonly Capability[];
+  /** How long start-up waits for each Redis server a Redis trigger names. @default 10000 */
+  redisConnectTimeoutMs?: number;
 };
 
 /** An app being served by {@link runApp}. */
 export interface RunningApp {
   readonly app: LockedApp;
-  /** `http://127.0.0.1:3000` (the bound address; the real port when 0 was asked). */
+  /** `http://127.0.0.1:3000` (the bound address; the real port when 0 was asked); `''` for an app without HTTP triggers. */
   readonly baseUrl: string;
-  readonly trigger: HttpTrigger;
+  /** The HTTP trigger; undefined for an app without HTTP triggers (nothing listens, as in Spin). */
+  readonly trigger: HttpTrigger | undefined;
+  /** The Redis trigger, when the app has Redis triggers. */
+  readonly redis: RedisTrigger | undefined;
   /** The executor, or undefined when no route runs a component (static responses only). */
   readonly executor: WorkerExecutor | undefined;
   readonly capabilities: AppCapabilities;
-  /** Spin's start-up text (`Serving …`, `Available Routes:`), or its JSON form. */
+  /** Spin's start-up text (`Serving …`, `Available Routes:`, then `Active Channels on …` for Redis), or the HTTP trigger's JSON form. */
   startupText(format?: OutputFormat): string;
   /** What Spin logs as errors at start-up (duplicate routes, reserved routes). */
   warnings(): string[];
@@ -143,29 +149,56 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       stops.push(() => executor.close());
       capabilities.setChainDispatch(createChainDispatch((id, request, opts) => executor.handle(id, request, opts)));
     }
-    const trigger = createHttpTrigger({
-      app,
-      executor: executor ?? NO_EXECUTOR,
-      ...pick(options, ['env', 'requestTimeoutMs', 'maxHeaderBytes', 'maxBodyBytes', 'tls']),
-    });
-    const baseUrl = await trigger.listen({ ...pick(options, ['listen', 'findFreePort']) });
-    // `self` requests go to the listener's own address, never to one taken from a Host header.
-    capabilities.setSelfOrigin(baseUrl);
+    // Spin runs one trigger per type it finds; an app of Redis triggers alone listens on no port.
+    const trigger = hasRedisTriggers(app) && !app.triggers.some((t) => t.trigger_type === 'http')
+      ? undefined
+      : createHttpTrigger({
+          app,
+          executor: executor ?? NO_EXECUTOR,
+          ...pick(options, ['env', 'requestTimeoutMs', 'maxHeaderBytes', 'maxBodyBytes', 'tls']),
+        });
+    const baseUrl = trigger === undefined ? '' : await trigger.listen({ ...pick(options, ['listen', 'findFreePort']) });
+    let httpClosing: Promise<void> | undefined;
+    const closeHttp = (timeoutMs?: number): Promise<void> => (httpClosing ??= trigger?.close(timeoutMs) ?? Promise.resolve());
+    if (trigger !== undefined) {
+      stops.push(() => closeHttp());
+      // `self` requests go to the listener's own address, never to one taken from a Host header.
+      capabilities.setSelfOrigin(baseUrl);
+    }
+    let redis: RedisTrigger | undefined;
+    if (hasRedisTriggers(app)) {
+      // A Redis trigger names a component, so the app has an executor.
+      const handler = executor as WorkerExecutor;
+      redis = await startRedisTrigger({
+        app,
+        variables: capabilities.variables.values,
+        dispatch: (componentId, payload) => handler.handleRedisMessage(componentId, payload),
+        ...(options.redisConnectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.redisConnectTimeoutMs }),
+      });
+      const started = redis;
+      stops.push(() => started.close());
+    }
     let closing: Promise<void> | undefined;
     return {
       app,
       baseUrl,
       trigger,
+      redis,
       executor,
       capabilities,
-      startupText: (format) => trigger.startupText(format),
-      warnings: () => trigger.warnings(),
+      startupText: (format) => {
+        const http = trigger?.startupText(format) ?? '';
+        return format === 'json' ? http : http + (redis?.startupText() ?? '');
+      },
+      warnings: () => trigger?.warnings() ?? [],
       keyValueNote: capabilities.keyValue.defaultStoreNote,
       sqliteNote: capabilities.sqlite.defaultDatabaseNote,
       close(timeoutMs?: number): Promise<void> {
         closing ??= (async () => {
           try {
-            await trigger.close(timeoutMs);
+            // Stop taking work first (the listener drains its requests, the subscriptions end), then the rest.
+            await redis?.close();
+            await closeHttp(timeoutMs);
           } finally {
             await stopAll();
           }

@@ -9,8 +9,9 @@
  * instance serve up to N requests. After a fault nothing of the instance or its glue is kept: it
  * is neither reset nor reused.
  *
- * The worker uses only {@link ComponentInstances}: `nextHandler()` before a request, then
- * `release()` after a request that ended normally or `discard()` after a fault.
+ * The worker uses only {@link ComponentInstances}: `nextHandler()` (or `nextExports()` for Spin's
+ * own handler exports) before a request, then `release()` after a request that ended normally or
+ * `discard()` after a fault.
  */
 import type { ComponentResetInfo } from '../prepare/resettable-cache.js';
 import type { IncomingRequest, ResponseOutparam } from './wasi/http.js';
@@ -35,6 +36,8 @@ export interface InstanceCounts {
 export interface ComponentInstances {
   /** The handler of the instance for the next request (fresh unless reuse allows the current one). */
   nextHandler(): HandlerExports;
+  /** The whole export object of that instance (for Spin's `inboundHttp`/`inboundRedis` exports). */
+  nextExports(): Record<string, unknown>;
   /** After a request that ended normally: prepares the next instance in idle time. */
   release(): void;
   /** After a fault (trap, exit, host error): the instance and its glue are dropped. */
@@ -61,7 +64,7 @@ export interface ComponentInstancesOptions {
 
 interface Template {
   glue: GlueTemplate;
-  handler: HandlerExports;
+  exports: Record<string, unknown>;
   generations: number;
   /** Requests served by the current core instances (0: fresh, not yet used). */
   uses: number;
@@ -82,7 +85,7 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
       glueBookkeeping: options.reset?.glueBookkeeping,
     });
     counts.glueRuns++;
-    return { glue, handler: glue.exports['incomingHandler'] as HandlerExports, generations: 1, uses: 0 };
+    return { glue, exports: glue.exports, generations: 1, uses: 0 };
   };
 
   const usable = (t: Template): boolean => t.uses < reuse;
@@ -100,20 +103,23 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
     t.uses = 0;
   };
 
+  const nextExports = (): Record<string, unknown> => {
+    let t = template;
+    if (t !== undefined && !usable(t)) {
+      if (renewable(t)) renew(t);
+      else t = undefined;
+    }
+    if (t === undefined) {
+      t = build();
+      template = t;
+    }
+    t.uses++;
+    return t.exports;
+  };
+
   return {
-    nextHandler() {
-      let t = template;
-      if (t !== undefined && !usable(t)) {
-        if (renewable(t)) renew(t);
-        else t = undefined;
-      }
-      if (t === undefined) {
-        t = build();
-        template = t;
-      }
-      t.uses++;
-      return t.handler;
-    },
+    nextHandler: () => nextExports()['incomingHandler'] as HandlerExports,
+    nextExports,
     release() {
       const t = template;
       if (t === undefined || usable(t) || warming) return;

@@ -1,7 +1,8 @@
 /**
  * A worker thread's entry: the job protocol's worker side (pool/job-protocol.ts). It builds the
  * worker's host from what the executor sent (guest-host.ts), keeps each component's instances
- * (component-instances.ts), and runs one job at a time: a wasi:http request or a WAGI run.
+ * (component-instances.ts), and runs one job at a time: a wasi:http request, a request to Spin's
+ * own handler shape (`fermyon:spin/inbound-http`, a Spin 1 module), a Redis message or a WAGI run.
  * Everything the guest waits on (its request body, capability calls) comes over the worker's one
  * blocking channel.
  */
@@ -9,16 +10,23 @@ import { parentPort } from 'node:worker_threads';
 import { ChannelBodySource } from '../channel/body-source.js';
 import { createSyncBridge, type SyncBridge } from '../channel/sync-bridge.js';
 import type { WagiInvocation, WagiResult } from '../pool/executor-types.js';
-import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
+import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
 import { createComponentInstances, type ComponentInstances } from './component-instances.js';
 import type { GlueInstantiate } from './glue-template.js';
 import { createHostRegistry } from './guest-host.js';
 import { GuestExit, type HostRegistry, type InstanceContext } from './host-registry.js';
 import { ResponseWriter } from './response-writer.js';
+import { callInboundHttp, callInboundRedis, pathAndQuery, SPIN_METHODS, type SpinInboundResponse } from './spin/inbound-handlers.js';
+import { experimentalHttpImports } from './spin1/experimental-http.js';
+import { GuestMemory } from './spin1/guest-memory.js';
+import type { Spin1Request, Spin1Response } from './spin1/http-types.js';
+import { instantiateSpin1Module, type Spin1Instance } from './spin1/spin1-module.js';
+import type { WagiExtraImports } from './wagi/run-wagi.js';
 import { IncomingRequest, ResponseOutparam } from './wasi/http.js';
 import { resolveMounts } from './wasi/filesystem.js';
-import { MemorySource, type Blocker, type ByteSink } from './wasi/io.js';
+import { MemorySource, type Blocker, type ByteSink, type ByteSource } from './wasi/io.js';
+import { wasiRcImportObjects } from './wasi/rc-versions.js';
 
 // jco's glue reads process.env.JCO_DEBUG on every host call. The worker's environment is empty
 // (see the pool's startWorker); a plain object reads several times faster than Node's env object.
@@ -65,8 +73,10 @@ class Logs {
 interface LoadedComponent {
   prepared: PreparedComponent;
   ctx: InstanceContext;
-  /** wasi:http components only. */
+  /** Components only. */
   instances: ComponentInstances | undefined;
+  /** The component's host interfaces by import key, built once (for Spin 1 and WAGI modules, which take them one by one). */
+  hostImports: Map<string, Record<string, unknown> | undefined>;
 }
 
 let channel: SyncBridge;
@@ -105,16 +115,31 @@ async function init(msg: InitMessage): Promise<void> {
           if (module === undefined) throw new Error(`missing core module ${name}`);
           return module;
         },
-        imports: () => registry.buildImports(prepared.imports, ctx),
+        imports: () => componentImports(prepared, ctx),
         reset: prepared.reset,
         instanceReuse: msg.instanceReuse,
         templateGenerations: msg.templateGenerations,
       });
     }
-    components.set(prepared.id, { prepared, ctx, instances });
+    components.set(prepared.id, { prepared, ctx, instances, hostImports: new Map() });
   }
   ready = true;
   send({ type: 'ready' });
+}
+
+/** A component's import objects: the host's, with the shapes of the WASI release candidates it was built against. */
+function componentImports(prepared: PreparedComponent, ctx: InstanceContext): Record<string, Record<string, unknown>> {
+  const imports = registry.buildImports(prepared.imports, ctx);
+  if (prepared.wasiRc === undefined) return imports;
+  const rcs = new Map(prepared.wasiRc);
+  const base = (key: string): Record<string, unknown> | undefined => imports[key] ?? registry.buildImports([key], ctx)[key];
+  return { ...imports, ...wasiRcImportObjects(rcs, base) };
+}
+
+/** One host interface of a component by import key (`fermyon:spin/http`), built once per component. */
+function hostInterface(loaded: LoadedComponent, key: string): Record<string, unknown> | undefined {
+  if (!loaded.hostImports.has(key)) loaded.hostImports.set(key, registry.buildImports([key], loaded.ctx)[key]);
+  return loaded.hostImports.get(key);
 }
 
 function errorText(err: unknown): string {
@@ -122,7 +147,7 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_NO_RESPONSE' | 'RUNTIME_UNKNOWN_COMPONENT' | 'RUNTIME_WAGI_UNAVAILABLE', message: string): void {
+function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_HANDLER_ERROR' | 'RUNTIME_NO_RESPONSE' | 'RUNTIME_UNKNOWN_COMPONENT' | 'RUNTIME_WAGI_UNAVAILABLE', message: string): void {
   const batch = logs.take();
   send({ type: 'error', job, code, message, ...(batch === undefined ? {} : { logs: batch }) });
 }
@@ -130,6 +155,10 @@ function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_NO_RESPONSE' | 
 function runHttp(msg: HttpJobMessage): void {
   const { job } = msg;
   const loaded = components.get(msg.componentId);
+  if (loaded !== undefined && (loaded.prepared.kind === 'spin1' || loaded.prepared.http?.type === 'spin-http')) {
+    runSpinHttp(msg, loaded);
+    return;
+  }
   if (loaded?.instances === undefined) {
     fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no component ${msg.componentId}`);
     return;
@@ -171,7 +200,123 @@ function runHttp(msg: HttpJobMessage): void {
   instances.release();
 }
 
-type RunWagi = (module: WebAssembly.Module, invocation: WagiInvocation) => WagiResult;
+/** Reads a request body to its end (Spin's own handlers take it whole). */
+function readAll(source: ByteSource): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const chunk = source.read(1 << 20);
+    if (chunk === undefined) break;
+    if (chunk.length === 0) source.waitReadable();
+    else chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(Buffer.concat(chunks));
+}
+
+/** A fresh instance of a Spin 1 module; its preview1 output goes to the component's logs. */
+function spin1Instance(loaded: LoadedComponent): Spin1Instance {
+  const module = loaded.prepared.modules['module'];
+  if (module === undefined) throw new Error(`component ${loaded.prepared.id} has no module`);
+  return instantiateSpin1Module(module, {
+    env: loaded.prepared.env,
+    preopens: loaded.prepared.mounts.map((m): [string, string] => [m.guestPath, m.hostPath]),
+    host: (key) => hostInterface(loaded, key),
+    output: { stdout: (b) => loaded.ctx.stdout.write(b), stderr: (b) => loaded.ctx.stderr.write(b) },
+  });
+}
+
+/**
+ * A request to Spin's own handler shape: a component's `fermyon:spin/inbound-http` or a Spin 1
+ * module's `handle-http-request`. The body is read whole first (pulled over the channel) and the
+ * response sent as one message, as Spin's executor does; a method Spin cannot pass is answered
+ * 405 without running the guest.
+ */
+function runSpinHttp(msg: HttpJobMessage, loaded: LoadedComponent): void {
+  const { job } = msg;
+  const { prepared, ctx } = loaded;
+  const source = msg.body ? new ChannelBodySource(channel, job) : undefined;
+  let response: SpinInboundResponse | undefined;
+  try {
+    const body = source === undefined ? EMPTY : readAll(source);
+    if (!SPIN_METHODS.has(msg.method.toLowerCase())) {
+      response = { status: 405, headers: [], body: EMPTY };
+    } else {
+      const headers: Array<[string, string]> = [];
+      for (let i = 0; i < msg.headers.length; i += 2) headers.push([msg.headers[i] as string, msg.headers[i + 1] as string]);
+      registry.beginRequest(ctx);
+      try {
+        if (prepared.kind === 'spin1') {
+          const answer = spin1Instance(loaded).handleHttp({ method: msg.method.toLowerCase(), uri: pathAndQuery(msg.url), headers, body });
+          if (answer.status < 100 || answer.status > 600) throw new Error(`the module answered HTTP status ${answer.status}, outside 100..=600`);
+          response = { status: answer.status, headers: answer.headers ?? [], body: answer.body ?? EMPTY };
+        } else {
+          const instances = loaded.instances;
+          if (instances === undefined) throw new Error(`component ${prepared.id} has no glue`);
+          try {
+            response = callInboundHttp(instances.nextExports(), { method: msg.method, url: msg.url, headers, body });
+            instances.release();
+          } catch (err) {
+            instances.discard();
+            throw err;
+          }
+        }
+      } finally {
+        registry.endRequest(ctx);
+      }
+    }
+  } catch (err) {
+    fail(job, 'RUNTIME_GUEST_TRAP', errorText(err));
+    return;
+  } finally {
+    source?.dispose();
+  }
+  if (response === undefined) {
+    fail(job, 'RUNTIME_NO_RESPONSE', 'the guest returned without a response');
+    return;
+  }
+  const flat: string[] = [];
+  for (const [name, value] of response.headers) flat.push(name, value);
+  const bytes = response.body.length === 0 ? undefined : response.body.slice();
+  const batch = logs.take();
+  send({ type: 'response', job, status: response.status, headers: flat, body: bytes, end: true, ...(batch === undefined ? {} : { logs: batch }) }, bytes === undefined ? undefined : [bytes.buffer as ArrayBuffer]);
+}
+
+/** One Redis message in a fresh instance: `fermyon:spin/inbound-redis` or a Spin 1 module's `handle-redis-message`. */
+function runRedis(msg: RedisJobMessage): void {
+  const { job } = msg;
+  const loaded = components.get(msg.componentId);
+  if (loaded === undefined || loaded.prepared.redis !== true) {
+    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no Redis component ${msg.componentId}`);
+    return;
+  }
+  const { prepared, ctx } = loaded;
+  try {
+    registry.beginRequest(ctx);
+    try {
+      if (prepared.kind === 'spin1') spin1Instance(loaded).handleRedis(msg.payload);
+      else {
+        const instances = loaded.instances;
+        if (instances === undefined) throw new Error(`component ${prepared.id} has no glue`);
+        try {
+          callInboundRedis(instances.nextExports(), msg.payload);
+          instances.release();
+        } catch (err) {
+          instances.discard();
+          throw err;
+        }
+      }
+    } finally {
+      registry.endRequest(ctx);
+    }
+  } catch (err) {
+    const returned = err instanceof Error && (err.name === 'SpinHandlerError' || err.name === 'Spin1HandlerError');
+    fail(job, returned ? 'RUNTIME_HANDLER_ERROR' : 'RUNTIME_GUEST_TRAP', errorText(err));
+    return;
+  }
+  const batch = logs.take();
+  send({ type: 'end', job, ...(batch === undefined ? {} : { logs: batch }) });
+}
+
+type RunWagi = (module: WebAssembly.Module, invocation: WagiInvocation, extra?: WagiExtraImports) => WagiResult;
 let runWagiFn: RunWagi | undefined;
 
 async function runWagiJob(msg: WagiJobMessage): Promise<void> {
@@ -194,7 +339,19 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
   try {
     // The module reads only the component's own mounts, as prepared at load.
     const preopens = loaded.prepared.mounts.map((m): [string, string] => [m.guestPath, m.hostPath]);
-    const result = runWagiFn(module, { ...msg.request, preopens });
+    // Spin 0.x WAGI modules called out with wasi_experimental_http, under the component's allow-list.
+    const spinHttp = hostInterface(loaded, 'fermyon:spin/http');
+    const sendRequest = spinHttp?.['sendRequest'] as ((r: Spin1Request) => Spin1Response) | undefined;
+    const extra: WagiExtraImports = {
+      wasi_experimental_http: (memory) => experimentalHttpImports({ memory: () => new GuestMemory(memory(), undefined), sendRequest: sendRequest?.bind(spinHttp) }) as WebAssembly.ModuleImports,
+    };
+    registry.beginRequest(loaded.ctx);
+    let result: WagiResult;
+    try {
+      result = runWagiFn(module, { ...msg.request, preopens }, extra);
+    } finally {
+      registry.endRequest(loaded.ctx);
+    }
     const batch = logs.take();
     send({ type: 'wagi-result', job, result, ...(batch === undefined ? {} : { logs: batch }) });
   } catch (err) {
@@ -218,6 +375,7 @@ function close(): void {
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'init') void init(msg);
   else if (msg.type === 'http') runHttp(msg);
+  else if (msg.type === 'redis') runRedis(msg);
   else if (msg.type === 'close') close();
   else void runWagiJob(msg);
 });

@@ -5,9 +5,9 @@ import type { LockedApp } from '@spinel/manifest';
 import { WASI_INTERFACES } from '../guest/wasi/interface-specs.js';
 import { InterfaceSet } from '../prepare/interface-set.js';
 import { refuseMiddleware } from '../prepare/compose/middleware.js';
-import { componentKinds, prepareComponent, type ComponentKind, type PreparedComponent } from '../prepare/prepare-component.js';
+import { componentUses, prepareComponent, type ComponentKind, type PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
-import type { Executor } from './executor-types.js';
+import type { ExecuteOptions, Executor } from './executor-types.js';
 import { WorkerPool } from './worker-pool.js';
 
 export { guestErrorChannel } from './worker-pool.js';
@@ -73,6 +73,13 @@ export interface WorkerExecutor extends Executor {
   readonly workerCount: number;
   /** Ids of the loaded components and how each runs. */
   readonly components: ReadonlyMap<string, ComponentKind>;
+  /**
+   * Runs one Redis message in a fresh instance of a component a Redis trigger names
+   * (`fermyon:spin/inbound-redis`, or a Spin 1 module's `handle-redis-message`), queued with the
+   * app's HTTP requests.
+   * @throws GuestFaultError `RUNTIME_HANDLER_ERROR` when the handler returns an error, `RUNTIME_GUEST_TRAP`, `RUNTIME_TIMEOUT`…
+   */
+  handleRedisMessage(componentId: string, payload: Uint8Array, options?: ExecuteOptions): Promise<void>;
 }
 
 /**
@@ -83,18 +90,19 @@ export interface WorkerExecutor extends Executor {
 export async function createExecutor(options: ExecutorOptions): Promise<WorkerExecutor> {
   const cache = options.cache ?? openCache({ root: join(tmpdir(), 'spinel-cache') });
   refuseMiddleware(options.app);
-  const kinds = componentKinds(options.app);
+  const uses = componentUses(options.app);
   // This executor's own registry: WASI's interfaces plus its capabilities', nothing of any other executor.
   const interfaces = new InterfaceSet([...WASI_INTERFACES, ...(options.capabilities?.interfaces ?? [])]);
   const prepared: PreparedComponent[] = [];
   for (const component of options.app.components) {
     // As Spin runs a trigger with only the components its triggers use: a component no trigger
     // names (one used as another's `{ component = "<id>" }` dependency) is never served.
-    if (!kinds.has(component.id)) continue;
+    const use = uses.get(component.id);
+    if (use === undefined) continue;
     prepared.push(
       await prepareComponent(component, {
         cache,
-        kind: kinds.get(component.id) ?? 'http',
+        use,
         env: options.env ?? {},
         maxInstanceMemory: options.maxInstanceMemory,
         maxSourceBytes: options.maxSourceBytes,

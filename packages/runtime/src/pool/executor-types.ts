@@ -51,6 +51,11 @@ export interface Executor {
    * its preopens are the component's own `files` mounts, as prepared at load.
    */
   runWagi(componentId: string, request: WagiRequest, options?: ExecuteOptions): Promise<WagiResult>;
+  /**
+   * Runs one Redis message in a fresh instance of a component a Redis trigger names; rejects when
+   * the handler fails (executors without Redis components need not have it).
+   */
+  handleRedisMessage?(componentId: string, payload: Uint8Array, options?: ExecuteOptions): Promise<void>;
   close(): Promise<void>;
 }
 /** A WAGI request as the trigger builds it. */

@@ -50,7 +50,16 @@ export interface CloseMessage {
   type: 'close';
 }
 
-export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage | CloseMessage;
+/** A Redis message to run; the worker answers `end` when the handler succeeded, `error` otherwise. */
+export interface RedisJobMessage {
+  type: 'redis';
+  job: number;
+  componentId: string;
+  payload: Uint8Array;
+}
+
+export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage | RedisJobMessage | CloseMessage;
+
 
 /** Guest output gathered during a job: component id, stream, bytes. */
 export type LogBatch = Array<[componentId: string, stream: 'stdout' | 'stderr', bytes: Uint8Array]>;

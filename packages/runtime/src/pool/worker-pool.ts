@@ -18,7 +18,7 @@ import type { ComponentKind, PreparedComponent } from '../prepare/prepare-compon
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
 import { FairQueue } from './fair-queue.js';
-import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, WagiJobMessage } from './job-protocol.js';
+import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, WagiJobMessage } from './job-protocol.js';
 import { LogSink } from './log-sink.js';
 
 const debug = debuglog('spinel:runtime');
@@ -47,7 +47,7 @@ interface Job {
   readonly id: number;
   readonly componentId: string;
   readonly queuedAt: number;
-  readonly message: HttpJobMessage | WagiJobMessage;
+  readonly message: HttpJobMessage | WagiJobMessage | RedisJobMessage;
   readonly body: RequestBody | undefined;
   /** Longest the guest may run once started (ms), and an absolute deadline (epoch ms) from the caller. */
   readonly timeoutMs: number | undefined;
@@ -473,9 +473,9 @@ export class WorkerPool {
       job.onError(new ExecutorError('RUNTIME_UNKNOWN_COMPONENT', `No component "${job.componentId}" was loaded; check the trigger's component id.`, { componentId: job.componentId }));
       return;
     }
-    const wanted = job.message.type === 'wagi' ? 'wagi' : 'http';
-    if (kind !== wanted) {
-      job.onError(new ExecutorError('RUNTIME_NOT_A_HANDLER', `Component "${job.componentId}" was loaded as ${kind === 'wagi' ? 'a WAGI module' : 'a wasi:http component'}; call ${kind === 'wagi' ? 'runWagi' : 'handle'} for it.`, { componentId: job.componentId }));
+    const refusal = this.refusal(job.componentId, job.message.type);
+    if (refusal !== undefined) {
+      job.onError(new ExecutorError('RUNTIME_NOT_A_HANDLER', refusal, { componentId: job.componentId }));
       return;
     }
     if (job.deadline !== undefined && job.deadline <= Date.now()) {
@@ -508,6 +508,18 @@ export class WorkerPool {
       this.sweep.unref();
     }
     this.dispatch();
+  }
+
+  /** Why a component cannot take a job of `type` (undefined when it can): each handles what its triggers use it for. */
+  private refusal(componentId: string, type: 'http' | 'wagi' | 'redis'): string | undefined {
+    const prepared = this.options.prepared.find((p) => p.id === componentId);
+    if (prepared === undefined) return undefined;
+    const what = prepared.kind === 'wagi' ? 'a WAGI module' : prepared.kind === 'spin1' ? 'a Spin 1 module' : 'a component';
+    if (type === 'wagi') return prepared.kind === 'wagi' ? undefined : `Component "${componentId}" was loaded as ${what}, not for WAGI; call handle for it.`;
+    if (prepared.kind === 'wagi') return `Component "${componentId}" was loaded as a WAGI module; call runWagi for it.`;
+    if (type === 'redis') return prepared.redis === true ? undefined : `Component "${componentId}" was not loaded as a Redis handler (no Redis trigger names it).`;
+    const answersHttp = prepared.kind === 'spin1' ? prepared.spin1Http !== undefined : prepared.http !== undefined;
+    return answersHttp ? undefined : `Component "${componentId}" was loaded as ${what} that handles Redis messages only; it has no HTTP handler.`;
   }
 
   private timeoutOf(options: ExecuteOptions | undefined): number | undefined {
@@ -578,6 +590,36 @@ export class WorkerPool {
         onChunk: () => undefined,
         onEnd: () => undefined,
         onWagi: resolve,
+        onError: reject,
+      };
+      this.enqueue(job, options?.signal);
+    });
+  }
+
+  /**
+   * Runs one Redis message in a fresh instance of a component that handles them, through the same
+   * fair queue, deadlines and workers as HTTP requests.
+   */
+  handleRedisMessage(componentId: string, payload: Uint8Array, options?: ExecuteOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const id = this.nextJob++;
+      const job: Job = {
+        id,
+        componentId,
+        queuedAt: performance.now(),
+        message: { type: 'redis', job: id, componentId, payload },
+        body: undefined,
+        timeoutMs: this.timeoutOf(options),
+        deadline: options?.deadline,
+        slot: undefined,
+        done: false,
+        detached: false,
+        timer: undefined,
+        cleanup: undefined,
+        onResponse: () => undefined,
+        onChunk: () => undefined,
+        onEnd: resolve,
+        onWagi: () => undefined,
         onError: reject,
       };
       this.enqueue(job, options?.signal);

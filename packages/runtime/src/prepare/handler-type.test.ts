@@ -5,9 +5,7 @@ import {
   HandlerSelectionError,
   MULTIPLE_HTTP_HANDLERS_MESSAGE,
   NO_HTTP_HANDLER_MESSAGE,
-  asyncImports,
   classifyCoreModule,
-  refuseAsyncImports,
   selectHttpHandler,
   selectRedisHandler,
 } from './handler-type.js';
@@ -48,15 +46,6 @@ describe('selectRedisHandler', () => {
     expect(selectRedisHandler(['fermyon:spin/inbound-redis'])).toEqual({ type: 'spin-redis', export: 'fermyon:spin/inbound-redis' });
     expect(reason(() => selectRedisHandler(['spin:redis/inbound-redis@3.0.0']))).toMatch(/^async: .*spin:redis\/inbound-redis@3\.0\.0/);
     expect(reason(() => selectRedisHandler(['wasi:http/incoming-handler@0.2.3']))).toMatch(/^none: component does not export a Redis interface/);
-  });
-});
-
-describe('async imports', () => {
-  it('names WASI 0.3 and the async Spin 3 interfaces, and leaves the synchronous ones alone', () => {
-    const imports = ['wasi:io/streams@0.2.3', 'spin:key-value/key-value@3.0.0', 'wasi:clocks/monotonic-clock@0.3.0-rc-2026-03-15', 'spin:postgres/postgres@3.0.0', 'fermyon:spin/key-value@2.0.0', 'spin:sqlite/sqlite@3.0.0'];
-    expect(asyncImports(imports)).toEqual(['spin:key-value/key-value@3.0.0', 'wasi:clocks/monotonic-clock@0.3.0-rc-2026-03-15']);
-    expect(reason(() => refuseAsyncImports(imports))).toMatch(/^async: The component imports `spin:key-value\/key-value@3\.0\.0`, `wasi:clocks/);
-    expect(() => refuseAsyncImports(['wasi:io/streams@0.2.3'])).not.toThrow();
   });
 });
 

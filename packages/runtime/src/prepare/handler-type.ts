@@ -3,8 +3,8 @@
  * for every trigger: Spin's `HandlerType::from_instance_pre` (crates/http/src/trigger.rs) for
  * HTTP, the Redis trigger's (crates/trigger-redis/src/lib.rs), and, for core modules, the
  * exports Spin 0.x/1.x SDKs produced with wit-bindgen 0.2 (crates/componentize/src/lib.rs
- * `EXPORT_INTERFACES`). Component-model async (WASI 0.3, Spin 3's async interfaces) is
- * refused here, before anything is transpiled.
+ * `EXPORT_INTERFACES`). Async exports (`wasi:http/handler@0.3.x`, `spin:redis/inbound-redis@3.x`)
+ * are refused here; async imports in async-interfaces.ts, both before anything is transpiled.
  */
 
 /** How a component's HTTP handler is called. */
@@ -71,20 +71,6 @@ export const MULTIPLE_HTTP_HANDLERS_MESSAGE = "component exports multiple differ
 const ASYNC_MESSAGE = 'component-model async is not supported yet';
 
 /**
- * Interfaces whose functions are all `async` in Spin's WIT (wit/deps/spin-*@3.x, spin-postgres@4.x
- * adds `*-async` functions beside sync ones) and WASI 0.3: a component importing them needs
- * component-model async, which jco cannot run synchronously on Node 20 (no JSPI).
- */
-const ASYNC_IMPORTS: readonly RegExp[] = [
-  /^wasi:[\w-]+\/[\w-]+@0\.3\./,
-  /^spin:key-value\/key-value@3\./,
-  /^spin:redis\/redis@3\./,
-  /^spin:variables\/variables@3\./,
-  /^spin:mysql\/mysql@3\./,
-  /^spin:mqtt\/mqtt@3\./,
-];
-
-/**
  * Chooses the HTTP handler a component exports, as Spin does: exactly one of the accepted
  * exports; none or several are refused with Spin's messages. `wasi:http/handler@0.3.x` is
  * recognised and refused: component-model async is not supported yet.
@@ -125,22 +111,6 @@ export function selectRedisHandler(exports: readonly string[]): RedisHandlerType
   if (v3 !== undefined) throw new HandlerSelectionError('async', `The component exports \`${v3}\`: ${ASYNC_MESSAGE}. Export \`fermyon:spin/inbound-redis\` instead.`);
   if (!v1) throw new HandlerSelectionError('none', 'component does not export a Redis interface (expected `fermyon:spin/inbound-redis`)');
   return { type: 'spin-redis', export: SPIN_REDIS };
-}
-
-/** The imports among `imports` that need component-model async (WASI 0.3, Spin 3's async interfaces). */
-export function asyncImports(imports: readonly string[]): string[] {
-  return imports.filter((name) => ASYNC_IMPORTS.some((pattern) => pattern.test(name)));
-}
-
-/**
- * Refuses a component that imports interfaces needing component-model async.
- * @throws HandlerSelectionError (`async`) naming each such import
- */
-export function refuseAsyncImports(imports: readonly string[]): void {
-  const found = asyncImports(imports);
-  if (found.length > 0) {
-    throw new HandlerSelectionError('async', `The component imports ${found.map((n) => `\`${n}\``).join(', ')}: ${ASYNC_MESSAGE}. Build it against the synchronous interfaces (WASI 0.2, fermyon:spin@2.0.0).`);
-  }
 }
 
 /** Export names that mark a module built with wit-bindgen (its realloc), as Spin's componentize reads them. */

@@ -34,7 +34,7 @@ describe('prepareComponent', () => {
     const ctx: InstanceContext = { componentId: 'hello', env: prepared.env, mounts: [], stdout: sink, stderr: sink, blocker: { wait: () => undefined } };
     const iface = factory?.(ctx) as { getEnvironment(): Array<[string, string]> };
     expect(iface.getEnvironment()).toEqual([['A', '1'], ['B', '3']]);
-    expect(prepared.imports).toContain('wasi:http/types');
+    expect(prepared.imports).toContain('wasi:http/types@0.2.3');
     expect(Object.keys(prepared.modules).length).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,10 +1,27 @@
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { debuglog } from 'node:util';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp, LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
 import { asyncImportsMessage } from './async-interfaces.js';
-import { loadTranspiled, readSourceHashed, type Transpiled } from './component-source.js';
+import { SPIN1_IMPORT_MODULES } from '../guest/spin1/old-abi-imports.js';
+import { unlinkableSpin1Imports } from '../guest/spin1/spin1-module.js';
+import { wasiRcImports, type WasiRc } from '../guest/wasi/rc-versions.js';
+import { componentNames, type ComponentNames } from './component-names.js';
+import { jcoVersion, loadTranspiled, readSourceHashed, type Transpiled } from './component-source.js';
+import { componentizeModule, embedsComponentType } from './componentize-module.js';
+import {
+  HandlerSelectionError,
+  NO_HTTP_HANDLER_MESSAGE,
+  classifyCoreModule,
+  selectHttpHandler,
+  selectRedisHandler,
+  type HttpHandlerType,
+  type Spin1HttpEntry,
+} from './handler-type.js';
 import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
 import type { Mount } from '../guest/wasi/filesystem.js';
 import type { InterfaceSet } from './interface-set.js';
@@ -12,40 +29,64 @@ import { readComposedSource } from './compose/composed-source.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
 import { unsupportedImportsMessage } from './unsupported-imports-message.js';
 
-/** How a prepared component is run. */
-export type ComponentKind = 'http' | 'wagi';
+const debug = debuglog('spinel:runtime');
+
+/**
+ * How a prepared component is run: `http` is a component (its handlers below), `spin1` a Spin
+ * 0.x/1.x core module run on the old wit-bindgen ABI, `wagi` a WASI command run as CGI.
+ */
+export type ComponentKind = 'http' | 'spin1' | 'wagi';
 
 /** A component ready to be instantiated in any worker. */
 export interface PreparedComponent {
   id: string;
   kind: ComponentKind;
-  /** file: URL of jco's glue module (http components). */
+  /** file: URL of jco's glue module (components). */
   glueUrl: string | undefined;
-  /** Interfaces the component imports, as named in its binary. */
+  /** Interfaces the component imports, as named in its binary (import module names for core modules). */
   imports: string[];
-  /** Core modules by the file name the glue asks for (a WAGI component has one, under "module"). */
+  /** Core modules by the file name the glue asks for (a core module has one, under "module"). */
   modules: Record<string, WebAssembly.Module>;
   env: Array<[string, string]>;
   mounts: Mount[];
   /** How the instances of an http component can be reset between requests (see guest/component-instances.ts). */
   reset?: ComponentResetInfo | undefined;
+  /** How a component answers HTTP, when an HTTP trigger uses it. */
+  http?: HttpHandlerType;
+  /** Whether it handles Redis messages (a Redis trigger uses it). */
+  redis?: boolean;
+  /** A Spin 1 module's HTTP entry point, when an HTTP trigger uses it. */
+  spin1Http?: Spin1HttpEntry;
+  /** Interfaces imported at a WASI 0.2 release candidate (key → rc), whose shapes the worker adapts. */
+  wasiRc?: Array<[string, WasiRc]>;
 }
 
 const PAGE = 65_536;
 
-/** The kind each component is used as, from the app's HTTP triggers (WAGI when its executor says so). */
-export function componentKinds(app: LockedApp): Map<string, ComponentKind> {
-  const kinds = new Map<string, ComponentKind>();
+/** How the app's triggers use a component: as an HTTP handler (Spin's executor or WAGI) and/or a Redis handler. */
+export interface ComponentUse {
+  http: 'spin' | 'wagi' | undefined;
+  redis: boolean;
+}
+
+/** How each component is used, from the app's HTTP and Redis triggers (WAGI when an HTTP trigger's executor says so). */
+export function componentUses(app: LockedApp): Map<string, ComponentUse> {
+  const uses = new Map<string, ComponentUse>();
   for (const trigger of app.triggers) {
     const config = trigger.trigger_config;
     if (config === null || typeof config !== 'object' || Array.isArray(config)) continue;
     const component = config['component'];
     if (typeof component !== 'string') continue;
-    const executor = config['executor'];
-    const isWagi = executor !== null && typeof executor === 'object' && !Array.isArray(executor) && executor['type'] === 'wagi';
-    kinds.set(component, isWagi ? 'wagi' : 'http');
+    const use = uses.get(component) ?? { http: undefined, redis: false };
+    if (trigger.trigger_type === 'redis') use.redis = true;
+    else if (trigger.trigger_type === 'http') {
+      const executor = config['executor'];
+      const isWagi = executor !== null && typeof executor === 'object' && !Array.isArray(executor) && executor['type'] === 'wagi';
+      use.http = isWagi ? 'wagi' : 'spin';
+    }
+    uses.set(component, use);
   }
-  return kinds;
+  return uses;
 }
 
 /**
@@ -62,8 +103,6 @@ export function versionedNames(bytes: Uint8Array, names: readonly string[]): str
     return version === null ? name : `${name}@${version[0]}`;
   });
 }
-
-const HANDLER = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
 
 async function compileCapped(bytes: Uint8Array, id: string, maxInstanceMemory: number | undefined): Promise<WebAssembly.Module> {
   let code = bytes;
@@ -100,7 +139,10 @@ async function directoryMounts(component: LockedComponent, writable: boolean): P
 /** Options of {@link prepareComponent}. */
 export interface PrepareOptions {
   cache: Cache;
-  kind: ComponentKind;
+  /** How the app's triggers use the component. @default from `kind`, else an HTTP handler on Spin's executor */
+  use?: ComponentUse;
+  /** Shorthand for `use` with one HTTP trigger: `wagi` for the WAGI executor. */
+  kind?: 'http' | 'wagi';
   env: Record<string, string>;
   maxInstanceMemory?: number | undefined;
   /** The interfaces the executor serves; other imports are refused. */
@@ -111,24 +153,69 @@ export interface PrepareOptions {
   writableMounts?: boolean | undefined;
 }
 
+/** Spin's hint beside a handler error (WAGI modules are commands, not handlers). */
+const WAGI_HINT = 'A WASI command module (one that exports `_start`) runs with `executor = { type = "wagi" }` on its HTTP trigger.';
+
+/** Wraps a handler-selection failure in the loader's coded error. */
+function selectionError(id: string, err: unknown): ComponentLoadError {
+  if (!(err instanceof HandlerSelectionError)) throw err;
+  const code = err.reason === 'multiple' ? 'RUNTIME_MULTIPLE_HANDLERS' : err.reason === 'async' ? 'RUNTIME_ASYNC_UNSUPPORTED' : 'RUNTIME_NOT_A_HANDLER';
+  return new ComponentLoadError(code, `Component "${id}": ${err.message}`, { cause: err, componentId: id });
+}
+
 /**
- * Loads one locked component: recognises it by header, transpiles components (cached), refuses
- * imports the host does not provide, and compiles the core modules once for every worker. Only
- * bytes checked against their digest run: the source (when the app or the cache names one) and
- * the transpiled output (against the cache's record of it).
- * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_COMPONENT_SOURCE, RUNTIME_COMPONENT_INTEGRITY, RUNTIME_MEMORY_LIMIT)
+ * A module that embeds its component type, as a component: converted once per (module, jco
+ * version) and kept in the derived cache, read back through the cache's verification record (an
+ * entry changed on disk is removed and converted again).
+ * @returns the component's bytes and their sha256 (hex)
+ */
+async function componentizedCached(bytes: Uint8Array, id: string, cache: Cache): Promise<{ bytes: Uint8Array; sha256: string }> {
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const key = `componentize-${await jcoVersion()}-${digest}`;
+  const keep = (path: string): boolean => path === 'component.wasm';
+  let content: Awaited<ReturnType<Cache['readDerived']>>;
+  try {
+    content = await cache.readDerived(key, { keep });
+    if (content === undefined) {
+      debug('componentizing module %s of %s', digest, id);
+      await cache.putDerived(key, async (tmp) => writeFile(join(tmp, 'component.wasm'), await componentizeModule(bytes)));
+      content = await cache.readDerived(key, { keep });
+    }
+  } catch (cause) {
+    throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" is a core module with an embedded component type that could not be made into a component: ${(cause as Error).message}`, { cause, componentId: id });
+  }
+  const wasm = content?.files.get('component.wasm');
+  if (wasm === undefined) {
+    throw new ComponentLoadError('RUNTIME_COMPONENT_INTEGRITY', `The component made from module ${digest} in the cache (${cache.derivedPath(key)}) changed while it was read back; it was not run. Check what else writes to the cache directory and start again.`, { componentId: id });
+  }
+  const out = new Uint8Array(wasm.buffer, wasm.byteOffset, wasm.byteLength);
+  return { bytes: out, sha256: createHash('sha256').update(out).digest('hex') };
+}
+
+/** Whether a Spin 1 module's import module name is one the old-ABI host links. */
+const isSpin1Module = (name: string): boolean => (SPIN1_IMPORT_MODULES as readonly string[]).includes(name);
+
+/**
+ * Loads one locked component: recognises it by header and shape, chooses its handlers as Spin
+ * does, transpiles components (cached), refuses imports the host does not provide, and compiles the
+ * core modules once for every worker. Core modules that embed their component type are made into
+ * components first; Spin 1 modules (the old wit-bindgen ABI) are kept as they are. Only bytes
+ * checked against their digest run: the source (when the app or the cache names one) and the
+ * derived forms (against the cache's record of them).
+ * @throws ComponentLoadError (RUNTIME_INVALID_WASM, RUNTIME_UNSUPPORTED_IMPORTS, RUNTIME_NOT_A_HANDLER, RUNTIME_MULTIPLE_HANDLERS, RUNTIME_ASYNC_UNSUPPORTED, RUNTIME_COMPONENT_SOURCE, RUNTIME_COMPONENT_INTEGRITY, RUNTIME_MEMORY_LIMIT, RUNTIME_PREPARE_FAILED)
  */
 export async function prepareComponent(component: LockedComponent, options: PrepareOptions): Promise<PreparedComponent> {
   const { id } = component;
+  const use = options.use ?? { http: options.kind === 'wagi' ? 'wagi' : 'spin', redis: false };
   const read = { cache: options.cache, maxSourceBytes: options.maxSourceBytes };
-  const { bytes, sha256 } = await readComposedSource(component, (c) => readSourceHashed(c, read), read);
-  const binaryKind = detectWasmKind(bytes);
+  let { bytes, sha256 } = await readComposedSource(component, (c) => readSourceHashed(c, read), read);
+  let binaryKind = detectWasmKind(bytes);
   if (binaryKind === undefined) {
     throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a WebAssembly module or component (bad header).`, { componentId: id });
   }
   const env = Object.entries({ ...(component.env ?? {}), ...options.env });
   const mounts = await directoryMounts(component, options.writableMounts === true);
-  if (options.kind === 'wagi') {
+  if (use.http === 'wagi') {
     if (binaryKind !== 'module') {
       throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" uses the WAGI executor but is a component; WAGI runs core modules that export _start.`, { componentId: id });
     }
@@ -136,8 +223,31 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     const imports = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
     return { id, kind: 'wagi', glueUrl: undefined, imports, modules: { module }, env, mounts };
   }
-  if (binaryKind !== 'component') {
-    throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" is a core module, not a component. Expected component to export one of "wasi:http/incoming-handler@0.2.*" (or set executor = { type = "wagi" } for a WASI command).`, { componentId: id });
+  if (binaryKind === 'module' && embedsComponentType(bytes)) {
+    ({ bytes, sha256 } = await componentizedCached(bytes, id, options.cache));
+    binaryKind = 'component';
+  }
+  if (binaryKind === 'module') return prepareSpin1Module(id, bytes, use, env, mounts, options.maxInstanceMemory);
+
+  let names: ComponentNames;
+  try {
+    names = componentNames(bytes);
+  } catch (cause) {
+    throw new ComponentLoadError('RUNTIME_INVALID_WASM', `Component "${id}" is not a valid component: ${(cause as Error).message}`, { cause, componentId: id });
+  }
+  const asyncMessage = asyncImportsMessage(id, names.imports);
+  if (asyncMessage !== undefined) throw new ComponentLoadError('RUNTIME_ASYNC_UNSUPPORTED', asyncMessage, { componentId: id });
+  let http: HttpHandlerType | undefined;
+  try {
+    if (use.http === 'spin') http = selectHttpHandler(names.exports);
+    if (use.redis) selectRedisHandler(names.exports);
+  } catch (err) {
+    throw selectionError(id, err);
+  }
+  const rcs = wasiRcImports(names.imports);
+  const missing = options.interfaces.unsupported(names.imports);
+  if (missing.length > 0) {
+    throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', unsupportedImportsMessage(id, missing), { componentId: id });
   }
   let transpiled: Transpiled;
   try {
@@ -145,18 +255,6 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   } catch (cause) {
     if (cause instanceof ComponentLoadError) throw cause;
     throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared by jco's transpiler: ${(cause as Error).message}`, { cause, componentId: id });
-  }
-  const { meta } = transpiled;
-  const handlers = meta.exports.map(([name]) => name).filter((name) => HANDLER.test(name));
-  if (handlers.length === 0) {
-    const exported = meta.exports.map(([name]) => name).join(', ') || 'nothing';
-    throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Expected component "${id}" to export one of "wasi:http/incoming-handler@0.2.*" but it exported none of those (it exports: ${exported}).`, { componentId: id });
-  }
-  const missing = options.interfaces.unsupported(versionedNames(bytes, meta.imports));
-  const asyncOnly = asyncImportsMessage(id, missing);
-  if (asyncOnly !== undefined) throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', asyncOnly, { componentId: id });
-  if (missing.length > 0) {
-    throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', unsupportedImportsMessage(id, missing), { componentId: id });
   }
   // Resettable modules and glue whose handle tables the worker can empty (both made once, cached).
   let reset: ComponentResetInfo | undefined;
@@ -168,6 +266,53 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   }
   const modules: Record<string, WebAssembly.Module> = {};
   for (const [name, code] of transpiled.modules) modules[name] = await compileCapped(code, id, options.maxInstanceMemory);
-  return { id, kind: 'http', glueUrl: transpiled.glueUrl, imports: meta.imports, modules, env, mounts, reset };
+  return {
+    id,
+    kind: 'http',
+    glueUrl: transpiled.glueUrl,
+    imports: names.imports,
+    modules,
+    env,
+    mounts,
+    reset,
+    ...(http === undefined ? {} : { http }),
+    ...(use.redis ? { redis: true } : {}),
+    ...(rcs.size === 0 ? {} : { wasiRc: [...rcs] }),
+  };
 }
 
+/** A core module without an embedded component type: a Spin 0.x/1.x module, run on the old ABI. */
+async function prepareSpin1Module(
+  id: string,
+  bytes: Uint8Array,
+  use: ComponentUse,
+  env: Array<[string, string]>,
+  mounts: Array<{ guestPath: string; hostPath: string }>,
+  maxInstanceMemory: number | undefined,
+): Promise<PreparedComponent> {
+  const module = await compileCapped(bytes, id, maxInstanceMemory);
+  const shape = classifyCoreModule(
+    WebAssembly.Module.exports(module).map((e) => e.name),
+    WebAssembly.Module.imports(module).map((i) => i.module),
+  );
+  if (shape.type !== 'spin1' || (use.http === 'spin' && shape.http === undefined) || (use.redis && !shape.redis)) {
+    const wanted = use.redis && use.http === undefined ? '`handle-redis-message` (a Spin 1 Redis module)' : '`handle-http-request` (a Spin 1 HTTP module)';
+    const what = shape.type === 'command' ? `a WASI command, not a handler. ${WAGI_HINT}` : `a core module that exports no ${wanted} and embeds no component type.`;
+    throw new ComponentLoadError('RUNTIME_NOT_A_HANDLER', `Component "${id}" is ${what} ${NO_HTTP_HANDLER_MESSAGE}`, { componentId: id });
+  }
+  const unlinkable = unlinkableSpin1Imports(module, isSpin1Module);
+  if (unlinkable.length > 0) {
+    throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', `Component "${id}" (a Spin 1 module) imports what this host does not provide: ${unlinkable.join(', ')}. Spin 1 modules may import wasi_snapshot_preview1, wasi_experimental_http and ${SPIN1_IMPORT_MODULES.join(', ')}.`, { componentId: id });
+  }
+  return {
+    id,
+    kind: 'spin1',
+    glueUrl: undefined,
+    imports: shape.imports,
+    modules: { module },
+    env,
+    mounts,
+    ...(use.http === 'spin' && shape.http !== undefined ? { spin1Http: shape.http } : {}),
+    ...(use.redis ? { redis: true } : {}),
+  };
+}

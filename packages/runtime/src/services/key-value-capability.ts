@@ -5,7 +5,7 @@
  */
 import type { KvStoreDefinition } from '@spinel/kv-wit';
 import type { Capability, CapabilityService } from '../capability.js';
-import type { InterfaceSpec } from '../prepare/interface-set.js';
+import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
 import type { RuntimeConfig } from './runtime-config/read-runtime-config.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
 
@@ -21,7 +21,8 @@ export interface KeyValueService extends CapabilityService {
 }
 
 const KV_INTERFACES: readonly InterfaceSpec[] = [
-  { name: 'fermyon:spin/key-value', versions: ['2.0.0'] },
+  // Spin 1's unversioned functions (open/get/set over u32 handles) share the key with 2.0.0's resource.
+  { name: 'fermyon:spin/key-value', versions: ['2.0.0', UNVERSIONED] },
   { name: 'wasi:keyvalue/store', versions: ['0.2.0-draft2'] },
   { name: 'wasi:keyvalue/batch', versions: ['0.2.0-draft2'] },
   { name: 'wasi:keyvalue/atomics', versions: ['0.2.0-draft2'] },

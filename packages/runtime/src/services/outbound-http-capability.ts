@@ -5,7 +5,8 @@
  * `allowed_outbound_hosts` and the runtime config's `block_networks` allow them.
  */
 import type { Capability, CapabilityService } from '../capability.js';
-import { UNVERSIONED, WASI_0_2, type InterfaceSpec } from '../prepare/interface-set.js';
+import { wasiVersions } from '../guest/wasi/interface-specs.js';
+import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
 import { loadClientTls } from './client-tls.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { outboundHttpConnectionLimit } from './limited-connector.js';
@@ -18,8 +19,9 @@ export interface OutboundHttpService extends CapabilityService {
 }
 
 const OUTBOUND_INTERFACES: readonly InterfaceSpec[] = [
-  { name: 'wasi:http/types', versions: [WASI_0_2] },
-  { name: 'wasi:http/outgoing-handler', versions: [WASI_0_2] },
+  // The release candidates too: their shapes are adapted over these in the worker (guest/wasi/rc-versions.ts).
+  { name: 'wasi:http/types', versions: wasiVersions('wasi:http/types') },
+  { name: 'wasi:http/outgoing-handler', versions: wasiVersions('wasi:http/outgoing-handler') },
   { name: 'fermyon:spin/http', versions: [UNVERSIONED] },
 ];
 

@@ -148,13 +148,26 @@ export class Up extends SpinelCommand {
       const onOutboundDenied = (message: unknown): void => {
         process.stderr.write(`${(message as { hint: string }).hint}\n`);
       };
+      // The Redis trigger goes on after a failing handler or a lost server; say so, as Spin logs it.
+      const onRedisHandlerError = (message: unknown): void => {
+        const { componentId, error } = message as { componentId: string; error: unknown };
+        process.stderr.write(`Component ${componentId} handler failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      };
+      const onRedisConnection = (message: unknown): void => {
+        const { server, state } = message as { server: string; state: 'lost' | 'restored' };
+        process.stderr.write(state === 'lost' ? `Lost the connection to Redis at ${server}; reconnecting\n` : `Reconnected to Redis at ${server}\n`);
+      };
       subscribe(runtime.outboundDeniedChannel.name, onOutboundDenied);
       subscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
       subscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
+      subscribe(runtime.redisHandlerErrorChannel.name, onRedisHandlerError);
+      subscribe(runtime.redisConnectionChannel.name, onRedisConnection);
       cleanups.push(async () => {
         unsubscribe(runtime.outboundDeniedChannel.name, onOutboundDenied);
         unsubscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
         unsubscribe(runtime.NOT_FOUND_CHANNEL, onNotFound);
+        unsubscribe(runtime.redisHandlerErrorChannel.name, onRedisHandlerError);
+        unsubscribe(runtime.redisConnectionChannel.name, onRedisConnection);
       });
 
       const { parse } = await import('smol-toml');

@@ -13,11 +13,17 @@ const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
 const checked = new WeakMap<WebAssembly.Module, string[]>();
 
 /**
+ * Import modules besides preview1 that a host offers WAGI modules (Spin 0.x's
+ * `wasi_experimental_http`): built per run over the instance's memory, once it exists.
+ */
+export type WagiExtraImports = Readonly<Record<string, (memory: () => WebAssembly.Memory) => WebAssembly.ModuleImports>>;
+
+/**
  * Checks that a module is a WASI preview1 command we can run: it exports `_start` and
  * `memory` and imports nothing but preview1 functions.
  * @throws {WagiError} `RUNTIME_WAGI_INVALID_MODULE` naming what is missing or unsupported.
  */
-export function checkWagiModule(module: WebAssembly.Module, componentId = 'the WAGI component'): void {
+export function checkWagiModule(module: WebAssembly.Module, componentId = 'the WAGI component', extra: readonly string[] = []): void {
   const exports = WebAssembly.Module.exports(module);
   if (!exports.some((e) => e.name === '_start' && e.kind === 'function')) {
     throw new WagiError('RUNTIME_WAGI_INVALID_MODULE', `${componentId} is not a WASI command: it does not export \`_start\`. A WAGI executor needs a WASI preview1 command module.`);
@@ -25,10 +31,10 @@ export function checkWagiModule(module: WebAssembly.Module, componentId = 'the W
   if (!exports.some((e) => e.name === 'memory' && e.kind === 'memory')) {
     throw new WagiError('RUNTIME_WAGI_INVALID_MODULE', `${componentId} does not export its memory; WAGI modules must export \`memory\`.`);
   }
-  const unsupported = WebAssembly.Module.imports(module).filter((i) => !WASI_MODULES.has(i.module) || i.kind !== 'function');
+  const unsupported = WebAssembly.Module.imports(module).filter((i) => !(WASI_MODULES.has(i.module) || extra.includes(i.module)) || i.kind !== 'function');
   if (unsupported.length > 0) {
     const names = unsupported.map((i) => `${i.module}.${i.name}`).join(', ');
-    throw new WagiError('RUNTIME_WAGI_INVALID_MODULE', `${componentId} imports what a WAGI host does not provide: ${names}. Only wasi_snapshot_preview1 functions are available.`);
+    throw new WagiError('RUNTIME_WAGI_INVALID_MODULE', `${componentId} imports what a WAGI host does not provide: ${names}. Only wasi_snapshot_preview1${extra.map((e) => `, ${e}`).join('')} functions are available.`);
   }
 }
 
@@ -38,18 +44,24 @@ export function checkWagiModule(module: WebAssembly.Module, componentId = 'the W
  * `proc_exit(n)` ends the run with exit code `n`; a trap is thrown to the caller.
  * @throws {WagiError} `RUNTIME_WAGI_INVALID_MODULE` for a module that is not a preview1 command.
  */
-export function runWagi(module: WebAssembly.Module, invocation: WagiInvocation): WagiResult {
+export function runWagi(module: WebAssembly.Module, invocation: WagiInvocation, extra: WagiExtraImports = {}): WagiResult {
   let namespaces = checked.get(module);
   if (namespaces === undefined) {
-    checkWagiModule(module);
+    checkWagiModule(module, undefined, Object.keys(extra));
     namespaces = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
     checked.set(module, namespaces);
   }
   const wasi = new Preview1({ args: invocation.argv, env: invocation.env, stdin: invocation.stdin, preopens: invocation.preopens });
+  const bound: { memory?: WebAssembly.Memory } = {};
+  const memoryOf = (): WebAssembly.Memory => {
+    if (bound.memory === undefined) throw new Error('the module called the host before it was instantiated');
+    return bound.memory;
+  };
   const imports: WebAssembly.Imports = {};
-  for (const name of namespaces) imports[name] = wasi.imports as WebAssembly.ModuleImports;
+  for (const name of namespaces) imports[name] = extra[name]?.(memoryOf) ?? (wasi.imports as WebAssembly.ModuleImports);
   const instance = new WebAssembly.Instance(module, imports);
-  wasi.bind(instance.exports['memory'] as WebAssembly.Memory);
+  bound.memory = instance.exports['memory'] as WebAssembly.Memory;
+  wasi.bind(bound.memory);
   let exitCode = 0;
   try {
     (instance.exports['_start'] as () => void)();

@@ -1,4 +1,11 @@
-import { WASI_0_2, type InterfaceSpec } from '../../prepare/interface-set.js';
+import { UNVERSIONED, WASI_0_2, type InterfaceSpec, type VersionPattern } from '../../prepare/interface-set.js';
+import { WASI_RC_INTERFACES, WASI_RC_VERSIONS, type WasiRc } from './rc-versions.js';
+
+/** The versions of a WASI interface the host serves: every 0.2.x, and the release candidates that have it (rc-versions.ts). */
+export function wasiVersions(name: string): VersionPattern[] {
+  const rcs = (Object.keys(WASI_RC_INTERFACES) as WasiRc[]).filter((rc) => WASI_RC_INTERFACES[rc].includes(name)).map((rc) => WASI_RC_VERSIONS[rc]);
+  return [WASI_0_2, ...rcs];
+}
 
 /**
  * The WASI 0.2 interfaces the base host serves to every component (implemented in `host.ts`).
@@ -27,4 +34,13 @@ export const WASI_INTERFACES: readonly InterfaceSpec[] = [
   'wasi:filesystem/preopens',
   'wasi:http/types',
   'wasi:http/outgoing-handler',
-].map((name) => ({ name, versions: [WASI_0_2] }));
+]
+  .map((name): InterfaceSpec => ({ name, versions: wasiVersions(name) }))
+  .concat([
+    // Only 0.2.0-rc-2023-10-18 had it; the rc adapter answers UTC.
+    { name: 'wasi:clocks/timezone', versions: [WASI_RC_VERSIONS['rc-2023-10-18']] },
+    // Spin 1's type-only interfaces: nothing to link, but components name them among their imports.
+    { name: 'fermyon:spin/http-types', versions: [UNVERSIONED] },
+    { name: 'fermyon:spin/redis-types', versions: [UNVERSIONED] },
+    { name: 'fermyon:spin/rdbms-types', versions: [UNVERSIONED] },
+  ]);
