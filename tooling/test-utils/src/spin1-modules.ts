@@ -258,10 +258,123 @@ const EXPERIMENTAL_WAGI = `(module
     (call $out (i32.const 0x8000) (i32.sub (local.get $at) (i32.const 0x8000))))
 )`;
 
-/** The Spin 1 WAT modules available from {@link spin1Module}. */
-export type Spin1ModuleName = 'http' | 'redis' | 'experimental-http' | 'experimental-wagi';
+/**
+ * A Spin 1 module reaching the backends through its old-ABI imports, the address (or nothing, for
+ * SQLite) in the request body. Each path answers a status and a body computed by the backend:
+ * `/redis` sets "spin1-key", increments "spin1-counter" and reads the key back (status 200 + the
+ * counter, body the value); `/pg` and `/mysql` run one `execute`, then a query of a text and an
+ * int parameter (`SELECT <text> || '!', <int> + 1`; status the int column, body the text column,
+ * `x-count` the rows `execute` reported for PostgreSQL); `/sqlite` opens "default", creates a
+ * table, inserts the body and answers `count(*) + 200` and the rows joined by ",". A failed call
+ * answers 500 with the error's text (rdbms, SQLite) or "redis error".
+ */
+const SPIN1_SERVICES = `(module
+  (import "outbound-redis" "set" (func $redis_set (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "outbound-redis" "get" (func $redis_get (param i32 i32 i32 i32 i32)))
+  (import "outbound-redis" "incr" (func $redis_incr (param i32 i32 i32 i32 i32)))
+  (import "outbound-pg" "query" (func $pg_query (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "outbound-pg" "execute" (func $pg_execute (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "outbound-mysql" "query" (func $mysql_query (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "outbound-mysql" "execute" (func $mysql_execute (param i32 i32 i32 i32 i32 i32 i32)))
+  (import "sqlite" "open" (func $sqlite_open (param i32 i32 i32)))
+  (import "sqlite" "execute" (func $sqlite_execute (param i32 i32 i32 i32 i32 i32)))
+  (import "sqlite" "close" (func $sqlite_close (param i32)))
+  (memory (export "memory") 2)
+  ${ALLOCATOR}
+  (data (i32.const 0x400) "spin1-key")
+  (data (i32.const 0x410) "spin1-counter")
+  (data (i32.const 0x420) "from spin1")
+  (data (i32.const 0x430) "x-count")
+  (data (i32.const 0x440) "0123456789")
+  (data (i32.const 0x450) "redis error")
+  (data (i32.const 0x460) "default")
+  (data (i32.const 0x500) "SELECT $1::text || '!' AS s, $2::int4 + 1 AS n")
+  (data (i32.const 0x540) "SELECT generate_series(1, 3)")
+  (data (i32.const 0x560) "SELECT CONCAT(?, '!') AS s, ? + 1 AS n")
+  (data (i32.const 0x590) "SET @spin1 = ?")
+  (data (i32.const 0x5a0) "CREATE TABLE IF NOT EXISTS spin1 (s TEXT)")
+  (data (i32.const 0x5d0) "INSERT INTO spin1 VALUES (?)")
+  (data (i32.const 0x5f0) "SELECT group_concat(s, ','), count(*) + 200 FROM spin1")
+  ;; status, optional x-count header (count < 0: none), body
+  (func $respond (param $status i32) (param $count i32) (param $body i32) (param $body_len i32) (result i32)
+    (i32.store16 (i32.const 0x200) (local.get $status))
+    (i32.store8 (i32.const 0x204) (i32.ge_s (local.get $count) (i32.const 0)))
+    (i32.store (i32.const 0x208) (i32.const 0x300))
+    (i32.store (i32.const 0x20c) (i32.const 1))
+    (i32.store (i32.const 0x300) (i32.const 0x430)) (i32.store (i32.const 0x304) (i32.const 7))
+    (i32.store (i32.const 0x308) (i32.add (i32.const 0x440) (local.get $count))) (i32.store (i32.const 0x30c) (i32.const 1))
+    (i32.store8 (i32.const 0x210) (i32.const 1))
+    (i32.store (i32.const 0x214) (local.get $body))
+    (i32.store (i32.const 0x218) (local.get $body_len))
+    (i32.const 0x200))
+  ;; A failed rdbms or SQLite call: its error variant's text at $at (tag, then string at +4).
+  (func $failed (param $at i32) (result i32)
+    (call $respond (i32.const 500) (i32.const -1) (i32.load (i32.add (local.get $at) (i32.const 4))) (i32.load (i32.add (local.get $at) (i32.const 8)))))
+  ;; The text and int parameters at 0x700 (parameter-value: 16 bytes, tag then payload at 8).
+  (func $rdbms_params
+    (i32.store8 (i32.const 0x700) (i32.const 11))
+    (i32.store (i32.const 0x708) (i32.const 0x420)) (i32.store (i32.const 0x70c) (i32.const 10))
+    (i32.store8 (i32.const 0x710) (i32.const 3))
+    (i32.store (i32.const 0x718) (i32.const 200)))
+  ;; Answers the first row of a row set at $at (columns, then rows): status from value 1, body value 0.
+  (func $first_row (param $at i32) (param $count i32) (result i32)
+    (local $values i32)
+    (local.set $values (i32.load (i32.load (i32.add (local.get $at) (i32.const 8)))))
+    (call $respond (i32.load (i32.add (local.get $values) (i32.const 24))) (local.get $count)
+      (i32.load (i32.add (local.get $values) (i32.const 8))) (i32.load (i32.add (local.get $values) (i32.const 12)))))
+  (func (export "handle-http-request") (param $method i32) (param $uri i32) (param $uri_len i32) (param $h i32) (param $hl i32) (param $p i32) (param $pl i32) (param $has_body i32) (param $b i32) (param $bl i32) (result i32)
+    (local $op i32) (local $n i32) (local $conn i32)
+    (if (i32.eqz (local.get $has_body)) (then (local.set $bl (i32.const 0))))
+    (local.set $op (i32.load8_u (i32.add (local.get $uri) (i32.const 1))))
+    ;; /redis
+    (if (i32.eq (local.get $op) (i32.const 114)) (then
+      (call $redis_set (local.get $b) (local.get $bl) (i32.const 0x400) (i32.const 9) (i32.const 0x420) (i32.const 10) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $respond (i32.const 500) (i32.const -1) (i32.const 0x450) (i32.const 11)))))
+      (call $redis_incr (local.get $b) (local.get $bl) (i32.const 0x410) (i32.const 13) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $respond (i32.const 500) (i32.const -1) (i32.const 0x450) (i32.const 11)))))
+      (local.set $n (i32.wrap_i64 (i64.load (i32.const 0x188))))
+      (call $redis_get (local.get $b) (local.get $bl) (i32.const 0x400) (i32.const 9) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $respond (i32.const 500) (i32.const -1) (i32.const 0x450) (i32.const 11)))))
+      (return (call $respond (i32.add (i32.const 200) (local.get $n)) (i32.const -1) (i32.load (i32.const 0x184)) (i32.load (i32.const 0x188))))))
+    ;; /pg: execute answers expected<u64, pg-error> (payload at 8), query a row set (at 4)
+    (if (i32.eq (local.get $op) (i32.const 112)) (then
+      (call $pg_execute (local.get $b) (local.get $bl) (i32.const 0x540) (i32.const 28) (i32.const 0) (i32.const 0) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x188)))))
+      (local.set $n (i32.wrap_i64 (i64.load (i32.const 0x188))))
+      (call $rdbms_params)
+      (call $pg_query (local.get $b) (local.get $bl) (i32.const 0x500) (i32.const 46) (i32.const 0x700) (i32.const 2) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x184)))))
+      (return (call $first_row (i32.const 0x184) (local.get $n)))))
+    ;; /mysql: execute answers expected<unit, mysql-error> (payload at 4)
+    (if (i32.eq (local.get $op) (i32.const 109)) (then
+      (call $rdbms_params)
+      (call $mysql_execute (local.get $b) (local.get $bl) (i32.const 0x590) (i32.const 14) (i32.const 0x700) (i32.const 1) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x184)))))
+      (call $mysql_query (local.get $b) (local.get $bl) (i32.const 0x560) (i32.const 38) (i32.const 0x700) (i32.const 2) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x184)))))
+      (return (call $first_row (i32.const 0x184) (i32.const -1)))))
+    ;; /sqlite: a text parameter (value: 16 bytes, tag 2 = text) at 0x780
+    (if (i32.eq (local.get $op) (i32.const 115)) (then
+      (call $sqlite_open (i32.const 0x460) (i32.const 7) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $respond (i32.const 500) (i32.const -1) (i32.add (i32.const 0x440) (i32.load8_u (i32.const 0x184))) (i32.const 1)))))
+      (local.set $conn (i32.load (i32.const 0x184)))
+      (call $sqlite_execute (local.get $conn) (i32.const 0x5a0) (i32.const 41) (i32.const 0) (i32.const 0) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x184)))))
+      (i32.store8 (i32.const 0x780) (i32.const 2))
+      (i32.store (i32.const 0x788) (local.get $b)) (i32.store (i32.const 0x78c) (local.get $bl))
+      (call $sqlite_execute (local.get $conn) (i32.const 0x5d0) (i32.const 28) (i32.const 0x780) (i32.const 1) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x184)))))
+      (call $sqlite_execute (local.get $conn) (i32.const 0x5f0) (i32.const 54) (i32.const 0) (i32.const 0) (i32.const 0x180))
+      (if (i32.load8_u (i32.const 0x180)) (then (return (call $failed (i32.const 0x184)))))
+      (call $sqlite_close (local.get $conn))
+      (return (call $first_row (i32.const 0x184) (i32.const -1)))))
+    (call $respond (i32.const 404) (i32.const -1) (i32.const 0) (i32.const 0)))
+)`;
 
-const SOURCES: Record<Spin1ModuleName, string> = { http: SPIN1_HTTP, redis: SPIN1_REDIS, 'experimental-http': EXPERIMENTAL_HTTP, 'experimental-wagi': EXPERIMENTAL_WAGI };
+/** The Spin 1 WAT modules available from {@link spin1Module}. */
+export type Spin1ModuleName = 'http' | 'redis' | 'services' | 'experimental-http' | 'experimental-wagi';
+
+const SOURCES: Record<Spin1ModuleName, string> = { http: SPIN1_HTTP, redis: SPIN1_REDIS, services: SPIN1_SERVICES, 'experimental-http': EXPERIMENTAL_HTTP, 'experimental-wagi': EXPERIMENTAL_WAGI };
 
 /** Path of a {@link spin1Module} written to `dir` (for apps that name their sources by file). */
 export async function spin1ModuleFile(name: Spin1ModuleName, dir: string): Promise<string> {
@@ -276,7 +389,8 @@ export async function spin1ModuleFile(name: Spin1ModuleName, dir: string): Promi
  * the body, `/kv` stores the body under "messages" and reads it back, `/redis` publishes through
  * `outbound-redis` and answers its error flag, anything else echoes the body and logs a line;
  * every answer has `x-uri` and `x-method`), `redis` (appends each message to "messages"; "fail"
- * returns an error, "trap" traps), `experimental-http` (GETs the URL in the body with
+ * returns an error, "trap" traps), `services` (outbound-redis, outbound-pg, outbound-mysql and
+ * sqlite against the address in the body), `experimental-http` (GETs the URL in the body with
  * `wasi_experimental_http`), `experimental-wagi` (a WAGI command doing the same for its argv[1]).
  */
 export function spin1Module(name: Spin1ModuleName): Promise<Uint8Array> {

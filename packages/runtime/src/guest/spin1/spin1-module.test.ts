@@ -64,6 +64,31 @@ describe('Spin 1 modules (old wit-bindgen ABI)', () => {
     expect(logs.stdout.join('')).toBe('spin1 module log\n');
   });
 
+  it("calls TinyGo's spin_http_handle_http_request with pointers to the request and response records", async () => {
+    // Only Go's own export: (request*, response*), the request laid out as wit-bindgen's C
+    // `spin_http_request_t` (method, uri, headers, params, option<body>: 40 bytes).
+    const go = await WebAssembly.compile((await watToWasm(`(module
+      (memory (export "memory") 2)
+      (global $heap (mut i32) (i32.const 65536))
+      (func (export "canonical_abi_realloc") (param i32 i32 i32 i32) (result i32)
+        (local $p i32)
+        (local.set $p (global.get $heap))
+        (global.set $heap (i32.add (local.get $p) (i32.and (i32.add (local.get 3) (i32.const 7)) (i32.const -8))))
+        (local.get $p))
+      (func (export "canonical_abi_free") (param i32 i32 i32))
+      (func (export "_start") unreachable)
+      (func (export "spin_http_handle_http_request") (param $req i32) (param $res i32)
+        ;; status 200 + the method number; no headers; the body is the request's uri
+        (i32.store16 (local.get $res) (i32.add (i32.const 200) (i32.load8_u (local.get $req))))
+        (i32.store8 (i32.add (local.get $res) (i32.const 4)) (i32.const 0))
+        (i32.store8 (i32.add (local.get $res) (i32.const 16)) (i32.load8_u (i32.add (local.get $req) (i32.const 28))))
+        (i32.store (i32.add (local.get $res) (i32.const 20)) (i32.load (i32.add (local.get $req) (i32.const 4))))
+        (i32.store (i32.add (local.get $res) (i32.const 24)) (i32.load (i32.add (local.get $req) (i32.const 8))))))`)) as Uint8Array<ArrayBuffer>);
+    const { opts } = hostFor();
+    const response = instantiateSpin1Module(go, opts).handleHttp({ method: 'post', uri: '/go?lang=tinygo', headers: [], body: bytes('ignored') });
+    expect([response.status, response.headers, text(response.body)]).toEqual([201, undefined, '/go?lang=tinygo']);
+  });
+
   it('sends outbound requests through fermyon:spin/http and lays out the response and errors as the SDKs read them', () => {
     const { opts, sent } = hostFor({
       send: (r) => (r.uri.includes('denied') ? (() => { throw { payload: 'destination-not-allowed' }; })() : { status: 203, headers: [['content-type', 'text/plain']], body: bytes(`upstream saw ${r.uri}`) }),
