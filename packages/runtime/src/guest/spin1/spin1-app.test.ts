@@ -75,6 +75,15 @@ describe('Spin 1 modules (old wit-bindgen ABI) under runApp', () => {
     running = await runApp({ ...(await reopen()), listen: '127.0.0.1:0' });
   });
 
+  it('reads a body larger than the channel window whole before calling the module (pulled over the worker channel)', async () => {
+    // 1 MiB: four times what the main thread pushes before the worker acknowledges.
+    const body = Array.from({ length: 1 << 14 }, (_, i) => `${String(i).padStart(63, '.')}\n`).join('');
+    const res = await call('/echo', { body });
+    expect(res.status).toBe(200);
+    expect(res.body.length).toBe(body.length);
+    expect(res.body === body).toBe(true);
+  });
+
   it("answers a method the old ABI cannot pass with 405, without running the guest", async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(`${running.baseUrl}/echo`, { method: 'TRACE' }, (res) => {
