@@ -132,6 +132,8 @@ const SPIN1_REDIS = `(module
       (return (i32.const 0x1f0))))
     ;; a message "trap" traps
     (if (i32.and (i32.eq (local.get $len) (i32.const 4)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 116))) (then unreachable))
+    ;; a message "spin" never returns (for deadlines)
+    (if (i32.and (i32.eq (local.get $len) (i32.const 4)) (i32.eq (i32.load8_u (local.get $p)) (i32.const 115))) (then (loop $forever (br $forever))))
     (call $kv_open (i32.const 0x450) (i32.const 7) (i32.const 0x180))
     (if (i32.load8_u (i32.const 0x180)) (then unreachable))
     (local.set $store (i32.load (i32.const 0x184)))
@@ -389,7 +391,7 @@ export async function spin1ModuleFile(name: Spin1ModuleName, dir: string): Promi
  * the body, `/kv` stores the body under "messages" and reads it back, `/redis` publishes through
  * `outbound-redis` and answers its error flag, anything else echoes the body and logs a line;
  * every answer has `x-uri` and `x-method`), `redis` (appends each message to "messages"; "fail"
- * returns an error, "trap" traps), `services` (outbound-redis, outbound-pg, outbound-mysql and
+ * returns an error, "trap" traps, "spin" never returns), `services` (outbound-redis, outbound-pg, outbound-mysql and
  * sqlite against the address in the body), `experimental-http` (GETs the URL in the body with
  * `wasi_experimental_http`), `experimental-wagi` (a WAGI command doing the same for its argv[1]).
  */

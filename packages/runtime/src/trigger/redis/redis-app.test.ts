@@ -63,8 +63,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function stored(): Promise<string> {
-  const res = await fetch(`${running.baseUrl}/kv`);
+async function stored(app: RunningApp = running): Promise<string> {
+  const res = await fetch(`${app.baseUrl}/kv`);
   return res.status === 200 ? res.text() : '';
 }
 
@@ -104,4 +104,41 @@ describe('Redis trigger under runApp', () => {
       ['spin1-redis', 'RUNTIME_HANDLER_ERROR'],
     ]);
   });
+});
+
+describe('a Redis handler past its deadline', () => {
+  it('is stopped with its worker and reported with the component id; the next message runs on the replacement worker', async () => {
+    const stores = { key_value_stores: ['default'] };
+    const app: LockedApp = {
+      metadata: { name: 'redis-deadline', triggers: { redis: { address: redis.url } } },
+      triggers: [
+        { id: 'show', trigger_type: 'http', trigger_config: { component: 'reader', route: '/...' } },
+        { id: 'slow-sub', trigger_type: 'redis', trigger_config: { component: 'spin1-redis', channel: 'slow-events' } },
+      ],
+      components: [
+        { id: 'reader', source: source(await spinWatComponent('inbound-http')), metadata: stores },
+        { id: 'spin1-redis', source: source(await spin1ModuleFile('redis', dir)), metadata: stores },
+      ],
+    };
+    const seen = failures.length;
+    const slow = await runApp({
+      app,
+      cache: openCache({ root: join(dir, 'cache') }),
+      stateDir: join(dir, 'state-deadline'),
+      logDir: null,
+      workers: 1,
+      // The guest's run counts, not its wait for the replacement worker (generous for a loaded machine).
+      requestTimeoutMs: 1500,
+      queueTimeoutMs: 120_000,
+      listen: '127.0.0.1:0',
+    });
+    try {
+      await publisher.publish('slow-events', 'spin'); // never returns
+      await publisher.publish('slow-events', 'after');
+      await until(async () => (await stored(slow)) === 'after\n', 'the message after the endless one');
+      expect(failures.slice(seen).map((f) => [f.componentId, f.error.code])).toEqual([['spin1-redis', 'RUNTIME_TIMEOUT']]);
+    } finally {
+      await slow.close();
+    }
+  }, 180_000);
 });
