@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type * as IoRedis from 'ioredis';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   KvBackendError,
@@ -62,6 +64,9 @@ redis.call('SET', KEYS[1], ARGV[3])
 return 1
 `;
 
+/** ioredis, once a Redis store was opened. */
+let ioredis: typeof IoRedis | undefined;
+
 interface ScriptedRedis extends Redis {
   spinelIncrementBuffer(key: string, delta: Buffer): Promise<Buffer>;
   spinelCas(key: string, mode: string, expected: Buffer, value: Buffer): Promise<number>;
@@ -103,7 +108,9 @@ export class RedisKvStore implements KvStore {
     this.#where = redactUrl(url);
     let client: Redis;
     try {
-      client = new Redis(url, {
+      // Loaded with the first Redis store, not with the package: most apps use none.
+      ioredis ??= createRequire(import.meta.url)('ioredis') as typeof IoRedis;
+      client = new ioredis.Redis(url, {
         lazyConnect: true,
         connectTimeout: options.connectTimeoutMs ?? 10_000,
         maxRetriesPerRequest: 2,

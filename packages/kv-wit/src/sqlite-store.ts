@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import { debuglog } from 'node:util';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { addCounter, decodeCounter, encodeCounter } from './counter.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { KvBackendError, KvError, KvStoreClosedError } from './errors.js';
@@ -11,6 +12,9 @@ import { sameBytes } from './memory-store.js';
 import type { KeyPage, KeyValueEntry, KvStoreSync, ListKeysOptions } from './store.js';
 
 const debug = debuglog('spinel:kv');
+
+/** better-sqlite3, once a database was opened. */
+let sqlite: typeof Database | undefined;
 
 /** Options of {@link openSqliteKvDatabase}. */
 export interface SqliteKvDatabaseOptions {
@@ -74,7 +78,9 @@ export function openSqliteKvDatabase(path: string, options: SqliteKvDatabaseOpti
   let statements: Statements;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+    // Loaded with the first store opened, not with the package: most apps use no key-value store.
+    sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    db = new sqlite(path, { timeout: options.busyTimeoutMs ?? 10_000 });
     // busy_timeout must hold before anything that takes a lock (journal_mode, CREATE TABLE).
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
     if (path !== ':memory:') db.pragma('journal_mode = WAL');

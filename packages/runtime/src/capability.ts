@@ -36,7 +36,8 @@ export interface Capability {
   readonly interfaces: readonly InterfaceSpec[];
   /**
    * file: URL of the worker-side module; it exports {@link CreateGuestCapability} as
-   * `createGuestCapability`. Loaded only in workers of executors that have this capability.
+   * `createGuestCapability`. Loaded only in workers of executors that have this capability and
+   * run a component importing one of its {@link Capability.interfaces}.
    */
   readonly guestModule: string;
   /**

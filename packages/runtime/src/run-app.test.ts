@@ -86,6 +86,18 @@ describe('runApp', () => {
     expect(ping.closed()).toBe(true);
   }, 60_000);
 
+  it('loads a capability in workers only when a component imports one of its interfaces', async () => {
+    const ping = pingCapability();
+    const running = await runApp({ app: testApp([{ id: 'hello', path: helloPath }]), cache, listen: '127.0.0.1:0', workers: 1, capabilities: [ping.capability] });
+    try {
+      expect((await fetch(`${running.baseUrl}/hello`)).status).toBe(200);
+      // hello imports nothing the ping capability serves: no worker asked for its init data.
+      expect(ping.workerInits()).toBe(0);
+    } finally {
+      await running.close();
+    }
+  }, 60_000);
+
   it('stops what it started when the start fails', async () => {
     const taken: Server = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -14,6 +14,7 @@ import { BODY_METHOD } from '../channel/body-protocol.js';
 import { bodyPumpHandler } from '../channel/body-pump.js';
 import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
 import { CapabilityError, ExecutorError, GuestFaultError } from '../errors.js';
+import { interfaceKey } from '../prepare/interface-set.js';
 import type { ComponentKind, PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
@@ -145,6 +146,8 @@ export class WorkerPool {
   /** Workers that died before they were ready, in a row: past a few, stop replacing them. */
   private failedStarts = 0;
   readonly components: ReadonlyMap<string, ComponentKind>;
+  /** The interfaces the components import, unversioned: workers load only the capabilities serving them (undefined: all). */
+  private readonly imported: ReadonlySet<string> | undefined;
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -152,6 +155,10 @@ export class WorkerPool {
     this.maxWorkers = Math.max(this.baseSize, Math.floor(options.maxWorkers ?? 2 * this.baseSize));
     this.logs = new LogSink(options.logDir);
     this.components = new Map(options.prepared.map((p) => [p.id, p.kind]));
+    // A core module (WAGI, Spin 1) imports modules by their own names, not interfaces: with one of
+    // those, every capability is loaded.
+    const components = options.prepared.every((p) => p.glueUrl !== undefined);
+    this.imported = components ? new Set(options.prepared.flatMap((p) => p.imports.map(interfaceKey))) : undefined;
     const handlers = { ...(options.capabilities?.handlers ?? {}) };
     if (Object.prototype.hasOwnProperty.call(handlers, BODY_METHOD)) {
       throw new CapabilityError('RUNTIME_CAPABILITY_CONFLICT', `A capability serves channel method "${BODY_METHOD}", which carries request bodies; give it a name of its own.`);
@@ -197,7 +204,7 @@ export class WorkerPool {
       instanceReuse: this.options.instanceReuse,
       templateGenerations: this.options.glueGenerations,
       channel: endpoint,
-      capabilities: this.options.capabilities?.workerInit() ?? [],
+      capabilities: this.options.capabilities?.workerInit(this.imported) ?? [],
       keepLogs: this.options.logDir !== null || this.options.onGuestOutput !== undefined,
     };
     return new Promise<void>((resolve, reject) => {

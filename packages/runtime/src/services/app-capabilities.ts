@@ -59,8 +59,12 @@ export interface AppCapabilities {
   readonly interfaces: readonly InterfaceSpec[];
   /** Each capability's service, by capability name. */
   readonly services: ReadonlyMap<string, CapabilityService>;
-  /** The capabilities' worker halves, for a new worker. */
-  workerInit(): GuestCapabilitiesInit;
+  /**
+   * The capabilities' worker halves, for a new worker. Given the interfaces the executor's
+   * components import (unversioned, as `interfaceKey` gives them), only the capabilities serving one of them:
+   * a worker loads no capability (and none of its libraries) that no component of it uses.
+   */
+  workerInit(imported?: ReadonlySet<string>): GuestCapabilitiesInit;
   /** The listener's origin (`http://127.0.0.1:3000`) once bound: the only target of self requests. */
   setSelfOrigin(origin: string): void;
   /** How `http://<id>.spin.internal` requests reach a component (the executor's `handle`, with Spin's headers). */
@@ -145,8 +149,9 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
     handlers,
     interfaces,
     services,
-    workerInit() {
-      return all.map((c) => ({ name: c.name, module: c.guestModule, init: services.get(c.name)?.workerInit() }));
+    workerInit(imported) {
+      const used = imported === undefined ? all : all.filter((c) => c.interfaces.some((i) => imported.has(i.name)));
+      return used.map((c) => ({ name: c.name, module: c.guestModule, init: services.get(c.name)?.workerInit() }));
     },
     setSelfOrigin(origin) {
       selfOrigin = origin;

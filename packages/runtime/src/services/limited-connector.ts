@@ -1,6 +1,10 @@
 import type { Socket } from 'node:net';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
+import type * as Undici from 'undici';
+import { onFirstUse } from '../load-on-first-use.js';
 import type { ConnectionLimit } from './connection-limit.js';
+
+const undici = onFirstUse<typeof Undici>('undici');
 
 /**
  * An undici `connect` function that holds a permit of `limit` for as long as each socket is
@@ -8,7 +12,7 @@ import type { ConnectionLimit } from './connection-limit.js';
  * Spin's outbound HTTP, where the timeout covers both the wait and the connect).
  */
 export function limitedConnector(limit: ConnectionLimit, options: buildConnector.BuildOptions & { timeout?: number | null }): buildConnector.connector {
-  const connect = buildConnector(options);
+  const connect = undici().buildConnector(options);
   const timeout = options.timeout ?? 10_000;
   return (opts, callback) => {
     const signal = timeout > 0 ? AbortSignal.timeout(timeout) : undefined;

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import mqtt from 'mqtt';
+import type Mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { ConnectionLimit, type LimitedSemaphore, type Permit } from './connection-limit.js';
 import { checkAddress, redactAddress, resolveAllowedAddress, type OutboundPolicy } from './outbound-address.js';
 import { OwnedHandles } from './owned-handles.js';
 import { err, messageOf, ok, type Outcome } from './service-outcome.js';
+import { onFirstUse } from '../load-on-first-use.js';
+
+/** mqtt.js, loaded with the first MQTT connection. */
+const mqtt = onFirstUse<typeof Mqtt>('mqtt');
 
 /** `error` of fermyon:spin/mqtt@2.0.0. */
 export type MqttError = { tag: 'invalid-address' } | { tag: 'too-many-connections' } | { tag: 'connection-failed' | 'other'; val: string };
@@ -59,7 +63,7 @@ export function createMqttService(options: MqttServiceOptions): MqttService {
     const address = await resolveAllowedAddress(options, host);
     const secure = url.protocol === 'mqtts:' || url.protocol === 'ssl:';
     const clientId = url.searchParams.get('client_id') ?? `spinel-${randomBytes(6).toString('hex')}`;
-    return mqtt.connectAsync({
+    return mqtt().connectAsync({
       protocol: secure ? 'mqtts' : 'mqtt',
       host: address,
       port: url.port === '' ? (secure ? 8883 : 1883) : Number(url.port),

@@ -1,10 +1,14 @@
-import mysql from 'mysql2';
+import type Mysql from 'mysql2';
 import type { FieldPacket, Pool, PoolConnection, PoolOptions } from 'mysql2';
 import { ConnectionLimit, type LimitedSemaphore, type Permit } from './connection-limit.js';
 import { checkAddress, redactAddress, resolveAllowedAddress, type OutboundPolicy } from './outbound-address.js';
 import { OwnedHandles } from './owned-handles.js';
 import { MysqlValueError, mysqlDataType, mysqlParameter, mysqlValue, type RdbmsDataType, type RdbmsDbValue, type RdbmsParameterValue } from './mysql-values.js';
 import { err, messageOf, ok, type Outcome } from './service-outcome.js';
+import { onFirstUse } from '../load-on-first-use.js';
+
+/** mysql2, loaded with the first MySQL connection. */
+const mysql = onFirstUse<typeof Mysql>('mysql2');
 
 /** `error` of fermyon:spin/rdbms-types@2.0.0 (the unversioned `mysql-error` is adapted from it). */
 export type RdbmsError = { tag: 'connection-failed' | 'bad-parameter' | 'query-failed' | 'value-conversion-failed' | 'other'; val: string };
@@ -83,7 +87,7 @@ export function createMysqlService(options: MysqlServiceOptions): MysqlService {
     const key = JSON.stringify(config);
     let pool = pools.get(key);
     if (pool === undefined) {
-      pool = mysql.createPool(config);
+      pool = mysql().createPool(config);
       pools.set(key, pool);
     }
     const from = pool;

@@ -3,7 +3,11 @@
  * factor-outbound-mysql does (crates/factor-outbound-mysql/src/client.rs): column types from
  * the protocol's type code and flags, parameters typed as mysql_async sends them.
  */
-import mysql from 'mysql2';
+import type Mysql from 'mysql2';
+import { onFirstUse } from '../load-on-first-use.js';
+
+/** mysql2, loaded with the first MySQL statement. */
+const mysql = onFirstUse<typeof Mysql>('mysql2');
 
 /** `parameter-value` (rdbms-types) */
 export type RdbmsParameterValue =
@@ -119,7 +123,7 @@ function describe(raw: unknown): string {
 
 /** A parameter typed as Spin's client sends it: integers as (UNSIGNED) BIGINT, floats as FLOAT/DOUBLE. */
 export function mysqlParameter(value: RdbmsParameterValue): unknown {
-  const typed = mysql.TypedParameter;
+  const typed = mysql().TypedParameter;
   switch (value.tag) {
     case 'db-null':
       return null;

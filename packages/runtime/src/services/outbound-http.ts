@@ -2,7 +2,8 @@ import { channel } from 'node:diagnostics_channel';
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent } from 'undici';
 import type { AllowedHosts } from '@spinel/manifest';
 import type { GuestRequest, GuestResponse } from '../pool/executor-types.js';
 import type { BlockedNetworks } from './block-networks.js';
@@ -10,6 +11,7 @@ import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '.
 import type { ClientTls, ClientTlsConnectOptions } from './client-tls.js';
 import type { ConnectionLimit } from './connection-limit.js';
 import { limitedConnector } from './limited-connector.js';
+import { onFirstUse } from '../load-on-first-use.js';
 import { decideOutbound, type OutboundTargetParts } from './outbound-policy.js';
 
 /** Published when a guest's request is refused by policy: `{ componentId, destination, hint }`. The CLI prints `hint`. */
@@ -88,6 +90,9 @@ const DEFAULT_TIMEOUT_MS = 600_000;
 /** Request headers the client sets itself (or that would desynchronise the connection). */
 const DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect']);
 
+/** undici, loaded with the first outbound request. */
+const undici = onFirstUse<typeof Undici>('undici');
+
 /** Marks a connection refused because every address of the name is in a blocked network. */
 const BLOCKED = 'ERR_SPINEL_BLOCKED_NETWORK';
 
@@ -129,7 +134,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     let agent = agents.get(key);
     if (agent === undefined) {
       const connect = { timeout: connectTimeoutMs, lookup: filteredLookup as unknown as LookupFunction, ...tls?.connect };
-      agent = new Agent({
+      agent = new (undici().Agent)({
         connections,
         pipelining: pooling ? 1 : 0,
         connect: options.connectionLimit === undefined ? connect : limitedConnector(options.connectionLimit, connect),
@@ -169,7 +174,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     if (decision.kind === 'self') {
       // The listener itself (its bound address): block_networks is about leaving the host, not
       // this, and its certificate names the app's host, not the bound address we connect to.
-      selfAgent ??= new Agent({ connections, pipelining: pooling ? 1 : 0, connect: { rejectUnauthorized: false } });
+      selfAgent ??= new (undici().Agent)({ connections, pipelining: pooling ? 1 : 0, connect: { rejectUnauthorized: false } });
       agent = selfAgent;
     } else {
       const host = decision.url.hostname;
@@ -296,7 +301,7 @@ export function outboundErrorCode(err: unknown): WasiHttpErrorCode {
       return { tag: 'internal-error', val: 'request aborted' };
     default:
       if (typeof c === 'string' && c.startsWith('ERR_TLS') || typeof c === 'string' && /CERT|SSL|TLS/.test(c)) return { tag: 'TLS-protocol-error' };
-      if (err instanceof undiciErrors.ResponseContentLengthMismatchError) return { tag: 'HTTP-protocol-error' };
+      if (err instanceof undici().errors.ResponseContentLengthMismatchError) return { tag: 'HTTP-protocol-error' };
       return { tag: 'internal-error', val: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -1,11 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConnectionLimit, type LimitedSemaphore, type Permit } from './connection-limit.js';
 import { checkAddress, resolveAllowedAddress, type OutboundPolicy } from './outbound-address.js';
 import { OwnedHandles } from './owned-handles.js';
 import { PgAddressError, parsePgConnectionString, type PgConnectConfig } from './pg-connection-string.js';
 import { BUILTIN_TYPE_NAMES, PgValueError, dataTypeOf, decodeText, encodeParameter, isSupportedType, type PgDataType, type PgDbValue, type PgParameterValue } from './pg-values.js';
 import { err, messageOf, ok, type Outcome } from './service-outcome.js';
+import { onFirstUse } from '../load-on-first-use.js';
+
+/** pg, loaded with the first PostgreSQL connection. */
+const loadPg = onFirstUse<typeof pg>('pg');
 
 /** `db-error` of spin:postgres@4.x (record fields as jco names them). */
 export interface PgDbError {
@@ -94,7 +98,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
     const key = JSON.stringify([address, host, port, config.user, config.password, config.dbname, config.options, config.applicationName, tls, caRoot]);
     let pool = pools.get(key);
     if (pool === undefined) {
-      pool = new pg.Pool({
+      pool = new (loadPg().Pool)({
         host: address,
         port,
         max: poolSize,
@@ -278,7 +282,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
 /** A failed statement as the interface reports it; a server error keeps its fields. */
 function queryError(e: unknown): { tag: 'text'; val: string } | { tag: 'db-error'; val: PgDbError } {
   const dbe = e as Partial<pg.DatabaseError> & { message?: string };
-  if (e instanceof pg.DatabaseError || (typeof dbe.code === 'string' && typeof dbe.severity === 'string')) {
+  if (e instanceof loadPg().DatabaseError || (typeof dbe.code === 'string' && typeof dbe.severity === 'string')) {
     const extras: Array<[string, string]> = [];
     const add = (name: string, value: string | undefined): void => {
       if (value !== undefined) extras.push([name, value]);

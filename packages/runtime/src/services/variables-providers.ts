@@ -5,9 +5,14 @@
  * start. Values never appear in messages; nor do tokens.
  */
 import { readFile } from 'node:fs/promises';
-import { request, type Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Dispatcher } from 'undici';
+import { onFirstUse } from '../load-on-first-use.js';
 import { parseDotenv } from './variables.js';
 import { VariablesProviderError } from '../errors.js';
+
+/** undici, loaded with a Vault provider's first request. */
+const undici = onFirstUse<typeof Undici>('undici');
 
 /** A `[[variables_provider]]` entry as the runtime-config reader gives it. */
 export type VariablesProviderConfig =
@@ -106,7 +111,7 @@ export function vaultProvider(config: { url: string; token: string; mount: strin
       let status: number;
       let body: string;
       try {
-        const response = await request(`${base}${path}`, {
+        const response = await undici().request(`${base}${path}`, {
           method: 'GET',
           headers: { 'x-vault-token': config.token, accept: 'application/json' },
           headersTimeout: timeout,

@@ -12,8 +12,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { onFirstUse } from '../../load-on-first-use.js';
 import { refusedStatement } from './sqlite-statement-guard.js';
+
+/** better-sqlite3, loaded with the first database opened (also by services/sqlite.ts on the main thread). */
+const loadSqlite = onFirstUse<typeof Database>('better-sqlite3');
 
 /** A value passed to or returned from SQLite (the WIT `value` variant). */
 export type SqliteValue =
@@ -245,7 +249,7 @@ export function createSqliteFiles(options: { busyTimeoutMs?: number } = {}): Sql
   const anchors = new Map<string, Database.Database>();
   const connect = (path: string): Database.Database => {
     mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: busyTimeoutMs });
+    const db = new (loadSqlite())(path, { timeout: busyTimeoutMs });
     try {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       db.pragma('synchronous = NORMAL');

@@ -10,7 +10,9 @@
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { LockedApp } from '@spinel/manifest';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import type * as IoRedis from 'ioredis';
+import { onFirstUse } from '../../load-on-first-use.js';
 import { redisStartupText, redisSubscriptions, type RedisServerSubscriptions } from './redis-subscriptions.js';
 import { RedisTriggerError } from '../../errors.js';
 
@@ -35,6 +37,9 @@ export interface RedisTriggerOptions {
   /** Backoff between reconnection attempts: doubles from `initialMs` up to `maxMs`. @default { initialMs: 100, maxMs: 5000 } */
   reconnect?: { initialMs?: number; maxMs?: number };
 }
+
+/** ioredis, loaded when an app has a Redis trigger. */
+const ioredis = onFirstUse<typeof IoRedis>('ioredis');
 
 /** A running Redis trigger. */
 export interface RedisTrigger {
@@ -94,7 +99,7 @@ export async function startRedisTrigger(options: RedisTriggerOptions): Promise<R
   };
 
   const subscribe = async (server: RedisServerSubscriptions): Promise<Subscriber> => {
-    const client = new Redis(server.address, {
+    const client = new (ioredis().Redis)(server.address, {
       lazyConnect: true,
       maxRetriesPerRequest: null,
       autoResubscribe: true,
