@@ -5,6 +5,7 @@ export {
   serializeLockedApp,
   lockedAppToJson,
   sortJson,
+  cloneLockedApp,
   KNOWN_MUST_UNDERSTAND,
   SUPPORTED_HOST_REQUIREMENTS,
   WASM_CONTENT_TYPE,

@@ -14,6 +14,7 @@ import { checkSourceFile, CheckedFileError, copyCheckedFile, DEFAULT_MAX_FILE_BY
 import type { CheckedFile } from './checked-file.js';
 import { ManifestAggregateError, ManifestError } from './errors.js';
 import { compileExclude, looksLikeGlob, walkGlob } from './glob.js';
+import { hasIntegralNumber, markTomlFloats, tomlTwin } from './json-floats.js';
 import type { GlobFile } from './glob.js';
 import type {
   ContentPath,
@@ -132,7 +133,10 @@ export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): 
     maxFileBytes: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
   };
 
-  const metadata = lockedMetadata(manifest);
+  // Which integral numbers were floats (`1.0`) in the TOML, so they serialise as Spin's do.
+  const twin = tomlTwin(parsed.text);
+  const globalTwin = (type: string): unknown => twin(parsed.manifestVersion === 1 ? ['trigger'] : ['application', 'trigger', type]);
+  const metadata = lockedMetadata(manifest, globalTwin);
   if (options.origin !== undefined) metadata.origin = options.origin;
   else if (parsed.path !== undefined) metadata.origin = pathToFileURL(resolve(parsed.path)).href;
   if (options.profile !== undefined) metadata.profile = options.profile;
@@ -150,8 +154,10 @@ export async function lockApp(parsed: ParsedManifest, options: LockAppOptions): 
   const triggerJobs: Promise<void>[] = [];
   for (const [type, list] of Object.entries(manifest.triggers)) {
     list.forEach((t, i) => {
-      const config: JsonObject = { ...t.config };
+      let config: JsonObject = { ...t.config };
       if (t.component?.kind === 'reference') config['component'] = t.component.id;
+      const kp = paths.triggers[type]?.[i];
+      if (kp !== undefined && hasIntegralNumber(config)) config = markTomlFloats(config, twin(kp)) as JsonObject;
       const locked: LockedTrigger = { id: t.id, trigger_type: type, trigger_config: config };
       triggers.push(locked);
       const roles = Object.entries(t.dependencies);
@@ -208,18 +214,21 @@ interface LockContext {
   readonly maxFileBytes: number;
 }
 
-function lockedMetadata(m: AppManifest): LockedAppMetadata {
+function lockedMetadata(m: AppManifest, globalTwin: (type: string) => unknown): LockedAppMetadata {
   const md: LockedAppMetadata = {};
   const a = m.application;
   if (a.name !== '') md.name = a.name;
   if (a.version !== '') md.version = a.version;
   if (a.description !== '') md.description = a.description;
   if (a.authors.length > 0) md.authors = [...a.authors];
-  md.triggers = a.triggerGlobalConfigs as JsonObject;
+  const marked = (type: string, config: JsonObject): JsonObject => (hasIntegralNumber(config) ? (markTomlFloats(config, globalTwin(type)) as JsonObject) : config);
+  const triggers: JsonObject = {};
+  for (const [type, config] of Object.entries(a.triggerGlobalConfigs)) setKey(triggers, type, marked(type, config));
+  md.triggers = triggers;
   const types = Object.keys(m.triggers);
   if (types.length === 1) {
     const type = types[0] as string;
-    md.trigger = { ...(a.triggerGlobalConfigs[type] ?? {}), type };
+    md.trigger = marked(type, { ...(a.triggerGlobalConfigs[type] ?? {}), type });
   }
   return md;
 }

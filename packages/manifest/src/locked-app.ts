@@ -3,6 +3,7 @@
  * Spin writes, and a writer that produces the bytes Spin produces.
  */
 import { LockedAppError } from './errors.js';
+import { carryFloatMarks, copyFloatMarks, stringifyJson } from './json-floats.js';
 
 /** Any JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -354,8 +355,7 @@ export interface SerializeLockedAppOptions {
  * or app `host_requirements` are present (then 1), no trailing newline.
  */
 export function serializeLockedApp(app: LockedApp, options: SerializeLockedAppOptions = {}): string {
-  const json = lockedAppToJson(app);
-  return options.format === 'compact' ? JSON.stringify(json) : JSON.stringify(json, null, 2);
+  return stringifyJson(lockedAppToJson(app), options.format !== 'compact');
 }
 
 /** The JSON value {@link serializeLockedApp} prints (ordered, empty fields omitted). */
@@ -441,18 +441,34 @@ function putMap(o: JsonObject, key: string, map: Record<string, JsonValue | unde
     const v = map[k];
     if (v !== undefined) sorted[k] = sortJson(v);
   }
+  carryFloatMarks(map, sorted);
   if (Object.keys(sorted).length > 0) o[key] = sorted;
 }
 
 /** Sorts object keys recursively, as serde_json's `Map` (a BTreeMap) does. */
 export function sortJson(value: JsonValue): JsonValue {
-  if (Array.isArray(value)) return value.map(sortJson);
+  if (Array.isArray(value)) {
+    const out = value.map(sortJson);
+    carryFloatMarks(value, out);
+    return out;
+  }
   if (value !== null && typeof value === 'object') {
     const out: JsonObject = {};
     for (const k of sortedKeys(value)) out[k] = sortJson(value[k] as JsonValue);
+    carryFloatMarks(value, out);
     return out;
   }
   return value;
+}
+
+/**
+ * A deep copy of a locked app to change freely (what `structuredClone` gives), keeping which
+ * integral numbers are floats so that it serialises as the original does.
+ */
+export function cloneLockedApp(app: LockedApp): LockedApp {
+  const out = structuredClone(app);
+  copyFloatMarks(app, out);
+  return out;
 }
 
 // BTreeMap<String, _> orders keys by their UTF-8 bytes. Comparing UTF-16 code units agrees

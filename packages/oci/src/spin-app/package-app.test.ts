@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { LOCKED_APP_DIGEST_LABEL, MediaType } from '../media-types.js';
 import { dirStore, storePackaged, writeApp } from './test-store.js';
 import { unpackApp } from './unpack-app.js';
 import { readTarGz } from './archive-reader.js';
-import type { LockedApp } from '@spinel/manifest';
+import { lockManifestFile, type LockedApp } from '@spinel/manifest';
 
 let dir: string;
 beforeEach(async () => {
@@ -43,6 +43,18 @@ describe('packageApp', () => {
     expect(packaged.lockedApp.metadata?.['origin']).toBeUndefined();
     // The original is not modified.
     expect(app.components[0]?.source.source).toMatch(/^file:/);
+  });
+
+  it('writes a manifest\'s float trigger setting as Spin does (`1.0`), not as an integer', async () => {
+    await writeFile(join(dir, 'a.wasm'), wasmA);
+    await writeFile(
+      join(dir, 'spin.toml'),
+      'spin_manifest_version = 2\n[application]\nname = "floats"\n[[trigger.cron]]\ncomponent = "a"\nrate = 1.0\ncount = 2\n[component.a]\nsource = "a.wasm"\n',
+    );
+    const packaged = await packageApp(await lockManifestFile(join(dir, 'spin.toml'), { workingDir: dir }), { sourceDateEpoch: 0 });
+    const lockedLayer = packaged.layers.at(-1);
+    expect(lockedLayer?.descriptor.mediaType).toBe(MediaType.SpinLockedApp);
+    expect(await blobText(lockedLayer as { open(): AsyncIterable<Uint8Array> })).toContain('"trigger_config":{"component":"a","count":2,"rate":1.0}');
   });
 
   it('deduplicates identical components and files', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256Digest } from '@spinel/cache';
-import { serializeLockedApp, type ContentPath, type LockedApp, type LockedComponent, type LockedComponentDependency, type LockedComponentSource } from '@spinel/manifest';
+import { cloneLockedApp, serializeLockedApp, type ContentPath, type LockedApp, type LockedComponent, type LockedComponentDependency, type LockedComponentSource } from '@spinel/manifest';
 import { canonicalJson } from '../canonical-json.js';
 import { AppFileRefusedError, AppInvalidError, AppNotWasmError, AppSourceError } from '../errors.js';
 import { LOCKED_APP_DIGEST_LABEL, MediaType } from '../media-types.js';
@@ -169,7 +169,7 @@ export async function packageApp(app: LockedApp, options: PackageAppOptions = {}
 
 /** Spin's `assemble_layers`: the layers of every component (de-duplicated) and the locked app they make. */
 async function assemble(app: LockedApp, mode: 'simple' | 'archive', ctx: AssembleContext): Promise<{ lockedApp: LockedApp; layers: PackagedBlob[] }> {
-  const out = structuredClone(app);
+  const out = cloneLockedApp(app);
   if (out.metadata !== undefined) {
     delete out.metadata['origin'];
     delete out.metadata['oci_image_digest'];
