@@ -1,15 +1,14 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { wagiModule } from '@spinel/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, serve, SPINEL_BIN } from '../../test-spinel.js';
 
 // End-to-end: `spinel build --up`, `spinel up --build` and `--skip-target-checks` from the built CLI.
 const exec = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
 
 // A static response to serve and a component whose build leaves a marker (it is never requested).
 const MANIFEST = (extra = ''): string => `spin_manifest_version = 2
@@ -37,10 +36,7 @@ beforeAll(async () => {
 });
 
 const roots: string[] = [];
-const running: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
@@ -53,30 +49,12 @@ function app(extra?: string): string {
   return dir;
 }
 
-function start(args: string[], cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  return { child, output: () => out, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-}
-
-async function servingUrl(r: { output: () => string; child: ChildProcess }): Promise<string> {
-  for (let i = 0; i < 1200; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(r.output());
-    if (m !== null) return m[1] as string;
-    if (r.child.exitCode !== null) break;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`not serving:\n${r.output()}`);
-}
 
 describe('building and serving in one command', () => {
   it('build --up builds, then serves with the arguments after --', async () => {
     const dir = app();
-    const r = start(['build', '--up', '--', '--listen', '127.0.0.1:0'], dir);
-    const base = await servingUrl(r);
+    const r = await serve(['build', '--up', '--', '--listen', '127.0.0.1:0'], dir);
+    const base = r.base;
     const out = r.output();
     expect(out.indexOf('Finished building all Spin components')).toBeLessThan(out.indexOf('Serving '));
     expect(readFileSync(join(dir, 'marker.txt'), 'utf8')).toMatch(/^\d+$/);
@@ -87,8 +65,8 @@ describe('building and serving in one command', () => {
 
   it('up --build builds first', async () => {
     const dir = app();
-    const r = start(['up', '--build', '--listen', '127.0.0.1:0'], dir);
-    const base = await servingUrl(r);
+    const r = await serve(['up', '--build', '--listen', '127.0.0.1:0'], dir);
+    const base = r.base;
     expect(r.output()).toContain('Building component web with');
     expect(readFileSync(join(dir, 'marker.txt'), 'utf8')).toMatch(/^\d+$/);
     expect((await fetch(`${base}/hi`)).status).toBe(200);
@@ -98,16 +76,16 @@ describe('building and serving in one command', () => {
 
   it('refuses arguments for up without --up', async () => {
     const dir = app();
-    await expect(exec(process.execPath, [BIN, 'build', '--', '--listen', '127.0.0.1:0'], { cwd: dir })).rejects.toMatchObject({
+    await expect(exec(process.execPath, [SPINEL_BIN, 'build', '--', '--listen', '127.0.0.1:0'], { cwd: dir })).rejects.toMatchObject({
       stderr: expect.stringContaining('Unexpected arguments: --listen 127.0.0.1:0'),
     });
   });
 
   it('notes that deployment targets are not checked, unless --skip-target-checks', async () => {
     const dir = app('targets = ["spin-up:3.3"]');
-    const noted = await exec(process.execPath, [BIN, 'build'], { cwd: dir });
+    const noted = await exec(process.execPath, [SPINEL_BIN, 'build'], { cwd: dir });
     expect(noted.stderr).toContain('Note: spinel does not check components against the deployment targets (spin-up:3.3); pass --skip-target-checks to silence this note.');
-    const skipped = await exec(process.execPath, [BIN, 'build', '--skip-target-checks'], { cwd: dir });
+    const skipped = await exec(process.execPath, [SPINEL_BIN, 'build', '--skip-target-checks'], { cwd: dir });
     expect(skipped.stderr).toBe('');
     expect(skipped.stdout).toContain('Finished building all Spin components');
   });

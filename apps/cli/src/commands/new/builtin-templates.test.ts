@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,22 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { killSpinels, SPINEL_BIN, stopSpinel, up } from '../../test-spinel.js';
 
 // End-to-end: every template spinel ships, generated with `spinel new`/`spinel add`, built with
 // `spinel build` and served with `spinel up`. The JavaScript apps' npm dependencies are linked
 // from this workspace instead of downloaded (the newcomer test does the real `npm install`).
 const exec = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
 const CLI_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 vi.setConfig({ testTimeout: 900_000 });
 
 let data: string;
 const roots: string[] = [];
-const running: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
@@ -35,7 +32,7 @@ function temp(): string {
 async function spinel(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   data ??= temp();
   try {
-    return await exec(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, SPINEL_DATA_DIR: data }, maxBuffer: 64 * 1024 * 1024 });
+    return await exec(process.execPath, [SPINEL_BIN, ...args], { cwd, env: { ...process.env, SPINEL_DATA_DIR: data }, maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
     const e = err as { stdout: string; stderr: string; message: string };
     throw new Error(`spinel ${args.join(' ')} failed: ${e.message}\n${e.stdout}\n${e.stderr}`);
@@ -53,30 +50,6 @@ function linkJsDependencies(appDir: string): void {
   symlinkSync(join(typescript, 'bin', 'tsc'), join(modules, '.bin', 'tsc'));
 }
 
-async function up(cwd: string): Promise<{ base: string; output: () => string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 1200; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) {
-      return {
-        base: m[1] as string,
-        output: () => out,
-        stop: async () => {
-          child.kill('SIGINT');
-          return exited;
-        },
-      };
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up did not start:\n${out}`);
-}
 
 async function get(url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' | 'POST' = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const r = await request(url, { method, headers });
@@ -92,12 +65,12 @@ describe("spinel's own templates", () => {
     linkJsDependencies(app);
     const build = await spinel(['build'], app);
     expect(build.stdout).toMatch(/Building component hello with `npm run build`[\s\S]*Built dist\/hello\.wasm[\s\S]*Finished building all Spin components/);
-    const s = await up(app);
+    const s = await up([], app);
     const hello = await get(`${s.base}/`);
     expect([hello.status, hello.body]).toEqual([200, 'Hello from hello!\n']);
     expect((await get(`${s.base}/count`)).body).toBe('{"count":1}\n');
     expect((await get(`${s.base}/count`)).body).toBe('{"count":2}\n');
-    expect(await s.stop()).toBe(0);
+    expect(await stopSpinel(s, 'SIGINT')).toBe(0);
   });
 
   it('http-empty + add http-js, static-fileserver and redirect: one app, built and served together', async () => {
@@ -118,14 +91,14 @@ describe("spinel's own templates", () => {
     writeFileSync(join(app, 'public', 'index.html'), '<h1>home</h1>');
     linkJsDependencies(join(app, 'api'));
     await spinel(['build'], app);
-    const s = await up(app);
+    const s = await up([], app);
     const api = await get(`${s.base}/api/`);
     expect([api.status, api.body]).toEqual([200, 'Hello from api!\n']);
     const files = await get(`${s.base}/files/`);
     expect([files.status, files.body]).toEqual([200, '<h1>home</h1>']);
     const go = await get(`${s.base}/go`);
     expect([go.status, go.headers['location']]).toEqual([302, '/api/there']);
-    expect(await s.stop()).toBe(0);
+    expect(await stopSpinel(s, 'SIGINT')).toBe(0);
   });
 
   it('static-fileserver: content types, ETag and If-None-Match, index files, HEAD, 404s and no way out of its directory', async () => {
@@ -140,7 +113,7 @@ describe("spinel's own templates", () => {
     writeFileSync(join(assets, 'docs', 'index.html'), '<h1>docs</h1>');
     writeFileSync(join(assets, 'blob'), Buffer.from([0, 1, 2, 255]));
     writeFileSync(join(app, 'secret.txt'), 'do not serve');
-    const s = await up(app);
+    const s = await up([], app);
     const base = `${s.base}/static`;
     const index = await get(`${base}/`);
     expect([index.status, index.headers['content-type'], index.body]).toEqual([200, 'text/html; charset=utf-8', '<h1>index</h1>']);
@@ -166,21 +139,21 @@ describe("spinel's own templates", () => {
       expect([path, r.status]).toEqual([path, 404]);
       expect(r.body).not.toContain('do not serve');
     }
-    expect(await s.stop()).toBe(0);
+    expect(await stopSpinel(s, 'SIGINT')).toBe(0);
   });
 
   it('redirect: new app answers with the redirect (STATUSCODE honoured)', async () => {
     const cwd = temp();
     await spinel(['new', '-t', 'redirect', 'moved', '-v', 'redirect-from=/...', '-v', 'redirect-to=https://example.com/new', '--accept-defaults'], cwd);
     const app = join(cwd, 'moved');
-    const s = await up(app);
+    const s = await up([], app);
     const r = await get(`${s.base}/anything`);
     expect([r.status, r.headers['location']]).toEqual([302, 'https://example.com/new']);
-    await s.stop();
+    await stopSpinel(s, 'SIGINT');
     const manifest = join(app, 'spin.toml');
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('environment = { DESTINATION = "https://example.com/new" }', 'environment = { DESTINATION = "https://example.com/new", STATUSCODE = "301" }'));
-    const again = await up(app);
+    const again = await up([], app);
     expect((await get(`${again.base}/x`)).status).toBe(301);
-    await again.stop();
+    await stopSpinel(again, 'SIGINT');
   });
 });

@@ -1,33 +1,28 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createRegistryClient } from '@spinel/oci';
 import { startRegistry, watComponent } from '@spinel/test-utils';
 import type { TestRegistry } from '@spinel/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, serve, SPINEL_BIN, type ServingRun } from '../../test-spinel.js';
 
 // End-to-end: `spinel registry run` (= `spinel up -f REF`) serves apps pulled from a registry.
 const exec = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../../../bin/run.js');
 
 let registry: TestRegistry;
 let dir: string;
 let hello: string;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   [registry, hello] = await Promise.all([startRegistry(), watComponent('hello')]);
   dir = await mkdtemp(join(tmpdir(), 'spinel-registry-run-'));
 }, 180_000);
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+afterEach(killSpinels);
 afterAll(async () => {
   await registry?.stop();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -35,19 +30,8 @@ afterAll(async () => {
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, SPINEL_CACHE_DIR: join(dir, 'cache'), XDG_CONFIG_HOME: join(dir, 'config'), DOCKER_CONFIG: join(dir, 'docker') });
 
-async function run(args: string[]): Promise<{ base: string; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'registry', 'run', ...args], { cwd: dir, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  for (let i = 0; i < 1200; i += 1) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m?.[1] !== undefined) return { base: m[1], output: () => out };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel registry run did not start:\n${out}`);
+function run(args: string[]): Promise<ServingRun> {
+  return serve(['registry', 'run', ...args], dir, env());
 }
 
 describe('spinel registry run', () => {
@@ -67,7 +51,7 @@ describe('spinel registry run', () => {
     };
     await writeFile(join(dir, 'spin.lock'), JSON.stringify(locked));
     const ref = `${registry.host}/run/app:v1`;
-    await exec(process.execPath, [BIN, 'registry', 'push', '-f', join(dir, 'spin.lock'), ref], { cwd: dir, env: env() });
+    await exec(process.execPath, [SPINEL_BIN, 'registry', 'push', '-f', join(dir, 'spin.lock'), ref], { cwd: dir, env: env() });
     const served = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
     const res = await fetch(`${served.base}/anything`);
     expect([res.status, await res.text()]).toEqual([200, 'hello from wat\n']);
@@ -96,7 +80,7 @@ describe('spinel registry run', () => {
       ].join('\n'),
     );
     const ref = `${registry.host}/run/toml:v1`;
-    const pushed = await exec(process.execPath, [BIN, 'registry', 'push', '--build', '-f', app, ref, '--json'], { cwd: dir, env: env() });
+    const pushed = await exec(process.execPath, [SPINEL_BIN, 'registry', 'push', '--build', '-f', app, ref, '--json'], { cwd: dir, env: env() });
     const json = JSON.parse(pushed.stdout) as { blobs: { mediaType: string }[] };
     expect(json.blobs.map((b) => b.mediaType).sort()).toEqual([
       'application/vnd.fermyon.spin.application.v1+config',
@@ -142,10 +126,10 @@ describe('spinel registry run', () => {
       components: [{ id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(hello).href } }],
     };
     await writeFile(join(dir, 'tampered.lock'), JSON.stringify(locked));
-    await exec(process.execPath, [BIN, 'registry', 'push', '-f', join(dir, 'tampered.lock'), ref], { cwd: dir, env: env() });
+    await exec(process.execPath, [SPINEL_BIN, 'registry', 'push', '-f', join(dir, 'tampered.lock'), ref], { cwd: dir, env: env() });
     const first = await run([ref, '--listen', '127.0.0.1:0', '--state-dir', '']);
     expect(await (await fetch(`${first.base}/`)).text()).toBe('hello from wat\n');
-    for (const child of children.splice(0)) child.kill('SIGKILL');
+    killSpinels();
     // The attacker's edit: the response text inside the cached component, same size, same file.
     const wasm = await readFile(hello);
     const blob = join(dir, 'cache', 'registry', 'wasm', `sha256:${createHash('sha256').update(wasm).digest('hex')}`);

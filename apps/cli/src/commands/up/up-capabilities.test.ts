@@ -1,47 +1,19 @@
 // `spinel up` with the capabilities flags: --variable, --key-value, --runtime-config-file.
 // (What a guest does with them is tested end to end in @spinel/runtime's serve-capabilities test.)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { watComponent } from '@spinel/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+import { killSpinels, SPINEL_BIN, startUp } from '../../test-spinel.js';
 
 // No SPIN_VARIABLE_WHO from the host: the tests decide where `who` comes from.
 const hostEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'SPIN_VARIABLE_WHO'));
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 
-interface Started {
-  base: string | undefined;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `spinel up`; resolves once it serves (base set) or has exited (base undefined). */
-async function up(args: string[], cwd: string): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: hostEnv });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let code: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
-  for (let i = 0; i < 1200; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) return { base: m[1] as string, child, output: () => out, exited };
-    if (code !== undefined) return { base: undefined, child, output: () => out, exited };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up neither started nor stopped:\n${out}`);
-}
+const up = (args: string[], cwd: string): ReturnType<typeof startUp> => startUp(args, cwd, hostEnv);
 
 function appDir(hello: string, component: string, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'spinel-up-caps-'));
@@ -95,7 +67,7 @@ describe('spinel up capabilities flags', () => {
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     expect(existsSync(join(dir, '.spin', 'sqlite_key_value.db'))).toBe(true);
-    const read = spawnSync(process.execPath, [BIN, 'kv', 'get', 'seeded', '-f', dir], { cwd: dir, encoding: 'utf8' });
+    const read = spawnSync(process.execPath, [SPINEL_BIN, 'kv', 'get', 'seeded', '-f', dir], { cwd: dir, encoding: 'utf8' });
     expect(read.stdout).toBe('from-flag');
   }, 120_000);
 

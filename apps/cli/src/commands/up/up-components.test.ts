@@ -1,34 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jsComponent, wagiModule, watComponent } from '@spinel/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, up } from '../../test-spinel.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
-
-/** Starts `spinel up` as a user would and waits for its base URL. */
-async function up(args: string[], cwd: string): Promise<{ base: string; child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 1200; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) return { base: m[1] as string, child, output: () => out, exited };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up did not start:\n${out}`);
-}
+afterEach(killSpinels);
 
 describe('spinel up with real components', () => {
   let hello: string;

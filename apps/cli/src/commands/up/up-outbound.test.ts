@@ -2,37 +2,15 @@
 // interfaces against real servers started here: what a user runs, end to end. (Every value type of
 // every version is checked in @spinel/runtime's outbound-services-guest test; this checks that the
 // CLI serves them, holds them to allowed_outbound_hosts, and applies the runtime-config limits.)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, startUp } from '../../test-spinel.js';
 import { buildOutboundGuest, guestJson, startMariaDb, startMosquitto, startPostgres, startRedis, type MariaDbServer, type MosquittoServer, type PostgresServer, type RedisServer } from '@spinel/test-utils';
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
-
-async function up(args: string[], cwd: string): Promise<{ base: string | undefined; child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let code: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
-  for (let i = 0; i < 1800; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) return { base: m[1] as string, child, output: () => out, exited };
-    if (code !== undefined) return { base: undefined, child, output: () => out, exited };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up neither started nor stopped:\n${out}`);
-}
+afterEach(killSpinels);
 
 let v2: string;
 let redis: RedisServer;
@@ -81,7 +59,7 @@ async function get(base: string, path: string, headers: Record<string, string>):
 describe('spinel up with outbound Redis, PostgreSQL, MySQL and MQTT', () => {
   it('serves guests that use each service, within allowed_outbound_hosts (templates resolved), and prints the hint for a refused one', async () => {
     const dir = appDir(['redis://127.0.0.1:{{ redis_port }}', `postgres://127.0.0.1:${pg.port}`, `mysql://127.0.0.1:${db.port}`, `mqtt://127.0.0.1:${broker.port}`]);
-    const s = await up([], dir);
+    const s = await startUp([], dir);
     expect(s.base, s.output()).toBeDefined();
     const base = s.base as string;
     const r = await get(base, '/redis', { 'x-redis': redis.url });
@@ -109,7 +87,7 @@ describe('spinel up with outbound Redis, PostgreSQL, MySQL and MQTT', () => {
   it('refuses an unknown key in [outbound_pg] of the runtime config', async () => {
     const dir = appDir([]);
     writeFileSync(join(dir, 'runtime.toml'), '[outbound_pg]\nmax_conections = 2\n');
-    const s = await up(['--runtime-config-file', 'runtime.toml'], dir);
+    const s = await startUp(['--runtime-config-file', 'runtime.toml'], dir);
     expect(s.base).toBeUndefined();
     expect(await s.exited).not.toBe(0);
     expect(s.output()).toContain('max_conections');

@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LockedApp } from '@spinel/manifest';
 import { buildFilesGuest, watComponent } from '@spinel/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, serve, spawnUp, stopSpinel, up, type SpinelRun } from '../../test-spinel.js';
 import { followPolicy, GuestOutputPrinter } from './guest-output.js';
 import { retainComponents } from './retain-components.js';
 import { parseCountRange, parseDurationRange } from './reuse-flags.js';
@@ -80,41 +79,7 @@ describe('guest output on the terminal', () => {
 });
 
 // `spinel up` run as a user would, with the parity flags: real components on a loopback port.
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
-
-interface Started {
-  base: string;
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnUp(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Omit<Started, 'base'> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-async function up(args: string[], cwd: string): Promise<Started> {
-  const s = spawnUp(args, cwd);
-  for (let i = 0; i < 1200; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(s.stdout());
-    if (m !== null) return { ...s, base: m[1] as string };
-    if (s.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up did not start:\n${s.stdout()}\n${s.stderr()}`);
-}
+afterEach(killSpinels);
 
 /** Waits until `read()` matches (guest output reaches the terminal shortly after the response). */
 async function eventually(read: () => string, pattern: RegExp): Promise<void> {
@@ -122,9 +87,8 @@ async function eventually(read: () => string, pattern: RegExp): Promise<void> {
   expect(read()).toMatch(pattern);
 }
 
-async function stopped(s: Started): Promise<void> {
-  s.child.kill('SIGTERM');
-  expect(await s.exited).toBe(0);
+async function stopped(s: SpinelRun): Promise<void> {
+  expect(await stopSpinel(s)).toBe(0);
 }
 
 describe('spinel up with Spin\'s flags', () => {
@@ -218,16 +182,9 @@ source = ${JSON.stringify(trap)}
     expect(bad.stderr()).toContain('Profile nope is not defined in this application');
 
     // `spinel build --up --profile` serves the profile it built.
-    const child = spawn(process.execPath, [BIN, 'build', '--up', '--profile', 'broken', '--', '--listen', '127.0.0.1:0', '--state-dir', ''], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await eventually(() => out, /Serving http:\/\/127\.0\.0\.1:\d+\n/);
-    const base = /Serving (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
-    expect((await fetch(`${base}/counter`)).status).toBe(500);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    const built = await serve(['build', '--up', '--profile', 'broken', '--', '--listen', '127.0.0.1:0', '--state-dir', ''], dir);
+    expect((await fetch(`${built.base}/counter`)).status).toBe(500);
+    await stopped(built);
   }, 120_000);
 
   it('reads RUNTIME_CONFIG_FILE as Spin does, and says when -f is taken as a registry reference', async () => {

@@ -1,53 +1,28 @@
 // `spinel up --runtime-config-file`: a mistake stops the start naming its line; state_dir,
 // log_dir and max_instance_memory apply unless a flag says otherwise; RUNTIME_CONFIG_FILE is
 // read as Spin reads it; [[variables_provider]]s answer variables, Vault among them.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { watComponent } from '@spinel/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, startUp, stopSpinel } from '../../test-spinel.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
 // The host's own settings must not leak into these tests.
 const hostEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(SPIN_VARIABLE_|RUNTIME_CONFIG_FILE$|SPIN_RUNTIME_CONFIG_FILE$|SPIN_MAX_INSTANCE_MEMORY$|SPIN_LOG_DIR$)/.test(k)));
 
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-interface Started {
-  base: string | undefined;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+type Started = Awaited<ReturnType<typeof startUp>>;
 
-async function up(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...hostEnv, ...env } });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let code: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
-  for (let i = 0; i < 1800; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) return { base: m[1] as string, child, output: () => out, exited };
-    if (code !== undefined) return { base: undefined, child, output: () => out, exited };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up neither started nor stopped:\n${out}`);
-}
+const up = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<Started> => startUp(args, cwd, { ...hostEnv, ...env });
 
 async function refused(s: Started): Promise<string> {
   expect(s.base, s.output()).toBeUndefined();
@@ -57,8 +32,7 @@ async function refused(s: Started): Promise<string> {
 
 async function stop(s: Started): Promise<void> {
   expect(s.base, s.output()).toBeDefined();
-  s.child.kill('SIGTERM');
-  expect(await s.exited).toBe(0);
+  expect(await stopSpinel(s)).toBe(0);
 }
 
 function app(source: string, extra = ''): string {

@@ -1,55 +1,23 @@
 // `spinel up` serving componentize-js guests that use each SQLite interface version
 // (fermyon:spin/sqlite@2.0.0, Spin 1's unversioned sqlite, spin:sqlite/sqlite@3.0.0), plus
 // --sqlite and the database checks that stop a start.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { buildSqliteGuest, guestJson, type SqliteGuestVersion } from '@spinel/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, startUp, stopSpinel, type SpinelRun } from '../../test-spinel.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
-
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-interface Started {
-  base: string | undefined;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `spinel up`; resolves once it serves (base set) or has exited (base undefined). */
-async function up(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  let code: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve((code = c))));
-  for (let i = 0; i < 1800; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) return { base: m[1] as string, child, output: () => out, exited };
-    if (code !== undefined) return { base: undefined, child, output: () => out, exited };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up neither started nor stopped:\n${out}`);
-}
-
-async function stop(s: Started): Promise<void> {
-  s.child.kill('SIGTERM');
-  expect(await s.exited).toBe(0);
+async function stop(s: SpinelRun): Promise<void> {
+  expect(await stopSpinel(s)).toBe(0);
 }
 
 function app(guest: string, databases: string[]): string {
@@ -100,7 +68,7 @@ describe('spinel up with SQLite guests', () => {
   for (const [version, name] of VERSIONS) {
     it(`${name}: creates, inserts every parameter type, selects typed rows, reports errors, and keeps the data across restarts in <state_dir>`, async () => {
       const dir = app(guests.get(version) as string, ['default']);
-      const first = await up([], dir);
+      const first = await startUp([], dir);
       expect(first.base, first.output()).toBeDefined();
       const base = first.base as string;
       expect(first.output()).toContain(`Storing default SQLite data to ${JSON.stringify(join(dir, '.spin', 'sqlite_db.db'))}.`);
@@ -126,7 +94,7 @@ describe('spinel up with SQLite guests', () => {
       expect(existsSync(escape)).toBe(false);
       await stop(first);
 
-      const again = await up([], dir);
+      const again = await startUp([], dir);
       expect(again.base, again.output()).toBeDefined();
       expect(await get(again.base as string, '/count')).toEqual({ ok: int('2') });
       await stop(again);
@@ -143,20 +111,20 @@ describe('spinel up with SQLite guests', () => {
     writeFileSync(join(dir, 'runtime-config.toml'), '[sqlite_database.orders]\ntype = "spin"\npath = "data/orders.db"\n');
     const rc = ['--runtime-config-file', 'runtime-config.toml'];
 
-    const undefinedLabel = await up([], dir);
+    const undefinedLabel = await startUp([], dir);
     expect(undefinedLabel.base).toBeUndefined();
     expect(await undefinedLabel.exited).not.toBe(0);
     expect(undefinedLabel.output()).toContain("One or more components use SQLite databases which are not defined.");
     expect(undefinedLabel.output()).toContain("- Component web uses database 'orders'");
     expect(undefinedLabel.output()).toContain('Code: RUNTIME_SQLITE_UNKNOWN_DATABASE');
 
-    const failing = await up([...rc, '--sqlite', '@schema.sql', '--sqlite', "INSERT INTO nowhere VALUES (1)"], dir);
+    const failing = await startUp([...rc, '--sqlite', '@schema.sql', '--sqlite', "INSERT INTO nowhere VALUES (1)"], dir);
     expect(failing.base).toBeUndefined();
     expect(await failing.exited).not.toBe(0);
     expect(failing.output()).toContain("failed to execute following sql statement against default database: 'INSERT INTO nowhere VALUES (1)': no such table: nowhere");
     expect(failing.output()).toContain('Code: RUNTIME_SQLITE_STATEMENT');
 
-    const seeded = await up([...rc, '--sqlite', "INSERT INTO items (t) VALUES ('from --sqlite')", '--sqlite', 'orders:@orders.sql'], dir);
+    const seeded = await startUp([...rc, '--sqlite', "INSERT INTO items (t) VALUES ('from --sqlite')", '--sqlite', 'orders:@orders.sql'], dir);
     expect(seeded.base, seeded.output()).toBeDefined();
     expect(await get(seeded.base as string, '/count')).toEqual({ ok: int('1') });
     await stop(seeded);

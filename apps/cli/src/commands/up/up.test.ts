@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+import { killSpinels, spawnSpinel, type SpinelRun } from '../../test-spinel.js';
 
 const MANIFEST = `spin_manifest_version = 2
 [application]
@@ -29,35 +26,15 @@ function appDir(): string {
   return dir;
 }
 
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
+afterEach(killSpinels);
 
-const running: Running[] = [];
-afterEach(() => {
-  for (const r of running.splice(0)) r.child.kill('SIGKILL');
-});
+const up = (args: string[], cwd: string): SpinelRun => spawnSpinel(['up', ...args], cwd);
 
-function up(args: string[], cwd: string): Running {
-  const child = spawn(process.execPath, [BIN, 'up', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const r = { child, stdout: () => out, stderr: () => err, exited };
-  running.push(r);
-  return r;
-}
-
-async function waitFor(r: Running, pattern: RegExp): Promise<RegExpMatchArray> {
+async function waitFor(r: SpinelRun, pattern: RegExp): Promise<RegExpMatchArray> {
   for (let i = 0; i < 600; i++) {
     const m = pattern.exec(r.stdout());
     if (m !== null) return m;
-    if (r.child.exitCode !== null) break;
+    if (r.hasExited()) break;
     await new Promise((res) => setTimeout(res, 100));
   }
   throw new Error(`no ${pattern} in output:\n${r.stdout()}\n${r.stderr()}`);

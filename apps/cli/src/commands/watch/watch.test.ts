@@ -1,14 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { killSpinels, servingUrl, servingUrls, spawnSpinel, type SpinelRun } from '../../test-spinel.js';
 
 // End-to-end: `spinel watch` from the built CLI on an app whose build turns src/body.txt into a
 // WAGI module (assembled from WAT in about a second), so an edit visibly changes what is served.
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
 const TEST_UTILS = pathToFileURL(createRequire(import.meta.url).resolve('@spinel/test-utils')).href;
 
 vi.setConfig({ testTimeout: 600_000 });
@@ -44,10 +44,7 @@ watch = ["src/**/*.txt"]
 `;
 
 const roots: string[] = [];
-const running: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of running.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
@@ -62,25 +59,13 @@ function app(body: string): string {
   return dir;
 }
 
-function watch(args: string[], cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'watch', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
+const watch = (args: string[], cwd: string): SpinelRun => spawnSpinel(['watch', ...args], cwd);
 
 /** Waits for the `n`th "Serving <url>" line; returns that URL. */
-async function serving(w: { output: () => string; child: ChildProcess }, n: number): Promise<string> {
-  for (let i = 0; i < 3000; i++) {
-    const all = [...w.output().matchAll(/Serving (http:\/\/127\.0\.0\.1:\d+)\n/g)];
-    if (all.length >= n) return (all[n - 1] as RegExpMatchArray)[1] as string;
-    if (w.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no ${n}th Serving line:\n${w.output()}`);
+async function serving(w: SpinelRun, n: number): Promise<string> {
+  const url = await servingUrl(w, { nth: n, timeoutMs: 300_000 });
+  if (url === undefined) throw new Error(`no ${n}th Serving line:\n${w.output()}`);
+  return url;
 }
 
 async function text(url: string): Promise<string> {
@@ -92,13 +77,12 @@ async function text(url: string): Promise<string> {
  * more than one step may restart serving once more, and the server that printed the nth line may
  * be gone by the time it is asked.
  */
-async function newestText(w: { output: () => string; child: ChildProcess }, n: number): Promise<string> {
+async function newestText(w: SpinelRun, n: number): Promise<string> {
   let last: unknown;
   for (let i = 0; i < 150; i++) {
     await serving(w, n);
-    const all = [...w.output().matchAll(/Serving (http:\/\/127\.0\.0\.1:\d+)\n/g)];
     try {
-      return await text((all[all.length - 1] as RegExpMatchArray)[1] as string);
+      return await text(servingUrls(w).at(-1) as string);
     } catch (err) {
       last = err;
       await new Promise((r) => setTimeout(r, 200));
