@@ -3,17 +3,20 @@
  *  1. WAGI: our in-memory preview1 (`runWagi`) against `node:wasi` per request, same module.
  *  2. Server overhead: a WAT module served through the HTTP trigger against plain
  *     node:http answering the same body (load from a second process).
+ *  P1. A WAT wasi:http component through `spinel up` against plain node:http (wrk, c=10).
  *  3. The JS hello component (examples/hello) through the engine's executor against
  *     `jco serve --isolate-requests instance` (needs the engine and a built example).
  *  4. Start-up to first 200 with a warm cache: `spinel up` against `jco serve`.
  * Run with `pnpm --filter @spinel/runtime bench`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as http from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
 import { parse } from '@bytecodealliance/jco';
 import type { Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from '../src/pool/executor-types.js';
@@ -24,6 +27,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 const LOAD_MS = Number(process.env['BENCH_LOAD_MS'] ?? 4000);
 const CONNECTIONS = 16;
+/** P1 is measured as issue 11 states it: wrk, HTTP/1.1 keep-alive, 10 connections. */
+const P1_CONNECTIONS = 10;
+const P1_LOAD_S = Number(process.env['BENCH_P1_SECONDS'] ?? 5);
+const P1_WARM_S = 3;
 const BODY = 'hello from spinel\n';
 
 const WAT = `(module
@@ -113,41 +120,114 @@ async function benchServer(module: WebAssembly.Module): Promise<void> {
   plain.close();
 }
 
-/** A small WAT wasi:http component run by the engine's workers (fresh instance per request) vs plain node:http. */
-async function benchWatComponent(): Promise<void> {
-  let watComponent: (name: 'hello') => Promise<string>;
-  let createExecutor: (o: { app: unknown; workers?: number }) => Promise<Executor>;
+/** One wrk run (HTTP/1.1, keep-alive, {@link P1_CONNECTIONS} connections): requests per second and how many were answered. */
+function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number; bad: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${P1_CONNECTIONS}`, `-d${seconds}s`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+      const requests = /(\d+) requests in/.exec(out);
+      if (code !== 0 || rps === null || requests === null) return reject(new Error(`wrk failed: ${out}`));
+      resolve({ rps: Number(rps[1]), requests: Number(requests[1]), bad: /(Non-2xx or 3xx responses: \d+|Socket errors:.*)/.exec(out)?.[0] });
+    });
+  });
+}
+
+/** CPU time (µs) of each thread of a process so far, by thread id (Linux /proc; empty elsewhere). */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const tick = 1e6 / 100; // USER_HZ is 100 on Linux
   try {
-    ({ watComponent } = (await import('@spinel/test-utils')) as unknown as { watComponent: typeof watComponent });
-    ({ createExecutor } = (await import('../src/pool/create-executor.js')) as unknown as { createExecutor: typeof createExecutor });
-  } catch (err) {
-    console.log(`HTTP: WAT component: skipped (${(err as Error).message})`);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * tick);
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return out;
+}
+
+/** Loads `url` with wrk and measures the server's CPU per request: its main thread, and all its other threads. */
+async function loadWithCpu(url: string, pid: number, seconds: number): Promise<{ rps: number; mainUs: number; otherUs: number; bad: string | undefined }> {
+  const before = threadCpu(pid);
+  const { rps, requests, bad } = await wrk(url, seconds);
+  const after = threadCpu(pid);
+  let main = 0;
+  let other = 0;
+  for (const [tid, us] of after) {
+    const spent = us - (before.get(tid) ?? 0);
+    if (tid === pid) main += spent;
+    else other += spent;
+  }
+  return { rps, mainUs: main / requests, otherUs: other / requests, bad };
+}
+
+/** Starts a server process and waits for its first 200. */
+async function startServer(name: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  try {
+    await waitFor200(`http://127.0.0.1:${port}/`, child);
+  } catch (e) {
+    await stop(child);
+    throw new Error(`${name} did not serve: ${(e as Error).message}\n${err.slice(0, 2000)}`);
+  }
+  return child;
+}
+
+/**
+ * P1 (issue 11): a small WAT wasi:http component writing a 15-byte body, run as a user runs it
+ * (`spinel up -f <dir>`: runApp, workers, a fresh instance per request, guest output logged),
+ * against plain node:http answering the same body, each in its own process, loaded in turn by
+ * wrk (HTTP/1.1 keep-alive, 10 connections). Also prints each server's CPU per request, split
+ * into its main thread and its other threads (workers, V8's compiler and GC threads).
+ */
+async function benchP1(): Promise<void> {
+  const cli = join(repo, 'apps', 'cli', 'bin', 'run.js');
+  if (!existsSync(join(repo, 'apps', 'cli', 'dist', 'bundle', 'main.js'))) {
+    console.log('P1: skipped (build the CLI: pnpm --filter @spinel/cli build)');
     return;
   }
-  const path = await watComponent('hello');
-  const body = 'hello from wat\n';
-  const app = {
-    spin_lock_version: 0,
-    triggers: [{ id: 't', trigger_type: 'http', trigger_config: { component: 'hello', route: '/...' } }],
-    components: [{ id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(path).href } }],
-  };
-  const executor = await createExecutor({ app });
-  const trigger = createHttpTrigger({ app: app as never, executor });
-  const base = await trigger.listen({ listen: '127.0.0.1:0' });
-  const plain = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', 'x-fixture': 'wat', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
-  const plainUrl = `http://127.0.0.1:${(plain.address() as { port: number }).port}/`;
-  await load(`${base}/`);
-  const ref = await load(plainUrl);
-  const ours = await load(`${base}/`);
-  line('HTTP: WAT component (workers, fresh instance) vs node:http', `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
-  if (ours.failed + ref.failed > 0) console.log(`  (failed requests: spinel ${ours.failed}, node:http ${ref.failed})`);
-  await trigger.close();
-  await executor.close();
-  plain.close();
+  const { watComponent } = (await import('@spinel/test-utils')) as unknown as { watComponent: (name: 'hello') => Promise<string> };
+  const dir = await mkdtemp(join(tmpdir(), 'spinel-bench-p1-'));
+  const children: ChildProcess[] = [];
+  try {
+    await copyFile(await watComponent('hello'), join(dir, 'hello.wasm'));
+    await writeFile(
+      join(dir, 'spin.toml'),
+      'spin_manifest_version = 2\n[application]\nname = "p1"\n[[trigger.http]]\nroute = "/..."\ncomponent = "hello"\n[component.hello]\nsource = "hello.wasm"\n',
+    );
+    const plainCode = `require('node:http').createServer((q, s) => { s.writeHead(200, { 'content-type': 'text/plain', 'x-fixture': 'wat', 'content-length': 15 }); s.end('hello from wat\\n'); }).listen(Number(process.argv[1]), '127.0.0.1');`;
+    const plainPort = await freePort();
+    const plain = await startServer('node:http', ['-e', plainCode, String(plainPort)], plainPort);
+    children.push(plain);
+    const spinelPort = await freePort();
+    const spinel = await startServer('spinel up', [cli, 'up', '-f', dir, '--listen', `127.0.0.1:${spinelPort}`], spinelPort);
+    children.push(spinel);
+    const plainUrl = `http://127.0.0.1:${plainPort}/`;
+    const spinelUrl = `http://127.0.0.1:${spinelPort}/`;
+    // Warm both (JIT, pools), then measure each in turn.
+    await wrk(plainUrl, 2);
+    await wrk(spinelUrl, P1_WARM_S);
+    const ref = await loadWithCpu(plainUrl, plain.pid ?? 0, P1_LOAD_S);
+    const ours = await loadWithCpu(spinelUrl, spinel.pid ?? 0, P1_LOAD_S);
+    line(`P1 (wrk -c${P1_CONNECTIONS}, ${P1_LOAD_S} s): WAT component via spinel up vs node:http`, `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
+    for (const [name, r] of [['spinel up', ours], ['node:http', ref]] as const) {
+      if (r.bad !== undefined) console.log(`  (${name}: ${r.bad})`);
+    }
+    if (ours.mainUs > 0) {
+      console.log(`  CPU per request: spinel up main thread ${ours.mainUs.toFixed(0)} µs + other threads (workers, V8 compiler/GC) ${ours.otherUs.toFixed(0)} µs; node:http ${ref.mainUs.toFixed(0)} µs + ${ref.otherUs.toFixed(0)} µs`);
+    }
+  } finally {
+    await Promise.all(children.map(stop));
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 async function freePort(): Promise<number> {
@@ -235,7 +315,7 @@ const module = new WebAssembly.Module((await parse(WAT)) as Uint8Array<ArrayBuff
 console.log(`@spinel/runtime HTTP benchmarks (${CONNECTIONS} keep-alive connections, ${LOAD_MS} ms per load run; ratios are spinel ÷ reference for rates, reference ÷ spinel for times)`);
 await benchWagi(module);
 await benchServer(module);
-await benchWatComponent();
+await benchP1();
 await benchHello();
 // Keep-alive sockets of the load clients must not hold the run open.
 process.exit(0);
