@@ -2,7 +2,7 @@ export { runApp } from './run-app.js';
 export type { RunAppOptions, RunningApp, AppSource } from './run-app.js';
 export { createExecutor, guestErrorChannel } from './pool/create-executor.js';
 export type { ExecutorOptions, WorkerExecutor } from './pool/create-executor.js';
-export type { Executor, ExecuteOptions, GuestRequest, GuestResponse, WagiRequest, WagiInvocation, WagiResult } from './pool/executor-types.js';
+export type { ClientGone, Executor, ExecuteOptions, GuestRequest, GuestResponse, WagiRequest, WagiInvocation, WagiResult } from './pool/executor-types.js';
 export { createHttpTrigger, REQUEST_ERROR_CHANNEL, NOT_FOUND_CHANNEL } from './trigger/http-server.js';
 export type { HttpTrigger, HttpTriggerOptions, ListenOptions } from './trigger/http-server.js';
 export type { OutputFormat } from './trigger/startup-output.js';

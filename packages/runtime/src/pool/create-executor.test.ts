@@ -7,6 +7,7 @@ import { openCache, type Cache } from '@spinel/cache';
 import { wagiModule, watComponent, watToWasm, type WatComponentName } from '@spinel/test-utils';
 import { createExecutor, type WorkerExecutor } from './create-executor.js';
 import type { ExecutorError } from '../errors.js';
+import type { ClientGone } from './executor-types.js';
 import { bodyOf, readAll, testApp } from '../../test/test-app.js';
 import { reader } from '../../test/test-wagi-wat.js';
 
@@ -203,6 +204,46 @@ describe('client going away', () => {
       expect(await codeOf(waiting)).toBe('RUNTIME_ABORTED');
       expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
       expect(executor.workerCount).toBe(1);
+    } finally {
+      await executor.close();
+    }
+  }, 60_000);
+
+  it('hears it through clientGone (the trigger\'s cheaper form), running or queued, and stops listening when done', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'loop', path: paths['loop'] ?? '' }, { id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 1, maxWorkers: 1 });
+    const goneSource = (): ClientGone & { go(): void; listening(): number } => {
+      let gone = false;
+      const listeners = new Set<() => void>();
+      return {
+        get gone() {
+          return gone;
+        },
+        onGone(listener) {
+          listeners.add(listener);
+          return () => listeners.delete(listener);
+        },
+        go() {
+          gone = true;
+          for (const l of [...listeners]) l();
+        },
+        listening: () => listeners.size,
+      };
+    };
+    try {
+      const client = goneSource();
+      const running = executor.handle('loop', request('/loop'), { clientGone: client, deadline: Date.now() + 1_500 });
+      setTimeout(() => client.go(), 200);
+      expect(await codeOf(running)).toBe('RUNTIME_ABORTED');
+      const queuedClient = goneSource();
+      const waiting = executor.handle('hello', request('/hello'), { clientGone: queuedClient });
+      queuedClient.go();
+      expect(await codeOf(waiting)).toBe('RUNTIME_ABORTED');
+      const already = goneSource();
+      already.go();
+      expect(await codeOf(executor.handle('hello', request('/hello'), { clientGone: already }))).toBe('RUNTIME_ABORTED');
+      const stays = goneSource();
+      expect((await executor.handle('hello', request('/hello'), { clientGone: stays })).status).toBe(200);
+      expect(stays.listening()).toBe(0);
     } finally {
       await executor.close();
     }

@@ -33,10 +33,23 @@ export interface GuestResponse {
   /** The whole body, when the guest had finished it before any of it was sent (so it can go out with `Content-Length`). */
   complete?: Uint8Array;
 }
+/**
+ * "The client went away", for a caller that has its own event for it (the HTTP trigger: the
+ * response closed before it finished). Cheaper than an `AbortSignal`: Node's AbortController with
+ * one listener costs tens of µs per request, more than routing the request.
+ */
+export interface ClientGone {
+  /** True once the client went away. */
+  readonly gone: boolean;
+  /** Calls `listener` once when the client goes away; returns a function that stops listening. */
+  onGone(listener: () => void): () => void;
+}
 /** How one request is run. */
 export interface ExecuteOptions {
   /** Aborted when the client went away. */
   signal?: AbortSignal;
+  /** The same as `signal`, without an AbortController per request; used instead of `signal` when both are given. */
+  clientGone?: ClientGone;
   /** Longest the guest may run, counted from when it starts (queue time excluded); then `RUNTIME_TIMEOUT`. */
   timeoutMs?: number;
   /** Epoch ms: past it the guest is stopped, queued or not, and `RUNTIME_TIMEOUT` is thrown. */

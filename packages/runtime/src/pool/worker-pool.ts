@@ -17,7 +17,7 @@ import { CapabilityError, ExecutorError, GuestFaultError } from '../errors.js';
 import { interfaceKey } from '../prepare/interface-set.js';
 import type { ComponentKind, PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
-import type { ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
+import type { ClientGone, ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
 import { FairQueue } from './fair-queue.js';
 import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, WagiJobMessage } from './job-protocol.js';
 import { LogSink } from './log-sink.js';
@@ -127,6 +127,22 @@ function pairs(flat: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string]);
   return out;
+}
+
+/** The caller's "client went away" (`clientGone`, or `signal` adapted), if it gave one. */
+function clientGoneOf(options: ExecuteOptions | undefined): ClientGone | undefined {
+  if (options?.clientGone !== undefined) return options.clientGone;
+  const signal = options?.signal;
+  if (signal === undefined) return undefined;
+  return {
+    get gone() {
+      return signal.aborted;
+    },
+    onGone(listener) {
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
+    },
+  };
 }
 
 /** Runs requests on worker threads. */
@@ -466,7 +482,7 @@ export class WorkerPool {
     }
   }
 
-  private enqueue(job: Job, signal: AbortSignal | undefined): void {
+  private enqueue(job: Job, gone: ClientGone | undefined): void {
     if (this.closed) {
       job.onError(new ExecutorError('RUNTIME_CLOSED', 'The executor is closed; start a new one.', { componentId: job.componentId }));
       return;
@@ -489,7 +505,7 @@ export class WorkerPool {
       job.onError(this.timedOut(job));
       return;
     }
-    if (signal !== undefined) {
+    if (gone !== undefined) {
       const onAbort = (): void => {
         if (job.done || job.detached) return;
         const aborted = new ExecutorError('RUNTIME_ABORTED', 'The client went away; the request was dropped.', { componentId: job.componentId });
@@ -502,12 +518,11 @@ export class WorkerPool {
         job.detached = true;
         job.onError(aborted);
       };
-      if (signal.aborted) {
+      if (gone.gone) {
         onAbort();
         return;
       }
-      signal.addEventListener('abort', onAbort, { once: true });
-      job.cleanup = () => signal.removeEventListener('abort', onAbort);
+      job.cleanup = gone.onGone(onAbort);
     }
     this.queue.push(job);
     if (this.sweep === undefined) {
@@ -573,7 +588,7 @@ export class WorkerPool {
           else reject(error);
         },
       };
-      this.enqueue(job, options?.signal);
+      this.enqueue(job, clientGoneOf(options));
     });
   }
 
@@ -599,7 +614,7 @@ export class WorkerPool {
         onWagi: resolve,
         onError: reject,
       };
-      this.enqueue(job, options?.signal);
+      this.enqueue(job, clientGoneOf(options));
     });
   }
 
@@ -629,7 +644,7 @@ export class WorkerPool {
         onWagi: () => undefined,
         onError: reject,
       };
-      this.enqueue(job, options?.signal);
+      this.enqueue(job, clientGoneOf(options));
     });
   }
 

@@ -10,7 +10,7 @@ import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import type { Executor, GuestResponse } from '../pool/executor-types.js';
+import type { ClientGone, ExecuteOptions, Executor, GuestResponse } from '../pool/executor-types.js';
 import { EMPTY_BODY, hasBody, pullBody } from './request-body.js';
 import { send } from './respond.js';
 import { dispatchWagi } from './wagi-dispatch.js';
@@ -185,13 +185,17 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
       clientAddress: req.socket.remoteAddress ?? '0.0.0.0',
       clientPort: req.socket.remotePort ?? 0,
     };
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    // The client went away when the response closes unfinished. The executor is told through
+    // `clientGone`; an AbortSignal (which costs more to make and listen to than routing the
+    // request) is made only for an executor that asks for `signal`.
+    const clientGone = goneWhenClosedEarly(res);
+    let signal: AbortSignal | undefined;
     // The timeout runs from when the guest starts: time spent waiting for a worker is bounded apart.
-    const execOptions = {
-      signal: abort.signal,
+    const execOptions: ExecuteOptions = {
+      clientGone,
+      get signal(): AbortSignal {
+        return (signal ??= signalOf(clientGone));
+      },
       ...(options.requestTimeoutMs !== undefined ? { timeoutMs: options.requestTimeoutMs } : {}),
     };
     // A CONNECT request has no body (its connection would carry the tunnel).
@@ -331,6 +335,39 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     },
   };
   return trigger;
+}
+
+/** "The client went away": `res` closed before it finished. */
+function goneWhenClosedEarly(res: http.ServerResponse): ClientGone {
+  let gone = false;
+  let listeners: Array<() => void> | undefined;
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    gone = true;
+    const waiting = listeners ?? [];
+    listeners = undefined;
+    for (const listener of waiting) listener();
+  });
+  return {
+    get gone() {
+      return gone;
+    },
+    onGone(listener) {
+      (listeners ??= []).push(listener);
+      return () => {
+        const i = listeners?.indexOf(listener) ?? -1;
+        if (i >= 0) listeners?.splice(i, 1);
+      };
+    },
+  };
+}
+
+/** An AbortSignal aborted when `gone` says the client went away. */
+function signalOf(gone: ClientGone): AbortSignal {
+  const controller = new AbortController();
+  if (gone.gone) controller.abort();
+  else gone.onGone(() => controller.abort());
+  return controller.signal;
 }
 
 function hostFields(raw: readonly string[]): number {
