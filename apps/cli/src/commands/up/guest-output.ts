@@ -44,6 +44,44 @@ export class GuestOutputPrinter {
   }
 }
 
+/**
+ * Writes text to stdout/stderr once per turn of the event loop: a guest that logs on every request
+ * then costs one write per turn, not one per request (each write to a pipe or a terminal is a
+ * system call on the main thread, about 10 µs here, which serves every request). Order within a
+ * stream is kept; `flush` writes what waits at once.
+ */
+export class CoalescingWriter {
+  private stdout = '';
+  private stderr = '';
+  private scheduled = false;
+  private readonly sink: (stream: 'stdout' | 'stderr', text: string) => void;
+
+  constructor(sink: (stream: 'stdout' | 'stderr', text: string) => void) {
+    this.sink = sink;
+  }
+
+  /** Queues `text` for `stream`, written at the end of this turn of the event loop. */
+  write(stream: 'stdout' | 'stderr', text: string): void {
+    if (stream === 'stdout') this.stdout += text;
+    else this.stderr += text;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes everything queued now. */
+  flush(): void {
+    this.scheduled = false;
+    const out = this.stdout;
+    const err = this.stderr;
+    this.stdout = '';
+    this.stderr = '';
+    if (out !== '') this.sink('stdout', out);
+    if (err !== '') this.sink('stderr', err);
+  }
+}
+
 /** Which components' output reaches the terminal: Spin follows all unless `--quiet`, or only the `--follow` ones. */
 export function followPolicy(options: { quiet: boolean; follow: readonly string[]; followAll: boolean }): (componentId: string) => boolean {
   if (options.quiet) return () => false;

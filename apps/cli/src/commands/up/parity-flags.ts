@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Flags } from '@oclif/core';
 import type { LockedApp } from '@spinel/manifest';
 import { CliError } from '../../errors.js';
-import { followPolicy, GuestOutputPrinter } from './guest-output.js';
+import { CoalescingWriter, followPolicy, GuestOutputPrinter } from './guest-output.js';
 import { retainComponents } from './retain-components.js';
 import { parseCountRange, parseDurationRange } from './reuse-flags.js';
 
@@ -75,14 +75,18 @@ export async function applyParityFlags(flags: ParityFlagValues, app: LockedApp, 
   if (flags['truncate-logs'] && logDir !== null) await truncateLogs(logDir);
 
   const shown = followPolicy({ quiet: flags.quiet, follow, followAll: flags['follow-all'] });
-  const printer = new GuestOutputPrinter((stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text));
+  const terminal = new CoalescingWriter((stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text));
+  const printer = new GuestOutputPrinter((stream, text) => terminal.write(stream, text));
   return {
     app: served,
     ...(reuse === undefined ? {} : { instanceReuse: reuse.max }),
     onGuestOutput: (id, stream, bytes) => {
       if (shown(id)) printer.append(id, stream, bytes);
     },
-    flush: () => printer.flush(),
+    flush: () => {
+      printer.flush();
+      terminal.flush();
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import type { LockedApp } from '@spinel/manifest';
 import { buildFilesGuest, watComponent } from '@spinel/test-utils';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killSpinels, serve, spawnUp, stopSpinel, up, type SpinelRun } from '../../test-spinel.js';
-import { followPolicy, GuestOutputPrinter } from './guest-output.js';
+import { CoalescingWriter, followPolicy, GuestOutputPrinter } from './guest-output.js';
 import { retainComponents } from './retain-components.js';
 import { parseCountRange, parseDurationRange } from './reuse-flags.js';
 
@@ -67,6 +67,22 @@ describe('guest output on the terminal', () => {
     printer.append('api', 'stdout', enc.encode('o\nthree'));
     printer.flush();
     expect(out).toEqual(['stdout:[api] one\n', 'stderr:[web] oops\n', 'stdout:[api] two\n', 'stdout:[api] three\n']);
+  });
+
+  it('writes guest output once per turn of the event loop, in order, and at once on flush', async () => {
+    const writes: string[] = [];
+    const writer = new CoalescingWriter((stream, text) => writes.push(`${stream}:${text}`));
+    writer.write('stdout', '[a] 1\n');
+    writer.write('stderr', '[a] e\n');
+    writer.write('stdout', '[a] 2\n');
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(['stdout:[a] 1\n[a] 2\n', 'stderr:[a] e\n']);
+    writer.write('stdout', '[a] 3\n');
+    writer.flush();
+    expect(writes.at(-1)).toBe('stdout:[a] 3\n');
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toHaveLength(3);
   });
 
   it('follows all components by default, none with --quiet, the named ones with --follow', () => {
