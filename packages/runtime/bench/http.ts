@@ -313,9 +313,13 @@ async function benchHello(): Promise<void> {
 
 const module = new WebAssembly.Module((await parse(WAT)) as Uint8Array<ArrayBuffer>);
 console.log(`@spinel/runtime HTTP benchmarks (${CONNECTIONS} keep-alive connections, ${LOAD_MS} ms per load run; ratios are spinel ÷ reference for rates, reference ÷ spinel for times)`);
-await benchWagi(module);
-await benchServer(module);
+// BENCH_ONLY=p1 runs P1 alone (its figures are the same as in the whole run).
+const only = process.env['BENCH_ONLY'];
+if (only === undefined) {
+  await benchWagi(module);
+  await benchServer(module);
+}
 await benchP1();
-await benchHello();
+if (only === undefined) await benchHello();
 // Keep-alive sockets of the load clients must not hold the run open.
 process.exit(0);
