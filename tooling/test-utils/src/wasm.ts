@@ -66,7 +66,10 @@ export async function fixtureWitDir(version = '0.2.3'): Promise<string> {
   const available = (await readdir(builtin)).filter((d) => /^0\.2\.\d+$/.test(d)).sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]));
   const source = available.at(-1);
   if (source === undefined) throw new Error(`no WASI 0.2 WIT in ${builtin}`);
-  const tmp = await mkdtemp(join(tmpdir(), 'spinel-wit-'));
+  // Built beside its final place and renamed in: concurrent callers (tests in parallel on a fresh
+  // cache) each build their own copy, and the first rename wins.
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = await mkdtemp(`${dir}.tmp-`);
   await mkdir(join(tmp, 'deps'), { recursive: true });
   for (const pkg of await readdir(join(builtin, source))) {
     const text = await readFile(join(builtin, source, pkg, 'package.wit'), 'utf8');
@@ -91,11 +94,24 @@ world http-unknown {
 }
 `,
   );
-  await mkdir(dirname(dir), { recursive: true });
-  await rm(dir, { recursive: true, force: true });
-  await cp(tmp, dir, { recursive: true });
-  await rm(tmp, { recursive: true, force: true });
-  return dir;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(tmp, dir);
+      return dir;
+    } catch (err) {
+      // Another caller got there first: use theirs.
+      if (existsSync(join(dir, 'world.wit'))) {
+        await rm(tmp, { recursive: true, force: true });
+        return dir;
+      }
+      // A directory left half-made by an older version of this function: replace it once.
+      if (attempt > 0) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 /** Assembles a WAT core module (or component) to bytes with jco's wasm-tools. */
