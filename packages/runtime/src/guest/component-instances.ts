@@ -60,6 +60,8 @@ export interface ComponentInstancesOptions {
   instanceReuse?: number;
   /** Fresh instances made under one glue run before the glue is run again (it bounds jco's resource numbering, which never restarts). @default 4096 */
   templateGenerations?: number;
+  /** Called for every instance made (a glue run, or a reset or new core instances under it): the pool counts them. */
+  onInstance?: () => void;
 }
 
 interface Template {
@@ -78,6 +80,7 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
   let template: Template | undefined;
   let warming = false;
 
+  const counted = options.onInstance ?? ((): void => undefined);
   const build = (): Template => {
     const glue = new GlueTemplate(options.instantiate, options.getCoreModule, options.imports(), {
       resetLayouts: options.reset?.layouts,
@@ -85,6 +88,7 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
       glueBookkeeping: options.reset?.glueBookkeeping,
     });
     counts.glueRuns++;
+    counted();
     return { glue, exports: glue.exports, generations: 1, uses: 0 };
   };
 
@@ -99,6 +103,7 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
       t.glue.refresh();
       counts.refreshes++;
     }
+    counted();
     t.generations++;
     t.uses = 0;
   };

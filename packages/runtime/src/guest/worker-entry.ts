@@ -27,6 +27,7 @@ import { IncomingRequest, ResponseOutparam } from './wasi/http.js';
 import { resolveMounts } from './wasi/filesystem.js';
 import { MemorySource, type Blocker, type ByteSink, type ByteSource } from './wasi/io.js';
 import { wasiRcImportObjects } from './wasi/rc-versions.js';
+import { counterAdder, type CounterAdd } from '../shared-counters.js';
 
 // jco's glue reads process.env.JCO_DEBUG on every host call. The worker's environment is empty
 // (see the pool's startWorker); a plain object reads several times faster than Node's env object.
@@ -72,6 +73,8 @@ class Logs {
 
 interface LoadedComponent {
   prepared: PreparedComponent;
+  /** Its counter in the pool's instance counts. */
+  index: number;
   ctx: InstanceContext;
   /** Components only. */
   instances: ComponentInstances | undefined;
@@ -89,6 +92,7 @@ let logs: Logs;
 let current: ResponseWriter | undefined;
 const components = new Map<string, LoadedComponent>();
 const EMPTY = new Uint8Array(0);
+let countInstance: CounterAdd = () => undefined;
 
 async function init(msg: InitMessage): Promise<void> {
   channel = createSyncBridge(msg.channel, { beforeWait: () => current?.flush() });
@@ -96,7 +100,8 @@ async function init(msg: InitMessage): Promise<void> {
   logs = new Logs(msg.keepLogs);
   // Capabilities are loaded only when the executor has them (they bring SQLite and their clients).
   registry = await createHostRegistry(msg.capabilities, channel, blocker);
-  for (const prepared of msg.components) {
+  countInstance = counterAdder(msg.instanceCounts);
+  for (const [index, prepared] of msg.components.entries()) {
     const ctx: InstanceContext = {
       componentId: prepared.id,
       env: prepared.env,
@@ -119,9 +124,10 @@ async function init(msg: InitMessage): Promise<void> {
         reset: prepared.reset,
         instanceReuse: msg.instanceReuse,
         templateGenerations: msg.templateGenerations,
+        onInstance: () => countInstance(index),
       });
     }
-    components.set(prepared.id, { prepared, ctx, instances, hostImports: new Map() });
+    components.set(prepared.id, { prepared, ctx, instances, hostImports: new Map(), index });
   }
   ready = true;
   send({ type: 'ready' });
@@ -339,6 +345,7 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
   try {
     // The module reads only the component's own mounts, as prepared at load.
     const preopens = loaded.prepared.mounts.map((m): [string, string] => [m.guestPath, m.hostPath]);
+    countInstance(loaded.index);
     // Spin 0.x WAGI modules called out with wasi_experimental_http, under the component's allow-list.
     const spinHttp = hostInterface(loaded, 'fermyon:spin/http');
     const sendRequest = spinHttp?.['sendRequest'] as ((r: Spin1Request) => Spin1Response) | undefined;

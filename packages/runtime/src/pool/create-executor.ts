@@ -10,7 +10,8 @@ import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecuteOptions, Executor } from './executor-types.js';
 import { WorkerPool } from './worker-pool.js';
 
-export { guestErrorChannel } from './worker-pool.js';
+/** Published for every guest fault: `{ app, componentId, code, message }` (events.ts). */
+export { guestErrorChannel } from '../events.js';
 
 /** Options of {@link createExecutor}. */
 export interface ExecutorOptions {
@@ -80,6 +81,20 @@ export interface WorkerExecutor extends Executor {
    * @throws GuestFaultError `RUNTIME_HANDLER_ERROR` when the handler returns an error, `RUNTIME_GUEST_TRAP`, `RUNTIME_TIMEOUT`…
    */
   handleRedisMessage(componentId: string, payload: Uint8Array, options?: ExecuteOptions): Promise<void>;
+  /** The pool now, and the instances made since it started (for metrics; cheap to call). */
+  stats(): ExecutorStats;
+}
+
+/** What {@link WorkerExecutor.stats} reports. */
+export interface ExecutorStats {
+  /** Requests waiting for a free worker. */
+  queued: number;
+  /** Workers running a request now. */
+  busyWorkers: number;
+  /** Live workers, temporary ones included. */
+  workers: number;
+  /** Instances made since the executor started, by component id (a fresh instance per request is made ahead, so about one per request; a WAGI run is one). */
+  instances: ReadonlyMap<string, number>;
 }
 
 /**
@@ -112,6 +127,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
     );
   }
   const pool = new WorkerPool({
+    app: options.app,
     prepared,
     workers: options.workers ?? availableParallelism(),
     maxWorkers: options.maxWorkers,

@@ -3,7 +3,6 @@
  * across components, deadlines on the guest's execution, temporary extra workers, and each
  * worker's blocking channel (request bodies and capability calls).
  */
-import { channel as diagnosticsChannel } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,8 +14,11 @@ import { bodyPumpHandler } from '../channel/body-pump.js';
 import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
 import { CapabilityError, ExecutorError, GuestFaultError } from '../errors.js';
 import { interfaceKey } from '../prepare/interface-set.js';
+import { guestErrorChannel, type GuestErrorEvent } from '../events.js';
+import { CounterTotals, createSharedCounters } from '../shared-counters.js';
 import type { ComponentKind, PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
+import type { ExecutorStats } from './create-executor.js';
 import type { ClientGone, ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
 import { FairQueue } from './fair-queue.js';
 import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, WagiJobMessage } from './job-protocol.js';
@@ -27,11 +29,11 @@ const debug = debuglog('spinel:runtime');
 const EXTRA_WORKER_IDLE_MS = 2000;
 /** How often queued requests are checked against the queue timeout. */
 const QUEUE_SWEEP_MS = 100;
-/** Published for every guest fault: `{ componentId, code, message }`. The CLI prints these. */
-export const guestErrorChannel = diagnosticsChannel('spinel:runtime:guest-error');
 
 /** What the pool is built with (see `ExecutorOptions` for each). */
 export interface PoolOptions {
+  /** The app object, named in the pool's events (events.ts). */
+  app: object;
   prepared: PreparedComponent[];
   workers: number;
   maxWorkers: number | undefined;
@@ -154,6 +156,9 @@ export class WorkerPool {
   private readonly running = new Map<number, Job>();
   private readonly channel: BridgeServer;
   private readonly logs: LogSink;
+  /** One counter per component (in `prepared` order): instances the workers made. */
+  private readonly instanceCounts: SharedArrayBuffer;
+  private readonly instanceTotals: CounterTotals;
   private readonly baseSize: number;
   private readonly maxWorkers: number;
   private sweep: NodeJS.Timeout | undefined;
@@ -175,6 +180,8 @@ export class WorkerPool {
     // those, every capability is loaded.
     const components = options.prepared.every((p) => p.glueUrl !== undefined);
     this.imported = components ? new Set(options.prepared.flatMap((p) => p.imports.map(interfaceKey))) : undefined;
+    this.instanceCounts = createSharedCounters(options.prepared.length);
+    this.instanceTotals = new CounterTotals(this.instanceCounts);
     const handlers = { ...(options.capabilities?.handlers ?? {}) };
     if (Object.prototype.hasOwnProperty.call(handlers, BODY_METHOD)) {
       throw new CapabilityError('RUNTIME_CAPABILITY_CONFLICT', `A capability serves channel method "${BODY_METHOD}", which carries request bodies; give it a name of its own.`);
@@ -185,6 +192,18 @@ export class WorkerPool {
 
   get workerCount(): number {
     return this.slots.size;
+  }
+
+  stats(): ExecutorStats {
+    let busy = 0;
+    for (const slot of this.slots) if (slot.job !== undefined) busy++;
+    const totals = this.instanceTotals.read();
+    return {
+      queued: this.queue.size,
+      busyWorkers: busy,
+      workers: this.slots.size,
+      instances: new Map(this.options.prepared.map((p, i) => [p.id, totals[i] ?? 0])),
+    };
   }
 
   /** Starts the pool's workers; resolves when they are all ready. */
@@ -222,6 +241,7 @@ export class WorkerPool {
       channel: endpoint,
       capabilities: this.options.capabilities?.workerInit(this.imported) ?? [],
       keepLogs: this.options.logDir !== null || this.options.onGuestOutput !== undefined,
+      instanceCounts: this.instanceCounts,
     };
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
@@ -452,7 +472,7 @@ export class WorkerPool {
     this.finish(job);
     if (error.code === 'RUNTIME_GUEST_TRAP' || error.code === 'RUNTIME_TIMEOUT' || error.code === 'RUNTIME_NO_RESPONSE' || error.code === 'RUNTIME_WORKER_FAILED') {
       debug('%s: %s', job.componentId, error.message);
-      if (guestErrorChannel.hasSubscribers) guestErrorChannel.publish({ componentId: job.componentId, code: error.code, message: error.message });
+      if (guestErrorChannel.hasSubscribers) guestErrorChannel.publish({ app: this.options.app, componentId: job.componentId, code: error.code, message: error.message } satisfies GuestErrorEvent);
     }
     job.onError(error);
   }

@@ -7,17 +7,32 @@ import type { KvStoreDefinition } from '@spinel/kv-wit';
 import type { Capability, CapabilityService } from '../capability.js';
 import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
 import type { RuntimeConfig } from './runtime-config/read-runtime-config.js';
-import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
+import { CounterTotals, createSharedCounters } from '../shared-counters.js';
+import { KV_BRIDGE_METHOD, KV_OPERATIONS, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvBridgeOp, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
 
 /** What each worker gets: the stores it opens or reaches, and each component's labels. */
 export interface KeyValueGuestInit {
   stores: KvWorkerConfig;
   labels: Array<[componentId: string, labels: string[]]>;
+  /** Operation counters, one per (label in `countedLabels`, operation in `KV_OPERATIONS`), shared by every worker. */
+  counts: SharedArrayBuffer;
+  countedLabels: string[];
+}
+
+/** Operations on one store since the app started. */
+export interface KvOperationCount {
+  /** The store's label. */
+  store: string;
+  /** The store operation (`get`, `set`, `increment`…; wasi:keyvalue and Spin's interface map onto these). */
+  op: KvBridgeOp;
+  count: number;
 }
 
 /** The key-value service once set up; `prepared` holds the stores (seeding, the start-up note). */
 export interface KeyValueService extends CapabilityService {
   readonly prepared: PreparedKeyValue;
+  /** Operations guests made since set-up, by store and operation (only those made at least once). */
+  operations(): KvOperationCount[];
 }
 
 const KV_INTERFACES: readonly InterfaceSpec[] = [
@@ -46,10 +61,25 @@ export function keyValueCapability(options: Omit<KeyValueSetupOptions, 'app'> = 
         ...options,
       });
       const labels: KeyValueGuestInit['labels'] = context.app.components.map((c) => [c.id, [...(prepared.componentLabels.get(c.id) ?? [])]]);
+      // Workers count operations where they run them (SQLite stores never leave the worker).
+      const countedLabels = [...prepared.workerConfig.sqlite.map(([label]) => label), ...prepared.workerConfig.bridged];
+      const counts = createSharedCounters(countedLabels.length * KV_OPERATIONS.length);
+      const totals = new CounterTotals(counts);
       return {
         prepared,
+        operations() {
+          const read = totals.read();
+          const out: KvOperationCount[] = [];
+          countedLabels.forEach((store, s) => {
+            KV_OPERATIONS.forEach((op, o) => {
+              const count = read[s * KV_OPERATIONS.length + o] ?? 0;
+              if (count > 0) out.push({ store, op, count });
+            });
+          });
+          return out;
+        },
         handlers: { [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager) },
-        workerInit: (): KeyValueGuestInit => ({ stores: prepared.workerConfig, labels }),
+        workerInit: (): KeyValueGuestInit => ({ stores: prepared.workerConfig, labels, counts, countedLabels }),
         close: () => prepared.close(),
       };
     },

@@ -51,7 +51,9 @@ export interface KvBridgeArgs {
   args: unknown[];
 }
 export type KvBridgeOp = 'get' | 'set' | 'delete' | 'exists' | 'getKeys' | 'listKeys' | 'getMany' | 'setMany' | 'deleteMany' | 'increment' | 'compareAndSwap';
-const OPS = new Set<string>(['get', 'set', 'delete', 'exists', 'getKeys', 'listKeys', 'getMany', 'setMany', 'deleteMany', 'increment', 'compareAndSwap']);
+/** Every store operation, in a fixed order (the workers' operation counters are laid out by it). */
+export const KV_OPERATIONS: readonly KvBridgeOp[] = ['get', 'set', 'delete', 'exists', 'getKeys', 'listKeys', 'getMany', 'setMany', 'deleteMany', 'increment', 'compareAndSwap'];
+const OPS = new Set<string>(KV_OPERATIONS);
 
 /**
  * Resolves the app's stores as `spin up` does: every label a component lists must be defined

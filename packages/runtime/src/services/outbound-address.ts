@@ -1,11 +1,8 @@
-import { channel } from 'node:diagnostics_channel';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { disallowedHostHint, parseOutboundUrl, type AllowedHosts, type OutboundUrl } from '@spinel/manifest';
 import type { BlockedNetworks } from './block-networks.js';
-
-/** The channel outbound HTTP refusals are published on too: `{ componentId, destination, hint }`. */
-const deniedChannel = channel('spinel:runtime:outbound-denied');
+import { outboundAllowedChannel, outboundDeniedChannel, type OutboundAllowedEvent, type OutboundDeniedEvent } from '../events.js';
 
 /** A `dns.lookup`-compatible function (tests point names at loopback with it). */
 export type ServiceLookup = typeof dnsLookup;
@@ -18,6 +15,8 @@ export interface OutboundPolicy {
   blockNetworks?: BlockedNetworks | undefined;
   /** @default dns.lookup */
   lookup?: ServiceLookup | undefined;
+  /** The app the policy belongs to, named in the outbound events (events.ts). */
+  app?: object | undefined;
 }
 
 /** The outcome of checking one `host[:port]` a guest wants to reach. */
@@ -28,18 +27,21 @@ export type AddressCheck =
 /**
  * Checks an address against the component's allow-list with `defaultScheme` for addresses
  * without one (Spin's `check_url(address, scheme)`), before any connection. A refusal is
- * published on `spinel:runtime:outbound-denied` with Spin's hint; the destination it names
- * never includes userinfo.
+ * published on `spinel:runtime:outbound-denied` with Spin's hint, a permitted address on
+ * `spinel:runtime:outbound-allowed`; the destination they name never includes userinfo.
  */
 export function checkAddress(policy: OutboundPolicy, componentId: string, address: string, defaultScheme: string): AddressCheck {
   const target = parseOutboundUrl(address, defaultScheme);
   const allowedHosts = policy.allowedHosts.get(componentId);
-  if (target !== undefined && allowedHosts !== undefined && allowedHosts.allows(target)) return { allowed: true, target };
+  if (target !== undefined && allowedHosts !== undefined && allowedHosts.allows(target)) {
+    if (outboundAllowedChannel.hasSubscribers) outboundAllowedChannel.publish({ app: policy.app, componentId, destination: `${target.scheme}://${target.authority}` } satisfies OutboundAllowedEvent);
+    return { allowed: true, target };
+  }
   const scheme = target?.scheme ?? defaultScheme;
   const authority = target?.authority ?? '<unparseable address>';
   const destination = `${scheme}://${authority}`;
   const hint = disallowedHostHint(scheme, authority);
-  if (deniedChannel.hasSubscribers) deniedChannel.publish({ componentId, destination, hint });
+  if (outboundDeniedChannel.hasSubscribers) outboundDeniedChannel.publish({ app: policy.app, componentId, destination, hint } satisfies OutboundDeniedEvent);
   return { allowed: false, target, destination, hint };
 }
 

@@ -45,6 +45,7 @@ export function outboundHttpCapability(options: { connectionPooling?: boolean } 
       const clientTls = tlsEntries === undefined || tlsEntries.length === 0 ? undefined : await loadClientTls(tlsEntries);
       const outbound = createOutboundHttp({
         allowedHosts: context.allowedHosts,
+        app: context.app,
         selfOrigin: () => context.selfOrigin(),
         dispatch: context.dispatch,
         ...(context.blockNetworks === undefined ? {} : { blockNetworks: context.blockNetworks }),

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
@@ -13,9 +12,10 @@ import type { ConnectionLimit } from './connection-limit.js';
 import { limitedConnector } from './limited-connector.js';
 import { onFirstUse } from '../load-on-first-use.js';
 import { decideOutbound, type OutboundTargetParts } from './outbound-policy.js';
+import { outboundAllowedChannel, outboundDeniedChannel, type OutboundAllowedEvent, type OutboundDeniedEvent } from '../events.js';
 
-/** Published when a guest's request is refused by policy: `{ componentId, destination, hint }`. The CLI prints `hint`. */
-export const outboundDeniedChannel = channel('spinel:runtime:outbound-denied');
+/** Published when a guest's request is refused by policy: `{ app, componentId, destination, hint }` (events.ts). The CLI prints `hint`. */
+export { outboundDeniedChannel };
 
 /** The head of a guest's outbound request. */
 export interface OutboundRequestHead extends OutboundTargetParts {
@@ -54,6 +54,8 @@ export interface OutboundHttpOptions {
   dispatch?: ChainDispatch;
   /** Name resolution (tests point names at loopback with it). @default dns.lookup */
   lookup?: LookupFunction;
+  /** The app these requests come from, named in the outbound events (events.ts). */
+  app?: object;
   /** Most connections per upstream origin, shared by every instance. @default 128 */
   connectionsPerOrigin?: number;
   /** `[outbound_http] connection_pooling`; false closes each connection after its request. @default true */
@@ -145,7 +147,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   };
 
   const deny = (head: OutboundRequestHead, destination: string, hint: string, errorCode: WasiHttpErrorCode, spinError: SpinHttpError): never => {
-    if (outboundDeniedChannel.hasSubscribers) outboundDeniedChannel.publish({ componentId: head.componentId, destination, hint });
+    if (outboundDeniedChannel.hasSubscribers) outboundDeniedChannel.publish({ app: options.app, componentId: head.componentId, destination, hint } satisfies OutboundDeniedEvent);
     throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `Outbound network destination not allowed: ${destination}\n${hint}`, errorCode, spinError);
   };
 
@@ -156,6 +158,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     }
     const decision = decideOutbound(head, { allowedHosts, selfOrigin: options.selfOrigin?.(), componentIds });
     if (decision.kind === 'denied') return deny(head, decision.destination, decision.hint, decision.error, decision.spinError);
+    if (outboundAllowedChannel.hasSubscribers) outboundAllowedChannel.publish({ app: options.app, componentId: head.componentId, destination: decision.url.origin } satisfies OutboundAllowedEvent);
     const headers = head.headers.filter(([name]) => !DROPPED_HEADERS.has(name.toLowerCase()));
 
     if (decision.kind === 'chain') {

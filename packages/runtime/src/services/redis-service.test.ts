@@ -85,14 +85,26 @@ describe('redis service', () => {
     expect(r.ok === false && r.error.tag === 'other' && r.error.val).toMatch(/blocked network/);
   });
 
-  it('gives a wrong password as the interface error, with no credentials in it', async () => {
-    const service = createRedisService({ allowedHosts: allow('redis://127.0.0.1:*') });
-    const wrong = await service.open('w', 'c', `redis://app:wrong-pw@127.0.0.1:${secured.port}`);
-    expect(wrong.ok).toBe(false);
-    expect(JSON.stringify(wrong)).toMatch(/WRONGPASS/);
-    expect(JSON.stringify(wrong)).not.toContain('wrong-pw');
-    const right = await service.open('w', 'c', `redis://app:s3cret-pw@127.0.0.1:${secured.port}`);
-    expect(right.ok).toBe(true);
+  it('gives a wrong password as the interface error, with no credentials in it or in the allowed events', async () => {
+    const app = { name: 'the app these connections belong to' };
+    const service = createRedisService({ allowedHosts: allow('redis://127.0.0.1:*'), app });
+    const allowed: unknown[] = [];
+    const listener = (m: unknown): void => void allowed.push(m);
+    subscribe('spinel:runtime:outbound-allowed', listener);
+    try {
+      const wrong = await service.open('w', 'c', `redis://app:wrong-pw@127.0.0.1:${secured.port}`);
+      expect(wrong.ok).toBe(false);
+      expect(JSON.stringify(wrong)).toMatch(/WRONGPASS/);
+      expect(JSON.stringify(wrong)).not.toContain('wrong-pw');
+      const right = await service.open('w', 'c', `redis://app:s3cret-pw@127.0.0.1:${secured.port}`);
+      expect(right.ok).toBe(true);
+    } finally {
+      unsubscribe('spinel:runtime:outbound-allowed', listener);
+    }
+    expect(allowed).toEqual([
+      { app, componentId: 'c', destination: `redis://127.0.0.1:${secured.port}` },
+      { app, componentId: 'c', destination: `redis://127.0.0.1:${secured.port}` },
+    ]);
     await service.close();
   });
 

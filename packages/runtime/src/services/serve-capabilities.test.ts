@@ -11,7 +11,7 @@ import { openCache } from '@spinel/cache';
 import { testApp } from '../../test/test-app.js';
 import { runApp, type RunningApp } from '../run-app.js';
 import type { AppCapabilities } from './app-capabilities.js';
-import { outboundDeniedChannel } from './outbound-http.js';
+import { outboundAllowedChannel, outboundDeniedChannel } from '../events.js';
 import { buildGuest } from '../../test/test-guest-build.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 
@@ -23,6 +23,10 @@ let serving: RunningApp;
 const deniedEvents: unknown[] = [];
 const onDenied = (message: unknown): void => {
   deniedEvents.push(message);
+};
+const allowedEvents: unknown[] = [];
+const onAllowed = (message: unknown): void => {
+  allowedEvents.push(message);
 };
 
 beforeAll(async () => {
@@ -59,10 +63,12 @@ beforeAll(async () => {
   });
   caps = serving.capabilities;
   subscribe(outboundDeniedChannel.name, onDenied);
+  subscribe(outboundAllowedChannel.name, onAllowed);
 }, 900_000);
 
 afterAll(async () => {
   unsubscribe(outboundDeniedChannel.name, onDenied);
+  unsubscribe(outboundAllowedChannel.name, onAllowed);
   await serving?.close();
   await Promise.all([upstream?.close(), denied?.close()]);
   await rm(dir, { recursive: true, force: true });
@@ -86,6 +92,11 @@ describe('capabilities wired into the executor and the HTTP trigger', () => {
     expect(existsSync(join(dir, 'state', 'sqlite_key_value.db'))).toBe(true);
     expect(new TextDecoder().decode(await caps.keyValue.manager.store('default').get('visits'))).toBe('2');
     expect(caps.keyValue.defaultStoreNote).toContain('sqlite_key_value.db');
+    // Counted where the workers ran them: per request two gets and a set on `default` (seeding is not the guest's).
+    expect(serving.stats().keyValueOperations).toEqual([
+      { store: 'default', op: 'get', count: 4 },
+      { store: 'default', op: 'set', count: 2 },
+    ]);
   });
 
   it('fetches an allowed loopback upstream and is refused a host not in its list, before any connection', async () => {
@@ -95,7 +106,9 @@ describe('capabilities wired into the executor and the HTTP trigger', () => {
     expect(refused.status).toBe(502);
     expect(refused.body).toContain('fetch failed');
     expect(denied.seen.length).toBe(before);
-    expect(deniedEvents).toContainEqual(expect.objectContaining({ componentId: 'guest', destination: denied.origin }));
+    expect(deniedEvents).toContainEqual(expect.objectContaining({ app: serving.app, componentId: 'guest', destination: denied.origin }));
+    expect(allowedEvents).toContainEqual({ app: serving.app, componentId: 'guest', destination: upstream.origin });
+    expect(allowedEvents).not.toContainEqual(expect.objectContaining({ destination: denied.origin }));
   });
 
   it('sends a self request to the listener itself, whatever Host the client sent', async () => {

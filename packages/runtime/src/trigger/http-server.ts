@@ -4,7 +4,6 @@
  * static responses itself, and enforces size limits, a bound on in-flight requests and
  * deadlines. It never prints; errors are published on diagnostics channels.
  */
-import { channel } from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -15,6 +14,7 @@ import { EMPTY_BODY, hasBody, pullBody } from './request-body.js';
 import { send } from './respond.js';
 import { dispatchWagi } from './wagi-dispatch.js';
 import { ListenError } from '../errors.js';
+import { notFoundChannel, requestErrorChannel, RUNTIME_CHANNELS, type NotFoundEvent, type RequestErrorEvent } from '../events.js';
 import { bindServer, DEFAULT_LISTEN, parseListenAddress } from './listen-address.js';
 import { formatSocketAddress, guestHeaders, type RequestContext } from './request-metadata.js';
 import { Router, WELL_KNOWN_PREFIX } from './router.js';
@@ -23,12 +23,10 @@ import { readHttpTriggers, type HttpApp } from './trigger-config.js';
 
 const log = debuglog('spinel:http');
 
-/** Published when a request fails inside the runtime (`{ componentId, error }`); Spin logs these as `Error processing request`. */
-export const REQUEST_ERROR_CHANNEL = 'spinel:runtime:http:request-error';
-/** Published once per process when a request matches no route (`{ path }`). */
-export const NOT_FOUND_CHANNEL = 'spinel:runtime:http:not-found';
-const requestErrors = channel(REQUEST_ERROR_CHANNEL);
-const notFound = channel(NOT_FOUND_CHANNEL);
+/** Published when a request fails inside the runtime (`{ app, componentId, error }`); Spin logs these as `Error processing request`. */
+export const REQUEST_ERROR_CHANNEL = RUNTIME_CHANNELS.requestError;
+/** Published when a request matches no route (`{ app, path }`). */
+export const NOT_FOUND_CHANNEL = RUNTIME_CHANNELS.notFound;
 
 /** Options of {@link createHttpTrigger}. */
 export interface HttpTriggerOptions {
@@ -71,13 +69,31 @@ export interface HttpTrigger {
   startupText(format?: OutputFormat): string;
   /** The listener's own origin (`http://127.0.0.1:3000`): the target of `self` requests, never taken from a `Host` header. */
   readonly selfOrigin: string | undefined;
-  /** Requests being handled now. */
+  /** Requests being handled now (those given to {@link HttpTrigger.handle} included). */
   readonly inFlight: number;
+  /**
+   * Answers a request that another server received (a host that keeps its own listener, as
+   * spinel-runner does to serve two versions of an app on one port during a switch). It counts
+   * in `inFlight` and `close()` waits for it; the connection stays the other server's.
+   */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** How a request path is routed, for metrics labels: the component (undefined for static responses and Spin's endpoints) and the manifest's route pattern; undefined when no route matches. */
+  routeOf(path: string): RouteLabels | undefined;
   /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`, then cuts them), closes idle connections. The executor stays open. */
   close(timeoutMs?: number): Promise<void>;
   /** The underlying server (for tests and embedding). */
   readonly server: http.Server | https.Server;
 }
+
+/** What {@link HttpTrigger.routeOf} tells of a path. */
+export interface RouteLabels {
+  /** The component that answers; undefined for a static response or one of Spin's `/.well-known/spin/` endpoints. */
+  componentId: string | undefined;
+  /** The route as the manifest writes it (`/api/...`); `/.well-known/spin/...` for Spin's endpoints. */
+  route: string;
+}
+
+const WELL_KNOWN_LABELS: RouteLabels = { componentId: undefined, route: `${WELL_KNOWN_PREFIX}...` };
 
 /**
  * Builds the trigger for an app: reads its `http` triggers and builds the router (so a
@@ -109,7 +125,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     throw new ListenError('RUNTIME_HTTP_TLS', `The TLS certificate or key cannot be used (${(err as Error).message}); pass a PEM certificate with --tls-cert and its PKCS#8 PEM key with --tls-key.`, { cause: err });
   }
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     inFlight++;
     handle(req, res)
       .catch((err: unknown) => {
@@ -120,6 +136,12 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
         inFlight--;
         if (inFlight === 0) for (const f of idle.splice(0)) f();
       });
+  }
+  // The trigger's own listener: while it drains, responses close their connections (requests
+  // a host hands over through `handle()` keep the host's connection rules).
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (draining) res.setHeader('connection', 'close');
+    serve(req, res);
   };
   server.on('request', onRequest);
   // CONNECT (authority-form target) is answered like any request, as Spin's hyper server does:
@@ -144,7 +166,6 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (draining) res.setHeader('connection', 'close');
     // RFC 9112 §3.2: a request with more than one Host field is answered 400.
     if (hostFields(req.rawHeaders) > 1) {
       res.setHeader('connection', 'close');
@@ -164,7 +185,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     }
     const match = router.route(path);
     if (match === undefined) {
-      if (notFound.hasSubscribers) notFound.publish({ path });
+      if (notFoundChannel.hasSubscribers) notFoundChannel.publish({ app: options.app, path } satisfies NotFoundEvent);
       return send(res, 404, [], undefined);
     }
     if (inFlight > maxConcurrent) return send(res, 503, [['retry-after', '1']], undefined);
@@ -218,7 +239,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
         if (!res.headersSent) return send(res, 413, [], undefined);
       }
       if ((err as { code?: unknown }).code === 'RUNTIME_QUEUE_TIMEOUT' && !res.headersSent) return send(res, 503, [['retry-after', '1']], undefined);
-      if (requestErrors.hasSubscribers) requestErrors.publish({ componentId: handler.componentId, error: err });
+      if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ app: options.app, componentId: handler.componentId, error: err } satisfies RequestErrorEvent);
       log('Error processing request for %s: %s', handler.componentId, (err as Error).message);
       if (res.headersSent) {
         res.destroy();
@@ -281,8 +302,23 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     res.end();
   }
 
+  // One labels object per route, made on first use (metrics read them on every request).
+  const labels = new Map<object, RouteLabels>();
+
   const trigger: HttpTrigger = {
     server,
+    handle: serve,
+    routeOf(path) {
+      if (path.startsWith(WELL_KNOWN_PREFIX)) return WELL_KNOWN_LABELS;
+      const match = router.route(path);
+      if (match === undefined) return undefined;
+      let found = labels.get(match.route);
+      if (found === undefined) {
+        found = { componentId: match.value.kind === 'static' ? undefined : match.value.componentId, route: match.route.raw };
+        labels.set(match.route, found);
+      }
+      return found;
+    },
     get inFlight() {
       return inFlight;
     },

@@ -11,7 +11,7 @@ import { createRequestScopedKv, type RequestScopedKv } from './request-scoped-kv
 
 export const createGuestCapability: CreateGuestCapability = (raw, { channel }): GuestCapability => {
   const init = raw as KeyValueGuestInit;
-  const stores = openWorkerKvStores(init.stores, channel);
+  const stores = openWorkerKvStores(init.stores, channel, { labels: init.countedLabels, counts: init.counts });
   const labels = new Map(init.labels);
   const scoped = new WeakMap<InstanceContext, RequestScopedKv>();
   return {

@@ -1,6 +1,13 @@
 import { KvBackendError, createKvHost, openSqliteKvDatabase, type KvHost, type KvStoreSync, type SqliteKvDatabase } from '@spinel/kv-wit';
-import { KV_BRIDGE_METHOD, type KvBridgeArgs, type KvBridgeOp, type KvWorkerConfig } from '../../services/key-value.js';
+import { KV_BRIDGE_METHOD, KV_OPERATIONS, type KvBridgeArgs, type KvBridgeOp, type KvWorkerConfig } from '../../services/key-value.js';
 import type { SyncBridge } from '../../channel/sync-bridge.js';
+import { counterAdder, type CounterAdd } from '../../shared-counters.js';
+
+/** Where a worker counts store operations: one counter per (label, operation in `KV_OPERATIONS`). */
+export interface KvOperationCounting {
+  labels: readonly string[];
+  counts: SharedArrayBuffer;
+}
 
 /** A worker's view of the app's stores: SQLite opened in the worker, Redis through the bridge. */
 export interface WorkerKvStores {
@@ -14,7 +21,9 @@ export interface WorkerKvStores {
  * Opens the stores a worker serves: every SQLite file once per worker (WAL mode lets the
  * workers share it), and a blocking proxy for each bridged label.
  */
-export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | undefined): WorkerKvStores {
+export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | undefined, counting?: KvOperationCounting): WorkerKvStores {
+  const add = counterAdder(counting?.counts);
+  const countIndex = new Map((counting?.labels ?? []).map((label, i) => [label, i * KV_OPERATIONS.length]));
   const databases = new Map<string, SqliteKvDatabase>();
   const stores = new Map<string, KvStoreSync>();
   const paths = new Map(config.sqlite);
@@ -35,6 +44,8 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
       } else if (bridged.has(label) && bridge !== undefined) {
         store = bridgedStore(bridge, label);
       }
+      const base = countIndex.get(label);
+      if (store !== undefined && base !== undefined) store = countedStore(store, add, base);
       if (store !== undefined) stores.set(label, store);
       return store;
     },
@@ -44,6 +55,19 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
       stores.clear();
     },
   };
+}
+
+/** The same store, adding one to its operation's counter before each call (failed calls count too). */
+function countedStore(store: KvStoreSync, add: CounterAdd, base: number): KvStoreSync {
+  const counted: Record<string, unknown> = { label: store.label };
+  KV_OPERATIONS.forEach((op, i) => {
+    const method = (store[op] as (...args: unknown[]) => unknown).bind(store);
+    counted[op] = (...args: unknown[]): unknown => {
+      add(base + i);
+      return method(...args);
+    };
+  });
+  return counted as unknown as KvStoreSync;
 }
 
 /** A synchronous store whose every operation blocks on the bridge while the main thread runs it. */
