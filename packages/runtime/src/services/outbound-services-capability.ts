@@ -47,7 +47,7 @@ export function outboundServicesCapability(): Capability & { setUp: (...a: Param
     async setUp(context) {
       // The reader has already refused unknown keys and values out of range, naming line and column.
       const config = context.runtimeConfig;
-      const policy = { allowedHosts: context.allowedHosts, blockNetworks: context.blockNetworks, lookup: context.lookup, globalLimit: context.totalConnections };
+      const policy = { app: context.app, allowedHosts: context.allowedHosts, blockNetworks: context.blockNetworks, lookup: context.lookup, globalLimit: context.totalConnections };
       const services: OutboundServices = {
         redis: createRedisService({ ...policy, maxConnections: config?.outboundRedis?.maxConnections }),
         pg: createPostgresService({ ...policy, maxConnections: config?.outboundPg?.maxConnections }),
