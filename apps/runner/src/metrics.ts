@@ -20,8 +20,18 @@ export interface RunnerMetrics {
   readonly guestTimeouts: Counter<'component'>;
   /** `spinel_request_errors_total{component,code}`: every failed guest request, by the runtime's code. */
   readonly requestErrors: Counter<'component' | 'code'>;
-  /** `spinel_outbound_requests_total{component,outcome}` (`allowed`, `denied`). */
-  readonly outbound: Counter<'component' | 'outcome'>;
+  /** `spinel_outbound_requests_total{component,scheme,outcome}` (`allowed`, `denied`): outbound HTTP requests and Redis/PostgreSQL/MySQL/MQTT connections. */
+  readonly outbound: Counter<'component' | 'scheme' | 'outcome'>;
+  /** `spinel_queue_depth`: requests waiting for a free worker (read from the runtime at each scrape). */
+  readonly queueDepth: Gauge;
+  /** `spinel_workers{state}` (`busy`, `total`): worker threads, temporary ones included. */
+  readonly workers: Gauge<'state'>;
+  /** `spinel_instances_created_total{component}`: Wasm instances made (about one per request). */
+  readonly instancesCreated: Counter<'component'>;
+  /** `spinel_key_value_operations_total{store,op}`: key-value operations guests made, by store label. */
+  readonly keyValueOperations: Counter<'store' | 'op'>;
+  /** `spinel_guest_output_lines_total{component,stream}`: guest stdout/stderr lines forwarded to the log. */
+  readonly guestOutputLines: Counter<'component' | 'stream'>;
   /** `spinel_app_pulls_total{outcome}` (`ok`, `failed`). */
   readonly pulls: Counter<'outcome'>;
   /** `spinel_app_pull_blobs_total{outcome}` (`cached`: a cache hit, `downloaded`). */
@@ -36,6 +46,12 @@ export interface RunnerMetrics {
   readonly appInfo: Gauge<'digest' | 'source'>;
   /** `spinel_ready`: 1 when /readyz answers 200. */
   readonly ready: Gauge;
+  /**
+   * Registers a function run when a metric read from the runtime (queue, workers, instances,
+   * key-value operations) is scraped, to bring it up to date first. It runs once per such
+   * metric, so it must be cheap and idempotent. Returns the unregistering function.
+   */
+  onScrape(refresh: () => void): () => void;
 }
 
 /** Options of {@link createRunnerMetrics}. */
@@ -49,7 +65,15 @@ export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerM
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'spinel_' });
   const registers = [registry];
+  const refreshers = new Set<() => void>();
+  const collect = (): void => {
+    for (const refresh of refreshers) refresh();
+  };
   return {
+    onScrape(refresh) {
+      refreshers.add(refresh);
+      return () => void refreshers.delete(refresh);
+    },
     registry,
     requests: new Counter({ name: 'spinel_http_requests_total', help: 'HTTP requests answered, by component, route pattern and status.', labelNames: ['component', 'route', 'status'], registers }),
     requestDuration: new Histogram({
@@ -63,7 +87,17 @@ export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerM
     guestTraps: new Counter({ name: 'spinel_guest_traps_total', help: 'Requests whose guest trapped.', labelNames: ['component'], registers }),
     guestTimeouts: new Counter({ name: 'spinel_guest_timeouts_total', help: 'Requests stopped at their deadline (--request-timeout).', labelNames: ['component'], registers }),
     requestErrors: new Counter({ name: 'spinel_request_errors_total', help: 'Requests that failed in the runtime, by component and error code.', labelNames: ['component', 'code'], registers }),
-    outbound: new Counter({ name: 'spinel_outbound_requests_total', help: 'Outbound HTTP requests from guests, allowed or denied by allowed_outbound_hosts.', labelNames: ['component', 'outcome'], registers }),
+    outbound: new Counter({
+      name: 'spinel_outbound_requests_total',
+      help: 'Outbound HTTP requests and database/broker connections from guests, allowed or denied by allowed_outbound_hosts, by scheme.',
+      labelNames: ['component', 'scheme', 'outcome'],
+      registers,
+    }),
+    queueDepth: new Gauge({ name: 'spinel_queue_depth', help: 'Requests waiting for a free worker.', registers, collect }),
+    workers: new Gauge({ name: 'spinel_workers', help: 'Worker threads running guests: busy ones and all (temporary ones included).', labelNames: ['state'], registers, collect }),
+    instancesCreated: new Counter({ name: 'spinel_instances_created_total', help: 'Wasm instances made, by component (about one per request).', labelNames: ['component'], registers, collect }),
+    keyValueOperations: new Counter({ name: 'spinel_key_value_operations_total', help: 'Key-value operations made by guests, by store label and operation.', labelNames: ['store', 'op'], registers, collect }),
+    guestOutputLines: new Counter({ name: 'spinel_guest_output_lines_total', help: 'Lines of guest stdout/stderr forwarded to the log.', labelNames: ['component', 'stream'], registers }),
     pulls: new Counter({ name: 'spinel_app_pulls_total', help: 'App pulls from the registry or layout.', labelNames: ['outcome'], registers }),
     pullBlobs: new Counter({ name: 'spinel_app_pull_blobs_total', help: 'Blobs of pulled apps: cached (already in the cache) or downloaded.', labelNames: ['outcome'], registers }),
     registryChecks: new Counter({ name: 'spinel_registry_checks_total', help: 'Checks of the tag for a new digest.', labelNames: ['outcome'], registers }),

@@ -7,14 +7,12 @@
  * the tag is pulled and prepared beside the running version and switched in only once it is
  * ready; a version that fails is logged and never serves.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Cache } from '@spinel/cache';
-import type * as RuntimeApi from '@spinel/runtime';
 import { ADMIN_PATHS, createAdminServer, type Readiness } from './admin-server.js';
 import { createAppListener, type AppListener } from './app-listener.js';
 import { openAppSource, type AppSource } from './app-source.js';
@@ -24,6 +22,7 @@ import { errorCode, RunnerError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createRunnerMetrics, type RunnerMetrics } from './metrics.js';
 import type { RuntimeConfig } from '@spinel/runtime';
+import { reportRuntime, type RuntimeReporting } from './runtime-events.js';
 
 /** What {@link createRunner} is built from. */
 export interface RunnerDeps {
@@ -91,7 +90,7 @@ export function createRunner(deps: RunnerDeps): Runner {
   let checking: Promise<void> | undefined;
   /** Digests that failed to prepare for a reason a retry will not fix. */
   const brokenDigests = new Map<string, string>();
-  const unsubscribers: Array<() => void> = [];
+  let reporting: RuntimeReporting | undefined;
 
   let fail!: (err: Error) => void;
   const failure = new Promise<Error>((resolveFailure) => (fail = resolveFailure));
@@ -136,6 +135,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
         ...(config.maxInstanceMemory === undefined ? {} : { maxInstanceMemory: config.maxInstanceMemory }),
       });
+      reporting?.add(version);
       for (const warning of version.warnings()) logger.warn('app.warning', warning, { digest: loaded.digest });
       return { version, workDir };
     } catch (err) {
@@ -181,7 +181,7 @@ export function createRunner(deps: RunnerDeps): Runner {
     try {
       appUrl = await listener.listen(config.listen);
     } catch (err) {
-      await first.version.retire(0).catch(() => undefined);
+      await retire(first, 0);
       throw err;
     }
     first.version.setSelfOrigin(appUrl);
@@ -262,8 +262,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       return;
     }
     if (phase !== 'serving' || listener === undefined || appUrl === undefined) {
-      await next.version.retire(0).catch(() => undefined);
-      await rm(next.workDir, { recursive: true, force: true }).catch(() => undefined);
+      await retire(next, 0);
       return;
     }
     next.version.setSelfOrigin(appUrl);
@@ -282,37 +281,21 @@ export function createRunner(deps: RunnerDeps): Runner {
     retireInBackground(old);
   }
 
+  /** Drains a version (up to `timeoutMs`), closes it, takes its last counts and removes its files. */
+  async function retire(old: Served, timeoutMs: number): Promise<void> {
+    await old.version.retire(timeoutMs).catch(() => undefined);
+    reporting?.remove(old.version);
+    await rm(old.workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
   function retireInBackground(old: Served): void {
     const started = Date.now();
     const done = (async () => {
-      await old.version.retire(config.shutdownTimeoutMs).catch(() => undefined);
-      await rm(old.workDir, { recursive: true, force: true }).catch(() => undefined);
+      await retire(old, config.shutdownTimeoutMs);
       logger.info('app.drained', `Drained and closed ${old.version.digest ?? 'the previous version'}.`, { digest: old.version.digest, took_ms: Date.now() - started });
     })();
     retiring.add(done);
     void done.finally(() => retiring.delete(done));
-  }
-
-  function subscribeRuntimeEvents(runtime: typeof RuntimeApi): void {
-    const onRequestError = (message: unknown): void => {
-      const { componentId, error } = message as { componentId: string; error: unknown };
-      const code = errorCode(error);
-      metrics.requestErrors.labels(componentId, code).inc();
-      if (code === 'RUNTIME_GUEST_TRAP') metrics.guestTraps.labels(componentId).inc();
-      if (code === 'RUNTIME_TIMEOUT') metrics.guestTimeouts.labels(componentId).inc();
-      if (code !== 'RUNTIME_ABORTED') logger.warn('http.request_failed', `Error processing request: ${(error as Error)?.message ?? String(error)}`, { component: componentId, code });
-    };
-    const onOutboundDenied = (message: unknown): void => {
-      const { componentId, destination, hint } = message as { componentId: string; destination: string; hint: string };
-      metrics.outbound.labels(componentId, 'denied').inc();
-      logger.warn('outbound.denied', hint, { component: componentId, destination });
-    };
-    subscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError);
-    subscribe(runtime.outboundDeniedChannel.name, onOutboundDenied);
-    unsubscribers.push(
-      () => unsubscribe(runtime.REQUEST_ERROR_CHANNEL, onRequestError),
-      () => unsubscribe(runtime.outboundDeniedChannel.name, onOutboundDenied),
-    );
   }
 
   const runner: Runner = {
@@ -343,7 +326,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         stateDir = ownedStateDir;
       }
       if (config.runtimeConfigFile !== undefined) runtimeConfig = await readRuntimeConfig(resolve(deps.cwd, config.runtimeConfigFile), deps.cwd);
-      subscribeRuntimeEvents(await import('@spinel/runtime'));
+      reporting = reportRuntime(await import('@spinel/runtime'), metrics, logger);
       source = await openAppSource(config.from, { cwd: deps.cwd, env: deps.env, insecure: config.insecure, cache });
       listener = createAppListener({ metrics, logger, logRequests: config.logRequests });
 
@@ -385,10 +368,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       if (wasServing && listener !== undefined) await listener.drain(config.shutdownTimeoutMs);
       await checking?.catch(() => undefined);
       const remaining = Math.max(0, config.shutdownTimeoutMs - (Date.now() - started));
-      if (served !== undefined) {
-        await served.version.retire(remaining).catch(() => undefined);
-        await rm(served.workDir, { recursive: true, force: true }).catch(() => undefined);
-      }
+      if (served !== undefined) await retire(served, remaining);
       await Promise.all([...retiring]);
       if (listener?.server.listening === true) await new Promise<void>((r) => listener?.server.close(() => r()));
       await source?.close().catch(() => undefined);
@@ -396,7 +376,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         adminServer.closeAllConnections();
         await new Promise<void>((r) => adminServer?.close(() => r()));
       }
-      for (const u of unsubscribers.splice(0)) u();
+      reporting?.close();
       if (ownedStateDir !== undefined) await rm(ownedStateDir, { recursive: true, force: true }).catch(() => undefined);
       phase = 'stopped';
       detail = 'stopped';

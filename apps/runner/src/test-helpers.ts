@@ -158,7 +158,8 @@ export function startRunner(args: string[], env: Record<string, string | undefin
     stderr: () => err,
     waitFor,
     adminUrl: async () => String((await waitFor('runner.started')).admin_url),
-    appUrl: async () => String((await waitFor('app.serving')).url),
+    // Pulling and preparing (a first transpile into a fresh cache) is slow on a loaded machine.
+    appUrl: async () => String((await waitFor('app.serving', { timeoutMs: 240_000 })).url),
     exited,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -364,6 +365,41 @@ export async function counterComponent(): Promise<string> {
     await writeFile(join(work, 'index.js'), COUNTER_GUEST);
     await mkdir(fixtureCacheDir(), { recursive: true });
     await componentizeJs({ sourcePath: join(work, 'index.js'), witDir: wit, world: 'kv-counter', out: `${out}.${process.pid}.tmp` });
+    await cp(`${out}.${process.pid}.tmp`, out);
+    await rm(`${out}.${process.pid}.tmp`, { force: true });
+    return out;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const FETCH_GUEST = `addEventListener('fetch', (event) => event.respondWith((async () => {
+  const target = event.request.headers.get('x-target');
+  console.log('fetching ' + target);
+  console.error('a line on stderr');
+  try {
+    const res = await fetch(target);
+    return new Response('status=' + res.status + ' body=' + (await res.text()));
+  } catch (e) {
+    return new Response('fetch failed: ' + e, { status: 502 });
+  }
+})()));
+`;
+
+/**
+ * A JS component (componentize-js) that fetches the URL in its request's `x-target` header
+ * (answering `status=… body=…`, or 502 when refused) and writes one line to stdout and one to
+ * stderr per request; built once and cached with the other fixtures.
+ */
+export async function fetchComponent(): Promise<string> {
+  const key = createHash('sha256').update(FETCH_GUEST).digest('hex').slice(0, 16);
+  const out = join(fixtureCacheDir(), `runner-fetch-${key}.wasm`);
+  if (existsSync(out)) return out;
+  const work = await mkdtemp(join(tmpdir(), 'spinel-runner-guest-'));
+  try {
+    await writeFile(join(work, 'index.js'), FETCH_GUEST);
+    await mkdir(fixtureCacheDir(), { recursive: true });
+    await componentizeJs({ sourcePath: join(work, 'index.js'), witDir: await fixtureWitDir('0.2.10'), world: 'http-handler', out: `${out}.${process.pid}.tmp` });
     await cp(`${out}.${process.pid}.tmp`, out);
     await rm(`${out}.${process.pid}.tmp`, { force: true });
     return out;

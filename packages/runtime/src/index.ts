@@ -34,8 +34,5 @@ export { createVariablesProviders } from './services/variables-providers.js';
 export type { VariablesProvider, VariablesProviderConfig, VariablesProvidersOptions } from './services/variables-providers.js';
 export { loadClientTls } from './services/client-tls.js';
 export type { ClientTls, ClientTlsConfig, ClientTlsConnectOptions } from './services/client-tls.js';
-// What spinel-runner builds its versions and listeners from (until it runs them through runApp).
-export { createChainDispatch } from './services/chain-dispatch.js';
-export { Router, WELL_KNOWN_PREFIX } from './trigger/router.js';
-export { readHttpTriggers } from './trigger/trigger-config.js';
+// A host with its own listeners (spinel-runner) reads `--listen`-style addresses as the trigger does.
 export { parseListenAddress, resolveListenHost } from './trigger/listen-address.js';

@@ -1,0 +1,137 @@
+/**
+ * What the runtime tells the runner, turned into metrics and log lines: its diagnostics-channel
+ * events (request errors, guest traps and timeouts, outbound calls allowed and denied, guest
+ * stdout/stderr) and the counts read from each live version at scrape time (queue, workers,
+ * instances made, key-value operations). Events name the app object they belong to, so only
+ * this runner's versions are counted, and each is told apart during a switch.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type * as RuntimeApi from '@spinel/runtime';
+import type { GuestErrorEvent, GuestOutputEvent, OutboundAllowedEvent, OutboundDeniedEvent, RequestErrorEvent } from '@spinel/runtime';
+import type { AppVersion } from './app-version.js';
+import { errorCode } from './errors.js';
+import type { Logger } from './logger.js';
+import type { RunnerMetrics } from './metrics.js';
+
+/** The versions of one runner whose events and counts are reported. */
+export interface RuntimeReporting {
+  /** Reports a version from now on (as soon as it is prepared). */
+  add(version: AppVersion): void;
+  /** Takes the version's last counts and stops reporting it (after it is retired). */
+  remove(version: AppVersion): void;
+  /** Unsubscribes from every channel. */
+  close(): void;
+}
+
+interface LastCounts {
+  instances: Map<string, number>;
+  keyValue: Map<string, number>;
+}
+
+/** Subscribes to the runtime's channels and feeds `metrics` and `logger` for the versions added. */
+export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics, logger: Logger): RuntimeReporting {
+  const versions = new Map<object, AppVersion>();
+  const last = new Map<AppVersion, LastCounts>();
+  const decoder = new TextDecoder();
+
+  /** Adds what a version counted since the last read to the runner's counters. */
+  const takeCounts = (version: AppVersion, counts: LastCounts): ReturnType<AppVersion['stats']> => {
+    const stats = version.stats();
+    for (const [component, total] of stats.instances) {
+      const delta = total - (counts.instances.get(component) ?? 0);
+      if (delta > 0) metrics.instancesCreated.labels(component).inc(delta);
+      counts.instances.set(component, total);
+    }
+    for (const { store, op, count } of stats.keyValueOperations) {
+      const key = `${store}\0${op}`;
+      const delta = count - (counts.keyValue.get(key) ?? 0);
+      if (delta > 0) metrics.keyValueOperations.labels(store, op).inc(delta);
+      counts.keyValue.set(key, count);
+    }
+    return stats;
+  };
+
+  const refresh = (): void => {
+    let queued = 0;
+    let busy = 0;
+    let workers = 0;
+    for (const [version, counts] of last) {
+      const stats = takeCounts(version, counts);
+      queued += stats.queued;
+      busy += stats.busyWorkers;
+      workers += stats.workers;
+    }
+    metrics.queueDepth.set(queued);
+    metrics.workers.labels('busy').set(busy);
+    metrics.workers.labels('total').set(workers);
+  };
+  const stopScrape = metrics.onScrape(refresh);
+
+  const onRequestError = (message: unknown): void => {
+    const { app, componentId, error } = message as RequestErrorEvent;
+    if (!versions.has(app)) return;
+    const code = errorCode(error);
+    metrics.requestErrors.labels(componentId, code).inc();
+    if (code !== 'RUNTIME_ABORTED') logger.warn('http.request_failed', `Error processing request: ${(error as Error | undefined)?.message ?? String(error)}`, { component: componentId, code });
+  };
+  // Faults of every guest run, chained requests included (a request error names only the outer component).
+  const onGuestError = (message: unknown): void => {
+    const { app, componentId, code } = message as GuestErrorEvent;
+    if (!versions.has(app)) return;
+    if (code === 'RUNTIME_GUEST_TRAP') metrics.guestTraps.labels(componentId).inc();
+    if (code === 'RUNTIME_TIMEOUT') metrics.guestTimeouts.labels(componentId).inc();
+  };
+  const onOutboundDenied = (message: unknown): void => {
+    const { app, componentId, destination, hint } = message as OutboundDeniedEvent;
+    if (app === undefined || !versions.has(app)) return;
+    metrics.outbound.labels(componentId, schemeOf(destination), 'denied').inc();
+    logger.warn('outbound.denied', hint, { component: componentId, destination });
+  };
+  const onOutboundAllowed = (message: unknown): void => {
+    const { app, componentId, destination } = message as OutboundAllowedEvent;
+    if (app === undefined || !versions.has(app)) return;
+    metrics.outbound.labels(componentId, schemeOf(destination), 'allowed').inc();
+  };
+  const onGuestOutput = (message: unknown): void => {
+    const { app, componentId, stream, bytes } = message as GuestOutputEvent;
+    const version = versions.get(app);
+    if (version === undefined) return;
+    const text = decoder.decode(bytes);
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (const line of lines) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, { component: componentId, stream, digest: version.digest });
+    metrics.guestOutputLines.labels(componentId, stream).inc(lines.length);
+  };
+
+  const subscriptions: Array<[string, (message: unknown) => void]> = [
+    [runtime.RUNTIME_CHANNELS.requestError, onRequestError],
+    [runtime.RUNTIME_CHANNELS.guestError, onGuestError],
+    [runtime.RUNTIME_CHANNELS.outboundDenied, onOutboundDenied],
+    [runtime.RUNTIME_CHANNELS.outboundAllowed, onOutboundAllowed],
+    [runtime.RUNTIME_CHANNELS.guestOutput, onGuestOutput],
+  ];
+  for (const [name, listener] of subscriptions) subscribe(name, listener);
+
+  return {
+    add(version) {
+      versions.set(version.app, version);
+      last.set(version, { instances: new Map(), keyValue: new Map() });
+    },
+    remove(version) {
+      const counts = last.get(version);
+      if (counts !== undefined) takeCounts(version, counts);
+      last.delete(version);
+      if (versions.get(version.app) === version) versions.delete(version.app);
+    },
+    close() {
+      stopScrape();
+      for (const [name, listener] of subscriptions) unsubscribe(name, listener);
+    },
+  };
+}
+
+/** `redis` of `redis://host:6379`; `unknown` when there is none. */
+function schemeOf(destination: string): string {
+  const colon = destination.indexOf('://');
+  return colon > 0 ? destination.slice(0, colon) : 'unknown';
+}
