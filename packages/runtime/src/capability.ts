@@ -83,6 +83,13 @@ export interface CapabilityService {
    * capability's (`redis.execute`); a name served twice fails the start.
    */
   readonly handlers?: Readonly<Record<string, BridgeHandler>>;
+  /**
+   * Those of `handlers` whose calls never wait on a request of this app (a database, a broker,
+   * a store): a worker blocked on one is not waiting for a queued request, so the pool starts no
+   * extra worker on its account. Calls of other methods (outbound HTTP, which may reach the app
+   * itself) may wait on one and count. @default none
+   */
+  readonly independentMethods?: readonly string[];
   /** Plain data for each new worker (structured-clonable), handed to `createGuestCapability`. */
   workerInit(): unknown;
   /** Closes what set-up opened (pools, stores); called once when the app stops. */

@@ -187,7 +187,10 @@ export class WorkerPool {
       throw new CapabilityError('RUNTIME_CAPABILITY_CONFLICT', `A capability serves channel method "${BODY_METHOD}", which carries request bodies; give it a name of its own.`);
     }
     handlers[BODY_METHOD] = bodyPumpHandler((id) => this.running.get(id)?.body);
-    this.channel = createBridgeServer(handlers, { uncounted: [BODY_METHOD] });
+    // A worker reading its request body, or blocked on a database, broker or store
+    // (`CapabilityService.independentMethods`), is not waiting on another request of the app: such
+    // calls leave the worker held by its component and never make the pool grow.
+    this.channel = createBridgeServer(handlers, { uncounted: [BODY_METHOD, ...(options.capabilities?.independentMethods ?? [])] });
   }
 
   get workerCount(): number {

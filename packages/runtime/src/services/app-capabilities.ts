@@ -55,6 +55,8 @@ export interface AppCapabilities {
   readonly outbound: OutboundHttp;
   /** The channel methods the capabilities serve (the executor serves them on each worker's channel). */
   readonly handlers: Readonly<Record<string, BridgeHandler>>;
+  /** Those of `handlers` whose calls never wait on a request of this app (`CapabilityService.independentMethods`). */
+  readonly independentMethods: readonly string[];
   /** Every interface the capabilities serve (an executor accepts these besides WASI's). */
   readonly interfaces: readonly InterfaceSpec[];
   /** Each capability's service, by capability name. */
@@ -130,7 +132,9 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
   const outbound = (services.get(outboundCap.name) as Awaited<ReturnType<typeof outboundCap.setUp>>).outbound;
   const sqlite = (services.get(sqliteCap.name) as Awaited<ReturnType<typeof sqliteCap.setUp>>).prepared;
   const handlers: Record<string, BridgeHandler> = {};
+  const independent: string[] = [];
   for (const [name, service] of services) {
+    independent.push(...(service.independentMethods ?? []));
     for (const [method, handler] of Object.entries(service.handlers ?? {})) {
       if (Object.prototype.hasOwnProperty.call(handlers, method)) {
         await closeAll();
@@ -147,6 +151,7 @@ export async function createAppCapabilities(options: AppCapabilitiesOptions): Pr
     sqlite,
     outbound,
     handlers,
+    independentMethods: independent,
     interfaces,
     services,
     workerInit(imported) {

@@ -79,6 +79,7 @@ export function keyValueCapability(options: Omit<KeyValueSetupOptions, 'app'> = 
           return out;
         },
         handlers: { [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager) },
+        independentMethods: [KV_BRIDGE_METHOD],
         workerInit: (): KeyValueGuestInit => ({ stores: prepared.workerConfig, labels, counts, countedLabels }),
         close: () => prepared.close(),
       };

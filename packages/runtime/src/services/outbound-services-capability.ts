@@ -62,6 +62,8 @@ export function outboundServicesCapability(): Capability & { setUp: (...a: Param
       return {
         services,
         handlers: { [OUTBOUND_SERVICES_METHOD]: outboundServicesHandler(services) },
+        // Databases and brokers never wait on this app's requests: a worker blocked on one starts no extra worker.
+        independentMethods: [OUTBOUND_SERVICES_METHOD],
         workerInit: (): OutboundServicesGuestInit => ({ spinPostgres }),
         async close() {
           await Promise.all([services.redis.close(), services.pg.close(), services.mysql.close(), services.mqtt.close()]);
