@@ -13,6 +13,9 @@ import { errorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RunnerMetrics } from './metrics.js';
 
+/** Lines of one batch of guest output logged one by one; beyond them, one line says how many more. */
+export const MAX_LINES_PER_BATCH = 1000;
+
 /** The versions of one runner whose events and counts are reported. */
 export interface RuntimeReporting {
   /** Reports a version from now on (as soon as it is prepared). */
@@ -96,10 +99,12 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     const { app, componentId, stream, bytes } = message as GuestOutputEvent;
     const version = versions.get(app);
     if (version === undefined) return;
-    const text = decoder.decode(bytes);
-    const lines = text.split('\n');
+    const lines = decoder.decode(bytes).split('\n');
     if (lines.at(-1) === '') lines.pop();
-    for (const line of lines) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, { component: componentId, stream, digest: version.digest });
+    const fields = { component: componentId, stream, digest: version.digest };
+    // A batch is at most 64 KiB, but of newlines it would be 65536 log events: the rest are counted.
+    for (const line of lines.slice(0, MAX_LINES_PER_BATCH)) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, fields);
+    if (lines.length > MAX_LINES_PER_BATCH) logger.warn('guest.output_truncated', `${lines.length - MAX_LINES_PER_BATCH} more lines of ${stream} from ${componentId} were not logged.`, { ...fields, lines: lines.length - MAX_LINES_PER_BATCH });
     metrics.guestOutputLines.labels(componentId, stream).inc(lines.length);
   };
 
