@@ -68,7 +68,7 @@ allowed_outbound_hosts = ["${upstreamOrigin}"]
     );
     await writeFile(join(dir, 'runtime-config.toml'), `[key_value_store.shared]\ntype = "spin"\npath = "shared.db"\n`);
     runner = startRunner(
-      ['--from', join(appDir, 'spin.toml'), '--runtime-config-file', join(dir, 'runtime-config.toml'), '--workers', '1', '--request-timeout', '2s', '--cache-dir', join(dir, 'cache'), '--state-dir', join(dir, 'state')],
+      ['--from', join(appDir, 'spin.toml'), '--runtime-config-file', join(dir, 'runtime-config.toml'), '--workers', '1', '--request-timeout', '5s', '--cache-dir', join(dir, 'cache'), '--state-dir', join(dir, 'state')],
       { DOCKER_CONFIG: join(dir, 'none'), XDG_CONFIG_HOME: join(dir, 'config') },
     );
     const app = await runner.appUrl();
@@ -92,7 +92,6 @@ allowed_outbound_hosts = ["${upstreamOrigin}"]
     for (const res of await Promise.all(waiting)) expect([res.status, res.body]).toEqual([200, 'hello from wat\n']);
 
     expect((await get(`${app}/trap`)).status).toBe(500);
-    expect((await get(`${app}/loop`)).status).toBe(500);
     for (let i = 1; i <= 3; i++) expect(await get(`${app}/increment`)).toMatchObject({ status: 200, body: String(i) });
     expect(await get(`${app}/read`)).toMatchObject({ status: 200, body: '3' });
     const fetchWith = (target: string): Promise<{ status: number; body: string }> =>
@@ -107,6 +106,8 @@ allowed_outbound_hosts = ["${upstreamOrigin}"]
       });
     expect(await fetchWith(`${upstreamOrigin}/up`)).toEqual({ status: 200, body: 'status=200 body=upstream saw /up' });
     expect((await fetchWith(`${denied}/x`)).status).toBe(502);
+    // Last: a deadline stops the worker, and its replacement must load every component again.
+    expect((await get(`${app}/loop`)).status).toBe(500);
 
     families = await metrics();
     expect(sample(families, 'spinel_queue_depth')).toBe(0);
