@@ -3,7 +3,8 @@
  * process never mix counts). Label values come from the manifest (component ids, route
  * patterns) and from status codes, never from request paths, so cardinality stays bounded.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics.js';
 
 /** The metrics one runner keeps, and its registry. */
 export interface RunnerMetrics {
@@ -56,14 +57,14 @@ export interface RunnerMetrics {
 
 /** Options of {@link createRunnerMetrics}. */
 export interface RunnerMetricsOptions {
-  /** Node's process metrics (CPU, memory, event loop lag, GC) as `spinel_process_*`/`spinel_nodejs_*`. @default true */
+  /** The process metrics (CPU, memory, heap, file descriptors, event-loop delay) as `spinel_process_*`/`spinel_nodejs_*`, read at scrape time (process-metrics.ts). @default true */
   processMetrics?: boolean;
 }
 
 /** Creates the runner's metrics in a fresh registry. */
 export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'spinel_' });
+  if (options.processMetrics ?? true) registerProcessMetrics(registry);
   const registers = [registry];
   const refreshers = new Set<() => void>();
   const collect = (): void => {

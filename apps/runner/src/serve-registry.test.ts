@@ -102,6 +102,8 @@ describe('spinel-runner serving from a registry', () => {
     const blobs = (outcome: string): number => families.get('spinel_app_pull_blobs_total')?.samples.find((s) => s.labels['outcome'] === outcome)?.value ?? -1;
     expect(blobs('cached')).toBeGreaterThan(0);
     expect(blobs('downloaded')).toBeGreaterThan(0);
-    expect(families.has('spinel_process_resident_memory_bytes')).toBe(true);
+    expect(families.get('spinel_process_resident_memory_bytes')?.samples[0]?.value).toBeGreaterThan(1024 * 1024);
+    expect(families.get('spinel_process_cpu_seconds_total')?.samples[0]?.value).toBeGreaterThan(0);
+    expect(families.get('spinel_process_start_time_seconds')?.samples[0]?.value).toBeLessThanOrEqual(Date.now() / 1000);
   });
 });
