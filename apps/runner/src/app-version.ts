@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
-import type { AppStats, PreparedApp, RuntimeConfig } from '@spinel/runtime';
+import type { AppStats, PrepareAppOptions, PreparedApp, RuntimeConfig } from '@spinel/runtime';
 
 /** Labels of a request for metrics: the component (empty for static responses and 404s) and the route pattern. */
 export interface RouteLabels {
@@ -57,6 +57,8 @@ export interface PrepareAppVersionOptions {
   workers?: number;
   requestTimeoutMs?: number;
   maxInstanceMemory?: number;
+  /** Called with each chunk a guest writes to stdout or stderr (the runner's log; no file is opened). */
+  onGuestOutput: NonNullable<PrepareAppOptions['onGuestOutput']>;
 }
 
 const UNMATCHED: RouteLabels = { component: '', route: '' };
@@ -79,7 +81,7 @@ export async function prepareAppVersion(options: PrepareAppVersionOptions): Prom
     keyValue: { seeds: [] },
     ...(options.runtimeConfig === undefined ? {} : { runtimeConfig: options.runtimeConfig }),
     logDir: null,
-    publishGuestOutput: true,
+    onGuestOutput: options.onGuestOutput,
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     ...(options.maxInstanceMemory === undefined ? {} : { maxInstanceMemory: options.maxInstanceMemory }),

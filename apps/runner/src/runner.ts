@@ -131,6 +131,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         env: deps.env,
         cwd: deps.cwd,
         runtimeConfig,
+        onGuestOutput: reporting?.guestOutput(loaded.digest) ?? (() => undefined),
         ...(config.workers === undefined ? {} : { workers: config.workers }),
         ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
         ...(config.maxInstanceMemory === undefined ? {} : { maxInstanceMemory: config.maxInstanceMemory }),

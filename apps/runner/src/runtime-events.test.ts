@@ -1,6 +1,6 @@
 // The runtime's events and counts as the runner reports them, driven through the runtime's own
 // channels: only this runner's versions count, guest output becomes one log line per line (with
-// a bound per batch), outbound calls are labelled by scheme, and worker counts taken per version
+// a bound per chunk), outbound calls are labelled by scheme, and worker counts taken per version
 // survive a switch without being lost or counted twice.
 import { describe, expect, it } from 'vitest';
 import * as runtime from '@spinel/runtime';
@@ -9,7 +9,7 @@ import type { LockedApp } from '@spinel/manifest';
 import type { AppVersion } from './app-version.js';
 import { createLogger } from './logger.js';
 import { createRunnerMetrics } from './metrics.js';
-import { MAX_LINES_PER_BATCH, reportRuntime } from './runtime-events.js';
+import { MAX_LINES_PER_CHUNK, reportRuntime } from './runtime-events.js';
 import { parsePrometheusText } from './test-prometheus.js';
 
 function fakeVersion(digest: string, stats: () => AppStats): AppVersion {
@@ -51,28 +51,28 @@ function setUp(): {
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe('reporting the runtime', () => {
-  it('logs guest output of its own versions only, a line per line, and bounds a batch', () => {
+  it('logs the guest output of each version, a line per line, and bounds a chunk', () => {
     const { lines, logger, metrics } = setUp();
     const reporting = reportRuntime(runtime, metrics, logger);
-    const mine = fakeVersion('sha256:aaa', () => ({ queued: 0, busyWorkers: 0, workers: 0, instances: new Map(), keyValueOperations: [] }));
-    reporting.add(mine);
+    const output = reporting.guestOutput('sha256:aaa');
     try {
-      runtime.guestOutputChannel.publish({ app: mine.app, componentId: 'web', stream: 'stdout', bytes: bytes('one\r\ntwo\n') });
-      runtime.guestOutputChannel.publish({ app: { other: 'app' }, componentId: 'web', stream: 'stdout', bytes: bytes('not ours\n') });
-      runtime.guestOutputChannel.publish({ app: mine.app, componentId: 'web', stream: 'stderr', bytes: bytes('no newline at the end') });
+      output('web', 'stdout', bytes('one\r\ntwo\n'));
+      reporting.guestOutput('sha256:bbb')('web', 'stdout', bytes('from the next version\n'));
+      output('web', 'stderr', bytes('no newline at the end'));
       expect(lines.map((l) => [l['event'], l['msg'], l['component'], l['stream'], l['digest']])).toEqual([
         ['guest.output', 'one', 'web', 'stdout', 'sha256:aaa'],
         ['guest.output', 'two', 'web', 'stdout', 'sha256:aaa'],
+        ['guest.output', 'from the next version', 'web', 'stdout', 'sha256:bbb'],
         ['guest.output', 'no newline at the end', 'web', 'stderr', 'sha256:aaa'],
       ]);
       lines.length = 0;
-      runtime.guestOutputChannel.publish({ app: mine.app, componentId: 'web', stream: 'stdout', bytes: bytes('\n'.repeat(MAX_LINES_PER_BATCH + 5)) });
-      expect(lines.filter((l) => l['event'] === 'guest.output')).toHaveLength(MAX_LINES_PER_BATCH);
+      output('web', 'stdout', bytes('\n'.repeat(MAX_LINES_PER_CHUNK + 5)));
+      expect(lines.filter((l) => l['event'] === 'guest.output')).toHaveLength(MAX_LINES_PER_CHUNK);
       expect(lines.at(-1)).toMatchObject({ event: 'guest.output_truncated', lines: 5 });
     } finally {
       reporting.close();
     }
-    runtime.guestOutputChannel.publish({ app: mine.app, componentId: 'web', stream: 'stdout', bytes: bytes('after close\n') });
+    output('web', 'stdout', bytes('after close\n'));
     expect(lines.some((l) => l['msg'] === 'after close')).toBe(false);
   });
 

@@ -1,20 +1,24 @@
 /**
  * What the runtime tells the runner, turned into metrics and log lines: its diagnostics-channel
- * events (request errors, guest traps and timeouts, outbound calls allowed and denied, guest
- * stdout/stderr) and the counts read from each live version at scrape time (queue, workers,
- * instances made, key-value operations). Events name the app object they belong to, so only
- * this runner's versions are counted, and each is told apart during a switch.
+ * events (request errors, guest traps and timeouts, outbound calls allowed and denied), guest
+ * stdout/stderr (each version's `onGuestOutput`) and the counts read from each live version at
+ * scrape time (queue, workers, instances made, key-value operations). Events name the app object
+ * they belong to, so only this runner's versions are counted, and each is told apart during a
+ * switch.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type * as RuntimeApi from '@spinel/runtime';
-import type { GuestErrorEvent, GuestOutputEvent, OutboundAllowedEvent, OutboundDeniedEvent, RequestErrorEvent } from '@spinel/runtime';
+import type { ExecutorOptions, GuestErrorEvent, OutboundAllowedEvent, OutboundDeniedEvent, RequestErrorEvent } from '@spinel/runtime';
 import type { AppVersion } from './app-version.js';
 import { errorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RunnerMetrics } from './metrics.js';
 
-/** Lines of one batch of guest output logged one by one; beyond them, one line says how many more. */
-export const MAX_LINES_PER_BATCH = 1000;
+/** Lines of one chunk of guest output logged one by one; beyond them, one line says how many more. */
+export const MAX_LINES_PER_CHUNK = 1000;
+
+/** What the runtime calls with each chunk a guest writes (`onGuestOutput`). */
+export type GuestOutputHandler = NonNullable<ExecutorOptions['onGuestOutput']>;
 
 /** The versions of one runner whose events and counts are reported. */
 export interface RuntimeReporting {
@@ -22,7 +26,9 @@ export interface RuntimeReporting {
   add(version: AppVersion): void;
   /** Takes the version's last counts and stops reporting it (after it is retired). */
   remove(version: AppVersion): void;
-  /** Unsubscribes from every channel. */
+  /** The `onGuestOutput` of a version pulled by `digest`: its guests' stdout/stderr as `guest.output` log lines with the component id. */
+  guestOutput(digest: string | undefined): GuestOutputHandler;
+  /** Unsubscribes from every channel; guest output is no longer logged. */
   close(): void;
 }
 
@@ -35,7 +41,6 @@ interface LastCounts {
 export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics, logger: Logger): RuntimeReporting {
   const versions = new Map<object, AppVersion>();
   const last = new Map<AppVersion, LastCounts>();
-  const decoder = new TextDecoder();
 
   /** Adds what a version counted since the last read to the runner's counters. */
   const takeCounts = (version: AppVersion, counts: LastCounts): ReturnType<AppVersion['stats']> => {
@@ -95,17 +100,20 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     if (app === undefined || !versions.has(app)) return;
     metrics.outbound.labels(componentId, schemeOf(destination), 'allowed').inc();
   };
-  const onGuestOutput = (message: unknown): void => {
-    const { app, componentId, stream, bytes } = message as GuestOutputEvent;
-    const version = versions.get(app);
-    if (version === undefined) return;
-    const lines = decoder.decode(bytes).split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    const fields = { component: componentId, stream, digest: version.digest };
-    // A batch is at most 64 KiB, but of newlines it would be 65536 log events: the rest are counted.
-    for (const line of lines.slice(0, MAX_LINES_PER_BATCH)) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, fields);
-    if (lines.length > MAX_LINES_PER_BATCH) logger.warn('guest.output_truncated', `${lines.length - MAX_LINES_PER_BATCH} more lines of ${stream} from ${componentId} were not logged.`, { ...fields, lines: lines.length - MAX_LINES_PER_BATCH });
-    metrics.guestOutputLines.labels(componentId, stream).inc(lines.length);
+  let closed = false;
+  /** Guest stdout/stderr of one version (the runtime's `onGuestOutput`): a log line per line written. */
+  const guestOutput = (digest: string | undefined): GuestOutputHandler => {
+    const decoder = new TextDecoder();
+    return (componentId, stream, bytes) => {
+      if (closed) return;
+      const lines = decoder.decode(bytes).split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      const fields = { component: componentId, stream, digest };
+      // One write of newlines could be thousands of log events: past the bound the rest are counted.
+      for (const line of lines.slice(0, MAX_LINES_PER_CHUNK)) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, fields);
+      if (lines.length > MAX_LINES_PER_CHUNK) logger.warn('guest.output_truncated', `${lines.length - MAX_LINES_PER_CHUNK} more lines of ${stream} from ${componentId} were not logged.`, { ...fields, lines: lines.length - MAX_LINES_PER_CHUNK });
+      metrics.guestOutputLines.labels(componentId, stream).inc(lines.length);
+    };
   };
 
   const subscriptions: Array<[string, (message: unknown) => void]> = [
@@ -113,7 +121,6 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     [runtime.RUNTIME_CHANNELS.guestError, onGuestError],
     [runtime.RUNTIME_CHANNELS.outboundDenied, onOutboundDenied],
     [runtime.RUNTIME_CHANNELS.outboundAllowed, onOutboundAllowed],
-    [runtime.RUNTIME_CHANNELS.guestOutput, onGuestOutput],
   ];
   for (const [name, listener] of subscriptions) subscribe(name, listener);
 
@@ -128,7 +135,9 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
       last.delete(version);
       if (versions.get(version.app) === version) versions.delete(version.app);
     },
+    guestOutput,
     close() {
+      closed = true;
       stopScrape();
       for (const [name, listener] of subscriptions) unsubscribe(name, listener);
     },
