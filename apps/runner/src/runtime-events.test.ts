@@ -51,28 +51,42 @@ function setUp(): {
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe('reporting the runtime', () => {
-  it('logs the guest output of each version, a line per line, and bounds a chunk', () => {
+  it('logs the guest output of each version, a line per line (however it was written), and bounds a write', async () => {
     const { lines, logger, metrics } = setUp();
     const reporting = reportRuntime(runtime, metrics, logger);
     const output = reporting.guestOutput('sha256:aaa');
+    const handedOver = (): Promise<void> => new Promise((r) => setImmediate(r));
     try {
-      output('web', 'stdout', bytes('one\r\ntwo\n'));
+      // One request's writes, handed over together: a line and its newline apart, a line in pieces.
+      output('web', 'stdout', bytes('one\r\ntwo'));
+      output('web', 'stdout', bytes('\n'));
+      output('web', 'stderr', bytes('no newline '));
+      output('web', 'stderr', bytes('at the end'));
       reporting.guestOutput('sha256:bbb')('web', 'stdout', bytes('from the next version\n'));
-      output('web', 'stderr', bytes('no newline at the end'));
+      await handedOver();
       expect(lines.map((l) => [l['event'], l['msg'], l['component'], l['stream'], l['digest']])).toEqual([
         ['guest.output', 'one', 'web', 'stdout', 'sha256:aaa'],
         ['guest.output', 'two', 'web', 'stdout', 'sha256:aaa'],
         ['guest.output', 'from the next version', 'web', 'stdout', 'sha256:bbb'],
         ['guest.output', 'no newline at the end', 'web', 'stderr', 'sha256:aaa'],
       ]);
+      // A character split across writes is decoded whole.
+      lines.length = 0;
+      const snowman = bytes('\u2603\n');
+      output('web', 'stdout', snowman.subarray(0, 2));
+      output('web', 'stdout', snowman.subarray(2));
+      await handedOver();
+      expect(lines.map((l) => l['msg'])).toEqual(['\u2603']);
       lines.length = 0;
       output('web', 'stdout', bytes('\n'.repeat(MAX_LINES_PER_CHUNK + 5)));
+      await handedOver();
       expect(lines.filter((l) => l['event'] === 'guest.output')).toHaveLength(MAX_LINES_PER_CHUNK);
       expect(lines.at(-1)).toMatchObject({ event: 'guest.output_truncated', lines: 5 });
     } finally {
       reporting.close();
     }
     output('web', 'stdout', bytes('after close\n'));
+    await handedOver();
     expect(lines.some((l) => l['msg'] === 'after close')).toBe(false);
   });
 

@@ -7,6 +7,7 @@
  * switch.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { TextDecoder } from 'node:util';
 import type * as RuntimeApi from '@spinel/runtime';
 import type { ExecutorOptions, GuestErrorEvent, OutboundAllowedEvent, OutboundDeniedEvent, RequestErrorEvent } from '@spinel/runtime';
 import type { AppVersion } from './app-version.js';
@@ -14,7 +15,7 @@ import { errorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RunnerMetrics } from './metrics.js';
 
-/** Lines of one chunk of guest output logged one by one; beyond them, one line says how many more. */
+/** Lines of one write of guest output logged one by one; beyond them, one line says how many more. */
 export const MAX_LINES_PER_CHUNK = 1000;
 
 /** What the runtime calls with each chunk a guest writes (`onGuestOutput`). */
@@ -101,18 +102,45 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     metrics.outbound.labels(componentId, schemeOf(destination), 'allowed').inc();
   };
   let closed = false;
-  /** Guest stdout/stderr of one version (the runtime's `onGuestOutput`): a log line per line written. */
+  /**
+   * Guest stdout/stderr of one version (the runtime's `onGuestOutput`): a log line per line
+   * written. The runtime hands over a request's writes together, in one synchronous run, as they
+   * were made (a guest may write a line and its newline apart): a line is logged when its newline
+   * comes, and what is left without one once that run is over is logged as a line of its own.
+   */
   const guestOutput = (digest: string | undefined): GuestOutputHandler => {
-    const decoder = new TextDecoder();
-    return (componentId, stream, bytes) => {
-      if (closed) return;
-      const lines = decoder.decode(bytes).split('\n');
-      if (lines.at(-1) === '') lines.pop();
+    const pending = new Map<string, { componentId: string; stream: 'stdout' | 'stderr'; decoder: TextDecoder; text: string }>();
+    let flushing = false;
+    const log = (componentId: string, stream: 'stdout' | 'stderr', lines: string[]): void => {
       const fields = { component: componentId, stream, digest };
       // One write of newlines could be thousands of log events: past the bound the rest are counted.
       for (const line of lines.slice(0, MAX_LINES_PER_CHUNK)) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, fields);
       if (lines.length > MAX_LINES_PER_CHUNK) logger.warn('guest.output_truncated', `${lines.length - MAX_LINES_PER_CHUNK} more lines of ${stream} from ${componentId} were not logged.`, { ...fields, lines: lines.length - MAX_LINES_PER_CHUNK });
       metrics.guestOutputLines.labels(componentId, stream).inc(lines.length);
+    };
+    const flush = (): void => {
+      flushing = false;
+      for (const part of pending.values()) {
+        const rest = part.text + part.decoder.decode();
+        if (rest !== '' && !closed) log(part.componentId, part.stream, [rest]);
+      }
+      pending.clear();
+    };
+    return (componentId, stream, bytes) => {
+      if (closed) return;
+      const key = `${stream}\0${componentId}`;
+      let part = pending.get(key);
+      if (part === undefined) {
+        part = { componentId, stream, decoder: new TextDecoder(), text: '' };
+        pending.set(key, part);
+      }
+      const lines = (part.text + part.decoder.decode(bytes, { stream: true })).split('\n');
+      part.text = lines.pop() ?? '';
+      if (lines.length > 0) log(componentId, stream, lines);
+      if (!flushing) {
+        flushing = true;
+        queueMicrotask(flush);
+      }
     };
   };
 
