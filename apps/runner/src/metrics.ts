@@ -43,6 +43,7 @@ export interface RunnerMetrics {
   readonly switches: Counter;
   /** `spinel_app_prepare_failures_total`: versions that failed to pull or prepare. */
   readonly prepareFailures: Counter;
+  readonly cacheIntegrityFailures: Counter;
   /** `spinel_app_info{digest,source}` = 1 for the version serving now. */
   readonly appInfo: Gauge<'digest' | 'source'>;
   /** `spinel_ready`: 1 when /readyz answers 200. */
@@ -104,6 +105,7 @@ export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerM
     registryChecks: new Counter({ name: 'spinel_registry_checks_total', help: 'Checks of the tag for a new digest.', labelNames: ['outcome'], registers }),
     switches: new Counter({ name: 'spinel_app_switches_total', help: 'New app versions put in service after the first.', registers }),
     prepareFailures: new Counter({ name: 'spinel_app_prepare_failures_total', help: 'App versions that failed to pull, verify or prepare (never served).', registers }),
+    cacheIntegrityFailures: new Counter({ name: 'spinel_cache_integrity_failures_total', help: 'Versions whose cached component no longer matched its digest when prepared (pulled again once).', registers }),
     appInfo: new Gauge({ name: 'spinel_app_info', help: 'The app version serving now (value 1).', labelNames: ['digest', 'source'], registers }),
     ready: new Gauge({ name: 'spinel_ready', help: '1 when the runner is ready (/readyz answers 200).', registers }),
   };

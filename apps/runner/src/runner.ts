@@ -7,15 +7,17 @@
  * the tag is pulled and prepared beside the running version and switched in only once it is
  * ready; a version that fails is logged and never serves.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Cache } from '@spinel/cache';
+import type { LockedApp } from '@spinel/manifest';
 import { ADMIN_PATHS, createAdminServer, type Readiness } from './admin-server.js';
 import { createAppListener, type AppListener } from './app-listener.js';
-import { openAppSource, type AppSource } from './app-source.js';
+import { openAppSource, type AppSource, type LoadedApp } from './app-source.js';
 import { prepareAppVersion, type AppVersion } from './app-version.js';
 import type { RunnerConfig } from './config.js';
 import { errorCode, RunnerError } from './errors.js';
@@ -111,31 +113,21 @@ export function createRunner(deps: RunnerDeps): Runner {
     if (source === undefined || cache === undefined) throw new RunnerError('RUNNER_STOPPED', 'The runner was not started.');
     const workDir = await mkdtemp(join(tmpdir(), 'spinel-runner-app-'));
     try {
-      const loaded = await source.load(digest, workDir, stopController.signal);
-      metrics.pulls.labels('ok').inc();
-      metrics.pullBlobs.labels('cached').inc(loaded.blobs.cached);
-      metrics.pullBlobs.labels('downloaded').inc(loaded.blobs.downloaded);
-      if (source.kind !== 'manifest') {
-        logger.info('app.pulled', `Pulled ${source.display} (${loaded.blobs.downloaded} blobs downloaded, ${loaded.blobs.cached} from the cache)`, {
-          digest: loaded.digest,
-          downloaded: loaded.blobs.downloaded,
-          cached: loaded.blobs.cached,
-        });
+      let loaded = await load(digest, workDir);
+      let version: AppVersion;
+      try {
+        version = await prepareVersion(loaded);
+      } catch (err) {
+        // A cached blob that no longer matches its digest was refused (and removed) before it
+        // ran, as `spinel up` does: pull the version again once (the registry's copy is checked
+        // against the digest on the way in) and prepare that; a second refusal fails the version.
+        if (errorCode(err) !== 'RUNTIME_COMPONENT_INTEGRITY') throw err;
+        metrics.cacheIntegrityFailures.inc();
+        logger.warn('app.cache_corrupt', `${(err as Error).message.split('; it was not run')[0]}; pulling ${loaded.digest ?? source.display} again.`, { digest: loaded.digest, code: 'RUNTIME_COMPONENT_INTEGRITY' });
+        await removeCorruptBlobs(cache, loaded.app);
+        loaded = await load(loaded.digest ?? digest, workDir);
+        version = await prepareVersion(loaded);
       }
-      const version = await prepareAppVersion({
-        app: loaded.app,
-        digest: loaded.digest,
-        cache,
-        stateDir,
-        variables: config.variables,
-        env: deps.env,
-        cwd: deps.cwd,
-        runtimeConfig,
-        onGuestOutput: reporting?.guestOutput(loaded.digest) ?? (() => undefined),
-        ...(config.workers === undefined ? {} : { workers: config.workers }),
-        ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
-        ...(config.maxInstanceMemory === undefined ? {} : { maxInstanceMemory: config.maxInstanceMemory }),
-      });
       reporting?.add(version);
       for (const warning of version.warnings()) logger.warn('app.warning', warning, { digest: loaded.digest });
       return { version, workDir };
@@ -143,6 +135,41 @@ export function createRunner(deps: RunnerDeps): Runner {
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Pulls (or reads) a version into `workDir`, counting and logging the pull. */
+  async function load(digest: string | undefined, workDir: string): Promise<LoadedApp> {
+    if (source === undefined) throw new RunnerError('RUNNER_STOPPED', 'The runner was not started.');
+    const loaded = await source.load(digest, workDir, stopController.signal);
+    metrics.pulls.labels('ok').inc();
+    metrics.pullBlobs.labels('cached').inc(loaded.blobs.cached);
+    metrics.pullBlobs.labels('downloaded').inc(loaded.blobs.downloaded);
+    if (source.kind !== 'manifest') {
+      logger.info('app.pulled', `Pulled ${source.display} (${loaded.blobs.downloaded} blobs downloaded, ${loaded.blobs.cached} from the cache)`, {
+        digest: loaded.digest,
+        downloaded: loaded.blobs.downloaded,
+        cached: loaded.blobs.cached,
+      });
+    }
+    return loaded;
+  }
+
+  function prepareVersion(loaded: LoadedApp): Promise<AppVersion> {
+    if (cache === undefined) throw new RunnerError('RUNNER_STOPPED', 'The runner was not started.');
+    return prepareAppVersion({
+      app: loaded.app,
+      digest: loaded.digest,
+      cache,
+      stateDir,
+      variables: config.variables,
+      env: deps.env,
+      cwd: deps.cwd,
+      runtimeConfig,
+      onGuestOutput: reporting?.guestOutput(loaded.digest) ?? (() => undefined),
+      ...(config.workers === undefined ? {} : { workers: config.workers }),
+      ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
+      ...(config.maxInstanceMemory === undefined ? {} : { maxInstanceMemory: config.maxInstanceMemory }),
+    });
   }
 
   function describeVersion(s: Served): string {
@@ -424,4 +451,22 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Removes every cached blob of `app` whose content no longer matches its digest (the runtime
+ * removed the one it refused; others may have been changed too), so the next pull fetches them.
+ */
+async function removeCorruptBlobs(cache: Cache, app: LockedApp): Promise<void> {
+  const { hashFile } = await import('@spinel/cache');
+  for (const component of app.components) {
+    const url = component.source.source;
+    if (url === undefined || !url.startsWith('file:')) continue;
+    const path = fileURLToPath(url);
+    const digest = cache.blobDigestAt(path);
+    if (digest === undefined) continue;
+    const info = await lstat(path).catch(() => undefined);
+    const intact = info?.isFile() === true && (await hashFile(path).catch(() => undefined)) === digest;
+    if (!intact) await cache.remove(digest).catch(() => false);
+  }
 }

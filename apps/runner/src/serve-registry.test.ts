@@ -1,9 +1,10 @@
 // End to end: the built runner (`pnpm build` first) serving apps from a real docker-registry,
 // reached through a relay that plays the registry going down and up.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRegistry, type TestRegistry } from '@spinel/test-utils';
+import { startRegistry, watComponent, type TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from './test-prometheus.js';
 import { createRelay, get, pushManifest, startRunner, waitForStatus, writeWatApp, type Relay, type RunnerProcess } from './test-helpers.js';
@@ -106,4 +107,37 @@ describe('spinel-runner serving from a registry', () => {
     expect(families.get('spinel_process_cpu_seconds_total')?.samples[0]?.value).toBeGreaterThan(0);
     expect(families.get('spinel_process_start_time_seconds')?.samples[0]?.value).toBeLessThanOrEqual(Date.now() / 1000);
   });
+
+  it('never runs a cached component changed on disk: refuses it, pulls the version again once and serves the registry\'s bytes', async () => {
+    const ref = `${registry.host}/runner/tampered:v1`;
+    const digest = await pushManifest(await writeWatApp(join(dir, 'tampered'), 'hello', 'tampered-app'), ref);
+    const cacheDir = join(dir, 'tampered-cache');
+    const env = { DOCKER_CONFIG: join(dir, 'no-docker-config'), XDG_CONFIG_HOME: join(dir, 'config') };
+    const first = startRunner(['--cache-dir', cacheDir, '--from', ref], env);
+    runners.push(first);
+    expect((await get(`${await first.appUrl()}/`)).body).toBe('hello from wat\n');
+    await first.stop();
+    // The attacker's edit: the response text inside the cached component, same size, same file.
+    const wasm = await readFile(await watComponent('hello'));
+    const blob = join(cacheDir, 'registry', 'wasm', `sha256:${createHash('sha256').update(wasm).digest('hex')}`);
+    const cached = await readFile(blob);
+    const at = cached.indexOf('hello from wat');
+    expect(at).toBeGreaterThan(0);
+    cached[at] = 'j'.charCodeAt(0);
+    await writeFile(blob, cached);
+
+    const second = startRunner(['--cache-dir', cacheDir, '--from', ref], env);
+    runners.push(second);
+    const app = await second.appUrl();
+    expect((await get(`${app}/`)).body).toBe('hello from wat\n');
+    const corrupt = await second.waitFor('app.cache_corrupt');
+    expect(corrupt.msg).toContain('does not match its digest');
+    expect(corrupt.digest).toBe(digest);
+    const pulls = second.events.filter((e) => e.event === 'app.pulled');
+    expect(pulls).toHaveLength(2);
+    expect(pulls[1]?.downloaded).toBeGreaterThanOrEqual(1);
+    expect((await readFile(blob)).equals(wasm)).toBe(true);
+    const families = parsePrometheusText((await get(`${await second.adminUrl()}/metrics`)).body);
+    expect(families.get('spinel_cache_integrity_failures_total')?.samples[0]?.value).toBe(1);
+  }, 300_000);
 });
