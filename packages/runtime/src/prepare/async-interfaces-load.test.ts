@@ -42,7 +42,7 @@ describe('a component importing an async interface version', () => {
       () => undefined,
       (err: unknown) => err as Error & { code?: string; componentId?: string },
     );
-    expect(error).toMatchObject({ code: 'RUNTIME_UNSUPPORTED_IMPORTS', componentId: 'web' });
+    expect(error).toMatchObject({ code: 'RUNTIME_ASYNC_UNSUPPORTED', componentId: 'web' });
     expect(error?.message).toBe(
       'Component "web" imports spin:redis/redis@3.0.0 (build against fermyon:spin/redis@2.0.0 instead), whose functions are async: component-model async is not supported yet. Rebuild it against the synchronous interface versions.',
     );
