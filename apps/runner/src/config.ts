@@ -57,7 +57,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'cache-dir', env: 'SPINEL_CACHE_DIR', kind: 'string', help: 'Cache of pulled apps and prepared components. Default: ~/.cache/spinel.' },
   { name: 'workers', env: 'SPINEL_WORKERS', kind: 'string', help: 'Worker threads running guests. Default: one per core.' },
   { name: 'request-timeout', env: 'SPINEL_REQUEST_TIMEOUT', kind: 'string', help: 'Stop a request running longer than this (500ms, 30s, 2m). Default: none.' },
-  { name: 'max-instance-memory', env: 'SPINEL_MAX_INSTANCE_MEMORY', kind: 'string', help: 'Bytes a guest\'s memory may grow to (e.g. 134217728, 128Mi, 256MB). Default: no limit.' },
+  { name: 'max-instance-memory', env: 'SPINEL_MAX_INSTANCE_MEMORY', kind: 'string', help: 'Bytes a guest\'s memory may grow to (e.g. 134217728, 128Mi, 256MB). Default: 256Mi.' },
   { name: 'log-format', env: 'SPINEL_LOG_FORMAT', kind: 'string', default: 'json', help: 'json (one object per line) or text.' },
   { name: 'log-requests', env: 'SPINEL_LOG_REQUESTS', kind: 'boolean', help: 'Log one line per request.' },
   { name: 'watch-interval', env: 'SPINEL_WATCH_INTERVAL', kind: 'string', default: '0', help: 'Check the tag for a new digest this often (30s, 5m) and switch to it without dropping requests; 0 never.' },

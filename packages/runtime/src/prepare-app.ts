@@ -44,7 +44,7 @@ export type PrepareAppOptions = AppSource & {
   requestTimeoutMs?: number;
   /** A request that waited this long for a free worker gets 503 with `Retry-After`. @default 10000 */
   queueTimeoutMs?: number;
-  /** Bytes each guest memory may grow to. @default no limit */
+  /** Bytes each guest memory may grow to (`max_instance_memory`). @default 268435456 (256 MiB: `DEFAULT_MAX_INSTANCE_MEMORY`) */
   maxInstanceMemory?: number;
   /**
    * Guests may write to their `files` mounts (Spin's `--allow-transient-write`): each mount is

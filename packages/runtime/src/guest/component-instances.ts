@@ -42,6 +42,8 @@ export interface ComponentInstances {
   release(): void;
   /** After a fault (trap, exit, host error): the instance and its glue are dropped. */
   discard(): void;
+  /** Bytes of the current instance's largest memory (0 when there is none): after a trap, before `discard`, it tells whether the guest ran into the memory limit. */
+  memoryBytes(): number;
   /** How fresh instances were made so far. */
   counts(): InstanceCounts;
 }
@@ -144,6 +146,9 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
     },
     discard() {
       template = undefined;
+    },
+    memoryBytes() {
+      return template?.glue.memoryBytes() ?? 0;
     },
     counts() {
       return { ...counts };

@@ -147,6 +147,15 @@ export class GlueTemplate {
     }
   }
 
+  /** Bytes of the largest memory the current core instances export (0 when none does). */
+  memoryBytes(): number {
+    let most = 0;
+    for (const instance of this.current) {
+      for (const value of Object.values(instance.exports)) if (value instanceof WebAssembly.Memory) most = Math.max(most, value.buffer.byteLength);
+    }
+    return most;
+  }
+
   /** Each core module with the import object its current instance was made with (benchmarks time `new WebAssembly.Instance` from these). */
   coreInstantiations(): Array<{ module: WebAssembly.Module; imports: WebAssembly.Imports | undefined }> {
     return this.records.map((rec) => ({ module: rec.module, imports: this.resolve(rec.imports) as WebAssembly.Imports | undefined }));

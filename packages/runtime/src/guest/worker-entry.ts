@@ -153,6 +153,16 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/**
+ * What to add to a trap's message when the guest's memory had come close to its limit: past the
+ * limit `memory.grow` fails inside the guest, which most guests answer by trapping, so the trap
+ * itself does not say memory ran out (Spin logs "instance memory limit exceeded" beside it).
+ */
+function memoryLimitNote(bytes: number, limit: number | undefined): string | undefined {
+  if (limit === undefined || bytes < limit - Math.max(limit / 16, 65_536)) return undefined;
+  return `(its memory had grown to ${bytes} bytes, near the instance memory limit of ${limit} bytes, past which memory.grow fails: if it needs more, raise max_instance_memory in the runtime config or --max-instance-memory)`;
+}
+
 function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_HANDLER_ERROR' | 'RUNTIME_NO_RESPONSE' | 'RUNTIME_UNKNOWN_COMPONENT' | 'RUNTIME_WAGI_UNAVAILABLE', message: string): void {
   const batch = logs.take();
   send({ type: 'error', job, code, message, ...(batch === undefined ? {} : { logs: batch }) });
@@ -185,9 +195,10 @@ function runHttp(msg: HttpJobMessage): void {
       registry.endRequest(ctx);
     }
   } catch (err) {
+    const memoryNote = memoryLimitNote(instances.memoryBytes(), loaded.prepared.memoryLimit);
     // After a fault the glue's own state is suspect: rebuild it for the next request.
     instances.discard();
-    if (!(err instanceof GuestExit && err.status === 0 && response.started)) trapped = err;
+    if (!(err instanceof GuestExit && err.status === 0 && response.started)) trapped = memoryNote === undefined ? err : `${errorText(err)} ${memoryNote}`;
   } finally {
     current = undefined;
     if (body instanceof ChannelBodySource) body.dispose();

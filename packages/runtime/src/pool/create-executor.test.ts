@@ -160,6 +160,33 @@ describe('executor with WAT components', () => {
   });
 });
 
+describe('memory cap by default', () => {
+  it('fails memory bombs of an app without a configured cap fast, keeps serving, and closes with one in flight', async () => {
+    const executor = await createExecutor({ app: testApp([{ id: 'memory-bomb', path: paths['memory-bomb'] ?? '' }, { id: 'hello', path: paths['hello'] ?? '' }]), cache, workers: 2 });
+    try {
+      // Uncapped, one bomb held its worker for 36-60 s, growing to 4 GiB, and nothing could stop
+      // it sooner; at the default cap each fails in about a second (the bound is for a busy machine).
+      const started = Date.now();
+      const bombs = Array.from({ length: 4 }, () => executor.handle('memory-bomb', request('/memory-bomb')).then(() => undefined, (err: ExecutorError) => err));
+      expect((await executor.handle('hello', request('/hello'))).status).toBe(200);
+      for (const error of await Promise.all(bombs)) {
+        expect(error).toMatchObject({ code: 'RUNTIME_GUEST_TRAP', componentId: 'memory-bomb' });
+        // The trap says why: the guest's memory reached the limit.
+        expect(error?.message).toContain('near the instance memory limit of 268435456 bytes');
+      }
+      expect(Date.now() - started).toBeLessThan(60_000);
+      const inFlight = codeOf(executor.handle('memory-bomb', request('/memory-bomb')));
+      await new Promise((r) => setTimeout(r, 100));
+      const closing = Date.now();
+      await executor.close();
+      expect(Date.now() - closing).toBeLessThan(15_000);
+      expect(await inFlight).toBeDefined();
+    } finally {
+      await executor.close();
+    }
+  }, 120_000);
+});
+
 describe('instance reuse', () => {
   it('keeps one instance for up to N requests: the counter increments, then starts again', async () => {
     const executor = await createExecutor({ app: testApp([{ id: 'counter', path: paths['counter'] ?? '' }]), cache, workers: 1, instanceReuse: 3 });

@@ -13,6 +13,16 @@ import { WorkerPool } from './worker-pool.js';
 /** Published for every guest fault: `{ app, componentId, code, message }` (events.ts). */
 export { guestErrorChannel } from '../events.js';
 
+/**
+ * Memory a guest may grow to unless told otherwise (Spin's `max_instance_memory`; Spin itself has
+ * no default below Wasm's 4 GiB). V8 cannot stop a thread while a guest's `memory.grow` keeps
+ * succeeding: an uncapped memory bomb held `worker.terminate()` for 36-60 s, until its memory
+ * reached 4 GiB, so neither a request deadline nor shutdown could end it. Growth also slows as
+ * memory grows (a worker took about 0.1 s to grow to 128 MiB and 1.4-3.2 s to 512 MiB under shared
+ * load); at this cap a bomb fails in about a second, well inside a shutdown grace.
+ */
+export const DEFAULT_MAX_INSTANCE_MEMORY = 256 * 1024 * 1024;
+
 /** Options of {@link createExecutor}. */
 export interface ExecutorOptions {
   /** The locked app whose components are loaded (all of them, at start). */
@@ -33,7 +43,11 @@ export interface ExecutorOptions {
   requestTimeoutMs?: number;
   /** A request that waited this long for a worker is answered `RUNTIME_QUEUE_TIMEOUT` (the trigger's 503). @default 10000 */
   queueTimeoutMs?: number;
-  /** Bytes each guest memory may grow to; growth past it fails inside the guest. @default no limit */
+  /**
+   * Bytes each guest memory may grow to; growth past it fails inside the guest (`memory.grow`
+   * returns -1, and most guests then trap: the request gets 500).
+   * @default {@link DEFAULT_MAX_INSTANCE_MEMORY} (256 MiB)
+   */
   maxInstanceMemory?: number;
   /** Largest component source read at start (checked before reading). @default 536870912 (512 MiB) */
   maxSourceBytes?: number;
@@ -119,7 +133,7 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
         cache,
         use,
         env: options.env ?? {},
-        maxInstanceMemory: options.maxInstanceMemory,
+        maxInstanceMemory: options.maxInstanceMemory ?? DEFAULT_MAX_INSTANCE_MEMORY,
         maxSourceBytes: options.maxSourceBytes,
         writableMounts: options.writableMounts,
         interfaces,

@@ -59,6 +59,8 @@ export interface PreparedComponent {
   spin1Http?: Spin1HttpEntry;
   /** Interfaces imported at a WASI 0.2 release candidate (key → rc), whose shapes the worker adapts. */
   wasiRc?: Array<[string, WasiRc]>;
+  /** Bytes each of its memories may grow to (the executor's `maxInstanceMemory`), when capped. */
+  memoryLimit?: number | undefined;
 }
 
 const PAGE = 65_536;
@@ -110,7 +112,7 @@ async function compileCapped(bytes: Uint8Array, id: string, maxInstanceMemory: n
     const maxPages = Math.max(1, Math.floor(maxInstanceMemory / PAGE));
     const capped = capModuleMemory(bytes, maxPages);
     if (capped.maxInitialPages > maxPages) {
-      throw new ComponentLoadError('RUNTIME_MEMORY_LIMIT', `Component "${id}" needs ${capped.maxInitialPages * PAGE} bytes of memory to start, more than the instance memory limit of ${maxInstanceMemory} bytes. Raise --max-instance-memory.`, { componentId: id });
+      throw new ComponentLoadError('RUNTIME_MEMORY_LIMIT', `Component "${id}" needs ${capped.maxInitialPages * PAGE} bytes of memory to start, more than the instance memory limit of ${maxInstanceMemory} bytes. Raise it with --max-instance-memory or max_instance_memory in the runtime config.`, { componentId: id });
     }
     code = capped.bytes;
   }
@@ -221,7 +223,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     }
     const module = await compileCapped(bytes, id, options.maxInstanceMemory);
     const imports = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
-    return { id, kind: 'wagi', glueUrl: undefined, imports, modules: { module }, env, mounts };
+    return { id, kind: 'wagi', glueUrl: undefined, imports, modules: { module }, env, mounts, memoryLimit: options.maxInstanceMemory };
   }
   if (binaryKind === 'module' && embedsComponentType(bytes)) {
     ({ bytes, sha256 } = await componentizedCached(bytes, id, options.cache));
@@ -278,6 +280,7 @@ export async function prepareComponent(component: LockedComponent, options: Prep
     ...(http === undefined ? {} : { http }),
     ...(use.redis ? { redis: true } : {}),
     ...(rcs.size === 0 ? {} : { wasiRc: [...rcs] }),
+    memoryLimit: options.maxInstanceMemory,
   };
 }
 
@@ -314,5 +317,6 @@ async function prepareSpin1Module(
     mounts,
     ...(use.http === 'spin' && shape.http !== undefined ? { spin1Http: shape.http } : {}),
     ...(use.redis ? { redis: true } : {}),
+    memoryLimit: maxInstanceMemory,
   };
 }

@@ -135,4 +135,48 @@ source = ${JSON.stringify(bomb)}
     expect(Date.now() - signalled).toBeLessThan(7_000);
     await Promise.all(answers);
   }, 180_000);
+
+  it('caps instance memory by default: memory bombs get 500 fast, a healthy component keeps answering, SIGTERM with bombs in flight exits within the grace', async () => {
+    const bomb = await watComponent('memory-bomb');
+    const dir = mkdtempSync(join(tmpdir(), 'spinel-up-bomb-'));
+    writeFileSync(
+      join(dir, 'spin.toml'),
+      `spin_manifest_version = 2
+[application]
+name = "bombs"
+
+[[trigger.http]]
+route = "/bomb"
+component = "bomb"
+
+[[trigger.http]]
+route = "/hello"
+component = "hello"
+
+[component.bomb]
+source = ${JSON.stringify(bomb)}
+
+[component.hello]
+source = ${JSON.stringify(hello)}
+`,
+    );
+    // No --max-instance-memory: uncapped, one bomb held its worker 36-60 s (V8 cannot stop a
+    // thread whose memory.grow keeps succeeding) and the process could not exit sooner.
+    const s = await up(['--workers', '2', '--shutdown-timeout', '2s', '--state-dir', ''], dir);
+    const started = Date.now();
+    const bombs = Array.from({ length: 4 }, () => fetch(`${s.base}/bomb`).then((r) => r.status, () => 'cut'));
+    const healthy = await fetch(`${s.base}/hello`);
+    expect([healthy.status, await healthy.text()]).toEqual([200, 'hello from wat\n']);
+    expect(await Promise.all(bombs)).toEqual([500, 500, 500, 500]);
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(s.output()).toMatch(/Error processing request: Component "bomb" failed/);
+    const inFlight = [fetch(`${s.base}/bomb`).catch(() => 'cut'), fetch(`${s.base}/bomb`).catch(() => 'cut')];
+    await new Promise((r) => setTimeout(r, 200));
+    const signalled = Date.now();
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    // The 2 s grace, plus the process's own teardown on a busy machine.
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    await Promise.all(inFlight);
+  }, 180_000);
 });
