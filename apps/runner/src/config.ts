@@ -24,7 +24,7 @@ export interface RunnerConfig {
   workers?: number;
   /** A request running longer is stopped. @default none */
   requestTimeoutMs?: number;
-  /** Bytes a guest's memory may grow to. @default no limit */
+  /** Bytes a guest's memory may grow to. @default the runtime's, 256 MiB */
   maxInstanceMemory?: number;
   /** `json`: one JSON object per line; `text`: one readable line per event. @default "json" */
   logFormat: 'json' | 'text';
