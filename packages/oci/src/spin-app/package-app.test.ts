@@ -237,6 +237,23 @@ describe('packageApp', () => {
     expect(lockedApp.components[0]?.dependencies?.['my:dep/x']?.source.source).toContain(join(dir, 'cache'));
   });
 
+  it('refuses to compose a component with middleware (Spin composes it at push; layers of it run nowhere)', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    const { writeFile } = await import('node:fs/promises');
+    const { pathToFileURL } = await import('node:url');
+    const middlewarePath = join(dir, 'mw.wasm');
+    await writeFile(middlewarePath, Buffer.from('\0asm\u000d\0\u0001\0middleware'));
+    const component = app.components[0];
+    if (component === undefined) throw new Error('no component');
+    component.trigger_dependencies = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    const asked: string[] = [];
+    const err = await packageApp(app, { composeDependencies: async (c) => (asked.push(c.id), wasmA) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'OCI_APP_INVALID' });
+    expect((err as Error).message).toContain("Component 'a' has HTTP middleware");
+    expect((err as Error).message).toContain('--compose=false');
+    expect(asked).toEqual([]);
+  });
+
   it('composes a component with its dependencies into one layer when asked (--compose), leaving the others alone', async () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }, { id: 'b', wasm: wasmB }] });
     const { writeFile } = await import('node:fs/promises');

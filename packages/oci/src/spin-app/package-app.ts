@@ -81,7 +81,8 @@ export interface PackageAppOptions {
    * Composes a component that has `dependencies` into one component (Spin's `--compose`, the
    * default of `spin registry push`): its result is pushed as the component's only wasm layer and
    * the pushed locked component has no `dependencies`. Without it each dependency is a layer of
-   * its own (`--compose=false`). Middleware (`trigger_dependencies`) stays in layers either way.
+   * its own (`--compose=false`). Middleware (`trigger_dependencies`) cannot be composed here: with it
+   * given, a component with middleware is refused (`OCI_APP_INVALID`); without it, middleware is pushed as layers.
    * Its errors pass through.
    */
   composeDependencies?: (component: LockedComponent) => Promise<Uint8Array>;
@@ -186,6 +187,14 @@ async function assemble(app: LockedApp, mode: 'simple' | 'archive', ctx: Assembl
     // The component's Wasm; composed with its dependencies into one layer when asked
     // (Spin's `assemble_layers_composed`), which then leaves no dependencies to push.
     const wasm: PackagedBlob[] = [];
+    const middleware = Object.values(component.trigger_dependencies ?? {}).some((list) => list.length > 0);
+    if (ctx.compose !== undefined && middleware) {
+      // Spin composes middleware at push through its trigger (`--precompose-only`) and its loader
+      // never reads trigger dependencies from layers: pushed as layers, neither host could run it.
+      throw new AppInvalidError(
+        `Component '${component.id}' has HTTP middleware (trigger_dependencies), which spinel cannot compose at push as Spin does (it chains wasi:http/handler@0.3.0, WASI 0.3); pushed as separate layers, Spin could not run it. Push this app with \`spin registry push\`, or with --compose=false to keep the middleware as layers only spinel reads.`,
+      );
+    }
     if (ctx.compose !== undefined && Object.keys(component.dependencies ?? {}).length > 0) {
       const composed = await ctx.compose(structuredClone(component));
       component.source = { content_type: component.source.content_type, inline: composed };

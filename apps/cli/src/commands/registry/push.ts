@@ -50,7 +50,7 @@ export class RegistryPush extends SpinelCommand {
     quiet: quietFlag,
     compose: Flags.string({
       description:
-        'Compose each component with its dependencies before pushing (true, the default, as in Spin: hosts that cannot compose can run it); false pushes one layer per dependency.',
+        'Compose each component with its dependencies before pushing (true, the default, as in Spin: hosts that cannot compose can run it); false pushes one layer per dependency. An app with HTTP middleware cannot be composed here (Spin composes it at push): push it with Spin, or with false to keep the middleware as layers.',
       options: ['true', 'false'],
       default: 'true',
     }),
