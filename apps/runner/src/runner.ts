@@ -7,14 +7,12 @@
  * the tag is pulled and prepared beside the running version and switched in only once it is
  * ready; a version that fails is logged and never serves.
  */
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Cache } from '@spinel/cache';
-import type { LockedApp } from '@spinel/manifest';
 import { ADMIN_PATHS, createAdminServer, type Readiness } from './admin-server.js';
 import { createAppListener, type AppListener } from './app-listener.js';
 import { openAppSource, type AppSource, type LoadedApp } from './app-source.js';
@@ -124,7 +122,8 @@ export function createRunner(deps: RunnerDeps): Runner {
         if (errorCode(err) !== 'RUNTIME_COMPONENT_INTEGRITY') throw err;
         metrics.cacheIntegrityFailures.inc();
         logger.warn('app.cache_corrupt', `${(err as Error).message.split('; it was not run')[0]}; pulling ${loaded.digest ?? source.display} again.`, { digest: loaded.digest, code: 'RUNTIME_COMPONENT_INTEGRITY' });
-        await removeCorruptBlobs(cache, loaded.app);
+        const { removeCorruptBlobs } = await import('@spinel/cache');
+        await removeCorruptBlobs(cache, loaded.app.components.map((c) => c.source.source));
         loaded = await load(loaded.digest ?? digest, workDir);
         version = await prepareVersion(loaded);
       }
@@ -451,22 +450,4 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-/**
- * Removes every cached blob of `app` whose content no longer matches its digest (the runtime
- * removed the one it refused; others may have been changed too), so the next pull fetches them.
- */
-async function removeCorruptBlobs(cache: Cache, app: LockedApp): Promise<void> {
-  const { hashFile } = await import('@spinel/cache');
-  for (const component of app.components) {
-    const url = component.source.source;
-    if (url === undefined || !url.startsWith('file:')) continue;
-    const path = fileURLToPath(url);
-    const digest = cache.blobDigestAt(path);
-    if (digest === undefined) continue;
-    const info = await lstat(path).catch(() => undefined);
-    const intact = info?.isFile() === true && (await hashFile(path).catch(() => undefined)) === digest;
-    if (!intact) await cache.remove(digest).catch(() => false);
-  }
 }

@@ -17,7 +17,7 @@ export { parseDigest, isDigest, sha256Digest, digestFileName, digestFromFileName
 export type { ParsedDigest } from './digest.js';
 export { openCache, Cache } from './cache.js';
 export { hashFile } from './hash-file.js';
-export { listEntries, cacheSize, verifyCache, pruneCache, cleanCache } from './maintenance.js';
+export { listEntries, cacheSize, verifyCache, pruneCache, cleanCache, removeCorruptBlobs } from './maintenance.js';
 export type {
   EntryKind,
   CacheEntry,

@@ -1,10 +1,12 @@
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCache } from './cache.js';
 import type { Cache } from './cache.js';
 import { sha256Digest } from './digest.js';
+import { removeCorruptBlobs } from './maintenance.js';
 import { tempName } from './temp-files.js';
 
 const DAY = 86_400_000;
@@ -84,6 +86,27 @@ describe('verify', () => {
     expect(report.corrupt).toHaveLength(1);
     expect(report.corrupt[0]?.removed).toBe(false);
     expect(await cache.has(bad.digest)).toBe(true);
+  });
+});
+
+describe('removeCorruptBlobs', () => {
+  it('removes the named blobs that changed or became links, keeps intact ones, and ignores paths outside the blobs', async () => {
+    const good = await putAged('good wasm', 0, 'wasm');
+    const flipped = await putAged('flipped wasm', 0, 'wasm');
+    const linked = await putAged('linked data', 0);
+    await writeFile(flipped.path, 'flipped wAsm');
+    const elsewhere = join(root, 'elsewhere.wasm');
+    await writeFile(elsewhere, 'linked data');
+    await rm(linked.path);
+    await symlink(elsewhere, linked.path);
+
+    const removed = await removeCorruptBlobs(cache, [pathToFileURL(good.path).href, pathToFileURL(flipped.path).href, linked.path, elsewhere, undefined]);
+
+    expect(removed.sort()).toEqual([flipped.digest, linked.digest].sort());
+    expect(await cache.has(good.digest)).toBe(true);
+    expect(await cache.has(flipped.digest)).toBe(false);
+    expect(await cache.has(linked.digest)).toBe(false);
+    expect((await stat(elsewhere)).isFile()).toBe(true);
   });
 });
 

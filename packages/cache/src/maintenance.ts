@@ -1,6 +1,7 @@
-import { readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Cache } from './cache.js';
 import { readDerivedChecked } from './derived-record.js';
 import { hashFile } from './hash-file.js';
@@ -372,4 +373,26 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
     }
   });
   await Promise.all(workers);
+}
+
+/**
+ * Removes each blob of this cache named by `sources` (`file:` URLs or paths, as a locked app's
+ * component sources are) whose content no longer matches its digest, or that is no longer a
+ * regular file, so the next pull fetches it again. Sources outside the cache's blobs are ignored.
+ * For a host that was refused a component (`RUNTIME_COMPONENT_INTEGRITY`): the runtime removes
+ * the blob it refused; others of the same app may have been changed too.
+ * @returns the digests removed
+ */
+export async function removeCorruptBlobs(cache: Cache, sources: Iterable<string | undefined>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const source of sources) {
+    if (source === undefined) continue;
+    const path = source.startsWith('file:') ? fileURLToPath(source) : source;
+    const digest = cache.blobDigestAt(path);
+    if (digest === undefined) continue;
+    const info = await lstat(path).catch(() => undefined);
+    const intact = info?.isFile() === true && (await hashFile(path).catch(() => undefined)) === digest;
+    if (!intact && (await cache.remove(digest).catch(() => false))) removed.push(digest);
+  }
+  return removed;
 }

@@ -1,10 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
-import type { Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
 import { cacheDirFlag, SpinelCommand } from '../../base-command.js';
 import { cacheRoot, openTargetFromFlags } from '../registry/app-flags.js';
@@ -203,7 +201,8 @@ export class Up extends SpinelCommand {
         // fetch the app again once, from the registry or the source URL, and start from that.
         if ((err as { code?: unknown }).code !== 'RUNTIME_COMPONENT_INTEGRITY' || source.kind === 'wasm') throw err;
         process.stderr.write(`Warning: ${(err as Error).message.split('; it was not run')[0]}; fetching it again.\n`);
-        await removeCorruptBlobs(cache, app);
+        const { removeCorruptBlobs } = await import('@spinel/cache');
+        await removeCorruptBlobs(cache, app.components.map((c) => c.source.source));
         app = (await applyParityFlags(flags, await loadApp(), logDir)).app;
         await writeFile(join(workDir, 'spin.lock'), serializeLockedApp(app));
         running = await start(app);
@@ -258,25 +257,6 @@ export class Up extends SpinelCommand {
     } finally {
       await opened.close();
     }
-  }
-}
-
-/**
- * Removes the cache blobs an app runs from that are not intact (changed, truncated or replaced by
- * a link), so locking or pulling again fetches them. The runtime removes what it refuses itself;
- * this covers a refusal raised before its cache was at hand.
- */
-async function removeCorruptBlobs(cache: Cache, app: LockedApp): Promise<void> {
-  const { hashFile } = await import('@spinel/cache');
-  for (const component of app.components) {
-    const url = component.source.source;
-    if (url === undefined || !url.startsWith('file:')) continue;
-    const path = fileURLToPath(url);
-    const digest = cache.blobDigestAt(path);
-    if (digest === undefined) continue;
-    const info = await lstat(path).catch(() => undefined);
-    const intact = info?.isFile() === true && (await hashFile(path).catch(() => undefined)) === digest;
-    if (!intact) await cache.remove(digest).catch(() => false);
   }
 }
 
