@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { relative } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { renderError } from '../render-error.js';
-import { classify, ignoredDirectory, readWatchPlan, type WatchPlan } from './watch-plan.js';
+import { classify, ignoredDirectory, isArtifact, readWatchPlan, type WatchPlan } from './watch-plan.js';
 
 /** Options of {@link AppWatcher}. */
 export interface AppWatcherOptions {
@@ -108,7 +108,9 @@ export class AppWatcher {
       this.reasons.add(`${rel} changed`);
       // Newer sources make the build under way pointless (Spin stops it too).
       this.build?.abort();
-    } else if (change.kind === 'artifact' || change.kind === 'build') {
+    } else if (change.kind === 'artifact' || (change.kind === 'build' && isArtifact(plan, path))) {
+      // With --skip-build a source edit does nothing (Spin's `watch --skip-build` serves built
+      // artifacts only); a file both watched for builds and served still restarts serving.
       this.pendingRestart = true;
       this.reasons.add(`${rel} changed`);
     }

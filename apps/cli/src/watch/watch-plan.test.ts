@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classify, ignoredDirectory, readWatchPlan } from './watch-plan.js';
+import { classify, ignoredDirectory, isArtifact, readWatchPlan } from './watch-plan.js';
 
 const root = mkdtempSync(join(tmpdir(), 'spinel-watch-plan-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,6 +56,11 @@ describe('the watch plan', () => {
     expect(at('docs/deeper/a.md')).toEqual({ kind: 'none' });
     expect(at('src/index.ts')).toEqual({ kind: 'none' });
     expect(classify(plan, join(root, '..', 'elsewhere.ts'))).toEqual({ kind: 'none' });
+    // What --skip-build restarts on: served files only, never a build's sources.
+    expect(isArtifact(plan, join(root, 'api/dist/api.wasm'))).toBe(true);
+    expect(isArtifact(plan, join(root, 'public/index.html'))).toBe(true);
+    expect(isArtifact(plan, join(root, 'api/src/deep/index.ts'))).toBe(false);
+    expect(isArtifact(plan, join(root, '..', 'fs.wasm'))).toBe(false);
     // Roots: existing directories only, none nested in another.
     expect(plan.roots).toEqual([root]);
     expect(ignoredDirectory(plan, join(root, 'api', 'node_modules', 'x'))).toBe(true);

@@ -72,8 +72,14 @@ export function classify(plan: WatchPlan, path: string): ChangeKind {
   if (rel.startsWith('..')) return { kind: 'none' };
   const components = plan.builds.filter((b) => matcher(b.globs)(rel)).map((b) => b.component);
   if (components.length > 0) return { kind: 'build', components };
-  if (plan.artifacts.length > 0 && matcher(plan.artifacts)(rel)) return { kind: 'artifact' };
+  if (isArtifact(plan, path)) return { kind: 'artifact' };
   return { kind: 'none' };
+}
+
+/** Whether `path` is a component source or a mounted file (a change to it restarts serving), whatever else it is. */
+export function isArtifact(plan: WatchPlan, path: string): boolean {
+  const rel = relative(plan.appDir, path).split(sep).join('/');
+  return !rel.startsWith('..') && plan.artifacts.length > 0 && matcher(plan.artifacts)(rel);
 }
 
 const matchers = new Map<string, (path: string) => boolean>();
