@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
-import type { AppVersion } from './app-version.js';
+import type { AppVersion, RouteLabels } from './app-version.js';
 import { RunnerError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -48,39 +48,27 @@ export function createAppListener(options: AppListenerOptions): AppListener {
   let draining = false;
   let lastArrival = 0;
   const idleWaiters: Array<() => void> = [];
-  // Children of labelled metrics, kept per label pair: prom-client hashes labels on every call otherwise.
-  const children = new Map<string, { duration: ReturnType<RunnerMetrics['requestDuration']['labels']>; byStatus: Map<number, ReturnType<RunnerMetrics['requests']['labels']>> }>();
+  // The gauge is read when scraped: nothing per request beyond the count kept here.
+  metrics.onScrape(() => metrics.inFlight.set(inFlight));
 
   const server = createServer({ maxHeaderSize: 16 * 1024, keepAliveTimeout: 5000 });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const version = current;
     const started = performance.now();
     inFlight++;
-    metrics.inFlight.inc();
     if (draining) {
       lastArrival = Date.now();
       res.setHeader('connection', 'close');
     }
     res.once('close', () => {
       inFlight--;
-      metrics.inFlight.dec();
-      const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-      const labels = version?.labelsFor(path) ?? { component: '', route: '' };
-      const key = `${labels.component}\0${labels.route}`;
-      let child = children.get(key);
-      if (child === undefined) {
-        child = { duration: metrics.requestDuration.labels(labels.component, labels.route), byStatus: new Map() };
-        children.set(key, child);
-      }
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const path = query < 0 ? url : url.slice(0, query);
+      const labels = version?.labelsFor(path) ?? UNMATCHED;
       const status = res.writableFinished ? res.statusCode : 0;
-      let counter = child.byStatus.get(status);
-      if (counter === undefined) {
-        counter = metrics.requests.labels(labels.component, labels.route, String(status));
-        child.byStatus.set(status, counter);
-      }
-      counter.inc();
       const seconds = (performance.now() - started) / 1000;
-      child.duration.observe(seconds);
+      metrics.requests.record(labels, status, seconds);
       if (options.logRequests === true) {
         logger.info('http.request', `${req.method ?? 'GET'} ${path} ${status === 0 ? 'aborted' : status}`, {
           method: req.method,
@@ -170,6 +158,9 @@ export function createAppListener(options: AppListenerOptions): AppListener {
     },
   };
 }
+
+/** The labels of a request no version answered (none was serving yet). */
+const UNMATCHED: RouteLabels = { component: '', route: '' };
 
 function sleep(ms: number): Promise<void> {
   // Not unref'd: a drain must keep the process alive until it ends.

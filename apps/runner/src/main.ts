@@ -46,7 +46,10 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     return 0;
   }
   const { config } = parsed;
-  const logger = createLogger({ format: config.logFormat, stream: stdout });
+  // Lines of one event-loop turn go out in one write; whatever waits is written before the process exits.
+  const logger = createLogger({ format: config.logFormat, stream: stdout, coalesce: true });
+  const flushLog = (): void => logger.flush();
+  process.on('exit', flushLog);
   const runner = createRunner({ config, logger, env, cwd: io.cwd ?? process.cwd() });
 
   let stopping: Promise<void> | undefined;
@@ -75,6 +78,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     await stopping;
     return outcome.kind === 'signal' ? 0 : 1;
   } finally {
+    logger.flush();
+    process.off('exit', flushLog);
     signals.off('SIGTERM', onTerm);
     signals.off('SIGINT', onInt);
     signals.off('SIGHUP', onHup);

@@ -3,17 +3,16 @@
  * process never mix counts). Label values come from the manifest (component ids, route
  * patterns) and from status codes, never from request paths, so cardinality stays bounded.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { registerProcessMetrics } from './process-metrics.js';
+import { registerRequestMetrics, type RequestMetrics } from './request-metrics.js';
 
 /** The metrics one runner keeps, and its registry. */
 export interface RunnerMetrics {
   readonly registry: Registry;
-  /** `spinel_http_requests_total{component,route,status}` */
-  readonly requests: Counter<'component' | 'route' | 'status'>;
-  /** `spinel_http_request_duration_seconds{component,route}` */
-  readonly requestDuration: Histogram<'component' | 'route'>;
-  /** `spinel_http_requests_in_flight` */
+  /** `spinel_http_requests_total{component,route,status}` and `spinel_http_request_duration_seconds{component,route}` (request-metrics.ts). */
+  readonly requests: RequestMetrics;
+  /** `spinel_http_requests_in_flight` (set by an `onScrape` function: the listener knows the count). */
   readonly inFlight: Gauge;
   /** `spinel_guest_traps_total{component}` */
   readonly guestTraps: Counter<'component'>;
@@ -49,9 +48,10 @@ export interface RunnerMetrics {
   /** `spinel_ready`: 1 when /readyz answers 200. */
   readonly ready: Gauge;
   /**
-   * Registers a function run when a metric read from the runtime (queue, workers, instances,
-   * key-value operations) is scraped, to bring it up to date first. It runs once per such
-   * metric, so it must be cheap and idempotent. Returns the unregistering function.
+   * Registers a function run when a metric kept outside prom-client (in flight, guest output
+   * lines, and those read from the runtime: queue, workers, instances, key-value operations) is
+   * scraped, to bring it up to date first. It runs once per such metric, so it must be cheap and
+   * idempotent. Returns the unregistering function.
    */
   onScrape(refresh: () => void): () => void;
 }
@@ -77,15 +77,8 @@ export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerM
       return () => void refreshers.delete(refresh);
     },
     registry,
-    requests: new Counter({ name: 'spinel_http_requests_total', help: 'HTTP requests answered, by component, route pattern and status.', labelNames: ['component', 'route', 'status'], registers }),
-    requestDuration: new Histogram({
-      name: 'spinel_http_request_duration_seconds',
-      help: 'Time from receiving a request to the end of its response.',
-      labelNames: ['component', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    }),
-    inFlight: new Gauge({ name: 'spinel_http_requests_in_flight', help: 'Requests being handled now (queued ones included).', registers }),
+    requests: registerRequestMetrics(registry),
+    inFlight: new Gauge({ name: 'spinel_http_requests_in_flight', help: 'Requests being handled now (queued ones included).', registers, collect }),
     guestTraps: new Counter({ name: 'spinel_guest_traps_total', help: 'Requests whose guest trapped.', labelNames: ['component'], registers }),
     guestTimeouts: new Counter({ name: 'spinel_guest_timeouts_total', help: 'Requests stopped at their deadline (--request-timeout).', labelNames: ['component'], registers }),
     requestErrors: new Counter({ name: 'spinel_request_errors_total', help: 'Requests that failed in the runtime, by component and error code.', labelNames: ['component', 'code'], registers }),
@@ -99,7 +92,7 @@ export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerM
     workers: new Gauge({ name: 'spinel_workers', help: 'Worker threads running guests: busy ones and all (temporary ones included).', labelNames: ['state'], registers, collect }),
     instancesCreated: new Counter({ name: 'spinel_instances_created_total', help: 'Wasm instances made, by component (about one per request).', labelNames: ['component'], registers, collect }),
     keyValueOperations: new Counter({ name: 'spinel_key_value_operations_total', help: 'Key-value operations made by guests, by store label and operation.', labelNames: ['store', 'op'], registers, collect }),
-    guestOutputLines: new Counter({ name: 'spinel_guest_output_lines_total', help: 'Lines of guest stdout/stderr forwarded to the log.', labelNames: ['component', 'stream'], registers }),
+    guestOutputLines: new Counter({ name: 'spinel_guest_output_lines_total', help: 'Lines of guest stdout/stderr forwarded to the log.', labelNames: ['component', 'stream'], registers, collect }),
     pulls: new Counter({ name: 'spinel_app_pulls_total', help: 'App pulls from the registry or layout.', labelNames: ['outcome'], registers }),
     pullBlobs: new Counter({ name: 'spinel_app_pull_blobs_total', help: 'Blobs of pulled apps: cached (already in the cache) or downloaded.', labelNames: ['outcome'], registers }),
     registryChecks: new Counter({ name: 'spinel_registry_checks_total', help: 'Checks of the tag for a new digest.', labelNames: ['outcome'], registers }),

@@ -102,44 +102,94 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     metrics.outbound.labels(componentId, schemeOf(destination), 'allowed').inc();
   };
   let closed = false;
+  /** Guest output lines by component and stream, added to the counter when it is scraped. */
+  const outputLines = new Map<string, { componentId: string; stream: 'stdout' | 'stderr'; pending: number }>();
+  const takeOutputLines = (): void => {
+    for (const cell of outputLines.values()) {
+      if (cell.pending === 0) continue;
+      metrics.guestOutputLines.labels(cell.componentId, cell.stream).inc(cell.pending);
+      cell.pending = 0;
+    }
+  };
+  const stopOutputScrape = metrics.onScrape(takeOutputLines);
   /**
    * Guest stdout/stderr of one version (the runtime's `onGuestOutput`): a log line per line
    * written. The runtime hands over a request's writes together, in one synchronous run, as they
    * were made (a guest may write a line and its newline apart): a line is logged when its newline
    * comes, and what is left without one once that run is over is logged as a line of its own.
+   * Each component's stream keeps its decoder and log writer (fields serialised once), so a
+   * request's line costs its text and little else.
    */
   const guestOutput = (digest: string | undefined): GuestOutputHandler => {
-    const pending = new Map<string, { componentId: string; stream: 'stdout' | 'stderr'; decoder: TextDecoder; text: string }>();
-    let flushing = false;
-    const log = (componentId: string, stream: 'stdout' | 'stderr', lines: string[]): void => {
-      const fields = { component: componentId, stream, digest };
-      // One write of newlines could be thousands of log events: past the bound the rest are counted.
-      for (const line of lines.slice(0, MAX_LINES_PER_CHUNK)) logger.info('guest.output', line.endsWith('\r') ? line.slice(0, -1) : line, fields);
-      if (lines.length > MAX_LINES_PER_CHUNK) logger.warn('guest.output_truncated', `${lines.length - MAX_LINES_PER_CHUNK} more lines of ${stream} from ${componentId} were not logged.`, { ...fields, lines: lines.length - MAX_LINES_PER_CHUNK });
-      metrics.guestOutputLines.labels(componentId, stream).inc(lines.length);
-    };
-    const flush = (): void => {
-      flushing = false;
-      for (const part of pending.values()) {
-        const rest = part.text + part.decoder.decode();
-        if (rest !== '' && !closed) log(part.componentId, part.stream, [rest]);
+    interface OutputStream {
+      decoder: TextDecoder;
+      /** Text after the last newline. */
+      text: string;
+      /** Waiting for the end of the run (text or bytes of a character left over). */
+      open: boolean;
+      line: (msg: string) => void;
+      truncated: (msg: string, lines: number) => void;
+      count: { pending: number };
+    }
+    const streams = new Map<string, { stdout?: OutputStream; stderr?: OutputStream }>();
+    const open: OutputStream[] = [];
+    const streamOf = (componentId: string, stream: 'stdout' | 'stderr'): OutputStream => {
+      let byStream = streams.get(componentId);
+      if (byStream === undefined) {
+        byStream = {};
+        streams.set(componentId, byStream);
       }
-      pending.clear();
+      let found = byStream[stream];
+      if (found === undefined) {
+        const fields = { component: componentId, stream, digest };
+        const key = `${componentId}\0${stream}`;
+        let count = outputLines.get(key);
+        if (count === undefined) {
+          count = { componentId, stream, pending: 0 };
+          outputLines.set(key, count);
+        }
+        found = {
+          decoder: new TextDecoder(),
+          text: '',
+          open: false,
+          line: logger.writer('info', 'guest.output', fields),
+          truncated: (msg, lines) => logger.warn('guest.output_truncated', msg, { ...fields, lines }),
+          count,
+        };
+        byStream[stream] = found;
+      }
+      return found;
+    };
+    const emit = (s: OutputStream, line: string): void => s.line(line.endsWith('\r') ? line.slice(0, -1) : line);
+    const flush = (): void => {
+      for (const s of open.splice(0)) {
+        s.open = false;
+        const rest = s.text + s.decoder.decode();
+        s.text = '';
+        if (rest === '' || closed) continue;
+        emit(s, rest);
+        s.count.pending++;
+      }
     };
     return (componentId, stream, bytes) => {
-      if (closed) return;
-      const key = `${stream}\0${componentId}`;
-      let part = pending.get(key);
-      if (part === undefined) {
-        part = { componentId, stream, decoder: new TextDecoder(), text: '' };
-        pending.set(key, part);
+      if (closed || bytes.length === 0) return;
+      const s = streamOf(componentId, stream);
+      const text = s.text + s.decoder.decode(bytes, { stream: true });
+      let start = 0;
+      let lines = 0;
+      // One write of newlines could be thousands of log events: past the bound the rest are counted.
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        if (lines < MAX_LINES_PER_CHUNK) emit(s, text.slice(start, end));
+        lines++;
+        start = end + 1;
       }
-      const lines = (part.text + part.decoder.decode(bytes, { stream: true })).split('\n');
-      part.text = lines.pop() ?? '';
-      if (lines.length > 0) log(componentId, stream, lines);
-      if (!flushing) {
-        flushing = true;
-        queueMicrotask(flush);
+      s.text = start === 0 ? text : text.slice(start);
+      if (lines > MAX_LINES_PER_CHUNK) s.truncated(`${lines - MAX_LINES_PER_CHUNK} more lines of ${stream} from ${componentId} were not logged.`, lines - MAX_LINES_PER_CHUNK);
+      s.count.pending += lines;
+      // A write ending in a newline leaves nothing behind (not even part of a character).
+      if (!s.open && bytes[bytes.length - 1] !== 0x0a) {
+        s.open = true;
+        if (open.push(s) === 1) queueMicrotask(flush);
       }
     };
   };
@@ -167,6 +217,7 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     close() {
       closed = true;
       stopScrape();
+      stopOutputScrape();
       for (const [name, listener] of subscriptions) unsubscribe(name, listener);
     },
   };
