@@ -12,14 +12,10 @@
 import type { InheritConfiguration } from '@spinel/manifest';
 import { DependencyError } from '../../errors.js';
 import { WasmFormatError } from '../wasm-reader.js';
-import { inherits } from './capability-sets.js';
-import { ComponentBuilder, type SortIndex } from './component-builder.js';
-import type { ComponentImport, InstanceType } from './component-types.js';
+import type { ComponentImport } from './component-types.js';
 import { Sort } from './component-types.js';
 import { ComponentShapeError, decodeComponent, type DecodedComponent, type ResourceTable } from './decode-component.js';
-import { buildDenyAdapter } from './deny-adapter.js';
-import { orderImports } from './import-order.js';
-import { TypeEncoder } from './type-encoder.js';
+import { NestedComposition, sortOf } from './nested-composition.js';
 
 /** One dependency to compose. */
 export interface ComposeDependency {
@@ -73,16 +69,6 @@ export function matchesImport(dependencyName: string, importName: string): boole
   if (d.iface !== undefined && d.iface !== iface) return false;
   if (d.version !== undefined && d.version !== version) return false;
   return true;
-}
-
-function mergeInstance(a: InstanceType, b: InstanceType): InstanceType {
-  const names = new Set(a.exports.map((e) => e.name));
-  const extra = b.exports.filter((e) => !names.has(e.name));
-  return extra.length === 0 ? a : { kind: 'instance', exports: [...a.exports, ...extra] };
-}
-
-function sortOf(imp: ComponentImport): number {
-  return imp.kind === 'instance' ? Sort.instance : Sort.func;
 }
 
 function decode(bytes: Uint8Array, resources: ResourceTable, componentId: string, what: string, extra: { dependency?: string; source?: string }): DecodedComponent {
@@ -180,63 +166,18 @@ export function composeDependencies(request: ComposeRequest): Uint8Array {
 }
 
 function build(request: ComposeRequest, root: DecodedComponent, decoded: readonly DecodedComponent[], satisfiedBy: ReadonlyMap<string, { index: number; exportName: string }>): Uint8Array {
-  // The composed component's imports: merged by name across everything nested in it.
-  const outer = new Map<string, ComponentImport>();
-  const add = (imp: ComponentImport): void => {
-    const known = outer.get(imp.name);
-    if (known === undefined) outer.set(imp.name, imp);
-    else if (known.kind === 'instance' && imp.kind === 'instance') outer.set(imp.name, { ...known, type: mergeInstance(known.type, imp.type) });
-    else if (known.kind !== imp.kind) throw new ComponentShapeError(`${imp.name} is imported both as an instance and as a function`);
-  };
-  for (const imp of root.imports) if (!satisfiedBy.has(imp.name)) add(imp);
-  const adapters = request.dependencies.map((dep, i) => {
-    const imports = decoded[i]?.imports ?? [];
-    const denied = imports.filter((imp) => imp.kind === 'instance' && !inherits(dep.inherit ?? undefined, imp.name));
-    for (const imp of imports) if (!denied.includes(imp)) add(imp);
-    if (denied.length === 0) return undefined;
-    const available = new Map(imports.map((imp) => [imp.name, imp]));
-    return { bytes: buildDenyAdapter(denied, available), denied: new Set(denied.map((d) => d.name)) };
-  });
-
-  const builder = new ComponentBuilder();
-  const types = new TypeEncoder(builder);
-  const funcs = new Map<string, number>();
-  const ordered = orderImports([...outer.values()].filter((i) => i.kind === 'instance'), outer);
-  for (const imp of ordered) if (imp.kind === 'instance') types.importInstance(imp.name, imp.type);
-  for (const imp of outer.values()) if (imp.kind === 'func') funcs.set(imp.name, types.importFunc(imp.name, imp.type));
-  const fromOuter = (imp: ComponentImport): SortIndex => {
-    const index = imp.kind === 'instance' ? types.instances.get(imp.name) : funcs.get(imp.name);
-    if (index === undefined) throw new ComponentShapeError(`${imp.name} is not imported`);
-    return { name: imp.name, sort: sortOf(imp), index };
-  };
-
-  const adapterComponents = adapters.map((a) => (a === undefined ? undefined : builder.component(a.bytes)));
-  const depComponents = request.dependencies.map((d) => builder.component(d.bytes));
-  const rootComponent = builder.component(request.bytes);
-
-  const depInstances = request.dependencies.map((_, i) => {
-    const adapter = adapters[i];
-    const adapterComponent = adapterComponents[i];
-    let adapterInstance: number | undefined;
-    if (adapter !== undefined && adapterComponent !== undefined) {
-      const needs = decodeComponent(adapter.bytes, new Map(), 'deny adapter').imports;
-      adapterInstance = builder.instantiate(adapterComponent, needs.map(fromOuter));
-    }
-    const args = (decoded[i]?.imports ?? []).map((imp): SortIndex => {
-      if (adapter?.denied.has(imp.name) === true && adapterInstance !== undefined) {
-        return { name: imp.name, sort: Sort.instance, index: builder.aliasExport(Sort.instance, adapterInstance, imp.name) };
-      }
-      return fromOuter(imp);
-    });
-    return builder.instantiate(depComponents[i] as number, args);
-  });
-
-  const rootArgs = root.imports.map((imp): SortIndex => {
+  const composition = new NestedComposition();
+  for (const imp of root.imports) if (!satisfiedBy.has(imp.name)) composition.addImport(imp);
+  const depPlans = request.dependencies.map((dep, i) => composition.plan(dep.bytes, decoded[i]?.imports ?? [], new Set(), { inherit: dep.inherit ?? undefined }));
+  const rootPlan = { bytes: request.bytes, imports: root.imports, adapter: undefined };
+  const nested = composition.write([...depPlans, rootPlan]);
+  const builder = composition.builder;
+  const depInstances = depPlans.map((plan, i) => composition.instantiate(plan, nested[i] as (typeof nested)[number], () => undefined));
+  const rootInstance = composition.instantiate(rootPlan, nested[depPlans.length] as (typeof nested)[number], (imp) => {
     const by = satisfiedBy.get(imp.name);
-    if (by === undefined) return fromOuter(imp);
+    if (by === undefined) return undefined;
     return { name: imp.name, sort: sortOf(imp), index: builder.aliasExport(sortOf(imp), depInstances[by.index] as number, by.exportName) };
   });
-  const rootInstance = builder.instantiate(rootComponent, rootArgs);
   for (const e of root.exports) {
     if (e.sort !== Sort.instance && e.sort !== Sort.func) continue;
     builder.export(e.name, e.sort, builder.aliasExport(e.sort, rootInstance, e.name));
