@@ -22,6 +22,7 @@ export type { RuntimeErrorCode, RuntimeConfigProblem, DependencyErrorCode } from
 export { composeDependencies, matchesImport } from './prepare/compose/compose-dependencies.js';
 export type { ComposeDependency, ComposeRequest } from './prepare/compose/compose-dependencies.js';
 export { composeLockedComponent } from './prepare/compose/composed-source.js';
+export { composeMiddleware, type ComposeMiddleware, type ComposeMiddlewareRequest } from './prepare/compose/compose-middleware.js';
 export { parseRuntimeConfig, readRuntimeConfig } from './services/runtime-config/read-runtime-config.js';
 export type { RuntimeConfig, ParseRuntimeConfigOptions } from './services/runtime-config/read-runtime-config.js';
 export { runtimeConfigJsonSchema } from './services/runtime-config/json-schema.js';

@@ -14,3 +14,4 @@ export * from './spin1-modules.js';
 export * from './legacy-wasm.js';
 export * from './dependency-guests.js';
 export * from './files-guest.js';
+export * from './middleware-guests.js';

@@ -237,21 +237,46 @@ describe('packageApp', () => {
     expect(lockedApp.components[0]?.dependencies?.['my:dep/x']?.source.source).toContain(join(dir, 'cache'));
   });
 
-  it('refuses to compose a component with middleware (Spin composes it at push; layers of it run nowhere)', async () => {
-    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+  it('composes a component with middleware into one layer when asked, as Spin does: both tables gone, metadata and host requirements kept', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }, { id: 'b', wasm: wasmB }] });
     const { writeFile } = await import('node:fs/promises');
     const { pathToFileURL } = await import('node:url');
     const middlewarePath = join(dir, 'mw.wasm');
     await writeFile(middlewarePath, Buffer.from('\0asm\u000d\0\u0001\0middleware'));
-    const component = app.components[0];
-    if (component === undefined) throw new Error('no component');
-    component.trigger_dependencies = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    const [a, b] = app.components;
+    if (a === undefined || b === undefined) throw new Error('no component');
+    a.trigger_dependencies = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(middlewarePath).href }, export: null }] };
+    a.metadata = { 'resolve-trigger-dependencies-using': 'http' };
+    a.host_requirements = { middleware: 'required' };
+    // An empty list is composed too (Spin's trigger returns the component as it is) and cleared.
+    b.trigger_dependencies = { middleware: [] };
     const asked: string[] = [];
-    const err = await packageApp(app, { composeDependencies: async (c) => (asked.push(c.id), wasmA) }).catch((e: unknown) => e);
+    const composed = Buffer.concat([wasmA, big('m', 400)]);
+    const packaged = await packageApp(app, {
+      sourceDateEpoch: 0,
+      composeDependencies: async (c) => {
+        asked.push(`${c.id}:${(c.trigger_dependencies?.['middleware'] ?? []).length}`);
+        return c.id === 'a' ? composed : wasmB;
+      },
+    });
+    expect(asked).toEqual(['a:1', 'b:0']);
+    expect(packaged.layers.map((l) => l.descriptor.digest)).toEqual([sha256Digest(composed), sha256Digest(wasmB), packaged.layers.at(-1)?.descriptor.digest]);
+    const [pa, pb] = packaged.lockedApp.components;
+    expect(pa?.source).toEqual({ content_type: 'application/wasm', digest: sha256Digest(composed) });
+    expect(pa?.trigger_dependencies).toBeUndefined();
+    expect(pb?.trigger_dependencies).toBeUndefined();
+    expect(pa?.metadata).toEqual({ 'resolve-trigger-dependencies-using': 'http' });
+    expect(pa?.host_requirements).toEqual({ middleware: 'required' });
+    expect(await blobText(packaged.layers.at(-1) ?? packaged.config)).not.toContain('trigger_dependencies');
+  });
+
+  it('refuses to compose middleware left on a trigger (a lock shape Spin never writes)', async () => {
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA }] });
+    const { pathToFileURL } = await import('node:url');
+    (app.triggers[0] ?? { trigger_dependencies: {} }).trigger_dependencies = { middleware: [{ source: { content_type: 'application/wasm', source: pathToFileURL(join(dir, 'mw.wasm')).href }, export: null }] };
+    const err = await packageApp(app, { composeDependencies: async () => wasmA }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'OCI_APP_INVALID' });
-    expect((err as Error).message).toContain("Component 'a' has HTTP middleware");
-    expect((err as Error).message).toContain('--compose=false');
-    expect(asked).toEqual([]);
+    expect((err as Error).message).toContain('lock the app again');
   });
 
   it('composes a component with its dependencies into one layer when asked (--compose), leaving the others alone', async () => {

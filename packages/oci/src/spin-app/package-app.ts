@@ -78,12 +78,13 @@ export interface PackageAppOptions {
   /** Largest component or dependency source packaged, in bytes. @default 536870912 (512 MiB) */
   maxSourceBytes?: number;
   /**
-   * Composes a component that has `dependencies` into one component (Spin's `--compose`, the
-   * default of `spin registry push`): its result is pushed as the component's only wasm layer and
-   * the pushed locked component has no `dependencies`. Without it each dependency is a layer of
-   * its own (`--compose=false`). Middleware (`trigger_dependencies`) cannot be composed here: with it
-   * given, a component with middleware is refused (`OCI_APP_INVALID`); without it, middleware is pushed as layers.
-   * Its errors pass through.
+   * Composes a component that has `dependencies` or `trigger_dependencies` (HTTP middleware) into
+   * one component (Spin's `--compose`, the default of `spin registry push`; @spinel/runtime's
+   * `composeLockedComponent` does it as Spin does): its result is pushed as the component's only
+   * wasm layer and the pushed locked component has neither table (its `metadata` and
+   * `host_requirements` stay, as in Spin). Without it each dependency and middleware is a layer of
+   * its own (`--compose=false`). With it, trigger dependencies still on a trigger (not moved onto
+   * its component as Spin's lock does) are refused (`OCI_APP_INVALID`). Its errors pass through.
    */
   composeDependencies?: (component: LockedComponent) => Promise<Uint8Array>;
   /** Largest single file packaged, in bytes. @default 1073741824 (1 GiB) */
@@ -179,6 +180,13 @@ async function assemble(app: LockedApp, mode: 'simple' | 'archive', ctx: Assembl
   const triggerWasm: PackagedBlob[] = [];
   // Trigger-level dependencies (middleware) become wasm layers like component dependencies.
   for (const trigger of out.triggers) {
+    if (ctx.compose !== undefined && triggerDependencies(trigger).length > 0) {
+      // Spin's lock moves them onto the trigger's component (`reassign_trigger_deps`), where
+      // composing finds them; left on the trigger, Spin would push them with their file URLs.
+      throw new AppInvalidError(
+        `Trigger '${trigger.id}' has trigger dependencies (middleware) on the trigger itself, a lock file shape Spin's loader never writes; lock the app again from its spin.toml (spinel lock, or push the spin.toml), or push with --compose=false.`,
+      );
+    }
     for (const [role, dependency] of triggerDependencies(trigger)) {
       dependency.source = await wasmLayer(dependency.source, `trigger dependency '${role}'`, `trigger dependency ${role} is not a valid .wasm file`, ctx, triggerWasm);
     }
@@ -187,18 +195,13 @@ async function assemble(app: LockedApp, mode: 'simple' | 'archive', ctx: Assembl
     // The component's Wasm; composed with its dependencies into one layer when asked
     // (Spin's `assemble_layers_composed`), which then leaves no dependencies to push.
     const wasm: PackagedBlob[] = [];
-    const middleware = Object.values(component.trigger_dependencies ?? {}).some((list) => list.length > 0);
-    if (ctx.compose !== undefined && middleware) {
-      // Spin composes middleware at push through its trigger (`--precompose-only`) and its loader
-      // never reads trigger dependencies from layers: pushed as layers, neither host could run it.
-      throw new AppInvalidError(
-        `Component '${component.id}' has HTTP middleware (trigger_dependencies), which spinel cannot compose at push as Spin does (it chains wasi:http/handler@0.3.0, WASI 0.3); pushed as separate layers, Spin could not run it. Push this app with \`spin registry push\`, or with --compose=false to keep the middleware as layers only spinel reads.`,
-      );
-    }
-    if (ctx.compose !== undefined && Object.keys(component.dependencies ?? {}).length > 0) {
+    // Spin composes a component with trigger dependencies (even empty lists) through its trigger
+    // (`precompose_using_trigger`), and clears both tables once the source is the composition.
+    if (ctx.compose !== undefined && (Object.keys(component.dependencies ?? {}).length > 0 || component.trigger_dependencies !== undefined)) {
       const composed = await ctx.compose(structuredClone(component));
       component.source = { content_type: component.source.content_type, inline: composed };
       delete component.dependencies;
+      delete component.trigger_dependencies;
     }
     component.source = await wasmLayer(component.source, `component '${component.id}'`, `Component ${component.id} source is not a valid .wasm file`, ctx, wasm);
     for (const name of sortedKeys(component.dependencies ?? {})) {

@@ -50,7 +50,7 @@ export class RegistryPush extends SpinelCommand {
     quiet: quietFlag,
     compose: Flags.string({
       description:
-        'Compose each component with its dependencies before pushing (true, the default, as in Spin: hosts that cannot compose can run it); false pushes one layer per dependency. An app with HTTP middleware cannot be composed here (Spin composes it at push): push it with Spin, or with false to keep the middleware as layers.',
+        'Compose each component with its dependencies and its HTTP middleware chain before pushing (true, the default, as in Spin: the pushed component is the composition, and hosts that cannot compose can run it); false pushes one layer per dependency and per middleware.',
       options: ['true', 'false'],
       default: 'true',
     }),
@@ -122,7 +122,7 @@ async function loadApp(
   return manifest.lockManifestFile(path, { workingDir: workDir, ...sourceResolvers(cacheDir, insecure), ...limits });
 }
 
-/** The runtime's composition of a locked component with its dependencies (Spin's `--compose`). */
+/** The runtime's composition of a locked component with its dependencies and middleware (Spin's `--compose`). */
 async function composer(): Promise<(component: LockedComponent) => Promise<Uint8Array>> {
   const { composeLockedComponent } = await import('@spinel/runtime');
   return composeLockedComponent;

@@ -8,6 +8,7 @@ import type { LockedComponent, LockedComponentSource } from '@spinel/manifest';
 import { ComponentLoadError, DependencyError } from '../../errors.js';
 import { readSourceHashed, type ReadSourceOptions, type SourceBytes } from '../component-source.js';
 import { composeDependencies, type ComposeDependency } from './compose-dependencies.js';
+import { composeMiddleware, type ComposeMiddleware } from './compose-middleware.js';
 
 function describeSource(source: LockedComponentSource): string {
   return source.source ?? source.digest ?? 'inline content';
@@ -65,10 +66,45 @@ export async function readComposedSource(component: LockedComponent, readSource:
 }
 
 /**
- * A locked component's Wasm composed with its dependencies, as `spinel registry push` pushes it by
- * default (Spin's `--compose`); the component's own bytes when it has none.
- * @throws DependencyError (see `composeDependencies` and {@link readDependencySource})
+ * The component's middleware as composition takes them, outermost first: none when it has no
+ * `trigger_dependencies`. Only the HTTP trigger takes trigger dependencies, and only `middleware`
+ * (Spin's `HttpMiddlewareComposer`; any other trigger's composer refuses them).
+ * @throws DependencyError `RUNTIME_MIDDLEWARE_INVALID`, `RUNTIME_DEPENDENCY_SOURCE`
+ */
+export async function lockedMiddleware(component: LockedComponent, options: ReadSourceOptions = {}): Promise<ComposeMiddleware[]> {
+  const table = component.trigger_dependencies ?? {};
+  if (Object.values(table).every((list) => list.length === 0)) return [];
+  const using = component.metadata?.['resolve-trigger-dependencies-using'] ?? 'http';
+  if (using !== 'http') {
+    throw new DependencyError('RUNTIME_MIDDLEWARE_INVALID', `Component '${component.id}' has trigger dependencies for a '${String(using)}' trigger, which takes none (only the HTTP trigger has middleware). Remove \`dependencies\` from that trigger.`, {
+      componentId: component.id,
+    });
+  }
+  for (const role of Object.keys(table)) {
+    if (role !== 'middleware') {
+      throw new DependencyError('RUNTIME_MIDDLEWARE_INVALID', `Component '${component.id}' has trigger dependencies '${role}': the HTTP trigger's only allowed trigger dependency is \`middleware\`. Remove \`dependencies.${role}\` from the trigger.`, {
+        componentId: component.id,
+        dependency: role,
+      });
+    }
+  }
+  return Promise.all(
+    (table['middleware'] ?? []).map(async (dep, i) => ({
+      bytes: await readDependencySource(component.id, `middleware ${i + 1}`, dep.source, options),
+      source: describeSource(dep.source),
+      inherit: dep.inherit,
+    })),
+  );
+}
+
+/**
+ * A locked component's Wasm as `spinel registry push` pushes it by default (Spin's `--compose`):
+ * composed with its dependencies, then chained behind its HTTP middleware (Spin's
+ * `--precompose-only` through the HTTP trigger); the component's own bytes when it has neither.
+ * @throws DependencyError (see `composeDependencies`, `composeMiddleware`, {@link readDependencySource}, {@link lockedMiddleware})
  */
 export async function composeLockedComponent(component: LockedComponent, options: ReadSourceOptions = {}): Promise<Uint8Array> {
-  return (await readComposedSource(component, (c) => readSourceHashed(c, options), options)).bytes;
+  const middleware = await lockedMiddleware(component, options);
+  const bytes = (await readComposedSource(component, (c) => readSourceHashed(c, options), options)).bytes;
+  return composeMiddleware({ componentId: component.id, bytes, middleware });
 }

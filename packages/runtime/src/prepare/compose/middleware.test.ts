@@ -52,6 +52,19 @@ describe('HTTP middleware', { timeout: 120_000 }, () => {
     expect(err.message).toContain("only allowed trigger dependency is `middleware`");
   });
 
+  it('refuses a component that requires the middleware host feature (its chain composed at push, as Spin pushes it)', async () => {
+    const locked = testApp([{ id: 'web', path: app }]);
+    (locked.components[0] as { host_requirements?: unknown }).host_requirements = { middleware: 'required' };
+    const err = await startFailure(locked);
+    expect(err.code).toBe('RUNTIME_MIDDLEWARE_INVALID');
+    expect(err.message).toContain("Component 'web' requires HTTP middleware (host requirement `middleware`");
+    expect(err.message).toContain('wasi:http/handler@0.3.0');
+    // Optional is no requirement.
+    (locked.components[0] as { host_requirements?: unknown }).host_requirements = { middleware: 'optional' };
+    const executor = await createExecutor({ app: locked, cache: openCache({ root: join(dir, 'cache') }), workers: 1, logDir: null });
+    await executor.close();
+  }, 60_000);
+
   it('serves a trigger whose middleware list is empty', async () => {
     const locked = testApp([{ id: 'web', path: app }]);
     (locked.triggers[0] as { trigger_dependencies?: unknown }).trigger_dependencies = { middleware: [] };

@@ -35,7 +35,8 @@ function check(owner: string, componentId: string, table: Record<string, LockedC
 }
 
 /**
- * Refuses an app whose triggers or components declare trigger dependencies (middleware).
+ * Refuses an app whose triggers or components declare trigger dependencies (middleware), or
+ * whose components require the middleware host feature (a chain composed at push).
  * @throws DependencyError `RUNTIME_MIDDLEWARE_INVALID`
  */
 export function refuseMiddleware(app: LockedApp): void {
@@ -45,5 +46,16 @@ export function refuseMiddleware(app: LockedApp): void {
     const componentId = typeof component === 'string' ? component : trigger.id;
     check(`Trigger '${trigger.id}' (component '${componentId}')`, componentId, trigger.trigger_dependencies);
   }
-  for (const component of app.components) check(`Component '${component.id}'`, component.id, component.trigger_dependencies);
+  for (const component of app.components) {
+    check(`Component '${component.id}'`, component.id, component.trigger_dependencies);
+    // Pushed composed (Spin's default), the chain is the component's source and only the host
+    // requirement Spin's lock adds says so: a host without middleware must refuse the app.
+    if (component.host_requirements?.['middleware'] === 'required') {
+      throw new DependencyError(
+        'RUNTIME_MIDDLEWARE_INVALID',
+        `Component '${component.id}' requires HTTP middleware (host requirement \`middleware\`; its chain was composed into its source when the app was pushed): the chain runs through ${MIDDLEWARE_INTERFACE}, a WASI 0.3 interface whose async calls spinel cannot run on Node 20 (jco's synchronous glue, no JSPI). Run this app with Spin, or push it from a spin.toml without \`dependencies.middleware\`.`,
+        { componentId: component.id, dependency: 'middleware', importName: MIDDLEWARE_INTERFACE },
+      );
+    }
+  }
 }
