@@ -5,13 +5,14 @@ import { componentFromWitDir, fixtureCacheDir } from './wasm.js';
 
 /**
  * HTTP middleware test components (WASI 0.3's `wasi:http/handler@0.3.0` chain, as Spin composes
- * it), assembled from WAT by jco's wasm-tools against a cut-down wasi:http@0.3.0 WIT: `handle` and
- * `send` are `async func`s, lifted and lowered with the synchronous ABI (which the component model
- * allows for async function types), so no async canonical options are needed to build them.
+ * it), assembled from WAT by jco's wasm-tools against a cut-down wasi:http@0.3.0 WIT (its types
+ * use `stream` and `future`, as the real one's do): `handle` and `send` are `async func`s, lifted
+ * and lowered with the synchronous ABI (which the component model allows for async function
+ * types), so no async canonical options are needed to build them.
  * They answer nothing useful when run: they exist to be composed and inspected.
  */
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 const HTTP_WIT = `package wasi:http@0.3.0;
 
@@ -22,9 +23,10 @@ interface types {
   resource request {
     constructor(headers: fields);
     get-path-with-query: func() -> option<string>;
+    consume-body: static func(this: request, res: future<result<_, error-code>>) -> tuple<stream<u8>, future<result<option<fields>, error-code>>>;
   }
   resource response {
-    constructor(headers: fields);
+    new: static func(headers: fields, contents: option<stream<u8>>, trailers: future<result<option<fields>, error-code>>) -> tuple<response, future<result<_, error-code>>>;
   }
   variant error-code {
     HTTP-request-denied,
@@ -122,11 +124,13 @@ export type MiddlewareGuest = 'app' | 'middleware-outer' | 'middleware-inner' | 
 function guestWat(which: MiddlewareGuest): { wat: string; world: string } {
   switch (which) {
     case 'app':
-      // The innermost handler; it reads the environment (a capability the app itself keeps).
+      // The innermost handler; it reads the environment (a capability the app itself keeps), and
+      // imports a function whose types hold a stream and a future.
       return {
         world: 'app',
         wat: `(module
   (import "wasi:cli/environment@0.3.0" "get-environment" (func $env (param i32)))
+  (import "wasi:http/types@0.3.0" "[static]request.consume-body" (func $consume (param i32 i32 i32)))
   ${BASE}
   (data (i32.const 2048) "spinel-app")
   (func (export "wasi:http/handler@0.3.0#handle") (param $request i32) (result i32)

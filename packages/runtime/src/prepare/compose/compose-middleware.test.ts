@@ -13,6 +13,7 @@ import type { DependencyError } from '../../errors.js';
 import { composeMiddleware } from './compose-middleware.js';
 import { composeLockedComponent } from './composed-source.js';
 import { readCompositionStructure, type InstanceOrigin } from './composition-structure.js';
+import { decodeComponent } from './decode-component.js';
 
 const HANDLER = 'wasi:http/handler@0.3.0';
 const guests = new Map<MiddlewareGuest, Uint8Array>();
@@ -62,6 +63,10 @@ describe('composeMiddleware', { timeout: 120_000 }, () => {
     expect(inner.args.get('wasi:http/types@0.3.0')).toEqual({ kind: 'import', name: 'wasi:http/types@0.3.0' });
     // What the host must provide: the chain's imports, less the wired handler.
     expect([...s.imports].sort()).toEqual(['wasi:cli/environment@0.3.0', 'wasi:http/types@0.3.0']);
+    // WASI 0.3's stream and future types are copied into the outer import as they are.
+    const types = decodeComponent(composed, new Map()).imports.find((i) => i.name === 'wasi:http/types@0.3.0');
+    const consume = types?.kind === 'instance' ? types.type.exports.find((e) => e.name === '[static]request.consume-body') : undefined;
+    expect(consume?.kind === 'func' && consume.type.result?.kind === 'tuple' ? consume.type.result.types.map((t) => t.kind) : []).toEqual(['stream', 'future']);
     // jco's wasm-tools decode (and validate) it; its world is the handler's.
     const wit = await jco.componentWit(composed);
     expect(wit).toContain(`export ${HANDLER};`);
