@@ -17,6 +17,8 @@ const ROUNDS = 9;
 const N = 2000;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** Medians of {wall, cpu} timings. */
+const medians = (timings) => ({ wall: median(timings.map((t) => t.wall)), cpu: median(timings.map((t) => t.cpu)) });
 
 const dir = await mkdtemp(join(tmpdir(), 'spinel-sqlite-bench-'));
 const guest = await buildSqliteGuest('v3');
@@ -58,10 +60,12 @@ try {
   };
   const direct = (stmt, arg) => {
     const start = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
     let sum = 0n;
     for (let i = 0; i < N; i++) sum += stmt.get(arg(i))[0];
     if (sum === 0n) throw new Error('no rows');
-    return Number(process.hrtime.bigint() - start);
+    const cpu = process.cpuUsage(cpuStart);
+    return { wall: Number(process.hrtime.bigint() - start) / N, cpu: ((cpu.user + cpu.system) * 1000) / N };
   };
   const measure = async (q) => {
     const guestNs = [];
@@ -73,14 +77,14 @@ try {
       const alone = direct(q === 'scan' ? scan : point, q === 'scan' ? () => 1000n : (i) => BigInt((i % 1000) + 1));
       if (round === 0) continue; // warm-up
       guestNs.push((full - empty) / N);
-      rawNs.push(alone / N);
+      rawNs.push(alone.wall);
     }
     return { guest: median(guestNs), raw: median(rawNs) };
   };
   const directMedian = (stmt, arg) => {
-    const ns = [];
-    for (let round = 0; round < ROUNDS; round++) ns.push(direct(stmt, arg) / N);
-    return median(ns);
+    const timings = [];
+    for (let round = 0; round < ROUNDS; round++) timings.push(direct(stmt, arg));
+    return medians(timings);
   };
   // The same queries from a WAT guest, in a worker, through jco's glue and the SQLite capability's
   // worker-side imports: what the host path costs without a guest language's own work.
@@ -91,16 +95,25 @@ try {
   await rm(wat.dir, { recursive: true, force: true });
   const rawPoint = directMedian(point, (i) => BigInt((i % 1000) + 1));
   const rawScan = directMedian(scan, () => 1000n);
-  for (const [q, title, watNs, rawNs] of [
-    ['point', 'point query (SELECT v FROM bench WHERE id = ?)', median(watTimes.point), rawPoint],
-    ['scan', 'aggregate over 1,000 rows (SELECT sum(v) FROM bench WHERE id <= ?)', median(watTimes.scan), rawScan],
+  for (const [q, title, wat, host, raw] of [
+    ['point', 'point query (SELECT v FROM bench WHERE id = ?)', medians(watTimes.point), medians(watTimes.hostPoint), rawPoint],
+    ['scan', 'aggregate over 1,000 rows (SELECT sum(v) FROM bench WHERE id <= ?)', medians(watTimes.scan), medians(watTimes.hostScan), rawScan],
   ]) {
     const { guest: g, raw: r } = await measure(q);
+    const us = (ns) => (ns / 1000).toFixed(2).padStart(9);
+    const both = (t) => `${us(t.wall)} µs/op wall ${us(t.cpu)} µs/op CPU`;
+    const ratios = (t) => `ratio ${(t.wall / raw.wall).toFixed(2)}× wall, ${(t.cpu / raw.cpu).toFixed(2)}× CPU`;
     console.log(`\nSQLite from a guest in a worker vs better-sqlite3 called from Node: ${title}`);
-    console.log(`  componentize-js guest through runApp (per query)  ${(g / 1000).toFixed(2).padStart(9)} µs/op   ratio ${(g / r).toFixed(2)}×  (goal: ≤ 1.25×)`);
-    console.log(`  better-sqlite3 directly, same run                 ${(r / 1000).toFixed(2).padStart(9)} µs/op`);
-    console.log(`  WAT guest, glue + host only (per query)           ${(watNs / 1000).toFixed(2).padStart(9)} µs/op   ratio ${(watNs / rawNs).toFixed(2)}×`);
-    console.log(`  better-sqlite3 directly, beside it                ${(rawNs / 1000).toFixed(2).padStart(9)} µs/op`);
+    console.log(`  componentize-js guest through runApp (per query)  ${us(g)} µs/op wall   ratio ${(g / r).toFixed(2)}×  (goal: ≤ 1.25×)`);
+    console.log(`  better-sqlite3 directly, same run                 ${us(r)} µs/op wall`);
+    console.log(`  WAT guest, glue + host only (per query)           ${both(wat)}   ${ratios(wat)}`);
+    console.log(`  host alone (imports called from JS, no glue)      ${both(host)}   ${ratios(host)}`);
+    console.log(`  better-sqlite3 directly, beside them              ${both(raw)}`);
+    // Where a componentize-js query's time goes, by difference (wall clock): the host's own cost
+    // over the query, the glue's lifting and lowering, and the rest (the guest's JS and SDK).
+    const hostShare = host.wall - raw.wall;
+    const glueShare = wat.wall - host.wall;
+    console.log(`  componentize-js query ≈ query ${us(raw.wall)} + host ${us(hostShare)} + glue ${us(glueShare)} + guest ${us(g - wat.wall)} µs (host ${((100 * hostShare) / g).toFixed(0)}%, glue ${((100 * glueShare) / g).toFixed(0)}%)`);
   }
   raw.close();
 } finally {

@@ -198,6 +198,22 @@ describe('SQLite host core', () => {
     expect(db.execute(c, 'SELECT * FROM t LIMIT 1', []).columns).toEqual(['v', 'w']);
   });
 
+  it('a statement repeated on a connection reads its column names anew: another connection\'s rename shows at once', () => {
+    const db = connections();
+    const a = db.open('default');
+    const b = db.open('default');
+    db.execute(a, 'CREATE TABLE t (v INTEGER)', []);
+    db.execute(a, 'INSERT INTO t VALUES (?)', [int(1n)]);
+    const query = 'SELECT * FROM t WHERE rowid = ?';
+    expect(db.execute(a, query, [int(1n)])).toEqual({ columns: ['v'], rows: [{ values: [int(1n)] }] });
+    db.execute(b, 'ALTER TABLE t RENAME COLUMN v TO renamed', []);
+    expect(db.execute(a, query, [int(1n)])).toEqual({ columns: ['renamed'], rows: [{ values: [int(1n)] }] });
+    // Many parameters (past the unrolled binding) and a repeated write take the same paths.
+    const insert = 'INSERT INTO t SELECT ? + ? + ? + ? + ?';
+    for (let i = 0; i < 3; i++) db.execute(a, insert, [int(1n), int(2n), int(3n), int(4n), int(BigInt(i))]);
+    expect(db.execute(a, 'SELECT renamed FROM t WHERE renamed >= 10 ORDER BY 1', []).rows).toEqual([{ values: [int(10n)] }, { values: [int(11n)] }, { values: [int(12n)] }]);
+  });
+
   it('two processes writing the same database lose nothing', async () => {
     const path = join(dir, 'shared', 'sqlite_db.db');
     const child = fileURLToPath(new URL('./test-sqlite-writer.ts', import.meta.url));

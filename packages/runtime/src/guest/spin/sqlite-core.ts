@@ -112,7 +112,13 @@ interface Connection {
   target: SqliteDatabaseTarget;
   db: Database.Database | undefined;
   statements: Map<string, Database.Statement>;
+  /** The most recently used statement and its SQL: a guest repeating one query skips the cache's reordering. */
+  lastSql: string | undefined;
+  lastStatement: Database.Statement | undefined;
 }
+
+/** The one `null` value: rows share it (the glue only reads it). */
+const NULL_VALUE: SqliteValue = Object.freeze({ tag: 'null' });
 
 const failure = (error: SqliteErrorVariant): SqliteGuestError => new SqliteGuestError(error);
 
@@ -145,25 +151,30 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
   };
 
   const prepare = (conn: Connection, sql: string): Database.Statement => {
-    const cached = conn.statements.get(sql);
-    if (cached !== undefined) {
+    if (sql === conn.lastSql) return conn.lastStatement as Database.Statement;
+    let stmt = conn.statements.get(sql);
+    if (stmt !== undefined) {
       // Most recently used last: the first entry is the one to evict.
       conn.statements.delete(sql);
-      conn.statements.set(sql, cached);
-      return cached;
+      conn.statements.set(sql, stmt);
+    } else {
+      const refused = refusedStatement(sql, conn.target.allowAttachFile === true);
+      if (refused !== undefined) throw failure({ tag: 'io', val: refused });
+      stmt = database(conn).prepare(sql);
+      stmt.safeIntegers(true);
+      if (stmt.reader) stmt.raw(true);
+      conn.statements.set(sql, stmt);
+      if (conn.statements.size > cacheSize) conn.statements.delete(conn.statements.keys().next().value as string);
     }
-    const refused = refusedStatement(sql, conn.target.allowAttachFile === true);
-    if (refused !== undefined) throw failure({ tag: 'io', val: refused });
-    const stmt = database(conn).prepare(sql);
-    stmt.safeIntegers(true);
-    if (stmt.reader) stmt.raw(true);
-    conn.statements.set(sql, stmt);
-    if (conn.statements.size > cacheSize) conn.statements.delete(conn.statements.keys().next().value as string);
+    conn.lastSql = sql;
+    conn.lastStatement = stmt;
     return stmt;
   };
 
   const closeConnection = (conn: Connection): void => {
     conn.statements.clear();
+    conn.lastSql = undefined;
+    conn.lastStatement = undefined;
     if (conn.db?.open === true) {
       // A transaction the guest left open ends with it, as when Spin drops the connection.
       conn.db.close();
@@ -179,7 +190,7 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
       if (open.size >= maxConnections) throw failure({ tag: 'io', val: 'too many connections opened' });
       const handle = nextHandle;
       nextHandle = nextHandle >= 0xffff_fffe ? 1 : nextHandle + 1;
-      open.set(handle, { label, target, db: undefined, statements: new Map() });
+      open.set(handle, { label, target, db: undefined, statements: new Map(), lastSql: undefined, lastStatement: undefined });
       return handle;
     },
 
@@ -187,14 +198,18 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
       const conn = live(handle);
       try {
         const stmt = prepare(conn, statement);
-        const args = parameters.map(toBindable);
         if (!stmt.reader) {
-          stmt.run(...args);
+          runWith(stmt, parameters);
           return { columns: [], rows: [] };
         }
-        const columns = stmt.columns().map((c) => c.name);
-        const raw = stmt.all(...args) as unknown[][];
-        return { columns, rows: toRows(raw, maxResultBytes) };
+        const rows = toRows(allWith(stmt, parameters), maxResultBytes);
+        // Read on every call and after running, not cached: a schema change (here or by another
+        // process) makes SQLite recompile the statement when it runs, and its column names may
+        // change with it.
+        const described = stmt.columns();
+        const columns = new Array<string>(described.length);
+        for (let i = 0; i < described.length; i++) columns[i] = (described[i] as Database.ColumnDefinition).name;
+        return { columns, rows };
       } catch (err) {
         throw guestError(err);
       }
@@ -280,6 +295,38 @@ export function createSqliteFiles(options: { busyTimeoutMs?: number } = {}): Sql
   };
 }
 
+// Up to three parameters are bound without building an argument array (most queries have few).
+function allWith(stmt: Database.Statement, p: readonly SqliteValue[]): unknown[][] {
+  switch (p.length) {
+    case 0:
+      return stmt.all() as unknown[][];
+    case 1:
+      return stmt.all(toBindable(p[0] as SqliteValue)) as unknown[][];
+    case 2:
+      return stmt.all(toBindable(p[0] as SqliteValue), toBindable(p[1] as SqliteValue)) as unknown[][];
+    case 3:
+      return stmt.all(toBindable(p[0] as SqliteValue), toBindable(p[1] as SqliteValue), toBindable(p[2] as SqliteValue)) as unknown[][];
+    default:
+      return stmt.all(...p.map(toBindable)) as unknown[][];
+  }
+}
+
+function runWith(stmt: Database.Statement, p: readonly SqliteValue[]): void {
+  switch (p.length) {
+    case 0:
+      stmt.run();
+      return;
+    case 1:
+      stmt.run(toBindable(p[0] as SqliteValue));
+      return;
+    case 2:
+      stmt.run(toBindable(p[0] as SqliteValue), toBindable(p[1] as SqliteValue));
+      return;
+    default:
+      stmt.run(...p.map(toBindable));
+  }
+}
+
 function toBindable(value: SqliteValue): bigint | number | string | Buffer | null {
   switch (value.tag) {
     case 'integer':
@@ -315,7 +362,7 @@ function toRows(raw: unknown[][], maxBytes: number): SqliteRow[] {
         values[c] = { tag: 'text', val: v };
         bytes += v.length;
       } else if (v === null || v === undefined) {
-        values[c] = { tag: 'null' };
+        values[c] = NULL_VALUE;
       } else {
         const b = v as Buffer;
         values[c] = { tag: 'blob', val: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };

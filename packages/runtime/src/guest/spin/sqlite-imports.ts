@@ -32,13 +32,17 @@ export interface SqliteImports {
   'spin:sqlite/sqlite': { Connection: SqliteConnectionClass };
 }
 
-/** A WIT `result` error for jco's glue: a thrown object whose `payload` is the variant. */
+/** What to throw for jco's glue: a guest-visible failure becomes a WIT `result` error (an object whose `payload` is the variant); anything else traps. */
+function resultError(err: unknown): unknown {
+  return err instanceof SqliteGuestError ? { payload: err.error } : err;
+}
+
+/** Runs `fn`, turning a guest-visible failure into the WIT `result` error (open and close are rare: a closure is fine there). */
 function guestCall<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof SqliteGuestError) throw { payload: err.error };
-    throw err;
+    throw resultError(err);
   }
 }
 
@@ -63,7 +67,12 @@ export function createSqliteImports(sqlite: SqliteConnections): SqliteImports {
       return guestCall(() => make(ConnectionV2, sqlite.open(database)));
     }
     execute(statement: string, parameters: SqliteValue[]): SqliteQueryResult {
-      return guestCall(() => sqlite.execute(handleOf(this), statement, parameters));
+      // Called per query: no closure.
+      try {
+        return sqlite.execute(handleOf(this), statement, parameters);
+      } catch (err) {
+        throw resultError(err);
+      }
     }
     [DISPOSE](): void {
       sqlite.close(handleOf(this));
@@ -78,7 +87,12 @@ export function createSqliteImports(sqlite: SqliteConnections): SqliteImports {
       return guestCall(() => make(ConnectionV3, sqlite.open(database)));
     }
     execute(statement: string, parameters: SqliteValue[]): SqliteQueryResult {
-      return guestCall(() => sqlite.execute(handleOf(this), statement, parameters));
+      // Called per query: no closure.
+      try {
+        return sqlite.execute(handleOf(this), statement, parameters);
+      } catch (err) {
+        throw resultError(err);
+      }
     }
     // No error case in the WIT: Spin traps on a bad handle, and so does this (a thrown Error).
     lastInsertRowid(): bigint {
@@ -106,7 +120,13 @@ export function createSqliteImports(sqlite: SqliteConnections): SqliteImports {
     'fermyon:spin/sqlite': {
       Connection: ConnectionV2 as unknown as SqliteConnectionClass,
       open: (database) => guestCall(() => sqlite.open(database)),
-      execute: (connection, statement, parameters) => guestCall(() => sqlite.execute(connection, statement, parameters)),
+      execute: (connection, statement, parameters) => {
+        try {
+          return sqlite.execute(connection, statement, parameters);
+        } catch (err) {
+          throw resultError(err);
+        }
+      },
       close: (connection) => sqlite.close(connection),
     },
     'spin:sqlite/sqlite': { Connection: ConnectionV3 as unknown as SqliteConnectionClass },
