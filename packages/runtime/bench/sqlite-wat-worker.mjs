@@ -5,17 +5,23 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createGuestCapability } from '../dist/guest/spin/sqlite-guest.js';
+import { createGuestCapability as createKvCapability } from '../dist/guest/spin/key-value-guest.js';
+import { KV_OPERATIONS } from '../dist/services/key-value.js';
+import { createSharedCounters } from '../dist/shared-counters.js';
 import { patchGlueDebugLog } from '../dist/prepare/glue-debug-log-patch.js';
 
-const { dir, dbPath, n, rounds } = workerData;
-// The glue as the runtime keeps it (prepare patches jco's per-call debug check).
-const glue = join(dir, 'guest-patched.mjs');
-writeFileSync(glue, patchGlueDebugLog(readFileSync(join(dir, 'guest.mjs'), 'utf8')).source);
+const { dir, dbPath, n, rounds, kv } = workerData;
+/** A guest's glue as the runtime keeps it (prepare patches jco's per-call debug check), instantiated. */
+const load = async (guestDir, imports) => {
+  const glue = join(guestDir, 'guest-patched.mjs');
+  writeFileSync(glue, patchGlueDebugLog(readFileSync(join(guestDir, 'guest.mjs'), 'utf8')).source);
+  const { instantiate } = await import(pathToFileURL(glue).href);
+  return instantiate((name) => new WebAssembly.Module(readFileSync(join(guestDir, name))), imports);
+};
 const capability = createGuestCapability({ databases: [['default', { path: dbPath, allowAttachFile: false }]], components: [['bench', ['default']]] }, {});
 const ctx = { componentId: 'bench' };
 const imports = capability.imports(ctx);
-const { instantiate } = await import(pathToFileURL(glue).href);
-const guest = instantiate((name) => new WebAssembly.Module(readFileSync(join(dir, name))), imports);
+const guest = await load(dir, imports);
 // Wall-clock and CPU ns per query. The main thread waits on this worker meanwhile, so the
 // process's CPU time is this thread's (and V8's helpers'): what other load disturbs least.
 const time = (fn) => {
@@ -52,4 +58,34 @@ for (let round = 0; round < rounds + 1; round++) {
   times.hostScan.push(hs);
 }
 capability.close();
+
+// Key-value on SQLite from a guest: 1,000 bucket.get against one batch.get-many of the same keys,
+// through the glue and the key-value capability's worker imports (counted, as an executor has them).
+const kvCapability = createKvCapability(
+  { stores: { sqlite: [['default', kv.dbPath]], bridged: [] }, labels: [['bench', ['default']]], counts: createSharedCounters(KV_OPERATIONS.length), countedLabels: ['default'] },
+  { channel: undefined },
+);
+const kvCtx = { componentId: 'bench' };
+const kvGuest = await load(kv.dir, kvCapability.imports(kvCtx));
+const perBatch = (fn) => {
+  kvCapability.beginRequest(kvCtx);
+  const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
+  const found = fn();
+  const cpu = process.cpuUsage(cpuStart);
+  const ns = Number(process.hrtime.bigint() - start);
+  kvCapability.endRequest(kvCtx);
+  if (found !== kv.batches * 1000) throw new Error(`the key-value guest found ${found} values, not ${kv.batches * 1000}`);
+  return { wall: ns / kv.batches, cpu: ((cpu.user + cpu.system) * 1000) / kv.batches };
+};
+times.kvSingles = [];
+times.kvMany = [];
+for (let round = 0; round < rounds + 1; round++) {
+  const singles = perBatch(() => kvGuest.singles(kv.batches));
+  const many = perBatch(() => kvGuest.many(kv.batches));
+  if (round === 0) continue;
+  times.kvSingles.push(singles);
+  times.kvMany.push(many);
+}
+kvCapability.close();
 parentPort.postMessage(times);

@@ -10,6 +10,7 @@ export * from './tls.js';
 export * from './sqlite-wit.js';
 export * from './sqlite-guests.js';
 export * from './sqlite-wat-guest.js';
+export * from './kv-wat-guest.js';
 export * from './spin1-modules.js';
 export * from './legacy-wasm.js';
 export * from './dependency-guests.js';
