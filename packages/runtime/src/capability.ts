@@ -110,8 +110,11 @@ export interface GuestCapability {
    * The import objects of one component, by interface name without version (the keys jco's glue
    * uses). Called once per component per worker; the objects are shared by every fresh instance,
    * so they hold no per-request state (keep that behind {@link GuestCapability.beginRequest}).
+   * `componentImports` are the interfaces the component imports, with their versions as its
+   * binary names them (`spin:postgres/postgres@3.0.0`): where jco's keys drop the version, they
+   * tell which shape of an interface to build.
    */
-  imports(context: InstanceContext): Record<string, Record<string, unknown>>;
+  imports(context: InstanceContext, componentImports: readonly string[]): Record<string, Record<string, unknown>>;
   /** Before the guest handles a request: nothing of an earlier request may stay usable. */
   beginRequest?(context: InstanceContext): void;
   /** After the request: release its handles, cancel its unfinished calls. */

@@ -49,7 +49,7 @@ export class HostRegistry {
 
   /** The import object jco's glue takes (keys without versions) for the interfaces a component imports. */
   buildImports(imports: readonly string[], ctx: InstanceContext): Record<string, Record<string, unknown>> {
-    const fromCapabilities = this.capabilityImports(ctx);
+    const fromCapabilities = this.capabilityImports(ctx, imports);
     const out: Record<string, Record<string, unknown>> = {};
     for (const name of imports) {
       const key = interfaceKey(name);
@@ -85,10 +85,10 @@ export class HostRegistry {
   }
 
   /** Each capability's imports for `ctx`, built once per component: later capabilities first, so they win. */
-  private capabilityImports(ctx: InstanceContext): Array<Record<string, Record<string, unknown>>> {
+  private capabilityImports(ctx: InstanceContext, imports: readonly string[]): Array<Record<string, Record<string, unknown>>> {
     let sets = this.built.get(ctx);
     if (sets === undefined) {
-      sets = this.capabilities.map((c) => c.imports(ctx)).reverse();
+      sets = this.capabilities.map((c) => c.imports(ctx, imports)).reverse();
       this.built.set(ctx, sets);
     }
     return sets;

@@ -11,7 +11,7 @@ import type { LockedComponent } from '@spinel/manifest';
 import { watComponent } from '@spinel/test-utils';
 import { ComponentLoadError } from '../errors.js';
 import { loadTranspiled, readComponentSource, transpileCacheKey } from './component-source.js';
-import { loadResettable } from './resettable-cache.js';
+import { loadResettable, readResettable } from './resettable-cache.js';
 
 let dir: string;
 let cache: Cache;
@@ -201,6 +201,27 @@ describe('the transpile cache is checked before its output runs', () => {
       const again = await loadResettable(transpiled, cache);
       expect(glueText(again.transpiled.glueUrl)).toBe(glueText(good.transpiled.glueUrl));
       expect(again.transpiled.modules.map(([n, b]) => [n, Buffer.from(b).toString('base64')])).toEqual(good.transpiled.modules.map(([n, b]) => [n, Buffer.from(b).toString('base64')]));
+    }
+  }, 300_000);
+
+  it('a warm start reads the resettable form alone, verified: without the transpile output, and never a changed entry', async () => {
+    const transpiled = await loadTranspiled(wasm, cache);
+    const good = await loadResettable(transpiled, cache);
+    const bytesOf = (form: { modules: Array<[string, Uint8Array]> }): string[][] => form.modules.map(([n, b]) => [n, Buffer.from(b).toString('base64')]);
+    // What runs does not depend on the transpile output once the resettable form is made.
+    await rm(await entryDir(), { recursive: true, force: true });
+    const warm = await readResettable(transpiled.key, cache);
+    expect(warm).toBeDefined();
+    expect(glueText(warm?.transpiled.glueUrl as string)).toBe(glueText(good.transpiled.glueUrl));
+    expect(bytesOf(warm?.transpiled as { modules: Array<[string, Uint8Array]> })).toEqual(bytesOf(good.transpiled));
+    expect(warm?.reset).toEqual(good.reset);
+    // A flipped byte in any file of the entry: nothing is handed out, and the entry is gone (made again on the next prepare).
+    const entry = join(cache.root, 'derived', (await readdir(join(cache.root, 'derived'))).find((n) => n.startsWith('spinel-reset-')) as string);
+    for (const file of [good.transpiled.modules[0]?.[0] as string, 'component.mjs', 'reset.json']) {
+      await loadResettable(await loadTranspiled(wasm, cache), cache);
+      await flipByte(join(entry, file), 5);
+      expect(await readResettable(transpiled.key, cache)).toBeUndefined();
+      expect(existsSync(entry)).toBe(false);
     }
   }, 300_000);
 });

@@ -39,6 +39,35 @@ describe('prepareComponent', () => {
   }, 60_000);
 });
 
+describe('prepareComponent with a warm cache', () => {
+  it('reads only the resettable form (each file once, verified) and gives the same modules as the first start', async () => {
+    const path = await watComponent('hello');
+    const component = { id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(path).href } };
+    const fresh = openCache({ root: join(dir, 'warm') });
+    const reads: string[] = [];
+    const counting = new Proxy(fresh, {
+      get(target, prop, receiver) {
+        if (prop !== 'readDerived') return Reflect.get(target, prop, receiver) as unknown;
+        return (key: string, options?: Parameters<Cache['readDerived']>[1]) => {
+          reads.push(key);
+          return target.readDerived(key, options);
+        };
+      },
+    });
+    const options = { cache: counting, kind: 'http' as const, env: {}, interfaces: new InterfaceSet(WASI_INTERFACES) };
+    const cold = await prepareComponent(component, options);
+    // The first start transpiles, then makes the resettable form from that output.
+    expect(reads.some((k) => k.startsWith('jco-transpile-'))).toBe(true);
+    reads.length = 0;
+    const warm = await prepareComponent(component, options);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/^spinel-reset-\d+-jco-transpile-/);
+    expect(warm.glueUrl).toBe(cold.glueUrl);
+    expect(Object.keys(warm.modules).sort()).toEqual(Object.keys(cold.modules).sort());
+    expect(warm.reset).toEqual(cold.reset);
+  }, 120_000);
+});
+
 describe('versionedNames', () => {
   it('recovers the version of an import from the component binary', () => {
     const bytes = new TextEncoder().encode('\u0000\u0001wasi:http/types@0.2.3\u0000spinel:x/y@1.0.0-rc\u0002');

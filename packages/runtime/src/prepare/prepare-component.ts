@@ -11,7 +11,7 @@ import { SPIN1_IMPORT_MODULES } from '../guest/spin1/old-abi-imports.js';
 import { unlinkableSpin1Imports } from '../guest/spin1/spin1-module.js';
 import { wasiRcImports, type WasiRc } from '../guest/wasi/rc-versions.js';
 import { componentNames, type ComponentNames } from './component-names.js';
-import { jcoVersion, loadTranspiled, readSourceHashed, type Transpiled } from './component-source.js';
+import { jcoVersion, loadTranspiled, readSourceHashed, transpileCacheKey, type Transpiled } from './component-source.js';
 import { componentizeModule, embedsComponentType } from './componentize-module.js';
 import {
   HandlerSelectionError,
@@ -22,7 +22,7 @@ import {
   type HttpHandlerType,
   type Spin1HttpEntry,
 } from './handler-type.js';
-import { loadResettable, type ComponentResetInfo } from './resettable-cache.js';
+import { loadResettable, readResettable, type ComponentResetInfo, type ResettableForm } from './resettable-cache.js';
 import type { Mount } from '../guest/wasi/filesystem.js';
 import type { InterfaceSet } from './interface-set.js';
 import { readComposedSource } from './compose/composed-source.js';
@@ -251,27 +251,40 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   if (missing.length > 0) {
     throw new ComponentLoadError('RUNTIME_UNSUPPORTED_IMPORTS', unsupportedImportsMessage(id, missing), { componentId: id });
   }
-  let transpiled: Transpiled;
+  // A warm cache holds the resettable form, which is all that runs: it is read (and verified) once,
+  // and the transpile output it was made from is read only to make it again.
+  let runnable: ResettableForm;
+  let reset: ComponentResetInfo;
+  let made: Awaited<ReturnType<typeof readResettable>>;
   try {
-    transpiled = await loadTranspiled(bytes, options.cache, sha256);
-  } catch (cause) {
-    if (cause instanceof ComponentLoadError) throw cause;
-    throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared by jco's transpiler: ${(cause as Error).message}`, { cause, componentId: id });
-  }
-  // Resettable modules and glue whose handle tables the worker can empty (both made once, cached).
-  let reset: ComponentResetInfo | undefined;
-  try {
-    ({ transpiled, reset } = await loadResettable(transpiled, options.cache));
+    made = await readResettable(await transpileCacheKey(sha256), options.cache);
   } catch (cause) {
     if (cause instanceof ComponentLoadError) throw cause;
     throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared for resets between requests: ${(cause as Error).message}`, { cause, componentId: id });
   }
+  if (made !== undefined) ({ transpiled: runnable, reset } = made);
+  else {
+    let transpiled: Transpiled;
+    try {
+      transpiled = await loadTranspiled(bytes, options.cache, sha256);
+    } catch (cause) {
+      if (cause instanceof ComponentLoadError) throw cause;
+      throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared by jco's transpiler: ${(cause as Error).message}`, { cause, componentId: id });
+    }
+    // Resettable modules and glue whose handle tables the worker can empty (both made once, cached).
+    try {
+      ({ transpiled: runnable, reset } = await loadResettable(transpiled, options.cache));
+    } catch (cause) {
+      if (cause instanceof ComponentLoadError) throw cause;
+      throw new ComponentLoadError('RUNTIME_PREPARE_FAILED', `Component "${id}" could not be prepared for resets between requests: ${(cause as Error).message}`, { cause, componentId: id });
+    }
+  }
   const modules: Record<string, WebAssembly.Module> = {};
-  for (const [name, code] of transpiled.modules) modules[name] = await compileCapped(code, id, options.maxInstanceMemory);
+  for (const [name, code] of runnable.modules) modules[name] = await compileCapped(code, id, options.maxInstanceMemory);
   return {
     id,
     kind: 'http',
-    glueUrl: transpiled.glueUrl,
+    glueUrl: runnable.glueUrl,
     imports: names.imports,
     modules,
     env,

@@ -100,8 +100,11 @@ const keepReset = (path: string): boolean => !path.includes('/') && (path.endsWi
  * Makes (once per transpile key and rewrite version) and reads back the resettable form through
  * the cache's verification record, so a changed entry is made again and never run.
  */
+/** The derived-cache key of a component's resettable form, by its transpile key. */
+const resetKey = (transpileKey: string): string => `spinel-reset-${RESET_REWRITE_VERSION}-${transpileKey}`;
+
 async function resettableVerified(from: () => Promise<ResetSource>, transpileKey: string, cache: Cache): Promise<{ dir: string; plan: ResetPlan; created: boolean; files: Map<string, Buffer> }> {
-  const key = `spinel-reset-${RESET_REWRITE_VERSION}-${transpileKey}`;
+  const key = resetKey(transpileKey);
   let content = await cache.readDerived(key, { keep: keepReset });
   let created = false;
   if (content === undefined) {
@@ -137,15 +140,45 @@ export async function resettableCached(transpiledDir: string, transpileKey: stri
 export async function loadResettable(transpiled: Transpiled, cache: Cache): Promise<{ transpiled: Transpiled; reset: ComponentResetInfo }> {
   const source = async (): Promise<ResetSource> => ({ modules: transpiled.modules, glue: transpiled.glue, others: [] });
   const { plan, files } = await resettableVerified(source, transpiled.key, cache);
+  const form = runnableForm(transpiled.key, files, transpiled.modules.map(([name]) => name));
+  return { transpiled: { ...form, meta: transpiled.meta }, reset: resetInfo(plan) };
+}
+
+/** A component's resettable form as prepare hands it to workers: the glue and core modules, all verified. */
+export type ResettableForm = Omit<Transpiled, 'meta'>;
+
+/**
+ * The resettable form of the component whose transpile key is `transpileKey`, when the cache
+ * already holds it: read back once through the cache's verification record (every file hashed
+ * and compared), without reading the transpile output it was made from, which does not run. An
+ * entry changed on disk is removed by that read, and this returns undefined as for a missing one
+ * (the caller then makes it again with {@link loadResettable}).
+ * @throws ComponentLoadError RUNTIME_COMPONENT_INTEGRITY when the verified entry lacks its glue or plan
+ */
+export async function readResettable(transpileKey: string, cache: Cache): Promise<{ transpiled: ResettableForm; reset: ComponentResetInfo } | undefined> {
+  const content = await cache.readDerived(resetKey(transpileKey), { keep: keepReset });
+  if (content === undefined) return undefined;
+  const planBytes = content.files.get(PLAN_FILE);
+  if (planBytes === undefined) {
+    throw new ComponentLoadError('RUNTIME_COMPONENT_INTEGRITY', `The resettable form of component ${transpileKey} in the cache lacks ${PLAN_FILE}; it was not run. Remove the cache entry (spinel cache verify) and start again.`);
+  }
+  const plan = JSON.parse(planBytes.toString('utf8')) as ResetPlan;
+  // build() above wrote every core module under the name the glue asks for, and named each in the plan.
+  const names = [...Object.keys(plan.layouts), ...Object.keys(plan.refused)].sort();
+  return { transpiled: runnableForm(transpileKey, content.files, names), reset: resetInfo(plan) };
+}
+
+/** The glue and the core modules `names` from a verified resettable entry's files. */
+function runnableForm(key: string, files: ReadonlyMap<string, Buffer>, names: readonly string[]): ResettableForm {
   const glue = files.get(GLUE_FILE);
   const modules: Transpiled['modules'] = [];
-  for (const [name] of transpiled.modules) {
+  for (const name of names) {
     const bytes = files.get(name);
     if (bytes === undefined || glue === undefined) {
-      throw new ComponentLoadError('RUNTIME_COMPONENT_INTEGRITY', `The resettable form of component ${transpiled.key} in the cache lacks ${bytes === undefined ? name : GLUE_FILE}; it was not run. Remove the cache entry (spinel cache verify) and start again.`);
+      throw new ComponentLoadError('RUNTIME_COMPONENT_INTEGRITY', `The resettable form of component ${key} in the cache lacks ${bytes === undefined ? name : GLUE_FILE}; it was not run. Remove the cache entry (spinel cache verify) and start again.`);
     }
     modules.push([name, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
   }
   const text = (glue as Buffer).toString('utf8');
-  return { transpiled: { key: transpiled.key, glue: text, glueUrl: glueDataUrl(text), meta: transpiled.meta, modules }, reset: resetInfo(plan) };
+  return { key, glue: text, glueUrl: glueDataUrl(text), modules };
 }

@@ -7,17 +7,11 @@
  */
 import type { Capability, CapabilityService } from '../capability.js';
 import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
-import { readComponentSource } from '../prepare/component-source.js';
 import { createMqttService } from './mqtt-service.js';
 import { createMysqlService } from './mysql-service.js';
 import { createPostgresService } from './postgres-service.js';
 import { createRedisService } from './redis-service.js';
 import { OUTBOUND_SERVICES_METHOD, outboundServicesHandler, type OutboundServices } from './services-bridge.js';
-
-/** What each worker gets: the spin:postgres shape of each component that imports it. */
-export interface OutboundServicesGuestInit {
-  spinPostgres: Array<[componentId: string, version: '3' | '4']>;
-}
 
 /** The outbound services once set up. */
 export interface OutboundServicesService extends CapabilityService {
@@ -54,32 +48,17 @@ export function outboundServicesCapability(): Capability & { setUp: (...a: Param
         mysql: createMysqlService({ ...policy, maxConnections: config?.outboundMysql?.maxConnections }),
         mqtt: createMqttService({ ...policy, maxConnections: config?.outboundMqtt?.maxConnections, maxPayloadSizeBytes: config?.outboundMqtt?.maxPayloadSizeBytes }),
       };
-      const spinPostgres: OutboundServicesGuestInit['spinPostgres'] = [];
-      for (const component of context.app.components) {
-        const version = await spinPostgresVersion(component).catch(() => undefined);
-        if (version !== undefined) spinPostgres.push([component.id, version]);
-      }
       return {
         services,
         handlers: { [OUTBOUND_SERVICES_METHOD]: outboundServicesHandler(services) },
         // Databases and brokers never wait on this app's requests: a worker blocked on one starts no extra worker.
         independentMethods: [OUTBOUND_SERVICES_METHOD],
-        workerInit: (): OutboundServicesGuestInit => ({ spinPostgres }),
+        // Each worker picks a component's spin:postgres shape from the imports its binary names (outbound-services-guest.ts).
+        workerInit: () => ({}),
         async close() {
           await Promise.all([services.redis.close(), services.pg.close(), services.mysql.close(), services.mqtt.close()]);
         },
       };
     },
   };
-}
-
-/**
- * Which spin:postgres shape a component needs. jco's glue names the import without its version,
- * so the version is read from the component's own type section, as the load-time check does.
- */
-async function spinPostgresVersion(component: Parameters<typeof readComponentSource>[0]): Promise<'3' | '4' | undefined> {
-  const bytes = Buffer.from(await readComponentSource(component));
-  if (bytes.includes('spin:postgres/postgres@4.')) return '4';
-  if (bytes.includes('spin:postgres/postgres@3.')) return '3';
-  return undefined;
 }

@@ -4,22 +4,29 @@
  */
 import type { CreateGuestCapability, GuestCapability } from '../../capability.js';
 import type { InstanceContext } from '../host-registry.js';
-import type { OutboundServicesGuestInit } from '../../services/outbound-services-capability.js';
 import { mqttImports } from './mqtt.js';
 import { mysqlImports } from './mysql.js';
-import { postgresImports } from './postgres.js';
+import { postgresImports, type SpinPostgresVersion } from './postgres.js';
 import { redisImports } from './redis.js';
 import { createServiceClient, type ServiceClient } from './service-client.js';
 
-export const createGuestCapability: CreateGuestCapability = (raw, { channel }): GuestCapability => {
-  const init = raw as OutboundServicesGuestInit;
-  const spinPostgres = new Map(init.spinPostgres);
+/**
+ * The spin:postgres shape a component was built against: jco's glue keys the import without its
+ * version, so it is read from the versioned names the component's binary imports (4.x unless it
+ * imports 3.x only).
+ */
+export function spinPostgresVersion(componentImports: readonly string[]): SpinPostgresVersion {
+  const imports = (major: string): boolean => componentImports.some((name) => name.startsWith(`spin:postgres/postgres@${major}.`));
+  return imports('3') && !imports('4') ? '3' : '4';
+}
+
+export const createGuestCapability: CreateGuestCapability = (_init, { channel }): GuestCapability => {
   const clients = new WeakMap<InstanceContext, ServiceClient>();
   return {
-    imports(ctx) {
+    imports(ctx, componentImports) {
       const client = createServiceClient(channel, ctx.componentId);
       clients.set(ctx, client);
-      return { ...redisImports(client), ...postgresImports(client, spinPostgres.get(ctx.componentId) ?? '4'), ...mysqlImports(client), ...mqttImports(client) };
+      return { ...redisImports(client), ...postgresImports(client, spinPostgresVersion(componentImports)), ...mysqlImports(client), ...mqttImports(client) };
     },
     beginRequest: (ctx) => clients.get(ctx)?.beginRequest(),
     endRequest: (ctx) => clients.get(ctx)?.endRequest(),
