@@ -85,6 +85,21 @@ export async function servingUrl(run: SpinelRun, options: { nth?: number; timeou
   }
 }
 
+/**
+ * Waits until what `run` printed (stdout and stderr) matches `pattern`, for a start that prints no
+ * `Serving` line (an app of Redis triggers alone) or more after it; throws with the output once
+ * it exits without a match. @default timeoutMs 180000
+ */
+export async function waitForOutput(run: SpinelRun, pattern: RegExp, options: { timeoutMs?: number } = {}): Promise<RegExpExecArray> {
+  const deadline = Date.now() + (options.timeoutMs ?? 180_000);
+  for (;;) {
+    const match = pattern.exec(run.output());
+    if (match !== null) return match;
+    if (run.hasExited() || Date.now() > deadline) throw new Error(`spinel printed nothing matching ${pattern}${run.hasExited() ? ' before it stopped' : ''}:\n${run.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Starts `spinel up --listen 127.0.0.1:0 ARGS` without waiting (for starts that should fail). */
 export function spawnUp(args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): SpinelRun {
   return spawnSpinel(['up', '--listen', '127.0.0.1:0', ...args], cwd, env);

@@ -1,23 +1,17 @@
 // Component dependencies as a user meets them: a spin.toml with local, URL, registry-package and
 // inherited dependencies served by `spinel up`, then pushed (composed, and with --compose=false) to a real
 // registry and served again from it with `spinel up -f <reference>`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRegistryClient, pushWasmPackage } from '@spinel/oci';
 import { startRegistry, writeDependencyGuest, type TestRegistry } from '@spinel/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, spawnSpinel, startUp } from '../../test-spinel.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 
 let dir: string;
 let registry: TestRegistry;
@@ -31,29 +25,12 @@ function env(): NodeJS.ProcessEnv {
 }
 
 /** Starts `spinel up` and waits for its base URL (or its exit). */
-async function up(args: string[], cwd: string): Promise<{ base: string | undefined; output: () => string; exited: Promise<number | null>; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: env() });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 1800; i++) {
-    const m = /Serving (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-    if (m !== null) return { base: m[1] as string, output: () => out, exited, child };
-    if (child.exitCode !== null) return { base: undefined, output: () => out, exited, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up did not start:\n${out}`);
-}
+const up = (args: string[], cwd: string): ReturnType<typeof startUp> => startUp(args, cwd, env());
 
+/** Runs `spinel ARGS` in the test directory to its end. */
 async function spinel(args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: env() });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, out };
+  const run = spawnSpinel(args, dir, env());
+  return { code: await run.exited, out: run.output() };
 }
 
 const ROUTES = { '/local': 'hello, world', '/url': 'hi, world', '/registry': 'hello, world', '/inherit': 'from-variable|from-file', '/plain': '-|-' } as const;

@@ -1,36 +1,19 @@
 // `spinel up` on older app shapes, as a user runs them: Spin 1 modules on HTTP and Redis
 // triggers of a v2 manifest, and a Spin 1 (v1) manifest with `trigger = { type = "redis" }`.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spin1ModuleFile, startRedis, type RedisServer } from '@spinel/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killSpinels, spawnUp, waitForOutput, type SpinelRun } from '../../test-spinel.js';
 
-const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
+afterEach(killSpinels);
 
 /** Starts `spinel up` and waits until its output matches `ready`. */
-async function up(args: string[], cwd: string, ready: RegExp): Promise<{ child: ChildProcess; output: () => string; match: RegExpExecArray; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'up', '--listen', '127.0.0.1:0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 1200; i++) {
-    const m = ready.exec(out);
-    if (m !== null) return { child, output: () => out, match: m, exited };
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`spinel up did not start:\n${out}`);
+async function up(args: string[], cwd: string, ready: RegExp): Promise<SpinelRun & { match: RegExpExecArray }> {
+  const run = spawnUp(args, cwd);
+  return { ...run, match: await waitForOutput(run, ready, { timeoutMs: 120_000 }) };
 }
 
 describe('spinel up with Spin 1 modules and the Redis trigger', () => {
