@@ -6,7 +6,9 @@
 // down), so read them as direction. Beside each wall time, the process's CPU time (all its
 // threads; from an exit hook, or /proc at the first 200) is printed: waiting for a core under
 // shared load does not count there, so its ratios say what an idle machine would show more
-// closely. `--runs N` changes the number of runs (default 9).
+// closely. `--runs N` changes the number of runs (default 9). `--baseline DIR` also times the
+// CLI of another checkout (DIR/apps/cli, built), run for run alternately with this one so both
+// see the same load, and prints each one's ratios: before and after a change, in one run.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,8 @@ const bin = join(here, '..', 'bin', 'run.js');
 const example = join(here, '..', '..', '..', 'examples', 'hello');
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 9;
+const baselineArg = process.argv.indexOf('--baseline');
+const baselineBin = baselineArg > 0 ? join(process.argv[baselineArg + 1], 'apps', 'cli', 'bin', 'run.js') : undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'spinel-bench-start-'));
 const env = { ...process.env, SPINEL_CACHE_DIR: join(scratch, 'cache'), SPINEL_DATA_DIR: join(scratch, 'data') };
 
@@ -95,12 +99,19 @@ function timeFirst200(args, path, urlPattern) {
   });
 }
 
+/** Runs each variant `runs` times, alternating, and prints each one's medians. */
+async function measureEach(variants) {
+  const values = variants.map(() => []);
+  for (let i = 0; i < runs; i++) for (const [n, [, fn]] of variants.entries()) values[n].push(await fn());
+  return variants.map(([label], n) => {
+    const m = { wall: median(values[n].map((v) => v.wall)), cpu: median(values[n].map((v) => v.cpu)) };
+    console.log(`${label.padEnd(60)} ${m.wall.toFixed(0).padStart(6)} ms wall, ${m.cpu.toFixed(0).padStart(5)} ms CPU (medians of ${runs})`);
+    return m;
+  });
+}
+
 async function measure(label, fn) {
-  const values = [];
-  for (let i = 0; i < runs; i++) values.push(await fn());
-  const m = { wall: median(values.map((v) => v.wall)), cpu: median(values.map((v) => v.cpu)) };
-  console.log(`${label.padEnd(48)} ${m.wall.toFixed(0).padStart(6)} ms wall, ${m.cpu.toFixed(0).padStart(5)} ms CPU (medians of ${runs})`);
-  return m;
+  return (await measureEach([[label, fn]]))[0];
 }
 
 const NODE_HTTP = `import { createServer } from 'node:http';
@@ -114,19 +125,24 @@ if (built.status !== 0) throw new Error('examples/hello did not build (node exam
 try {
   console.log('spinel start benchmark (ratios against references measured in this run)');
   const node = await measure('node -e 0', () => timeRun(['-e', '0']));
-  const version = await measure('spinel --version', () => timeRun([bin, '--version']));
-  const cacheDir = await measure('spinel cache dir', () => timeRun([bin, 'cache', 'dir']));
+  const clis = [['', bin], ...(baselineBin === undefined ? [] : [[' (baseline)', baselineBin]])];
+  const upArgs = (cli) => [cli, 'up', '-f', example, '--listen', '127.0.0.1:0', '--state-dir', ''];
+  const version = await measureEach(clis.map(([tag, cli]) => [`spinel --version${tag}`, () => timeRun([cli, '--version'])]));
+  const cacheDir = await measureEach(clis.map(([tag, cli]) => [`spinel cache dir${tag}`, () => timeRun([cli, 'cache', 'dir'])]));
   // Warm the cache (transpiled component) once before timing.
-  await timeFirst200([bin, 'up', '-f', example, '--listen', '127.0.0.1:0', '--state-dir', ''], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/);
-  const httpFirst = await measure('node:http: start → first 200', () => timeFirst200(['--input-type=module', '-e', NODE_HTTP], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/));
-  const upFirst = await measure('spinel up -f examples/hello: start → first 200', () =>
-    timeFirst200([bin, 'up', '-f', example, '--listen', '127.0.0.1:0', '--state-dir', ''], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/),
-  );
+  for (const [, cli] of clis) await timeFirst200(upArgs(cli), '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/);
+  const serving = await measureEach([
+    ['node:http: start → first 200', () => timeFirst200(['--input-type=module', '-e', NODE_HTTP], '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/)],
+    ...clis.map(([tag, cli]) => [`spinel up -f examples/hello: start → first 200${tag}`, () => timeFirst200(upArgs(cli), '/', /Serving (http:\/\/127\.0\.0\.1:\d+)/)]),
+  ]);
+  const httpFirst = serving[0];
   const ratio = (a, b) => `${(a.wall / b.wall).toFixed(2)}x wall, ${(a.cpu / b.cpu).toFixed(2)}x CPU`;
-  const fixed = version.wall >= cacheDir.wall ? version : cacheDir;
   console.log('');
-  console.log(`P3 fixed start (slower of --version, cache dir) / node -e 0: ${ratio(fixed, node)} (goal <= 2)`);
-  console.log(`P3 spinel up start → first 200 / node:http start → first 200: ${ratio(upFirst, httpFirst)} (goal <= 1.5)`);
+  for (const [n, [tag]] of clis.entries()) {
+    const fixed = version[n].wall >= cacheDir[n].wall ? version[n] : cacheDir[n];
+    console.log(`P3 fixed start (slower of --version, cache dir) / node -e 0${tag}: ${ratio(fixed, node)} (goal <= 2)`);
+    console.log(`P3 spinel up start → first 200 / node:http start → first 200${tag}: ${ratio(serving[n + 1], httpFirst)} (goal <= 1.5)`);
+  }
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
