@@ -115,6 +115,8 @@ interface Connection {
   /** The most recently used statement and its SQL: a guest repeating one query skips the cache's reordering. */
   lastSql: string | undefined;
   lastStatement: Database.Statement | undefined;
+  /** `SELECT last_insert_rowid()` and `SELECT changes()`, prepared on first use (a guest may ask after every insert). */
+  counters: { rowid: Database.Statement; changes: Database.Statement } | undefined;
 }
 
 /** The one `null` value: rows share it (the glue only reads it). */
@@ -171,7 +173,15 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     return stmt;
   };
 
+  // Reading them runs a SELECT, which changes neither.
+  const counters = (conn: Connection, db: Database.Database): { rowid: Database.Statement; changes: Database.Statement } =>
+    (conn.counters ??= {
+      rowid: db.prepare('SELECT last_insert_rowid()').pluck().safeIntegers(true),
+      changes: db.prepare('SELECT changes()').pluck().safeIntegers(true),
+    });
+
   const closeConnection = (conn: Connection): void => {
+    conn.counters = undefined;
     conn.statements.clear();
     conn.lastSql = undefined;
     conn.lastStatement = undefined;
@@ -190,7 +200,7 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
       if (open.size >= maxConnections) throw failure({ tag: 'io', val: 'too many connections opened' });
       const handle = nextHandle;
       nextHandle = nextHandle >= 0xffff_fffe ? 1 : nextHandle + 1;
-      open.set(handle, { label, target, db: undefined, statements: new Map(), lastSql: undefined, lastStatement: undefined });
+      open.set(handle, { label, target, db: undefined, statements: new Map(), lastSql: undefined, lastStatement: undefined, counters: undefined });
       return handle;
     },
 
@@ -218,13 +228,13 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     lastInsertRowid(handle) {
       const conn = live(handle);
       if (conn.db === undefined) return 0n;
-      return BigInt(conn.db.prepare('SELECT last_insert_rowid()').pluck().safeIntegers(true).get() as bigint);
+      return BigInt(counters(conn, conn.db).rowid.get() as bigint);
     },
 
     changes(handle) {
       const conn = live(handle);
       if (conn.db === undefined) return 0n;
-      return BigInt(conn.db.prepare('SELECT changes()').pluck().safeIntegers(true).get() as bigint);
+      return BigInt(counters(conn, conn.db).changes.get() as bigint);
     },
 
     close(handle) {
