@@ -233,12 +233,15 @@ function readAll(source: ByteSource): Uint8Array {
 function spin1Instance(loaded: LoadedComponent): Spin1Instance {
   const module = loaded.prepared.modules['module'];
   if (module === undefined) throw new Error(`component ${loaded.prepared.id} has no module`);
-  return instantiateSpin1Module(module, {
+  const instance = instantiateSpin1Module(module, {
     env: loaded.prepared.env,
     preopens: loaded.prepared.mounts.map((m): [string, string] => [m.guestPath, m.hostPath]),
     host: (key) => hostInterface(loaded, key),
     output: { stdout: (b) => loaded.ctx.stdout.write(b), stderr: (b) => loaded.ctx.stderr.write(b) },
   });
+  // Counted as a component's instances are (`stats().instances`).
+  countInstance(loaded.index);
+  return instance;
 }
 
 /**
