@@ -1,14 +1,16 @@
 /**
  * One version of the app, prepared by the runtime's `prepareApp()` (its capabilities, its
- * executor with every component loaded and validated, its HTTP trigger) and able to answer
- * requests. The runner's listener hands each request to the version serving at that moment, so
- * two versions can overlap during a switch: the new one takes new requests while the old one
- * finishes its own.
+ * executor with every component loaded and validated, its HTTP trigger, its Redis
+ * subscriptions) and able to answer requests and messages. The runner's listener hands each
+ * request to the version serving at that moment, so two versions can overlap during a switch:
+ * the new one takes new requests while the old one finishes its own. Redis messages follow the
+ * same switch: both versions are subscribed for a moment, and a message is handled by the one
+ * serving when it arrives.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
-import type { AppStats, PrepareAppOptions, PreparedApp, RuntimeConfig } from '@spinel/runtime';
+import type { AppStats, PrepareAppOptions, PreparedApp, RedisTrigger, RuntimeConfig } from '@spinel/runtime';
 
 /** Labels of a request for metrics: the component (empty for static responses and 404s) and the route pattern. */
 export interface RouteLabels {
@@ -35,7 +37,11 @@ export interface AppVersion {
   setSelfOrigin(origin: string): void;
   /** Queue, workers, instances made and key-value operations (the runtime's counts). */
   stats(): AppStats;
-  /** Waits until in-flight requests finish (at most `timeoutMs`), then closes the executor and the stores. */
+  /** The Redis channels subscribed, as Spin lists them (`host:port/channel: [ids]`); empty without Redis triggers. */
+  redisChannels(): string[];
+  /** Unsubscribes from Redis (no message is taken from now on) and waits for the messages being handled. */
+  stopMessages(): Promise<void>;
+  /** Unsubscribes from Redis and waits for the messages being handled, waits until in-flight requests finish (at most `timeoutMs`), then closes the executor and the stores. */
   retire(timeoutMs: number): Promise<void>;
 }
 
@@ -59,16 +65,21 @@ export interface PrepareAppVersionOptions {
   maxInstanceMemory?: number;
   /** Called with each chunk a guest writes to stdout or stderr (the runner's log; no file is opened). */
   onGuestOutput: NonNullable<PrepareAppOptions['onGuestOutput']>;
+  /** Whether this version serves now: a Redis message is handled only by the version serving when it arrives. */
+  serving: (version: AppVersion) => boolean;
+  /** Called when a component is done with a Redis message (`error` undefined on success). */
+  onRedisHandled: (componentId: string, channel: string, error: unknown) => void;
 }
 
 const UNMATCHED: RouteLabels = { component: '', route: '' };
 
 /**
  * Prepares a version with the runtime's `prepareApp()`: resolves its variables and stores,
- * loads and validates every component on the workers, builds its routes. Nothing listens: the
- * runner's listener hands requests over. Guest stdout/stderr is published for the runner's log
- * (no files). On failure everything it opened is closed.
- * @throws the runtime's `RUNTIME_*` errors (unsupported imports, a required variable without a value, an unknown store label, invalid routes…)
+ * loads and validates every component on the workers, builds its routes and subscribes its
+ * Redis triggers (messages are dropped until `serving` says this version serves: the one
+ * serving handles them). Nothing listens: the runner's listener hands requests over. Guest
+ * stdout/stderr goes to the runner's log (no files). On failure everything it opened is closed.
+ * @throws the runtime's `RUNTIME_*` errors (unsupported imports, a required variable without a value, an unknown store label, invalid routes, `RUNTIME_REDIS_CONNECT` for a Redis server that cannot be reached…)
  */
 export async function prepareAppVersion(options: PrepareAppVersionOptions): Promise<AppVersion> {
   const runtime = await import('@spinel/runtime');
@@ -88,7 +99,9 @@ export async function prepareAppVersion(options: PrepareAppVersionOptions): Prom
   });
   // The runtime returns one object per route; ours is made from it once (read per request).
   const labels = new WeakMap<object, RouteLabels>();
-  return {
+  let channels: string[] = [];
+  let redis: RedisTrigger | undefined;
+  const version: AppVersion = {
     app: prepared.app,
     digest: options.digest,
     get inFlight() {
@@ -109,6 +122,17 @@ export async function prepareAppVersion(options: PrepareAppVersionOptions): Prom
     handle: (req, res) => prepared.handle(req, res),
     setSelfOrigin: (origin) => prepared.setSelfOrigin(origin),
     stats: () => prepared.stats(),
+    redisChannels: () => channels,
+    stopMessages: async () => redis?.close(),
     retire: (timeoutMs) => prepared.close(timeoutMs),
   };
+  try {
+    redis = await prepared.startRedis({ accept: () => options.serving(version), onHandled: options.onRedisHandled });
+    // `display` is host:port, never the address's credentials.
+    if (redis !== undefined) channels = redis.servers.flatMap((server) => [...server.channels].map(([channel, ids]) => `${server.display}/${channel}: [${ids.join(',')}]`));
+  } catch (err) {
+    await prepared.close(0).catch(() => undefined);
+    throw err;
+  }
+  return version;
 }

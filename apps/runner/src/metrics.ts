@@ -30,6 +30,8 @@ export interface RunnerMetrics {
   readonly instancesCreated: Counter<'component'>;
   /** `spinel_key_value_operations_total{store,op}`: key-value operations guests made, by store label. */
   readonly keyValueOperations: Counter<'store' | 'op'>;
+  /** `spinel_redis_messages_total{component,outcome}` (`ok`, `failed`): Redis messages handled by the Redis trigger's components. */
+  readonly redisMessages: Counter<'component' | 'outcome'>;
   /** `spinel_guest_output_lines_total{component,stream}`: guest stdout/stderr lines forwarded to the log. */
   readonly guestOutputLines: Counter<'component' | 'stream'>;
   /** `spinel_app_pulls_total{outcome}` (`ok`, `failed`). */
@@ -92,6 +94,7 @@ export function createRunnerMetrics(options: RunnerMetricsOptions = {}): RunnerM
     workers: new Gauge({ name: 'spinel_workers', help: 'Worker threads running guests: busy ones and all (temporary ones included).', labelNames: ['state'], registers, collect }),
     instancesCreated: new Counter({ name: 'spinel_instances_created_total', help: 'Wasm instances made, by component (about one per request).', labelNames: ['component'], registers, collect }),
     keyValueOperations: new Counter({ name: 'spinel_key_value_operations_total', help: 'Key-value operations made by guests, by store label and operation.', labelNames: ['store', 'op'], registers, collect }),
+    redisMessages: new Counter({ name: 'spinel_redis_messages_total', help: 'Redis messages handled, by component and outcome (ok, failed).', labelNames: ['component', 'outcome'], registers }),
     guestOutputLines: new Counter({ name: 'spinel_guest_output_lines_total', help: 'Lines of guest stdout/stderr forwarded to the log.', labelNames: ['component', 'stream'], registers, collect }),
     pulls: new Counter({ name: 'spinel_app_pulls_total', help: 'App pulls from the registry or layout.', labelNames: ['outcome'], registers }),
     pullBlobs: new Counter({ name: 'spinel_app_pull_blobs_total', help: 'Blobs of pulled apps: cached (already in the cache) or downloaded.', labelNames: ['outcome'], registers }),

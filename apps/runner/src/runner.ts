@@ -165,6 +165,9 @@ export function createRunner(deps: RunnerDeps): Runner {
       cwd: deps.cwd,
       runtimeConfig,
       onGuestOutput: reporting?.guestOutput(loaded.digest) ?? (() => undefined),
+      // The switch of the listener is the switch of Redis messages too.
+      serving: (version) => listener?.current === version,
+      onRedisHandled: reporting?.redisHandled(loaded.digest) ?? (() => undefined),
       ...(config.workers === undefined ? {} : { workers: config.workers }),
       ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
       ...(config.maxInstanceMemory === undefined ? {} : { maxInstanceMemory: config.maxInstanceMemory }),
@@ -224,6 +227,7 @@ export function createRunner(deps: RunnerDeps): Runner {
         .routeList()
         .map((r) => `${r.route}${r.component === '' ? '' : ` -> ${r.component}`}`)
         .join(', '),
+      redis_channels: redisChannels(first.version),
     });
     servingResolve();
     scheduleWatch();
@@ -304,6 +308,7 @@ export function createRunner(deps: RunnerDeps): Runner {
       digest: next.version.digest,
       previous: old.version.digest,
       old_in_flight: old.version.inFlight,
+      redis_channels: redisChannels(next.version),
     });
     retireInBackground(old);
   }
@@ -392,6 +397,9 @@ export function createRunner(deps: RunnerDeps): Runner {
       servingReject(new RunnerError('RUNNER_STOPPED', 'The runner stopped before the app was served.'));
       const started = Date.now();
       logger.info('runner.draining', `Draining: no new connections; in-flight requests get up to ${config.shutdownTimeoutMs} ms.`, { in_flight: listener?.inFlight ?? 0 });
+      // Stop taking Redis messages as the listener stops accepting; those being handled finish
+      // (retiring the version below waits for them, within the timeout).
+      void served?.version.stopMessages().catch(() => undefined);
       if (wasServing && listener !== undefined) await listener.drain(config.shutdownTimeoutMs);
       await checking?.catch(() => undefined);
       const remaining = Math.max(0, config.shutdownTimeoutMs - (Date.now() - started));
@@ -411,6 +419,12 @@ export function createRunner(deps: RunnerDeps): Runner {
     },
   };
   return runner;
+}
+
+/** The Redis channels a version is subscribed to, for its log line; undefined without any. */
+function redisChannels(version: AppVersion): string | undefined {
+  const channels = version.redisChannels();
+  return channels.length === 0 ? undefined : channels.join(', ');
 }
 
 /** Codes a later attempt may not see again: the registry or the network, not the content. */

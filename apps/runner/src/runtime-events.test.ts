@@ -24,6 +24,8 @@ function fakeVersion(digest: string, stats: () => AppStats): AppVersion {
     handle: () => undefined,
     setSelfOrigin: () => undefined,
     stats,
+    redisChannels: () => [],
+    stopMessages: async () => undefined,
     retire: async () => undefined,
   };
 }

@@ -1,6 +1,7 @@
 /**
  * What the runtime tells the runner, turned into metrics and log lines: its diagnostics-channel
- * events (request errors, guest traps and timeouts, outbound calls allowed and denied), guest
+ * events (request errors, guest traps and timeouts, outbound calls allowed and denied, Redis
+ * connections lost and restored), Redis messages handled (each version's `onHandled`), guest
  * stdout/stderr (each version's `onGuestOutput`) and the counts read from each live version at
  * scrape time (queue, workers, instances made, key-value operations). Events name the app object
  * they belong to, so only this runner's versions are counted, and each is told apart during a
@@ -29,6 +30,8 @@ export interface RuntimeReporting {
   remove(version: AppVersion): void;
   /** The `onGuestOutput` of a version pulled by `digest`: its guests' stdout/stderr as `guest.output` log lines with the component id. */
   guestOutput(digest: string | undefined): GuestOutputHandler;
+  /** What a version pulled by `digest` calls as a component is done with a Redis message: counted, and a failure logged. */
+  redisHandled(digest: string | undefined): (componentId: string, channel: string, error: unknown) => void;
   /** Unsubscribes from every channel; guest output is no longer logged. */
   close(): void;
 }
@@ -194,11 +197,29 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
     };
   };
 
+  const redisHandled = (digest: string | undefined) => (componentId: string, channel: string, error: unknown): void => {
+    if (closed) return;
+    metrics.redisMessages.labels(componentId, error === undefined ? 'ok' : 'failed').inc();
+    if (error === undefined) return;
+    // As `spinel up` prints it (Spin's trigger logs the same): the subscription goes on.
+    logger.warn('redis.message_failed', `Component ${componentId} handler failed: ${(error as Error | undefined)?.message ?? String(error)}`, { component: componentId, channel, code: errorCode(error), digest });
+  };
+  const onRedisConnection = (message: unknown): void => {
+    const { app, server, state, error } = message as { app?: object; server: string; state: 'lost' | 'restored'; error?: unknown };
+    if (app === undefined || !versions.has(app)) return;
+    if (state === 'lost') {
+      logger.warn('redis.connection_lost', `Lost the Redis trigger's connection to ${server}${error === undefined ? '' : ` (${(error as Error).message})`}; reconnecting with backoff, then subscribing again.`, { server });
+    } else {
+      logger.info('redis.connection_restored', `The Redis trigger is connected to ${server} again and subscribed.`, { server });
+    }
+  };
+
   const subscriptions: Array<[string, (message: unknown) => void]> = [
     [runtime.RUNTIME_CHANNELS.requestError, onRequestError],
     [runtime.RUNTIME_CHANNELS.guestError, onGuestError],
     [runtime.RUNTIME_CHANNELS.outboundDenied, onOutboundDenied],
     [runtime.RUNTIME_CHANNELS.outboundAllowed, onOutboundAllowed],
+    [runtime.redisConnectionChannel.name as string, onRedisConnection],
   ];
   for (const [name, listener] of subscriptions) subscribe(name, listener);
 
@@ -214,6 +235,7 @@ export function reportRuntime(runtime: typeof RuntimeApi, metrics: RunnerMetrics
       if (versions.get(version.app) === version) versions.delete(version.app);
     },
     guestOutput,
+    redisHandled,
     close() {
       closed = true;
       stopScrape();

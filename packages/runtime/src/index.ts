@@ -1,7 +1,7 @@
 export { runApp } from './run-app.js';
 export type { RunAppOptions, RunningApp, AppSource } from './run-app.js';
 export { prepareApp } from './prepare-app.js';
-export type { PrepareAppOptions, PreparedApp, AppStats } from './prepare-app.js';
+export type { PrepareAppOptions, PreparedApp, AppStats, StartRedisOptions } from './prepare-app.js';
 export { RUNTIME_CHANNELS, guestErrorChannel, outboundAllowedChannel, outboundDeniedChannel, requestErrorChannel, notFoundChannel } from './events.js';
 export type { RequestErrorEvent, NotFoundEvent, GuestErrorEvent, OutboundAllowedEvent, OutboundDeniedEvent } from './events.js';
 export type { KvOperationCount } from './services/key-value-capability.js';

@@ -2,7 +2,8 @@
  * `prepareApp()`: everything `runApp()` does except listening — capabilities, the executor and
  * its workers, service chaining, the HTTP trigger — for a host that keeps its own listener and
  * hands requests over (spinel-runner serves two versions of an app on one port during a
- * switch). `runApp()` is this plus `trigger.listen()`.
+ * switch). The Redis trigger's subscriptions start when the host calls `startRedis()` (once the
+ * version is to serve). `runApp()` is this plus `trigger.listen()` and `startRedis()`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { Cache } from '@spinel/cache';
 import { lockManifestFile, type LockedApp, type LockManifestFileOptions } from '@spinel/manifest';
 import type { Capability } from './capability.js';
+import { RuntimeError } from './errors.js';
 import { createExecutor, type ExecutorOptions, type WorkerExecutor } from './pool/create-executor.js';
 import type { Executor } from './pool/executor-types.js';
 import { copyMountsForWriting } from './prepare/transient-mounts.js';
@@ -18,6 +20,7 @@ import { createAppCapabilities, type AppCapabilities, type AppCapabilitiesOption
 import { createChainDispatch } from './services/chain-dispatch.js';
 import type { KeyValueService, KvOperationCount } from './services/key-value-capability.js';
 import { createHttpTrigger, type HttpTrigger, type RouteLabels } from './trigger/http-server.js';
+import { hasRedisTriggers, startRedisTrigger, type RedisTrigger, type RedisTriggerOptions } from './trigger/redis/redis-trigger.js';
 import type { AvailableRoute } from './trigger/startup-output.js';
 
 /** Where the app comes from: exactly one of these. */
@@ -118,8 +121,28 @@ export interface PreparedApp {
   readonly sqliteNote: string | undefined;
   /** Queue, workers, instances and key-value operations. */
   stats(): AppStats;
-  /** Waits for requests being answered (up to `timeoutMs`, then cuts them), then closes the workers and the capabilities. */
+  /** Whether the app has Redis triggers (`[[trigger.redis]]`). */
+  readonly hasRedisTriggers: boolean;
+  /**
+   * Subscribes the app's Redis triggers (one connection per server) and runs each message in a
+   * fresh instance; resolves once every server is subscribed, with undefined for an app without
+   * Redis triggers. Called once; `close()` unsubscribes first and waits for the messages being
+   * handled.
+   * @throws RedisTriggerError `RUNTIME_REDIS_INVALID_TRIGGER`, `RUNTIME_REDIS_CONNECT`; RuntimeError `RUNTIME_CLOSED` once closed
+   */
+  startRedis(options?: StartRedisOptions): Promise<RedisTrigger | undefined>;
+  /** Stops the Redis subscriptions (if started), waits for requests being answered and messages being handled (up to `timeoutMs`, then cuts them), then closes the workers and the capabilities. */
   close(timeoutMs?: number): Promise<void>;
+}
+
+/** Options of {@link PreparedApp.startRedis}. */
+export interface StartRedisOptions {
+  /** How long start-up waits for each Redis server. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Asked as each message arrives: false drops it (see `RedisTriggerOptions.accept`). @default every message is handled */
+  accept?: RedisTriggerOptions['accept'];
+  /** Called when a component is done with a message (`error` undefined on success). @default none */
+  onHandled?: RedisTriggerOptions['onHandled'];
 }
 
 /**
@@ -171,6 +194,7 @@ export async function prepareApp(options: PrepareAppOptions): Promise<PreparedAp
     });
     const keyValue = capabilities.services.get('key-value') as KeyValueService | undefined;
     let closing: Promise<void> | undefined;
+    let redis: Promise<RedisTrigger | undefined> | undefined;
     return {
       app,
       trigger,
@@ -196,12 +220,35 @@ export async function prepareApp(options: PrepareAppOptions): Promise<PreparedAp
           keyValueOperations: keyValue?.operations() ?? [],
         };
       },
+      hasRedisTriggers: hasRedisTriggers(app),
+      startRedis(redisOptions: StartRedisOptions = {}): Promise<RedisTrigger | undefined> {
+        if (closing !== undefined) return Promise.reject(new RuntimeError('RUNTIME_CLOSED', 'This app was closed; its Redis triggers cannot start.'));
+        redis ??= !hasRedisTriggers(app)
+          ? Promise.resolve(undefined)
+          : startRedisTrigger({
+              app,
+              variables: capabilities.variables.values,
+              // A Redis trigger names a component, so the app has an executor.
+              dispatch: (componentId, payload) => (executor as WorkerExecutor).handleRedisMessage(componentId, payload),
+              ...pick(redisOptions, ['connectTimeoutMs', 'accept', 'onHandled']),
+            });
+        return redis;
+      },
       close(timeoutMs?: number): Promise<void> {
         closing ??= (async () => {
+          const begun = Date.now();
+          const left = (): number | undefined => (timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - begun)));
           try {
-            await trigger.close(timeoutMs);
+            // Stop taking work first (the subscriptions end, waiting for the messages being handled,
+            // within the timeout: closing the workers below stops a handler still running), then drain the requests.
+            const started = await redis?.catch(() => undefined);
+            if (started !== undefined) await withinMs(started.close(), left());
           } finally {
-            await stopAll();
+            try {
+              await trigger.close(left());
+            } finally {
+              await stopAll();
+            }
           }
         })();
         return closing;
@@ -210,6 +257,17 @@ export async function prepareApp(options: PrepareAppOptions): Promise<PreparedAp
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/** Waits for `work`, at most `ms` (no bound when undefined). */
+async function withinMs(work: Promise<void>, ms: number | undefined): Promise<void> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

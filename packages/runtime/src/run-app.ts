@@ -8,7 +8,7 @@ import { pick, prepareApp, type AppStats, type PrepareAppOptions } from './prepa
 import type { AppCapabilities } from './services/app-capabilities.js';
 import type { WorkerExecutor } from './pool/create-executor.js';
 import type { HttpTrigger } from './trigger/http-server.js';
-import { hasRedisTriggers, startRedisTrigger, type RedisTrigger } from './trigger/redis/redis-trigger.js';
+import type { RedisTrigger } from './trigger/redis/redis-trigger.js';
 import type { OutputFormat } from './trigger/startup-output.js';
 import type { LockedApp } from '@spinel/manifest';
 
@@ -59,27 +59,15 @@ export interface RunningApp {
  */
 export async function runApp(options: RunAppOptions): Promise<RunningApp> {
   const prepared = await prepareApp(options);
-  let redis: RedisTrigger | undefined;
   try {
     const { app } = prepared;
     // Spin runs one trigger per type it finds; an app of Redis triggers alone listens on no port.
-    const listens = !hasRedisTriggers(app) || app.triggers.some((t) => t.trigger_type === 'http');
+    const listens = !prepared.hasRedisTriggers || app.triggers.some((t) => t.trigger_type === 'http');
     const trigger = listens ? prepared.trigger : undefined;
     const baseUrl = trigger === undefined ? '' : await trigger.listen({ ...pick(options, ['listen', 'findFreePort']) });
     // `self` requests go to the listener's own address, never to one taken from a Host header.
     if (trigger !== undefined) prepared.setSelfOrigin(baseUrl);
-    if (hasRedisTriggers(app)) {
-      // A Redis trigger names a component, so the app has an executor.
-      const handler = prepared.executor as WorkerExecutor;
-      redis = await startRedisTrigger({
-        app,
-        variables: prepared.capabilities.variables.values,
-        dispatch: (componentId, payload) => handler.handleRedisMessage(componentId, payload),
-        ...(options.redisConnectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.redisConnectTimeoutMs }),
-      });
-    }
-    const started = redis;
-    let closing: Promise<void> | undefined;
+    const started = await prepared.startRedis(options.redisConnectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.redisConnectTimeoutMs });
     return {
       app,
       baseUrl,
@@ -95,20 +83,10 @@ export async function runApp(options: RunAppOptions): Promise<RunningApp> {
       keyValueNote: prepared.keyValueNote,
       sqliteNote: prepared.sqliteNote,
       stats: () => prepared.stats(),
-      close(timeoutMs?: number): Promise<void> {
-        closing ??= (async () => {
-          try {
-            // Stop taking work first (the subscriptions end, the listener drains its requests), then the rest.
-            await started?.close();
-          } finally {
-            await prepared.close(timeoutMs);
-          }
-        })();
-        return closing;
-      },
+      // The subscriptions end first (waiting for the messages being handled), the listener drains, then the rest.
+      close: (timeoutMs?: number) => prepared.close(timeoutMs),
     };
   } catch (err) {
-    await redis?.close().catch(() => undefined);
     await prepared.close(0);
     throw err;
   }

@@ -18,9 +18,9 @@ import { RedisTriggerError } from '../../errors.js';
 
 const debug = debuglog('spinel:redis');
 
-/** Published when a component's handler fails: `{ componentId, channel, error }` (the subscription goes on). */
+/** Published when a component's handler fails: `{ app, componentId, channel, error }` (the subscription goes on; `app` is the trigger's `LockedApp`). */
 export const redisHandlerErrorChannel = channel('spinel:runtime:redis:handler-error');
-/** Published when a server connection is lost or restored: `{ server, state: 'lost' | 'restored', error? }` (`server` is `host:port`). */
+/** Published when a server connection is lost or restored: `{ app, server, state: 'lost' | 'restored', error? }` (`server` is `host:port`). */
 export const redisConnectionChannel = channel('spinel:runtime:redis:connection');
 
 /** Runs one message in a fresh instance of `componentId`; rejects when the handler fails. */
@@ -36,6 +36,14 @@ export interface RedisTriggerOptions {
   connectTimeoutMs?: number;
   /** Backoff between reconnection attempts: doubles from `initialMs` up to `maxMs`. @default { initialMs: 100, maxMs: 5000 } */
   reconnect?: { initialMs?: number; maxMs?: number };
+  /**
+   * Asked as each message arrives: false drops it unhandled. A host that switches between
+   * versions of an app subscribes the new one before the switch and lets only the serving one
+   * handle a message. @default every message is handled
+   */
+  accept?: () => boolean;
+  /** Called when a component is done with a message: `error` undefined when its handler succeeded. @default none */
+  onHandled?: (componentId: string, channel: string, error: unknown) => void;
 }
 
 /** ioredis, loaded when an app has a Redis trigger. */
@@ -80,6 +88,14 @@ export async function startRedisTrigger(options: RedisTriggerOptions): Promise<R
   const subscribers: Subscriber[] = [];
   let closed = false;
 
+  const report = (componentId: string, channelName: string, error: unknown): void => {
+    try {
+      options.onHandled?.(componentId, channelName, error);
+    } catch {
+      // A host's counting must never stop the subscription (the next message waits on this one).
+    }
+  };
+
   const handle = async (server: RedisServerSubscriptions, channelName: string, payload: Uint8Array): Promise<void> => {
     const ids = server.channels.get(channelName);
     if (ids === undefined) {
@@ -92,8 +108,11 @@ export async function startRedisTrigger(options: RedisTriggerOptions): Promise<R
           await options.dispatch(componentId, payload, channelName);
         } catch (error) {
           debug('Component %s handler failed: %s', componentId, errorText(error));
-          if (redisHandlerErrorChannel.hasSubscribers) redisHandlerErrorChannel.publish({ componentId, channel: channelName, error });
+          if (redisHandlerErrorChannel.hasSubscribers) redisHandlerErrorChannel.publish({ app: options.app, componentId, channel: channelName, error });
+          report(componentId, channelName, error);
+          return;
         }
+        report(componentId, channelName, undefined);
       }),
     );
   };
@@ -115,13 +134,14 @@ export async function startRedisTrigger(options: RedisTriggerOptions): Promise<R
     });
     let connected = false;
     client.on('ready', () => {
-      if (connected && redisConnectionChannel.hasSubscribers) redisConnectionChannel.publish({ server: server.display, state: 'restored' });
+      if (connected && redisConnectionChannel.hasSubscribers) redisConnectionChannel.publish({ app: options.app, server: server.display, state: 'restored' });
       connected = true;
     });
     client.on('close', () => {
-      if (!closed && connected && redisConnectionChannel.hasSubscribers) redisConnectionChannel.publish({ server: server.display, state: 'lost', error: lastError });
+      if (!closed && connected && redisConnectionChannel.hasSubscribers) redisConnectionChannel.publish({ app: options.app, server: server.display, state: 'lost', error: lastError });
     });
     client.on('messageBuffer', (channelBytes: Buffer, message: Buffer) => {
+      if (options.accept?.() === false) return;
       const channelName = channelBytes.toString('utf8');
       const payload = new Uint8Array(message);
       subscriber.tail = subscriber.tail.then(() => handle(server, channelName, payload));
