@@ -37,7 +37,8 @@ describe('spinel-runner serving from a registry', () => {
     const digest = await pushManifest(await writeWatApp(join(dir, 'hello'), 'hello'), `${registry.host}/runner/hello:v1`);
     const relay = await createRelay(registry.port);
     relays.push(relay);
-    const runner = run(['--from', `127.0.0.1:${relay.port}/runner/hello:v1`]);
+    // Checking the tag often, so the registry going down after the start is met by checks.
+    const runner = run(['--from', `127.0.0.1:${relay.port}/runner/hello:v1`, '--watch-interval', '200ms']);
     const admin = await runner.adminUrl();
 
     expect((await get(`${admin}/livez`)).status).toBe(200);
@@ -69,10 +70,17 @@ describe('spinel-runner serving from a registry', () => {
     // The admin paths are not app routes, and the app's routes are not on the admin port.
     expect((await get(`${admin}/anything`)).status).toBe(404);
 
-    // Registry down after start: still serving.
+    // Registry down after start: the checks fail and say so, and it keeps serving, ready.
     await relay.down();
+    const mark = runner.events.length;
+    const unreachable = await runner.waitFor('registry.unreachable', { after: mark });
+    expect(unreachable.msg).toContain(`Still serving ${digest}`);
+    await runner.waitFor('registry.unreachable', { after: runner.events.indexOf(unreachable) + 1 });
     for (let i = 0; i < 5; i++) expect((await get(`${app}/after-registry-down`)).status).toBe(200);
     expect((await get(`${admin}/readyz`)).status).toBe(200);
+    const families = parsePrometheusText((await get(`${admin}/metrics`)).body);
+    expect(families.get('spinel_registry_checks_total')?.samples.find((s) => s.labels['outcome'] === 'failed')?.value).toBeGreaterThanOrEqual(2);
+    expect(families.get('spinel_app_switches_total')?.samples[0]?.value).toBe(0);
   });
 
   it('/metrics parses as Prometheus text and counts the requests made, by component, route and status', async () => {
