@@ -72,6 +72,8 @@ export interface PrepareAppVersionOptions {
 }
 
 const UNMATCHED: RouteLabels = { component: '', route: '' };
+/** Request paths whose labels are kept (a bound: paths come from clients). */
+const MAX_CACHED_PATHS = 512;
 
 /**
  * Prepares a version with the runtime's `prepareApp()`: resolves its variables and stores,
@@ -99,6 +101,7 @@ export async function prepareAppVersion(options: PrepareAppVersionOptions): Prom
   });
   // The runtime returns one object per route; ours is made from it once (read per request).
   const labels = new WeakMap<object, RouteLabels>();
+  const byPath = new Map<string, RouteLabels>();
   let channels: string[] = [];
   let redis: RedisTrigger | undefined;
   const version: AppVersion = {
@@ -110,13 +113,19 @@ export async function prepareAppVersion(options: PrepareAppVersionOptions): Prom
     routeList: () => prepared.routes().map((r) => ({ route: r.wildcard ? `${r.path === '/' ? '' : r.path}/...` : r.path, component: r.id })),
     warnings: () => prepared.warnings(),
     labelsFor(path) {
+      // The trigger routed this path a moment ago: paths seen recently skip routing it again.
+      const seen = byPath.get(path);
+      if (seen !== undefined) return seen;
       const route = prepared.routeOf(path);
-      if (route === undefined) return UNMATCHED;
-      let found = labels.get(route);
-      if (found === undefined) {
-        found = { component: route.componentId ?? '', route: route.route };
+      let found = UNMATCHED;
+      if (route !== undefined) {
+        found = labels.get(route) ?? { component: route.componentId ?? '', route: route.route };
         labels.set(route, found);
       }
+      // Paths come from clients: the cache is bounded (count and length), emptied when full.
+      if (path.length > 256) return found;
+      if (byPath.size >= MAX_CACHED_PATHS) byPath.clear();
+      byPath.set(path, found);
       return found;
     },
     handle: (req, res) => prepared.handle(req, res),
