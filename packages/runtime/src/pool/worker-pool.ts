@@ -574,25 +574,47 @@ export class WorkerPool {
     return asked === undefined ? own : Math.min(own, asked);
   }
 
+  /**
+   * Queues one job: the fields every kind shares, the kind's message (given the job's id) and its
+   * callbacks (those a kind does not use do nothing).
+   */
+  private submit(
+    componentId: string,
+    message: (id: number) => Job['message'],
+    body: RequestBody | undefined,
+    options: ExecuteOptions | undefined,
+    callbacks: Partial<Pick<Job, 'onResponse' | 'onChunk' | 'onEnd' | 'onWagi'>> & Pick<Job, 'onError'>,
+  ): void {
+    const id = this.nextJob++;
+    const job: Job = {
+      id,
+      componentId,
+      queuedAt: performance.now(),
+      message: message(id),
+      body,
+      timeoutMs: this.timeoutOf(options),
+      deadline: options?.deadline,
+      slot: undefined,
+      done: false,
+      detached: false,
+      timer: undefined,
+      cleanup: undefined,
+      onResponse: () => undefined,
+      onChunk: () => undefined,
+      onEnd: () => undefined,
+      onWagi: () => undefined,
+      ...callbacks,
+    };
+    this.enqueue(job, clientGoneOf(options));
+  }
+
   handle(componentId: string, request: GuestRequest, options?: ExecuteOptions): Promise<GuestResponse> {
     return new Promise<GuestResponse>((resolve, reject) => {
       let stream: AsyncQueue<Uint8Array> | undefined;
-      const id = this.nextJob++;
       const headers: string[] = [];
       for (const [name, value] of request.headers) headers.push(name, value);
-      const job: Job = {
-        id,
-        componentId,
-        queuedAt: performance.now(),
-        message: { type: 'http', job: id, componentId, method: request.method, url: request.url, headers, body: request.body.empty !== true },
-        body: request.body,
-        timeoutMs: this.timeoutOf(options),
-        deadline: options?.deadline,
-        slot: undefined,
-        done: false,
-        detached: false,
-        timer: undefined,
-        cleanup: undefined,
+      const message = (id: number): HttpJobMessage => ({ type: 'http', job: id, componentId, method: request.method, url: request.url, headers, body: request.body.empty !== true });
+      this.submit(componentId, message, request.body, options, {
         onResponse: (status, flat, bytes, end) => {
           if (end) {
             const complete = bytes ?? EMPTY;
@@ -605,39 +627,17 @@ export class WorkerPool {
         },
         onChunk: (bytes) => stream?.push(bytes),
         onEnd: () => stream?.end(),
-        onWagi: () => undefined,
         onError: (error) => {
           if (stream !== undefined) stream.fail(error);
           else reject(error);
         },
-      };
-      this.enqueue(job, clientGoneOf(options));
+      });
     });
   }
 
   runWagi(componentId: string, request: WagiRequest, options?: ExecuteOptions): Promise<WagiResult> {
     return new Promise<WagiResult>((resolve, reject) => {
-      const id = this.nextJob++;
-      const job: Job = {
-        id,
-        componentId,
-        queuedAt: performance.now(),
-        message: { type: 'wagi', job: id, componentId, request },
-        body: undefined,
-        timeoutMs: this.timeoutOf(options),
-        deadline: options?.deadline,
-        slot: undefined,
-        done: false,
-        detached: false,
-        timer: undefined,
-        cleanup: undefined,
-        onResponse: () => undefined,
-        onChunk: () => undefined,
-        onEnd: () => undefined,
-        onWagi: resolve,
-        onError: reject,
-      };
-      this.enqueue(job, clientGoneOf(options));
+      this.submit(componentId, (id) => ({ type: 'wagi', job: id, componentId, request }), undefined, options, { onWagi: resolve, onError: reject });
     });
   }
 
@@ -647,27 +647,7 @@ export class WorkerPool {
    */
   handleRedisMessage(componentId: string, payload: Uint8Array, options?: ExecuteOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const id = this.nextJob++;
-      const job: Job = {
-        id,
-        componentId,
-        queuedAt: performance.now(),
-        message: { type: 'redis', job: id, componentId, payload },
-        body: undefined,
-        timeoutMs: this.timeoutOf(options),
-        deadline: options?.deadline,
-        slot: undefined,
-        done: false,
-        detached: false,
-        timer: undefined,
-        cleanup: undefined,
-        onResponse: () => undefined,
-        onChunk: () => undefined,
-        onEnd: resolve,
-        onWagi: () => undefined,
-        onError: reject,
-      };
-      this.enqueue(job, clientGoneOf(options));
+      this.submit(componentId, (id) => ({ type: 'redis', job: id, componentId, payload }), undefined, options, { onEnd: resolve, onError: reject });
     });
   }
 
