@@ -27,7 +27,7 @@ import { IncomingRequest, ResponseOutparam } from './wasi/http.js';
 import { resolveMounts } from './wasi/filesystem.js';
 import { MemorySource, type Blocker, type ByteSink, type ByteSource } from './wasi/io.js';
 import { wasiRcImportObjects } from './wasi/rc-versions.js';
-import { counterAdder, type CounterAdd } from '../shared-counters.js';
+import { counterAdder, type CounterAdd } from '../worker-counters.js';
 
 // jco's glue reads process.env.JCO_DEBUG on every host call. The worker's environment is empty
 // (see the pool's startWorker); a plain object reads several times faster than Node's env object.

@@ -22,7 +22,7 @@ export interface InitMessage {
   capabilities: GuestCapabilitiesInit;
   /** Whether guest stdout/stderr is kept (sent to the main thread); false drops it in the worker. */
   keepLogs: boolean;
-  /** One counter per component (in `components` order): the worker adds each instance it makes (shared-counters.ts). */
+  /** One counter per component (in `components` order): the worker adds each instance it makes (worker-counters.ts). */
   instanceCounts: SharedArrayBuffer;
 }
 

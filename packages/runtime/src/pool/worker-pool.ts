@@ -15,7 +15,7 @@ import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.
 import { CapabilityError, ExecutorError, GuestFaultError } from '../errors.js';
 import { interfaceKey } from '../prepare/interface-set.js';
 import { guestErrorChannel, type GuestErrorEvent } from '../events.js';
-import { CounterTotals, createSharedCounters } from '../shared-counters.js';
+import { CounterTotals, createSharedCounters } from '../worker-counters.js';
 import type { ComponentKind, PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecutorStats } from './create-executor.js';

@@ -7,7 +7,7 @@ import type { KvStoreDefinition } from '@spinel/kv-wit';
 import type { Capability, CapabilityService } from '../capability.js';
 import { UNVERSIONED, type InterfaceSpec } from '../prepare/interface-set.js';
 import type { RuntimeConfig } from './runtime-config/read-runtime-config.js';
-import { CounterTotals, createSharedCounters } from '../shared-counters.js';
+import { CounterTotals, createSharedCounters } from '../worker-counters.js';
 import { KV_BRIDGE_METHOD, KV_OPERATIONS, kvBridgeHandler, prepareKeyValue, type KeyValueSetupOptions, type KvBridgeOp, type KvWorkerConfig, type PreparedKeyValue } from './key-value.js';
 
 /** What each worker gets: the stores it opens or reaches, and each component's labels. */

@@ -1,7 +1,7 @@
 import { KvBackendError, createKvHost, openSqliteKvDatabase, type KvHost, type KvStoreSync, type SqliteKvDatabase } from '@spinel/kv-wit';
 import { KV_BRIDGE_METHOD, KV_OPERATIONS, type KvBridgeArgs, type KvBridgeOp, type KvWorkerConfig } from '../../services/key-value.js';
 import type { SyncBridge } from '../../channel/sync-bridge.js';
-import { counterAdder, type CounterAdd } from '../../shared-counters.js';
+import { counterAdder, type CounterAdd } from '../../worker-counters.js';
 
 /** Where a worker counts store operations: one counter per (label, operation in `KV_OPERATIONS`). */
 export interface KvOperationCounting {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { CounterTotals, counterAdder, createSharedCounters } from './shared-counters.js';
+import { CounterTotals, counterAdder, createSharedCounters } from './worker-counters.js';
 
 describe('shared counters', () => {
   it('adds up what several worker threads count at once', async () => {
