@@ -134,7 +134,7 @@ describe('refused at load', () => {
 
   it("refuses a component without an HTTP handler with Spin's full message (a Redis handler on an HTTP route)", async () => {
     expect(await loadError(await legacyJsComponent('spin-inbound-redis'))).toEqual({ code: 'RUNTIME_NOT_A_HANDLER', message: `Component "c": ${NO_HTTP_HANDLER_MESSAGE}` });
-  });
+  }, 300_000); // the first run componentizes the guest (tens of seconds on a busy machine)
 
   it('refuses wasi:http/handler@0.3 and async Spin 3 imports, naming them', async () => {
     const p3 = await loadError(await refusedShapeComponent('p3-handler'));

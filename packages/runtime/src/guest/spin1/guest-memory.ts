@@ -104,6 +104,22 @@ export class GuestMemory {
     return new Uint8Array(this.#memory.buffer.slice(ptr, ptr + len));
   }
 
+  /** The bytes of the (pointer, length) pair stored at `at`. */
+  bytesAt(at: number): Uint8Array {
+    return this.bytes(this.u32(at), this.u32(at + 4));
+  }
+
+  /** The UTF-8 text of the (pointer, length) pair stored at `at`. */
+  stringAt(at: number): string {
+    return this.string(this.u32(at), this.u32(at + 4));
+  }
+
+  /** Stores a (pointer, length) pair at `at`, as a list or string field is laid out. */
+  setSlice(at: number, [ptr, len]: readonly [number, number]): void {
+    this.setU32(at, ptr);
+    this.setU32(at + 4, len);
+  }
+
   /** UTF-8 text at `ptr` (invalid UTF-8 is the guest's fault: a trap, as wit-bindgen's host does). */
   string(ptr: number, len: number): string {
     this.#check(ptr, len);

@@ -14,18 +14,14 @@ export const HTTP_ERRORS = ['success', 'destination-not-allowed', 'invalid-url',
 
 /** A `list<tuple<string, string>>` (headers, params) from guest memory. */
 export function readPairs(m: GuestMemory, ptr: number, len: number): Array<[string, string]> {
-  return m.list(ptr, len, 16, (at) => [m.string(m.u32(at), m.u32(at + 4)), m.string(m.u32(at + 8), m.u32(at + 12))] as [string, string]);
+  return m.list(ptr, len, 16, (at) => [m.stringAt(at), m.string(m.u32(at + 8), m.u32(at + 12))] as [string, string]);
 }
 
 /** Copies headers into fresh guest memory as a `list<tuple<string, string>>`. */
 export function putPairs(m: GuestMemory, pairs: ReadonlyArray<readonly [string, string]>): [number, number] {
   return m.putList(pairs, 16, 4, (at, [name, value]) => {
-    const [np, nl] = m.putString(name);
-    const [vp, vl] = m.putString(value);
-    m.setU32(at, np);
-    m.setU32(at + 4, nl);
-    m.setU32(at + 8, vp);
-    m.setU32(at + 12, vl);
+    m.setSlice(at, m.putString(name));
+    m.setSlice(at + 8, m.putString(value));
   });
 }
 

@@ -84,17 +84,13 @@ function putStringVariant(m: GuestMemory, at: number, cases: readonly string[], 
   }
   m.setU8(at, index);
   if (typeof text === 'string') {
-    const [p, l] = m.putString(text);
-    m.setU32(at + 4, p);
-    m.setU32(at + 8, l);
+    m.setSlice(at + 4, m.putString(text));
   }
 }
 
 function putStringList(m: GuestMemory, items: readonly string[]): [number, number] {
   return m.putList(items, 8, 4, (at, item) => {
-    const [p, l] = m.putString(item);
-    m.setU32(at, p);
-    m.setU32(at + 4, l);
+    m.setSlice(at, m.putString(item));
   });
 }
 
@@ -142,9 +138,7 @@ function spinConfig(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         outcome,
         4,
         (at, value) => {
-          const [p, l] = m.putString(value);
-          m.setU32(at, p);
-          m.setU32(at + 4, l);
+          m.setSlice(at, m.putString(value));
         },
         (at, error) => putStringVariant(m, at, CONFIG_ERRORS, error, { tag: 'other', text: String(valOf(error) ?? tagOf(error)) }),
       );
@@ -175,9 +169,7 @@ function keyValue(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         call<Uint8Array>('get', [store >>> 0, m.string(keyPtr, keyLen)]),
         4,
         (at, value) => {
-          const [p, l] = m.putBytes(value);
-          m.setU32(at, p);
-          m.setU32(at + 4, l);
+          m.setSlice(at, m.putBytes(value));
         },
         err(m),
       );
@@ -202,9 +194,7 @@ function keyValue(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         call<string[]>('getKeys', [store >>> 0]),
         4,
         (at, keys) => {
-          const [p, l] = putStringList(m, keys);
-          m.setU32(at, p);
-          m.setU32(at + 4, l);
+          m.setSlice(at, putStringList(m, keys));
         },
         err(m),
       );
@@ -240,7 +230,7 @@ function outboundRedis(ctx: Spin1ImportContext): Record<string, CoreFunction> {
       const m = ctx.memory();
       const [aPtr = 0, aLen = 0, kPtr = 0, kLen = 0] = args;
       const address = m.string(aPtr, aLen);
-      const readStrings = (p: number, l: number): string[] => m.list(p, l, 8, (at) => m.string(m.u32(at), m.u32(at + 4)));
+      const readStrings = (p: number, l: number): string[] => m.list(p, l, 8, (at) => m.stringAt(at));
       const callArgs = withValues ? [address, m.string(kPtr, kLen), readStrings(args[4] ?? 0, args[5] ?? 0)] : [address, readStrings(kPtr, kLen)];
       const ret = args[withValues ? 6 : 4] ?? 0;
       writeResult(m, ret, call<bigint | number>(name, callArgs), 8, (at, n) => m.setI64(at, BigInt(n)), errEnum(m));
@@ -256,9 +246,7 @@ function outboundRedis(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         call<Uint8Array>('get', [m.string(aPtr, aLen), m.string(kPtr, kLen)]),
         4,
         (at, value) => {
-          const [p, l] = m.putBytes(value);
-          m.setU32(at, p);
-          m.setU32(at + 4, l);
+          m.setSlice(at, m.putBytes(value));
         },
         errEnum(m),
       );
@@ -278,9 +266,7 @@ function outboundRedis(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         call<string[]>('smembers', [m.string(aPtr, aLen), m.string(kPtr, kLen)]),
         4,
         (at, members) => {
-          const [p, l] = putStringList(m, members);
-          m.setU32(at, p);
-          m.setU32(at + 4, l);
+          m.setSlice(at, putStringList(m, members));
         },
         errEnum(m),
       );
@@ -294,17 +280,13 @@ function outboundRedis(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         call<RedisResult[]>('execute', [m.string(aPtr, aLen), m.string(cPtr, cLen), args]),
         4,
         (at, results) => {
-          const [p, l] = m.putList(results, 16, 8, (el, result) => {
+          m.setSlice(at, m.putList(results, 16, 8, (el, result) => {
             m.setU8(el, Math.max(0, REDIS_RESULTS.indexOf(result.tag)));
             if (result.tag === 'int64') m.setI64(el + 8, result.val);
             else if (result.tag === 'status' || result.tag === 'binary') {
-              const [vp, vl] = result.tag === 'status' ? m.putString(result.val) : m.putBytes(result.val);
-              m.setU32(el + 8, vp);
-              m.setU32(el + 12, vl);
+              m.setSlice(el + 8, result.tag === 'status' ? m.putString(result.val) : m.putBytes(result.val));
             }
-          });
-          m.setU32(at, p);
-          m.setU32(at + 4, l);
+          }));
         },
         errEnum(m),
       );
@@ -349,9 +331,9 @@ function readParameter(m: GuestMemory, at: number): Tagged {
     case 'floating64':
       return { tag, val: m.f64(p) };
     case 'str':
-      return { tag, val: m.string(m.u32(p), m.u32(p + 4)) };
+      return { tag, val: m.stringAt(p) };
     case 'binary':
-      return { tag, val: m.bytes(m.u32(p), m.u32(p + 4)) };
+      return { tag, val: m.bytesAt(p) };
     case 'db-null':
       return { tag };
     default:
@@ -395,9 +377,7 @@ function putDbValue(m: GuestMemory, at: number, value: Tagged): void {
       break;
     case 'str':
     case 'binary': {
-      const [vp, vl] = value.tag === 'str' ? m.putString(String(v)) : m.putBytes(v as Uint8Array);
-      m.setU32(p, vp);
-      m.setU32(p + 4, vl);
+      m.setSlice(p, value.tag === 'str' ? m.putString(String(v)) : m.putBytes(v as Uint8Array));
       break;
     }
   }
@@ -409,22 +389,14 @@ interface RowSet {
 }
 
 function putRowSet(m: GuestMemory, at: number, rows: RowSet): void {
-  const [cp, cl] = m.putList(rows.columns, 12, 4, (el, column) => {
-    const [np, nl] = m.putString(column.name);
-    m.setU32(el, np);
-    m.setU32(el + 4, nl);
+  m.setSlice(at, m.putList(rows.columns, 12, 4, (el, column) => {
+    m.setSlice(el, m.putString(column.name));
     const type = DATA_TYPES.indexOf(column.dataType as (typeof DATA_TYPES)[number]);
     m.setU8(el + 8, type === -1 ? DATA_TYPES.indexOf('other') : type);
-  });
-  const [rp, rl] = m.putList(rows.rows, 8, 4, (el, row) => {
-    const [vp, vl] = m.putList(row, 16, 8, putDbValue.bind(null, m));
-    m.setU32(el, vp);
-    m.setU32(el + 4, vl);
-  });
-  m.setU32(at, cp);
-  m.setU32(at + 4, cl);
-  m.setU32(at + 8, rp);
-  m.setU32(at + 12, rl);
+  }));
+  m.setSlice(at + 8, m.putList(rows.rows, 8, 4, (el, row) => {
+    m.setSlice(el, m.putList(row, 16, 8, putDbValue.bind(null, m)));
+  }));
 }
 
 function rdbms(ctx: Spin1ImportContext, key: 'fermyon:spin/postgres' | 'fermyon:spin/mysql', name: string): Record<string, CoreFunction> {
@@ -471,9 +443,9 @@ function sqlite(ctx: Spin1ImportContext): Record<string, CoreFunction> {
       case 'real':
         return { tag, val: m.f64(p) };
       case 'text':
-        return { tag, val: m.string(m.u32(p), m.u32(p + 4)) };
+        return { tag, val: m.stringAt(p) };
       case 'blob':
-        return { tag, val: m.bytes(m.u32(p), m.u32(p + 4)) };
+        return { tag, val: m.bytesAt(p) };
       case 'null':
         return { tag };
       default:
@@ -486,9 +458,7 @@ function sqlite(ctx: Spin1ImportContext): Record<string, CoreFunction> {
     if (value.tag === 'integer') m.setI64(p, BigInt(value.val as bigint));
     else if (value.tag === 'real') m.setF64(p, Number(value.val));
     else if (value.tag === 'text' || value.tag === 'blob') {
-      const [vp, vl] = value.tag === 'text' ? m.putString(String(value.val)) : m.putBytes(value.val as Uint8Array);
-      m.setU32(p, vp);
-      m.setU32(p + 4, vl);
+      m.setSlice(p, value.tag === 'text' ? m.putString(String(value.val)) : m.putBytes(value.val as Uint8Array));
     }
   };
   return {
@@ -505,16 +475,10 @@ function sqlite(ctx: Spin1ImportContext): Record<string, CoreFunction> {
         call<{ columns: string[]; rows: Array<{ values: Tagged[] }> }>('execute', [conn >>> 0, m.string(sPtr, sLen), params]),
         4,
         (at, result) => {
-          const [cp, cl] = putStringList(m, result.columns);
-          const [rp, rl] = m.putList(result.rows, 8, 4, (el, row) => {
-            const [vp, vl] = m.putList(row.values, 16, 8, (vat, value) => putValue(m, vat, value));
-            m.setU32(el, vp);
-            m.setU32(el + 4, vl);
-          });
-          m.setU32(at, cp);
-          m.setU32(at + 4, cl);
-          m.setU32(at + 8, rp);
-          m.setU32(at + 12, rl);
+          m.setSlice(at, putStringList(m, result.columns));
+          m.setSlice(at + 8, m.putList(result.rows, 8, 4, (el, row) => {
+            m.setSlice(el, m.putList(row.values, 16, 8, (vat, value) => putValue(m, vat, value)));
+          }));
         },
         err(m),
       );

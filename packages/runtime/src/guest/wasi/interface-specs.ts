@@ -1,5 +1,5 @@
 import { UNVERSIONED, WASI_0_2, type InterfaceSpec, type VersionPattern } from '../../prepare/interface-set.js';
-import { WASI_RC_INTERFACES, WASI_RC_VERSIONS, type WasiRc } from './rc-versions.js';
+import { WASI_COMMON_INTERFACES, WASI_RC_INTERFACES, WASI_RC_VERSIONS, type WasiRc } from './rc-versions.js';
 
 /** The versions of a WASI interface the host serves: every 0.2.x, and the release candidates that have it (rc-versions.ts). */
 export function wasiVersions(name: string): VersionPattern[] {
@@ -11,30 +11,7 @@ export function wasiVersions(name: string): VersionPattern[] {
  * The WASI 0.2 interfaces the base host serves to every component (implemented in `host.ts`).
  * Kept apart from the implementations so the main thread checks imports without loading them.
  */
-export const WASI_INTERFACES: readonly InterfaceSpec[] = [
-  'wasi:io/error',
-  'wasi:io/poll',
-  'wasi:io/streams',
-  'wasi:clocks/monotonic-clock',
-  'wasi:clocks/wall-clock',
-  'wasi:random/random',
-  'wasi:random/insecure',
-  'wasi:random/insecure-seed',
-  'wasi:cli/environment',
-  'wasi:cli/exit',
-  'wasi:cli/stdin',
-  'wasi:cli/stdout',
-  'wasi:cli/stderr',
-  'wasi:cli/terminal-input',
-  'wasi:cli/terminal-output',
-  'wasi:cli/terminal-stdin',
-  'wasi:cli/terminal-stdout',
-  'wasi:cli/terminal-stderr',
-  'wasi:filesystem/types',
-  'wasi:filesystem/preopens',
-  'wasi:http/types',
-  'wasi:http/outgoing-handler',
-]
+export const WASI_INTERFACES: readonly InterfaceSpec[] = [...WASI_COMMON_INTERFACES, 'wasi:io/error']
   .map((name): InterfaceSpec => ({ name, versions: wasiVersions(name) }))
   .concat([
     // Only 0.2.0-rc-2023-10-18 had it; the rc adapter answers UTC.

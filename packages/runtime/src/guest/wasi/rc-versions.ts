@@ -29,56 +29,38 @@ export const WASI_RC_VERSIONS: Readonly<Record<WasiRc, string>> = {
   'rc-2023-11-10': '0.2.0-rc-2023-11-10',
 };
 
-/** Interfaces served at the release candidates (names without version); 11-10 has `wasi:io/error`, 10-18 `wasi:clocks/timezone`. */
+/**
+ * The interfaces WASI 0.2 and both release candidates have (names without version); 0.2 and
+ * 11-10 add `wasi:io/error`, 10-18 `wasi:clocks/timezone`.
+ */
+export const WASI_COMMON_INTERFACES: readonly string[] = [
+  'wasi:io/poll',
+  'wasi:io/streams',
+  'wasi:clocks/monotonic-clock',
+  'wasi:clocks/wall-clock',
+  'wasi:random/random',
+  'wasi:random/insecure',
+  'wasi:random/insecure-seed',
+  'wasi:cli/environment',
+  'wasi:cli/exit',
+  'wasi:cli/stdin',
+  'wasi:cli/stdout',
+  'wasi:cli/stderr',
+  'wasi:cli/terminal-input',
+  'wasi:cli/terminal-output',
+  'wasi:cli/terminal-stdin',
+  'wasi:cli/terminal-stdout',
+  'wasi:cli/terminal-stderr',
+  'wasi:filesystem/types',
+  'wasi:filesystem/preopens',
+  'wasi:http/types',
+  'wasi:http/outgoing-handler',
+];
+
+/** Interfaces served at the release candidates (names without version). */
 export const WASI_RC_INTERFACES: Readonly<Record<WasiRc, readonly string[]>> = {
-  'rc-2023-10-18': [
-    'wasi:io/poll',
-    'wasi:io/streams',
-    'wasi:clocks/monotonic-clock',
-    'wasi:clocks/wall-clock',
-    'wasi:clocks/timezone',
-    'wasi:random/random',
-    'wasi:random/insecure',
-    'wasi:random/insecure-seed',
-    'wasi:cli/environment',
-    'wasi:cli/exit',
-    'wasi:cli/stdin',
-    'wasi:cli/stdout',
-    'wasi:cli/stderr',
-    'wasi:cli/terminal-input',
-    'wasi:cli/terminal-output',
-    'wasi:cli/terminal-stdin',
-    'wasi:cli/terminal-stdout',
-    'wasi:cli/terminal-stderr',
-    'wasi:filesystem/types',
-    'wasi:filesystem/preopens',
-    'wasi:http/types',
-    'wasi:http/outgoing-handler',
-  ],
-  'rc-2023-11-10': [
-    'wasi:io/poll',
-    'wasi:io/streams',
-    'wasi:io/error',
-    'wasi:clocks/monotonic-clock',
-    'wasi:clocks/wall-clock',
-    'wasi:random/random',
-    'wasi:random/insecure',
-    'wasi:random/insecure-seed',
-    'wasi:cli/environment',
-    'wasi:cli/exit',
-    'wasi:cli/stdin',
-    'wasi:cli/stdout',
-    'wasi:cli/stderr',
-    'wasi:cli/terminal-input',
-    'wasi:cli/terminal-output',
-    'wasi:cli/terminal-stdin',
-    'wasi:cli/terminal-stdout',
-    'wasi:cli/terminal-stderr',
-    'wasi:filesystem/types',
-    'wasi:filesystem/preopens',
-    'wasi:http/types',
-    'wasi:http/outgoing-handler',
-  ],
+  'rc-2023-10-18': [...WASI_COMMON_INTERFACES, 'wasi:clocks/timezone'],
+  'rc-2023-11-10': [...WASI_COMMON_INTERFACES, 'wasi:io/error'],
 };
 
 /**
