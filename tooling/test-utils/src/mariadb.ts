@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -50,10 +50,14 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
   const dir = await mkdtemp(join(tmpdir(), 'spinel-mariadb-'));
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
+  // Its own temporary directory: MariaDB's internal temporary tables otherwise go to /tmp, where
+  // another test's server (or a cleanup) could meet them; seen failing a bootstrap in CI.
+  const tmp = join(dir, 'tmp');
   const asRoot = process.getuid?.() === 0;
   const userArgs = asRoot ? ['--user=root'] : [];
   try {
-    await run('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--skip-test-db', '--auth-root-authentication-method=socket', ...userArgs], {
+    await mkdir(tmp);
+    await run('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmp}`, '--skip-test-db', '--auth-root-authentication-method=socket', ...userArgs], {
       cwd: dir,
     }).catch((err: { stderr?: string; message: string }) => {
       throw new Error(`mariadb-install-db failed: ${err.stderr ?? err.message}`);
@@ -75,6 +79,7 @@ export async function startMariaDb(options: StartMariaDbOptions = {}): Promise<M
         '--no-defaults',
         `--datadir=${dataDir}`,
         `--socket=${socket}`,
+        `--tmpdir=${tmp}`,
         `--port=${port}`,
         '--bind-address=127.0.0.1',
         '--skip-name-resolve',
