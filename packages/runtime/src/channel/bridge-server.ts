@@ -38,11 +38,47 @@ export interface BridgeServer {
   close(): void;
 }
 
-interface ActiveCall {
-  controller: AbortController;
-  incoming: AsyncQueue<unknown>;
+/**
+ * One running call. Its AbortController and input queue are made only when the handler asks for
+ * `signal` or `incoming` (most calls, a key-value get or a query, use neither): making them for
+ * every call cost the main thread more than the rest of the call's bookkeeping.
+ */
+class ActiveCall {
   /** Whether it counts in `activeCalls` (request bodies do not: a worker reading one is not waiting on a capability). */
-  counted: boolean;
+  readonly counted: boolean;
+  private controller: AbortController | undefined;
+  private queue: AsyncQueue<unknown> | undefined;
+  aborted = false;
+  ended = false;
+  constructor(counted: boolean) {
+    this.counted = counted;
+  }
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+  get incoming(): AsyncQueue<unknown> {
+    if (this.queue === undefined) {
+      this.queue = new AsyncQueue<unknown>();
+      if (this.ended) this.queue.end();
+    }
+    return this.queue;
+  }
+  /** Input the worker sent for this call. */
+  push(data: unknown): void {
+    this.incoming.push(data);
+  }
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
+  end(): void {
+    this.ended = true;
+    this.queue?.end();
+  }
 }
 
 /**
@@ -89,16 +125,15 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
         active--;
         mine--;
       }
-      if (abort) call.controller.abort();
-      call.incoming.end();
+      if (abort) call.abort();
+      call.end();
     };
 
     const run = async (id: number, method: string, args: unknown): Promise<void> => {
       const handler = Object.prototype.hasOwnProperty.call(handlers, method) ? handlers[method] : undefined;
-      const controller = new AbortController();
-      const incoming = new AsyncQueue<unknown>();
       const counted = !uncounted.has(method);
-      calls.set(id, { controller, incoming, counted });
+      const running = new ActiveCall(counted);
+      calls.set(id, running);
       if (counted) {
         active++;
         mine++;
@@ -108,17 +143,21 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
         if (handler === undefined) throw new Error(`no bridge handler for ${JSON.stringify(method)}`);
         const call: ServerCall = {
           push: (data, transfer) => {
-            if (!controller.signal.aborted) send({ t: 'push', id, data }, transfer);
+            if (!running.aborted) send({ t: 'push', id, data }, transfer);
           },
-          incoming,
-          signal: controller.signal,
+          get incoming() {
+            return running.incoming;
+          },
+          get signal() {
+            return running.signal;
+          },
         };
         const result = await handler(args, call);
-        if (controller.signal.aborted) return;
+        if (running.aborted) return;
         if (result instanceof Transfer) send({ t: 'done', id, ok: true, value: result.value }, result.list);
         else send({ t: 'done', id, ok: true, value: result });
       } catch (err) {
-        if (controller.signal.aborted) return;
+        if (running.aborted) return;
         const e = err as { message?: unknown; name?: unknown; code?: unknown };
         send({
           t: 'done',
@@ -137,7 +176,7 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
 
     port1.on('message', (msg: ToServer) => {
       if (msg.t === 'call') void run(msg.id, msg.method, msg.args);
-      else if (msg.t === 'data') calls.get(msg.id)?.incoming.push(msg.data);
+      else if (msg.t === 'data') calls.get(msg.id)?.push(msg.data);
       else finish(msg.id, true);
     });
     // The worker's end closes when the worker exits or is terminated (deadline): stop its calls.

@@ -85,10 +85,8 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     Atomics.wait(signal, SIGNAL_COUNTER, seen, ms === Infinity ? undefined : ms);
   };
 
-  const closedEvent = (): BridgeEvent => ({
-    kind: 'error',
-    error: new BridgeError('RUNTIME_BRIDGE_CLOSED', 'the host side of the blocking bridge closed before the call finished'),
-  });
+  const closedError = (): BridgeError => new BridgeError('RUNTIME_BRIDGE_CLOSED', 'the host side of the blocking bridge closed before the call finished');
+  const closedEvent = (): BridgeEvent => ({ kind: 'error', error: closedError() });
 
   const start = (method: string, args?: unknown, transfer?: readonly TransferListItem[]): BridgeCall => {
     const id = nextId++;
@@ -140,13 +138,28 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
   };
 
   return {
+    // What `start(…).next()` in a loop does, without the call object: a capability call is the
+    // worker's most frequent trip to the main thread.
     call<T>(method: string, args?: unknown, transfer?: readonly TransferListItem[]): T {
-      const event = start(method, args, transfer);
+      const id = nextId++;
+      const queue: BridgeEvent[] = [];
+      queues.set(id, queue);
+      post({ t: 'call', id, method, args }, transfer);
       for (;;) {
-        const next = event.next();
-        if (next === undefined || next.kind === 'push') continue;
-        if (next.kind === 'error') throw next.error;
-        return next.value as T;
+        if (queue.length === 0) drain();
+        const event = queue.shift();
+        if (event === undefined) {
+          if (serverClosed()) {
+            queues.delete(id);
+            throw closedError();
+          }
+          wait(Infinity);
+          continue;
+        }
+        if (event.kind === 'push') continue;
+        queues.delete(id);
+        if (event.kind === 'error') throw event.error;
+        return event.value as T;
       }
     },
     start,
