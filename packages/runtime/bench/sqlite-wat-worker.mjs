@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createGuestCapability } from '../dist/guest/spin/sqlite-guest.js';
 import { createGuestCapability as createKvCapability } from '../dist/guest/spin/key-value-guest.js';
 import { KV_OPERATIONS } from '../dist/services/key-value.js';
-import { createSharedCounters } from '../dist/shared-counters.js';
+import { createSharedCounters } from '../dist/worker-counters.js';
 import { patchGlueDebugLog } from '../dist/prepare/glue-debug-log-patch.js';
 
 const { dir, dbPath, n, rounds, kv } = workerData;
