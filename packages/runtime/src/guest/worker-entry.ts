@@ -229,6 +229,23 @@ function readAll(source: ByteSource): Uint8Array {
   return chunks.length === 1 ? (chunks[0] as Uint8Array) : new Uint8Array(Buffer.concat(chunks));
 }
 
+/**
+ * Calls `call` with the exports of a fresh instance of the component, then releases the instance
+ * for reset, or discards it when the call threw (its glue state is then suspect).
+ */
+function withFreshExports<T>(loaded: LoadedComponent, call: (exports: ReturnType<ComponentInstances['nextExports']>) => T): T {
+  const instances = loaded.instances;
+  if (instances === undefined) throw new Error(`component ${loaded.prepared.id} has no glue`);
+  try {
+    const result = call(instances.nextExports());
+    instances.release();
+    return result;
+  } catch (err) {
+    instances.discard();
+    throw err;
+  }
+}
+
 /** A fresh instance of a Spin 1 module; its preview1 output goes to the component's logs. */
 function spin1Instance(loaded: LoadedComponent): Spin1Instance {
   const module = loaded.prepared.modules['module'];
@@ -269,15 +286,7 @@ function runSpinHttp(msg: HttpJobMessage, loaded: LoadedComponent): void {
           if (answer.status < 100 || answer.status > 600) throw new Error(`the module answered HTTP status ${answer.status}, outside 100..=600`);
           response = { status: answer.status, headers: answer.headers ?? [], body: answer.body ?? EMPTY };
         } else {
-          const instances = loaded.instances;
-          if (instances === undefined) throw new Error(`component ${prepared.id} has no glue`);
-          try {
-            response = callInboundHttp(instances.nextExports(), { method: msg.method, url: msg.url, headers, body });
-            instances.release();
-          } catch (err) {
-            instances.discard();
-            throw err;
-          }
+          response = withFreshExports(loaded, (exports) => callInboundHttp(exports, { method: msg.method, url: msg.url, headers, body }));
         }
       } finally {
         registry.endRequest(ctx);
@@ -314,15 +323,7 @@ function runRedis(msg: RedisJobMessage): void {
     try {
       if (prepared.kind === 'spin1') spin1Instance(loaded).handleRedis(msg.payload);
       else {
-        const instances = loaded.instances;
-        if (instances === undefined) throw new Error(`component ${prepared.id} has no glue`);
-        try {
-          callInboundRedis(instances.nextExports(), msg.payload);
-          instances.release();
-        } catch (err) {
-          instances.discard();
-          throw err;
-        }
+        withFreshExports(loaded, (exports) => callInboundRedis(exports, msg.payload));
       }
     } finally {
       registry.endRequest(ctx);
