@@ -23,15 +23,11 @@ import { wasiHostInterfaces } from '../src/guest/wasi/host.js';
 import { createExecutor } from '../src/pool/create-executor.js';
 import { loadTranspiled } from '../src/prepare/component-source.js';
 import { bodyOf, readAll } from '../test/test-app.js';
+import { median } from './harness.js';
 
 const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 2_000);
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 4_000);
 const workers = Number(process.env['BENCH_WORKERS'] ?? availableParallelism());
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-}
 
 /** Median µs per call of `fn` over five rounds of ITERATIONS. */
 function timePerCall(fn: () => void): number {

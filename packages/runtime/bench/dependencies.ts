@@ -16,15 +16,11 @@ import { openCache } from '@spinel/cache';
 import type { LockedApp } from '@spinel/manifest';
 import { writeDependencyGuest } from '@spinel/test-utils';
 import { createExecutor } from '../src/pool/create-executor.js';
+import { median } from './harness.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 15);
 const PER_ROUND = Number(process.env['BENCH_REQUESTS'] ?? 100);
 const CONCURRENCY = 4;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-}
 
 async function* empty(): AsyncIterable<Uint8Array> {}
 

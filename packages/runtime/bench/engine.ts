@@ -15,6 +15,7 @@ import { WASI_INTERFACES } from '../src/guest/wasi/interface-specs.js';
 import { InterfaceSet } from '../src/prepare/interface-set.js';
 import { prepareComponent } from '../src/prepare/prepare-component.js';
 import { bodyOf, readAll, testApp } from '../test/test-app.js';
+import { median } from './harness.js';
 
 const DURATION_MS = Number(process.env['BENCH_DURATION_MS'] ?? 6_000);
 const workers = Number(process.env['BENCH_WORKERS'] ?? availableParallelism());
@@ -32,11 +33,6 @@ async function load(executorRun: (n: number) => Promise<void>, concurrency: numb
     }),
   );
   return (done * 1000) / (performance.now() - start);
-}
-
-function median(values: number[]): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'spinel-bench-'));

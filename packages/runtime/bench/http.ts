@@ -14,7 +14,6 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as http from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WASI } from 'node:wasi';
@@ -22,6 +21,7 @@ import { parse } from '@bytecodealliance/jco';
 import type { Executor, GuestRequest, GuestResponse, WagiInvocation, WagiResult } from '../src/pool/executor-types.js';
 import { createHttpTrigger } from '../src/trigger/http-server.js';
 import { runWagi } from '../src/guest/wagi/run-wagi.js';
+import { freePort, median, ratioLine, stop, waitFor200, wrk } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -40,15 +40,6 @@ const WAT = `(module
   (func (export "_start")
     (i32.store (i32.const 0) (i32.const 64)) (i32.store (i32.const 4) (i32.const ${26 + BODY.length}))
     (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function line(label: string, ours: string, ref: string, ratio: number, better: 'higher' | 'lower'): void {
-  console.log(`${label.padEnd(58)} ${ours.padStart(14)} vs ${ref.padStart(14)}  ratio ${ratio.toFixed(2)} (${better} is better for spinel)`);
-}
 
 async function benchWagi(module: WebAssembly.Module): Promise<void> {
   const invocation: WagiInvocation = { env: [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/']], argv: ['/'], stdin: new Uint8Array(0), preopens: [] };
@@ -75,7 +66,7 @@ async function benchWagi(module: WebAssembly.Module): Promise<void> {
   const ours = median(time(runOurs, 1500));
   const node = median(time(runNode, 1500));
   closeSync(devnull);
-  line('WAGI per request: runWagi vs node:wasi (median)', `${ours.toFixed(1)} µs`, `${node.toFixed(1)} µs`, node / ours, 'higher');
+  ratioLine('WAGI per request: runWagi vs node:wasi (median)', `${ours.toFixed(1)} µs`, `${node.toFixed(1)} µs`, node / ours, 'higher');
 }
 
 /** Runs requests in-process with runWagi: the trigger's own cost, without workers. */
@@ -114,26 +105,10 @@ async function benchServer(module: WebAssembly.Module): Promise<void> {
   await load(`${base}/`);
   const ref = await load(plainUrl);
   const ours = await load(`${base}/`);
-  line('HTTP: WAT (WAGI, in-process) via trigger vs plain node:http', `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
+  ratioLine('HTTP: WAT (WAGI, in-process) via trigger vs plain node:http', `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
   if (ours.failed + ref.failed > 0) console.log(`  (failed requests: spinel ${ours.failed}, node:http ${ref.failed})`);
   await trigger.close();
   plain.close();
-}
-
-/** One wrk run (HTTP/1.1, keep-alive, {@link P1_CONNECTIONS} connections): requests per second and how many were answered. */
-function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number; bad: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${P1_CONNECTIONS}`, `-d${seconds}s`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      const requests = /(\d+) requests in/.exec(out);
-      if (code !== 0 || rps === null || requests === null) return reject(new Error(`wrk failed: ${out}`));
-      resolve({ rps: Number(rps[1]), requests: Number(requests[1]), bad: /(Non-2xx or 3xx responses: \d+|Socket errors:.*)/.exec(out)?.[0] });
-    });
-  });
 }
 
 /** CPU time (µs) of each thread of a process so far, by thread id (Linux /proc; empty elsewhere). */
@@ -217,7 +192,7 @@ async function benchP1(): Promise<void> {
     await wrk(spinelUrl, P1_WARM_S);
     const ref = await loadWithCpu(plainUrl, plain.pid ?? 0, P1_LOAD_S);
     const ours = await loadWithCpu(spinelUrl, spinel.pid ?? 0, P1_LOAD_S);
-    line(`P1 (wrk -c${P1_CONNECTIONS}, ${P1_LOAD_S} s): WAT component via spinel up vs node:http`, `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
+    ratioLine(`P1 (wrk -c${P1_CONNECTIONS}, ${P1_LOAD_S} s): WAT component via spinel up vs node:http`, `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
     for (const [name, r] of [['spinel up', ours], ['node:http', ref]] as const) {
       if (r.bad !== undefined) console.log(`  (${name}: ${r.bad})`);
     }
@@ -228,39 +203,6 @@ async function benchP1(): Promise<void> {
     await Promise.all(children.map(stop));
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitFor200(url: string, child: ChildProcess, timeoutMs = 120_000): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return performance.now() - started;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no 200 from ${url}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
 }
 
 async function benchHello(): Promise<void> {
@@ -307,8 +249,8 @@ async function benchHello(): Promise<void> {
     starts[name] = ms;
   }
   const s = starts as Record<'spinel' | 'jco' | 'spinel-rps' | 'jco-rps', number>;
-  line('JS hello, fresh instance per request: spinel up vs jco serve', `${s['spinel-rps'].toFixed(1)} req/s`, `${s['jco-rps'].toFixed(1)} req/s`, s['spinel-rps'] / s['jco-rps'], 'higher');
-  line('Start-up to first 200, warm cache: spinel up vs jco serve', `${s.spinel.toFixed(0)} ms`, `${s.jco.toFixed(0)} ms`, s.jco / s.spinel, 'higher');
+  ratioLine('JS hello, fresh instance per request: spinel up vs jco serve', `${s['spinel-rps'].toFixed(1)} req/s`, `${s['jco-rps'].toFixed(1)} req/s`, s['spinel-rps'] / s['jco-rps'], 'higher');
+  ratioLine('Start-up to first 200, warm cache: spinel up vs jco serve', `${s.spinel.toFixed(0)} ms`, `${s.jco.toFixed(0)} ms`, s.jco / s.spinel, 'higher');
 }
 
 const module = new WebAssembly.Module((await parse(WAT)) as Uint8Array<ArrayBuffer>);

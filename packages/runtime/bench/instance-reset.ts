@@ -15,7 +15,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,21 +30,13 @@ import { loadTranspiled } from '../src/prepare/component-source.js';
 import { InterfaceSet } from '../src/prepare/interface-set.js';
 import { prepareComponent } from '../src/prepare/prepare-component.js';
 import { bodyOf, readAll, testApp } from '../test/test-app.js';
+import { freePort, median, ratioLine, stop, waitFor200, wrk } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 const LOAD_S = Number(process.env['BENCH_LOAD_S'] ?? 5);
 const CONNECTIONS = 10;
 const workers = availableParallelism();
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function line(label: string, ours: string, ref: string, ratio: number, better: 'higher' | 'lower'): void {
-  console.log(`${label.padEnd(62)} ${ours.padStart(12)} vs ${ref.padStart(12)}  ratio ${ratio.toFixed(2)} (${better} is better for spinel)`);
-}
 
 const wasm = join(repo, 'examples', 'hello', 'dist', 'hello.wasm');
 const cli = join(repo, 'apps', 'cli', 'bin', 'run.js');
@@ -130,8 +121,8 @@ const floorRps = (workers * 1000) / floorMs;
 
 const load = uptimeLoad();
 console.log(`P2: JS example (${((await readFile(wasm)).length / 1e6).toFixed(1)} MB, ${plan.length} core modules), ${workers} workers; load average at start ${load}`);
-line('per request: reset of the used instances vs new main core module', `${reset.toFixed(2)} ms`, `${mainNew.toFixed(2)} ms`, mainNew / reset, 'higher');
-line('per request: reset of the used instances vs new core modules (all)', `${reset.toFixed(2)} ms`, `${floorMs.toFixed(2)} ms`, floorMs / reset, 'higher');
+ratioLine('per request: reset of the used instances vs new main core module', `${reset.toFixed(2)} ms`, `${mainNew.toFixed(2)} ms`, mainNew / reset, 'higher');
+ratioLine('per request: reset of the used instances vs new core modules (all)', `${reset.toFixed(2)} ms`, `${floorMs.toFixed(2)} ms`, floorMs / reset, 'higher');
 
 // The executor alone, one worker, one request at a time: main thread → worker → guest → body back.
 const executor = await createExecutor({ app: testApp([{ id: 'hello', path: wasm }]), cache, workers: 1, maxWorkers: 1 });
@@ -154,55 +145,6 @@ function uptimeLoad(): string {
   return (loadavg()[0] ?? 0).toFixed(1);
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitFor200(url: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 180_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no 200 from ${url}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
-}
-
-/** wrk against `url`: requests per second, with non-2xx answers and socket errors reported. */
-function wrk(url: string): Promise<{ rps: number; bad: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${LOAD_S}s`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      if (code !== 0 || rps === null) return reject(new Error(`wrk failed: ${out}`));
-      const bad = /(Non-2xx or 3xx responses: \d+|Socket errors:.*)/.exec(out)?.[0];
-      resolve({ rps: Number(rps[1]), bad });
-    });
-  });
-}
-
 /** Starts a server, waits for its first 200, warms it, then loads it with wrk: requests per second (then runs `after` on it). */
 async function serveAndLoad(name: string, start: (port: number) => ChildProcess, after?: (url: string) => Promise<void>): Promise<number> {
   const port = await freePort();
@@ -213,7 +155,7 @@ async function serveAndLoad(name: string, start: (port: number) => ChildProcess,
     const url = `http://127.0.0.1:${port}/`;
     await waitFor200(url, child);
     for (let i = 0; i < 20; i++) await (await fetch(url)).arrayBuffer();
-    const { rps, bad } = await wrk(url);
+    const { rps, bad } = await wrk(url, LOAD_S, CONNECTIONS);
     if (bad !== undefined) console.log(`  (${name}: ${bad})`);
     await after?.(url);
     return rps;
@@ -258,8 +200,8 @@ const spinelRps = await serveAndLoad('spinel up', (port) =>
 const jcoRps = await serveAndLoad('jco serve', (port) =>
   spawn(process.execPath, [jco, 'serve', '--port', String(port), '--host', '127.0.0.1', '--isolate-requests', 'instance', wasm], { stdio: ['ignore', 'ignore', 'pipe'] }),
 );
-line(`P2 over HTTP (wrk -c${CONNECTIONS}, ${LOAD_S} s): spinel up vs the V8 floor`, `${spinelRps.toFixed(0)} req/s`, `${floorRps.toFixed(0)} req/s`, spinelRps / floorRps, 'higher');
-line(`P2 over HTTP: spinel up vs jco serve --isolate-requests instance`, `${spinelRps.toFixed(0)} req/s`, `${jcoRps.toFixed(1)} req/s`, spinelRps / jcoRps, 'higher');
+ratioLine(`P2 over HTTP (wrk -c${CONNECTIONS}, ${LOAD_S} s): spinel up vs the V8 floor`, `${spinelRps.toFixed(0)} req/s`, `${floorRps.toFixed(0)} req/s`, spinelRps / floorRps, 'higher');
+ratioLine(`P2 over HTTP: spinel up vs jco serve --isolate-requests instance`, `${spinelRps.toFixed(0)} req/s`, `${jcoRps.toFixed(1)} req/s`, spinelRps / jcoRps, 'higher');
 
 // ---- 3. where one request's time goes ---------------------------------------------------------
 const part = (label: string, ms: number): void => console.log(`  ${label.padEnd(78)} ${ms.toFixed(2).padStart(7)} ms`);

@@ -11,13 +11,13 @@
 //
 // Usage: tsx bench/request-path.ts [wat|js]… (default both). Needs the CLI built, and for `js`
 // the example (node examples/hello/build.mjs).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitFor200, wrk } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -91,45 +91,6 @@ function classify(profile: CpuProfile, rules: Rule[], from: number, to: number):
     out.set(s, (out.get(s) ?? 0) + (next - t));
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function wrk(url: string, seconds: number): Promise<{ rps: number; requests: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('wrk', ['-t1', '-c10', `-d${seconds}s`, url], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-      const requests = /(\d+) requests in/.exec(out);
-      if (code !== 0 || rps === null || requests === null) return reject(new Error(`wrk failed: ${out}`));
-      resolve({ rps: Number(rps[1]), requests: Number(requests[1]) });
-    });
-  });
-}
-
-async function waitFor200(url: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 180_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no 200 from ${url}`);
 }
 
 /** µs on V8's clock (CLOCK_MONOTONIC, as process.hrtime). */
