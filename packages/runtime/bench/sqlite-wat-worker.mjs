@@ -9,12 +9,23 @@ import { createGuestCapability as createKvCapability } from '../dist/guest/spin/
 import { KV_OPERATIONS } from '../dist/services/key-value.js';
 import { createSharedCounters } from '../dist/worker-counters.js';
 import { patchGlueDebugLog } from '../dist/prepare/glue-debug-log-patch.js';
+import { patchGlueSyncCalls } from '../dist/prepare/glue-sync-call-patch.js';
 
 const { dir, dbPath, n, rounds, kv } = workerData;
-/** A guest's glue as the runtime keeps it (prepare patches jco's per-call debug check), instantiated. */
-const load = async (guestDir, imports) => {
-  const glue = join(guestDir, 'guest-patched.mjs');
-  writeFileSync(glue, patchGlueDebugLog(readFileSync(join(guestDir, 'guest.mjs'), 'utf8')).source);
+/**
+ * A guest's glue instantiated as the runtime keeps it (prepare's patches: jco's per-call debug
+ * check read once, sync host calls without the async task bookkeeping) or, with `jco` set, with
+ * the debug patch alone: the glue as jco 1.35 makes it, for the A/B lines in the same run.
+ */
+const load = async (guestDir, imports, { jco = false } = {}) => {
+  const glue = join(guestDir, jco ? 'guest-jco.mjs' : 'guest-patched.mjs');
+  let source = patchGlueDebugLog(readFileSync(join(guestDir, 'guest.mjs'), 'utf8')).source;
+  if (!jco) {
+    const patch = patchGlueSyncCalls(source);
+    if (!patch.ok) throw new Error(`the sync-call patch did not apply to the bench guest: ${patch.reason}`);
+    source = patch.source;
+  }
+  writeFileSync(glue, source);
   const { instantiate } = await import(pathToFileURL(glue).href);
   return instantiate((name) => new WebAssembly.Module(readFileSync(join(guestDir, name))), imports);
 };
@@ -22,6 +33,7 @@ const capability = createGuestCapability({ databases: [['default', { path: dbPat
 const ctx = { componentId: 'bench' };
 const imports = capability.imports(ctx);
 const guest = await load(dir, imports);
+const guestJco = await load(dir, imports, { jco: true });
 // Wall-clock and CPU ns per query. The main thread waits on this worker meanwhile, so the
 // process's CPU time is this thread's (and V8's helpers'): what other load disturbs least.
 const time = (fn) => {
@@ -45,15 +57,20 @@ const hostLoop = (sql, param) => () => {
 };
 const hostPoint = hostLoop('SELECT v FROM bench WHERE id = ?', (i) => BigInt((i % 1000) + 1));
 const hostScan = hostLoop('SELECT sum(v) FROM bench WHERE id <= ?', () => 1000n);
-const times = { point: [], scan: [], hostPoint: [], hostScan: [] };
+const times = { point: [], scan: [], hostPoint: [], hostScan: [], pointJco: [], scanJco: [] };
 for (let round = 0; round < rounds + 1; round++) {
+  // Patched and jco's glue alternate within each round, so load shifts touch both alike.
   const p = time(() => guest.bench(n));
+  const pj = time(() => guestJco.bench(n));
   const s = time(() => guest.benchScan(n));
+  const sj = time(() => guestJco.benchScan(n));
   const hp = time(hostPoint);
   const hs = time(hostScan);
   if (round === 0) continue;
   times.point.push(p);
+  times.pointJco.push(pj);
   times.scan.push(s);
+  times.scanJco.push(sj);
   times.hostPoint.push(hp);
   times.hostScan.push(hs);
 }
@@ -67,6 +84,7 @@ const kvCapability = createKvCapability(
 );
 const kvCtx = { componentId: 'bench' };
 const kvGuest = await load(kv.dir, kvCapability.imports(kvCtx));
+const kvGuestJco = await load(kv.dir, kvCapability.imports(kvCtx), { jco: true });
 const perBatch = (fn) => {
   kvCapability.beginRequest(kvCtx);
   const start = process.hrtime.bigint();
@@ -80,12 +98,18 @@ const perBatch = (fn) => {
 };
 times.kvSingles = [];
 times.kvMany = [];
+times.kvSinglesJco = [];
+times.kvManyJco = [];
 for (let round = 0; round < rounds + 1; round++) {
   const singles = perBatch(() => kvGuest.singles(kv.batches));
+  const singlesJco = perBatch(() => kvGuestJco.singles(kv.batches));
   const many = perBatch(() => kvGuest.many(kv.batches));
+  const manyJco = perBatch(() => kvGuestJco.many(kv.batches));
   if (round === 0) continue;
   times.kvSingles.push(singles);
   times.kvMany.push(many);
+  times.kvSinglesJco.push(singlesJco);
+  times.kvManyJco.push(manyJco);
 }
 kvCapability.close();
 parentPort.postMessage(times);

@@ -109,9 +109,9 @@ try {
   await rm(kvGuest.dir, { recursive: true, force: true });
   const rawPoint = directMedian(point, (i) => BigInt((i % 1000) + 1));
   const rawScan = directMedian(scan, () => 1000n);
-  for (const [q, title, wat, host, raw] of [
-    ['point', 'point query (SELECT v FROM bench WHERE id = ?)', medians(watTimes.point), medians(watTimes.hostPoint), rawPoint],
-    ['scan', 'aggregate over 1,000 rows (SELECT sum(v) FROM bench WHERE id <= ?)', medians(watTimes.scan), medians(watTimes.hostScan), rawScan],
+  for (const [q, title, wat, watJco, host, raw] of [
+    ['point', 'point query (SELECT v FROM bench WHERE id = ?)', medians(watTimes.point), medians(watTimes.pointJco), medians(watTimes.hostPoint), rawPoint],
+    ['scan', 'aggregate over 1,000 rows (SELECT sum(v) FROM bench WHERE id <= ?)', medians(watTimes.scan), medians(watTimes.scanJco), medians(watTimes.hostScan), rawScan],
   ]) {
     const { guest: g, raw: r } = await measure(q);
     const us = (ns) => (ns / 1000).toFixed(2).padStart(9);
@@ -121,6 +121,7 @@ try {
     console.log(`  componentize-js guest through runApp (per query)  ${both(g)}   ${ratios(g, r)}  (goal: ≤ 1.25×)`);
     console.log(`  better-sqlite3 directly, same run                 ${both(r)}`);
     console.log(`  WAT guest, glue + host only (per query)           ${both(wat)}   ${ratios(wat, raw)}`);
+    console.log(`  the same, jco's glue without the sync-call patch  ${both(watJco)}   ${ratios(watJco, raw)}; patched ÷ unpatched ${(wat.cpu / watJco.cpu).toFixed(2)}× CPU`);
     console.log(`  host alone (imports called from JS, no glue)      ${both(host)}   ${ratios(host, raw)}`);
     console.log(`  better-sqlite3 directly, beside them              ${both(raw)}`);
     // Where a componentize-js query's CPU time goes, by difference: the query itself, the host's
@@ -133,11 +134,14 @@ try {
   {
     const singles = medians(watTimes.kvSingles);
     const many = medians(watTimes.kvMany);
+    const singlesJco = medians(watTimes.kvSinglesJco);
+    const manyJco = medians(watTimes.kvManyJco);
     const us = (ns) => (ns / 1000).toFixed(2).padStart(9);
     console.log('\nKey-value on SQLite from a WAT guest in a worker (wasi:keyvalue, glue + key-value capability): 1,000 bucket.get vs one batch.get-many of 1,000 keys');
     console.log(`  1,000 bucket.get                                  ${us(singles.wall)} µs/batch wall ${us(singles.cpu)} µs/batch CPU`);
     console.log(`  one get-many of 1,000                             ${us(many.wall)} µs/batch wall ${us(many.cpu)} µs/batch CPU`);
     console.log(`  ratio 1,000 gets / get-many = ${(singles.wall / many.wall).toFixed(2)}× wall, ${(singles.cpu / many.cpu).toFixed(2)}× CPU  (goal: get-many ≥ 10× faster)`);
+    console.log(`  jco's glue without the sync-call patch, same run: 1,000 gets ${us(singlesJco.cpu)} µs CPU, get-many ${us(manyJco.cpu)} µs CPU (patched ÷ unpatched ${(singles.cpu / singlesJco.cpu).toFixed(2)}× and ${(many.cpu / manyJco.cpu).toFixed(2)}×)`);
   }
   raw.close();
 } finally {

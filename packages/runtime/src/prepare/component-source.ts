@@ -15,6 +15,7 @@ import type { Cache } from '@spinel/cache';
 import type { LockedComponent } from '@spinel/manifest';
 import { ComponentLoadError } from '../errors.js';
 import { patchGlueDebugLog } from './glue-debug-log-patch.js';
+import { patchGlueSyncCalls } from './glue-sync-call-patch.js';
 
 const debug = debuglog('spinel:runtime');
 
@@ -161,6 +162,19 @@ async function readAllHashed(handle: FileHandle, size: number): Promise<{ bytes:
   return { bytes: bytes.subarray(0, position), sha256: hash.digest('hex'), complete: position === size };
 }
 
+/**
+ * jco's glue as prepare keeps it: the debug log reads process.env once instead of on every call
+ * (glue-debug-log-patch.ts), and sync host calls from sync guest tasks skip the async ABI's task
+ * bookkeeping (glue-sync-call-patch.ts). Glue either patch does not recognise is kept as it is.
+ */
+export function patchGlue(source: string): string {
+  const logged = patchGlueDebugLog(source).source;
+  const sync = patchGlueSyncCalls(logged);
+  if (!sync.ok) debug('glue kept without the sync-call patch: %s', sync.reason);
+  else if (Object.keys(sync.skipped).length > 0) debug('sync-call patch left %d imports on jco\'s path: %o', Object.keys(sync.skipped).length, sync.skipped);
+  return sync.ok ? sync.source : logged;
+}
+
 async function transpileToDir(bytes: Uint8Array, dir: string): Promise<void> {
   const { transpile } = await import('@bytecodealliance/jco');
   const out = await transpile(bytes, {
@@ -173,8 +187,7 @@ async function transpileToDir(bytes: Uint8Array, dir: string): Promise<void> {
   for (const [name, data] of Object.entries(out.files)) {
     if (name.includes('/')) continue;
     const target = name === 'component.js' ? GLUE_FILE : name;
-    // The glue's debug log reads process.env on every call: patched to read it once (glue-debug-log-patch.ts).
-    await writeFile(join(dir, target), name === 'component.js' ? patchGlueDebugLog(new TextDecoder().decode(data)).source : data);
+    await writeFile(join(dir, target), name === 'component.js' ? patchGlue(new TextDecoder().decode(data)) : data);
   }
   const meta: TranspileMeta = { imports: out.imports, exports: out.exports };
   await writeFile(join(dir, 'meta.json'), JSON.stringify(meta));
@@ -185,8 +198,9 @@ const keepTranspiled = (path: string): boolean => !path.includes('/') && (path.e
 
 /** The derived-cache key of a component's transpiled form, by its sha256 (hex). */
 export async function transpileCacheKey(sha256: string): Promise<string> {
-  // `-g1`: the glue is patched (glue-debug-log-patch.ts); an older cache entry holds unpatched glue.
-  return `jco-transpile-${await jcoVersion()}-g1-${sha256}`;
+  // `-gN`: the glue's patches (patchGlue above); an entry of an older N holds glue patched less.
+  // g1: debug log; g2: sync calls.
+  return `jco-transpile-${await jcoVersion()}-g2-${sha256}`;
 }
 
 /**
