@@ -90,7 +90,7 @@ describe('put and read', () => {
     expect(error.message).toContain(expected);
     expect(error.message).toContain(sha256Digest(Buffer.from('wrong content')));
     expect(await cache.has(expected)).toBe(false);
-    expect(await readdir(join(root, 'registry', 'wasm'))).toEqual([]);
+    expect(await entriesOf(join(root, 'registry', 'wasm'))).toEqual([]);
   });
 
   it('copies a local file in, verified, and refuses one that does not match', async () => {
@@ -122,7 +122,7 @@ describe('put and read', () => {
     const bytes = Buffer.alloc(3000, 1);
     const error = await caught(cache.putStream(sha256Digest(bytes), chunksOf(bytes, 1000), { maxBytes: 2500 }));
     expect(error.code).toBe('CACHE_TOO_LARGE');
-    expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
+    expect(await entriesOf(join(root, 'registry', 'data'))).toEqual([]);
   });
 
   it('removes the temporary file when the source stream fails', async () => {
@@ -132,7 +132,7 @@ describe('put and read', () => {
       throw new Error('connection reset');
     }
     await expect(cache.putStream(digest, failing())).rejects.toThrow('connection reset');
-    expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
+    expect(await entriesOf(join(root, 'registry', 'data'))).toEqual([]);
   });
 
   describe('large streams, flushed (batched writes kept in flight)', () => {
@@ -160,7 +160,20 @@ describe('put and read', () => {
 
     it('removes the temporary file when the source fails with writes in flight', async () => {
       await expect(cache.putStream(digest, blocks(total, 256 * 1024, 36))).rejects.toThrow('connection reset');
-      expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
+      expect(await entriesOf(join(root, 'registry', 'data'))).toEqual([]);
+    });
+
+    it('enforces maxBytes past the first MiB (held in memory) and leaves nothing', async () => {
+      const error = await caught(cache.putStream(digest, blocks(total, 256 * 1024), { maxBytes: 3 * MiB }));
+      expect(error.code).toBe('CACHE_TOO_LARGE');
+      expect(await entriesOf(join(root, 'registry', 'data'))).toEqual([]);
+    });
+
+    it('stores a stream of exactly 1 MiB, and one a byte longer, through either path', async () => {
+      for (const bytes of [block, Buffer.concat([block, Buffer.from([9])])]) {
+        const result = await cache.putStream(sha256Digest(bytes), chunksOf(bytes, 64 * 1024 + 1));
+        expect((await readFile(result.path)).equals(bytes)).toBe(true);
+      }
     });
 
     it('refuses a mismatch found after many written batches and leaves nothing', async () => {
@@ -168,7 +181,7 @@ describe('put and read', () => {
       const error = await caught(cache.putStream(other, blocks(total, MiB)));
       expect(error).toBeInstanceOf(CacheDigestMismatchError);
       expect(error.code).toBe('CACHE_DIGEST_MISMATCH');
-      expect(await readdir(join(root, 'registry', 'data'))).toEqual([]);
+      expect(await entriesOf(join(root, 'registry', 'data'))).toEqual([]);
     });
   });
 
@@ -326,3 +339,11 @@ describe('derived artifacts', () => {
     expect((await caught(cache.putDerived(key, async () => undefined))).code).toBe('CACHE_INVALID_KEY');
   });
 });
+
+/** The names in a directory; none when it was never created (a refused small put writes nothing at all). */
+async function entriesOf(dir: string): Promise<string[]> {
+  return readdir(dir).catch((err: unknown) => {
+    if ((err as { code?: unknown }).code === 'ENOENT') return [];
+    throw err;
+  });
+}

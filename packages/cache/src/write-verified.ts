@@ -30,16 +30,67 @@ export interface WriteVerifiedOptions {
 const WRITE_BATCH = 1 << 20;
 const MAX_IN_FLIGHT = 4;
 
+// A stream that ends within this many bytes is gathered in memory, hashed, and written by
+// writeVerifiedBytes: most blobs of a pulled app are small files, and for them one exact-size
+// write costs far less than the streaming path's reusable 1 MiB write buffer (allocated per
+// put, it made a pull of 300 small layers spend about a fifth of its CPU time in the GC).
+const SMALL_BLOB = WRITE_BATCH;
+
 /**
  * Streams `chunks` into a temporary file in `dir` while hashing, compares the hash with
  * `expected`, flushes, then renames the file to `finalPath`. On any failure the temporary
  * file is removed. When `finalPath` appears meanwhile, the existing file wins (same
- * content, by construction of a content-addressed store).
+ * content, by construction of a content-addressed store). Content of at most 1 MiB is
+ * verified in memory before anything is written.
  */
 export async function writeVerifiedStream(
   chunks: AsyncIterable<Uint8Array>,
   options: WriteVerifiedOptions,
 ): Promise<WriteVerifiedResult> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let headSize = 0;
+  let ended = false;
+  try {
+    while (headSize <= SMALL_BLOB) {
+      options.signal?.throwIfAborted();
+      const next = await iterator.next();
+      if (next.done === true) {
+        ended = true;
+        break;
+      }
+      head.push(next.value);
+      headSize += next.value.byteLength;
+      if (options.maxBytes !== undefined && headSize > options.maxBytes) throw new CacheTooLargeError(options.maxBytes, options.source);
+    }
+  } catch (err) {
+    // As `for await` does when its body throws: the source is told to stop (a stream is destroyed).
+    await iterator.return?.().catch(() => undefined);
+    throw err;
+  }
+  if (ended) {
+    const bytes = head.length === 1 ? (head[0] as Uint8Array) : Buffer.concat(head, headSize);
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== options.expected) throw new CacheDigestMismatchError(options.expected, actual, options.source);
+    return writeVerifiedBytes(bytes, options);
+  }
+  // Larger: what was gathered, then the rest of the same source, through the file.
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => {
+      let index = 0;
+      return {
+        next: () => (index < head.length ? Promise.resolve({ done: false, value: head[index++] as Uint8Array }) : iterator.next()),
+        return: async () => {
+          await iterator.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+  return writeStreamed(rest, options);
+}
+
+async function writeStreamed(chunks: AsyncIterable<Uint8Array>, options: WriteVerifiedOptions): Promise<WriteVerifiedResult> {
   const tmp = join(options.dir, tempName());
   let handle: FileHandle | undefined;
   const inFlight = new Set<Promise<void>>();

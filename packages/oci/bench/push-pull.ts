@@ -15,6 +15,7 @@ import { Agent } from 'undici';
 import { createRegistryClient } from '../src/registry-client.js';
 import { pullArtifact } from '../src/spin-app/pull-app.js';
 import { pushApp } from '../src/spin-app/push-app.js';
+import { CONNECTIONS_PER_ORIGIN } from '../src/transfer-limits.js';
 import type { LockedApp } from '@spinel/manifest';
 
 const exec = promisify(execFile);
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'spinel-bench-oci-'));
   const registry = await startRegistry();
   const requests: string[] = [];
-  const dispatcher = new Agent({ connections: 16 }).compose((dispatch) => (opts, handler) => {
+  // As many connections as the client's own Agent opens, so the bench pulls as users do.
+  const dispatcher = new Agent({ connections: CONNECTIONS_PER_ORIGIN }).compose((dispatch) => (opts, handler) => {
     requests.push(`${opts.method} ${String(opts.path).split('?')[0]}`);
     return dispatch(opts, handler);
   });
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
   try {
     const app = await writeBenchApp(join(dir, 'app'));
     const timings = { oursPush: [] as number[], oursPull: [] as number[], skopeoPush: [] as number[], skopeoPull: [] as number[] };
+    // CPU time of this process per push and pull: what shared load disturbs least.
+    const cpu = { push: [] as number[], pull: [] as number[] };
     // With BENCH_WARMUP=1, round 0 warms up both clients and is not timed.
     const first = WARMUP ? 0 : 1;
     for (let round = first; round <= ROUNDS; round += 1) {
@@ -43,13 +47,17 @@ async function main(): Promise<void> {
       const layout = join(dir, `layout-${round}`);
 
       let start = performance.now();
+      let cpuStart = process.cpuUsage();
       const pushed = await pushApp(app, { target: client.repository(ours), tag: 'v1', sourceDateEpoch: 0 });
       const oursPush = performance.now() - start;
+      const pushCpu = cpuMs(cpuStart);
 
       start = performance.now();
+      cpuStart = process.cpuUsage();
       const cache = openCache({ root: join(dir, `cache-${round}`) });
       const pulled = await pullArtifact({ target: client.repository(ours), reference: 'v1', store: cache, spinCacheLocation: { registry: registry.host, repository: `bench/ours-${round}`, tag: 'v1' } });
       const oursPull = performance.now() - start;
+      const pullCpu = cpuMs(cpuStart);
       if (pulled.digest !== pushed.digest) throw new Error('pulled digest differs from pushed digest');
 
       start = performance.now();
@@ -65,6 +73,8 @@ async function main(): Promise<void> {
         timings.oursPull.push(oursPull);
         timings.skopeoPush.push(skopeoPush);
         timings.skopeoPull.push(skopeoPull);
+        cpu.push.push(pushCpu);
+        cpu.pull.push(pullCpu);
       }
       if (round === ROUNDS) {
         requests.length = 0;
@@ -85,6 +95,7 @@ async function main(): Promise<void> {
     console.log(`pull      spinel/skopeo: ${mark(pullRatio, 0.5)}`);
     console.log(`push+pull spinel/skopeo: ${mark(totalRatio, 0.25)}, median of ${ROUNDS} round(s)`);
     console.log(`(for context, seconds: spinel push ${seconds(timings.oursPush)}, pull ${seconds(timings.oursPull)}; skopeo push ${seconds(timings.skopeoPush)}, pull ${seconds(timings.skopeoPull)})`);
+    console.log(`(CPU time of this process, ms: push ${m(cpu.push).toFixed(0)}, pull ${m(cpu.pull).toFixed(0)})`);
   } finally {
     await client.close();
     await registry.stop();
@@ -110,6 +121,11 @@ async function writeBenchApp(dir: string): Promise<LockedApp> {
       },
     ],
   };
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
 }
 
 function median(values: number[]): number {

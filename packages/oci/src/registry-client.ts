@@ -7,6 +7,7 @@ import { DEFAULT_MAX_MANIFEST_BYTES } from './media-types.js';
 import { parseReference, type Reference } from './reference.js';
 import type { RepositoryContext, RepositorySettings } from './repository-context.js';
 import { listTags, referrers } from './tags-referrers.js';
+import { DOWNLOAD_CONCURRENCY, UPLOAD_CONCURRENCY } from './transfer-limits.js';
 import type { BlobSource, FetchManifestOptions, OciTarget, PullBlobOptions, PushBlobOptions, PushBlobResult } from './target.js';
 import { RegistryTransport, type SendOptions, type TransportOptions, type TransportResponse } from './transport.js';
 import type { Descriptor, FetchedManifest } from './types.js';
@@ -28,7 +29,11 @@ export interface UploadOptions {
 
 /** Options of {@link createRegistryClient}. */
 export interface RegistryClientOptions extends TransportOptions {
-  /** Blob downloads, and separately blob uploads, in flight at once across the client. @default 8 */
+  /**
+   * Blob downloads, and separately blob uploads, in flight at once across the client (when
+   * set, it bounds both).
+   * @default 32 downloads, 8 uploads
+   */
   concurrency?: number;
   upload?: UploadOptions;
   /** Largest manifest accepted. @default 4 MiB */
@@ -59,8 +64,8 @@ export interface RegistryClient {
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
   const transport = new RegistryTransport(options);
   const settings: RepositorySettings = {
-    pullLimit: pLimit(Math.max(1, options.concurrency ?? 8)),
-    pushLimit: pLimit(Math.max(1, options.concurrency ?? 8)),
+    pullLimit: pLimit(Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY)),
+    pushLimit: pLimit(Math.max(1, options.concurrency ?? UPLOAD_CONCURRENCY)),
     uploadMode: options.upload?.mode ?? 'auto',
     chunkSize: options.upload?.chunkSize ?? 8 * 1024 * 1024,
     monolithicMaxBytes: options.upload?.monolithicMaxBytes ?? 256 * 1024 * 1024,

@@ -6,6 +6,7 @@ import { AuthFailedError, NetworkError, RegistryError, UnauthorizedError } from 
 import { headerValue } from './http-response.js';
 import { isLoopbackRegistry } from './reference.js';
 import { RegistryAuth } from './registry-auth.js';
+import { CONNECTIONS_PER_ORIGIN } from './transfer-limits.js';
 import { backoffDelay, isRetryableNetworkError, isRetryableStatus, retryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
 
 /** A request body: bytes, or a function that opens a fresh stream for each attempt. */
@@ -80,7 +81,7 @@ export class RegistryTransport {
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
       options.dispatcher ??
-      new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, headersTimeout: 60_000, bodyTimeout: 120_000, connections: 32 });
+      new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, headersTimeout: 60_000, bodyTimeout: 120_000, connections: CONNECTIONS_PER_ORIGIN });
     this.#insecure = options.insecure ?? false;
     this.#loopbackPlainHttp = options.loopbackPlainHttp ?? true;
     this.#userAgent = options.userAgent ?? 'spinel-oci';

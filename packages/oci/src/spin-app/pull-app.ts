@@ -7,6 +7,7 @@ import { digestWithAlgorithmOf } from '../digest.js';
 import { AppInvalidError } from '../errors.js';
 import { MediaType } from '../media-types.js';
 import { fetchImageManifest } from '../platform.js';
+import { DOWNLOAD_CONCURRENCY } from '../transfer-limits.js';
 import type { BlobProgressListener } from '../progress.js';
 import type { OciTarget } from '../target.js';
 import type { Descriptor, ImageManifest } from '../types.js';
@@ -29,7 +30,10 @@ export interface PullArtifactOptions {
    * Spin looks for it, and is not fetched again while it is unchanged.
    */
   spinCacheLocation?: SpinCacheLocation;
-  /** Blobs downloaded at once. @default 16 (as Spin) */
+  /**
+   * Blobs downloaded at once (a registry client bounds its own downloads too: see its
+   * `concurrency`). @default 32
+   */
   concurrency?: number;
   /** Per-blob transfer events (for progress displays). */
   onProgress?: BlobProgressListener;
@@ -89,7 +93,7 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
   // The locked-app layer is kept only as `config.json`: Spin skips a layer it finds under
   // `data/` and would then never write its `config.json`.
   const layers = dedupe(manifest.layers.filter((layer) => layer.mediaType !== MediaType.SpinLockedApp));
-  const limit = pLimit(Math.max(1, options.concurrency ?? 16));
+  const limit = pLimit(Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY));
   const configTask = cachedConfig !== undefined ? Promise.resolve(cachedConfig) : limit(() => fetchConfig(configDescriptor));
   const settled = await Promise.allSettled([configTask, ...layers.map((descriptor) => limit(() => pullLayer(descriptor)))]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');

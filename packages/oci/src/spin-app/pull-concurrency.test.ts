@@ -1,0 +1,106 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCache } from '@spinel/cache';
+import { startRegistry, type TestRegistry } from '@spinel/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRegistryClient, type RegistryClientOptions } from '../registry-client.js';
+import { pullArtifact, type PullArtifactOptions } from './pull-app.js';
+import { pushApp } from './push-app.js';
+import { wasmBytes, writeApp } from './test-store.js';
+
+// How many blob downloads a pull keeps in flight with the defaults (the client's own limit,
+// its own Agent's connections and pullArtifact's limit together), observed at a loopback
+// proxy in front of a real registry. The proxy holds blob GETs until as many as expected are
+// open at once (or a generous fallback passes), so the count does not depend on timing: a
+// lower effective limit shows as a lower maximum, a missing one as a higher.
+
+const FILES = 48;
+let registry: TestRegistry;
+let dir: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  dir = await mkdtemp(join(tmpdir(), 'spinel-pull-concurrency-'));
+  const files: Record<string, string> = {};
+  // Each file above the 128-byte inline threshold, so each is a layer of its own.
+  for (let i = 0; i < FILES; i++) files[`f-${i}.txt`] = `${i}:`.padEnd(200 + i, 'x');
+  const app = await writeApp(join(dir, 'app'), { components: [{ id: 'web', wasm: wasmBytes('concurrency'), files }] });
+  const client = createRegistryClient();
+  try {
+    await pushApp(app, { target: client.repository(`${registry.host}/spinel/many`), tag: 'v1', sourceDateEpoch: 0 });
+  } finally {
+    await client.close();
+  }
+}, 120_000);
+afterAll(async () => {
+  await registry?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('blob downloads in flight during a pull', () => {
+  it('are 32 with the defaults', async () => {
+    expect(await maxInFlight(32, {}, {})).toBe(32);
+  }, 120_000);
+
+  it('follow the client option when it is lower', async () => {
+    expect(await maxInFlight(4, { concurrency: 4 }, {})).toBe(4);
+  }, 120_000);
+
+  it('follow the pull option when it is lower', async () => {
+    expect(await maxInFlight(6, {}, { concurrency: 6 })).toBe(6);
+  }, 120_000);
+});
+
+/** Pulls the app through a counting proxy and returns the most blob GETs it saw open at once. */
+async function maxInFlight(expected: number, clientOptions: RegistryClientOptions, pullOptions: Partial<PullArtifactOptions>): Promise<number> {
+  let inFlight = 0;
+  let max = 0;
+  let release: () => void = () => undefined;
+  const barrier = new Promise<void>((resolve) => (release = resolve));
+  // Only a fallback: with the expected limit the barrier opens as soon as that many are open.
+  const fallback = setTimeout(release, 15_000);
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
+    const forward = (): void => {
+      const upstream = httpRequest(
+        { host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (!isBlob) return forward();
+    inFlight++;
+    max = Math.max(max, inFlight);
+    res.on('finish', () => inFlight--);
+    res.on('close', () => {
+      if (!res.writableFinished) inFlight--;
+    });
+    if (inFlight >= expected) release();
+    void barrier.then(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createRegistryClient(clientOptions);
+  try {
+    const pulled = await pullArtifact({
+      target: client.repository(`${host}/spinel/many`),
+      reference: 'v1',
+      store: openCache({ root: join(dir, `cache-${expected}-${Math.random().toString(36).slice(2)}`) }),
+      ...pullOptions,
+    });
+    expect(pulled.blobs.filter((b) => b.outcome === 'downloaded').length).toBeGreaterThan(FILES);
+    return max;
+  } finally {
+    clearTimeout(fallback);
+    await client.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
