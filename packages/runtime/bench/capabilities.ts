@@ -1,7 +1,10 @@
 // Capabilities benchmark: outbound HTTP from workers through the blocking bridge and the policy,
 // against plain undici from the main thread to the same loopback upstream; key-value operations
 // from a worker through the host binding, against the kv-wit binding called directly.
-// Prints ratios measured in this run.
+// Prints ratios measured in this run. The bridged lines also run, alternated in each round, the
+// channel as it was (each event of a call its own message: coalesce off) and with the worker
+// polling for replies before it sleeps (spinMicros; src/channel/reply-wait.ts), so the levers
+// are compared under the same load.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +17,7 @@ import { Agent } from 'undici';
 import { createKvHost, createKvStoreManager } from '@spinel/kv-wit';
 import { AllowedHosts } from '@spinel/manifest';
 import { startRedis } from '@spinel/test-utils';
-import { createBridgeServer } from '../src/channel/bridge-server.js';
+import { createBridgeServer, type BridgeServerOptions } from '../src/channel/bridge-server.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/services/key-value.js';
 import { createOutboundHttp } from '../src/services/outbound-http.js';
 import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/services/outbound-service.js';
@@ -27,6 +30,8 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 const CONCURRENCY = 2;
+/** The polling budget of the "polls" lines (µs). */
+const POLL_MICROS = 100;
 
 function startWorker(workerData: unknown, transfer: readonly import('node:worker_threads').TransferListItem[]): Promise<number> {
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
@@ -49,19 +54,31 @@ async function outbound(): Promise<void> {
   const url = `http://127.0.0.1:${port}/x`;
   const plainRates: number[] = [];
   const guestRates: number[] = [];
+  const eachRates: number[] = [];
+  const pollRates: number[] = [];
+  const now: BridgeServerOptions = {};
+  const each: BridgeServerOptions = { coalesce: false };
+  const poll: BridgeServerOptions = { spinMicros: POLL_MICROS };
   for (let round = 0; round < ROUNDS; round++) {
-    const [p, g] = await outboundRound(port, url);
-    plainRates.push(p);
-    guestRates.push(g);
+    plainRates.push(await plainRound(port));
+    guestRates.push(await bridgedRound(port, url, now));
+    eachRates.push(await bridgedRound(port, url, each));
+    pollRates.push(await bridgedRound(port, url, poll));
   }
+  const perRequest = (options: BridgeServerOptions): string => `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request`;
   server.close();
-  const ratios = guestRates.map((g, i) => g / (plainRates[i] ?? 1));
+  const ratios = (rates: number[]): string => {
+    const rs = rates.map((g, i) => g / (plainRates[i] ?? 1));
+    return `ratio per round ${rs.map((r) => r.toFixed(2)).join(', ')} → median ${median(rs).toFixed(2)}x of plain undici`;
+  };
   console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream (${ROUNDS} rounds, median):`);
   console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference)`);
-  console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ratio per round ${ratios.map((r) => r.toFixed(2)).join(', ')} → median ${median(ratios).toFixed(2)}x of plain undici`);
+  console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ${ratios(guestRates)}; ${perRequest(now)}`);
+  console.log(`    each event its own message:      ${median(eachRates).toFixed(0)} req/s; ${ratios(eachRates)}; ${perRequest(each)}`);
+  console.log(`    workers poll ${POLL_MICROS} µs first:      ${median(pollRates).toFixed(0)} req/s; ${ratios(pollRates)}`);
 }
 
-async function outboundRound(port: number, url: string): Promise<[number, number]> {
+async function plainRound(port: number): Promise<number> {
 
   // Reference: plain undici from the main thread, CONCURRENCY loops.
   const agent = new Agent({ connections: 128 });
@@ -77,19 +94,30 @@ async function outboundRound(port: number, url: string): Promise<[number, number
     }),
   );
   await agent.close();
+  return plain / (MS / 1000);
+}
 
+/** Messages sent to the workers per request, by the options of the round that measured it last. */
+const messagesPerRequest = new Map<BridgeServerOptions, number>();
+
+async function bridgedRound(port: number, url: string, options: BridgeServerOptions): Promise<number> {
   const http = createOutboundHttp({ allowedHosts: new Map([['bench', AllowedHosts.parse([`http://127.0.0.1:${port}`])]]) });
-  const bridge = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http) });
+  const bridge = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http) }, options);
+  let messages = 0;
   const counts = await Promise.all(
-    Array.from({ length: CONCURRENCY }, () => {
+    Array.from({ length: CONCURRENCY }, async () => {
       const endpoint = bridge.connect();
-      return startWorker({ endpoint, mode: 'http', url, ms: MS, kv: { sqlite: [], bridged: [] }, label: '' }, [endpoint.port]);
+      const n = await startWorker({ endpoint, mode: 'http', url, ms: MS, kv: { sqlite: [], bridged: [] }, label: '' }, [endpoint.port]);
+      // The signal's first cell counts the messages the worker was sent (each one a wake-up when it sleeps).
+      messages += Atomics.load(new Int32Array(endpoint.signal), 0);
+      return n;
     }),
   );
   bridge.close();
   await http.close();
   const guest = counts.reduce((a, b) => a + b, 0);
-  return [plain / (MS / 1000), guest / (MS / 1000)];
+  messagesPerRequest.set(options, messages / guest);
+  return guest / (MS / 1000);
 }
 
 async function kv(): Promise<void> {
@@ -98,12 +126,12 @@ async function kv(): Promise<void> {
   try {
     const definitions = new Map([['cache', { type: 'redis' as const, url: redis.url }]]);
     const prepared = await prepareKeyValue({ app: { components: [] }, stateDir: dir, definitions });
-    const rounds: Array<[number, number, number, number]> = [];
+    const rounds: Array<[number, number, number, number, number]> = [];
     for (let round = 0; round < ROUNDS; round++) rounds.push(await kvRound(dir, prepared));
     await prepared.close();
     const rate = (n: number): number => n / (MS / 1000);
-    const col = (i: 0 | 1 | 2 | 3): number[] => rounds.map((r) => r[i]);
-    const ratio = (a: 0 | 2, b: 1 | 3): string => {
+    const col = (i: 0 | 1 | 2 | 3 | 4): number[] => rounds.map((r) => r[i]);
+    const ratio = (a: 0 | 2, b: 1 | 3 | 4): string => {
       const rs = rounds.map((r) => r[b] / r[a]);
       return `${rs.map((x) => x.toFixed(2)).join(', ')} → median ${median(rs).toFixed(2)}x`;
     };
@@ -112,13 +140,14 @@ async function kv(): Promise<void> {
     console.log(`  SQLite, worker through the host binding: ${rate(median(col(1))).toFixed(0)} ops/s; ratio ${ratio(0, 1)}`);
     console.log(`  Redis, kv-wit async store from Node:     ${rate(median(col(2))).toFixed(0)} ops/s (reference)`);
     console.log(`  Redis, worker through the bridge:        ${rate(median(col(3))).toFixed(0)} ops/s; ratio ${ratio(2, 3)}`);
+    console.log(`    the worker polls ${POLL_MICROS} µs first:      ${rate(median(col(4))).toFixed(0)} ops/s; ratio ${ratio(2, 4)}`);
   } finally {
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareKeyValue>>): Promise<[number, number, number, number]> {
+async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareKeyValue>>): Promise<[number, number, number, number, number]> {
   {
     const value = new Uint8Array(64);
 
@@ -150,8 +179,11 @@ async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareK
     }
     const e2 = bridge.connect();
     const redisOps = await startWorker({ endpoint: e2, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e2.port]);
+    bridge.spinMicros = POLL_MICROS;
+    const e3 = bridge.connect();
+    const pollingOps = await startWorker({ endpoint: e3, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e3.port]);
     bridge.close();
-    return [directOps, sqliteOps, redisDirect, redisOps];
+    return [directOps, sqliteOps, redisDirect, redisOps, pollingOps];
   }
 }
 

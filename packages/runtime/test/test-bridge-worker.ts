@@ -1,4 +1,5 @@
 // Test worker for the blocking bridge: runs one scenario against the endpoint it was given.
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSyncBridge } from '../src/channel/sync-bridge.js';
 import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
@@ -35,6 +36,47 @@ function run(): unknown {
         else if (event.kind === 'done') return { pushes, result: event.value };
         else return { pushes, error: event.error.code };
       }
+    }
+    case 'push-then-wait': {
+      // Tells the test about the first push while the handler still runs, then waits for the end.
+      const call = bridge.start('held');
+      const pushes: unknown[] = [];
+      for (;;) {
+        const event = call.next();
+        if (event === undefined) continue;
+        if (event.kind === 'push') {
+          pushes.push(event.data);
+          parentPort?.postMessage({ pushed: event.data });
+        } else return { pushes, result: event.kind === 'done' ? event.value : event.error.code };
+      }
+    }
+    case 'ack-each-push': {
+      // Acknowledges every push, as outbound HTTP acknowledges body chunks it read.
+      const call = bridge.start('fetch');
+      const pushes: unknown[] = [];
+      for (;;) {
+        const event = call.next();
+        if (event === undefined) continue;
+        if (event.kind !== 'push') return { pushes, result: event.kind === 'done' ? event.value : event.error.code };
+        pushes.push(event.data);
+        call.send({ ack: event.data });
+      }
+    }
+    case 'echo-many': {
+      const got: unknown[] = [];
+      for (let i = 0; i < (data.args as number); i++) got.push(bridge.call('echo', i));
+      return got;
+    }
+    case 'cpu-during-call': {
+      // This thread's CPU time (ms, Linux) over one call whose reply takes long.
+      const cpu = (): number => {
+        const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      };
+      const before = cpu();
+      const startedAt = Date.now();
+      const value = bridge.call('slow', data.args);
+      return { value, cpuMs: cpu() - before, wallMs: Date.now() - startedAt };
     }
     case 'upload': {
       const call = bridge.start('upload');

@@ -7,7 +7,11 @@ import type { MessagePort } from 'node:worker_threads';
 /** What a worker needs to reach the serving side: post it to the worker with `port` in the transfer list. */
 export interface BridgeEndpoint {
   port: MessagePort;
-  /** Int32 cells: [0] bumped after each message to the worker, [1] set to 1 when the serving side closed. */
+  /**
+   * Int32 cells: [0] bumped after each message to the worker, [1] set to 1 when the serving side
+   * closed, [2] how long (µs) the worker may poll [0] before it sleeps on it (0: never), set by
+   * the serving side.
+   */
   signal: SharedArrayBuffer;
 }
 
@@ -24,11 +28,21 @@ export interface RemoteError {
   code: string | undefined;
 }
 
-/** Serving side → worker. */
-export type ToWorker =
+/** One event of a call, serving side → worker. */
+export type CallEvent =
   | { t: 'push'; id: number; data: unknown }
   | { t: 'done'; id: number; ok: true; value: unknown }
   | { t: 'done'; id: number; ok: false; error: RemoteError };
 
+/**
+ * Serving side → worker: one event, or several sent together (in the order they happened) when
+ * they came within one turn of the serving side's event loop — one message and one wake-up of
+ * the worker instead of one per event.
+ */
+export type ToWorker = CallEvent | { t: 'batch'; events: CallEvent[] };
+
 export const SIGNAL_COUNTER = 0;
 export const SIGNAL_CLOSED = 1;
+export const SIGNAL_SPIN_MICROS = 2;
+/** Bytes of the signal buffer (three cells, rounded up to eight bytes). */
+export const SIGNAL_BYTES = 16;

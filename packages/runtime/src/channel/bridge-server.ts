@@ -1,11 +1,15 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
 import { AsyncQueue } from '../async-queue.js';
-import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type ToServer, type ToWorker } from './bridge-protocol.js';
+import { SIGNAL_BYTES, SIGNAL_CLOSED, SIGNAL_COUNTER, SIGNAL_SPIN_MICROS, type BridgeEndpoint, type CallEvent, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** One call as its handler sees it. */
 export interface ServerCall {
-  /** Sends a value to the worker before the result (a response head, a body chunk). */
+  /**
+   * Sends a value to the worker before the result (a response head, a body chunk): at the end of
+   * this turn of the event loop, with the other events of the turn, or with the result if that
+   * comes first (buffers in `transfer` are moved then; give one a buffer of its own).
+   */
   push(data: unknown, transfer?: readonly TransferListItem[]): void;
   /** Further input the worker sends for this call (`BridgeCall.send`), ended when the call ends. */
   readonly incoming: AsyncIterable<unknown>;
@@ -32,6 +36,11 @@ export interface BridgeServer {
   connect(): BridgeEndpoint;
   /** {@link BridgeServer.connect}, with the calls running on that connection (a worker blocked on a call has one). */
   connectWorker(): { endpoint: BridgeEndpoint; activeCalls(): number };
+  /**
+   * How long (µs) a worker may poll for a reply before it sleeps (0: it always sleeps); applies
+   * to every connection at once, open or later.
+   */
+  spinMicros: number;
   /** Calls running now, over every connection, `options.uncounted` methods left out. */
   readonly activeCalls: number;
   /** Closes every connection; running calls are aborted and blocked workers see `RUNTIME_BRIDGE_CLOSED`. */
@@ -81,39 +90,101 @@ class ActiveCall {
   }
 }
 
+/** Options of {@link createBridgeServer}. */
+export interface BridgeServerOptions {
+  /** Methods left out of `activeCalls` (a worker in such a call is not waiting on another request). */
+  uncounted?: readonly string[];
+  /**
+   * How long (µs) a worker may poll for a reply before it sleeps; see {@link BridgeServer.spinMicros}.
+   * @default DEFAULT_SPIN_MICROS
+   */
+  spinMicros?: number;
+  /**
+   * Whether events of one turn of the event loop go to a worker as one message (false: each at
+   * once, as before; for benchmarks).
+   * @default true
+   */
+  coalesce?: boolean;
+}
+
+/**
+ * How long (µs) a worker polls for a reply before it sleeps, by default: not at all. On the
+ * shared 2-core machine (under load) polling made capability calls no quicker and cost the main
+ * thread more CPU per call, even forced on every wait (bench/handoff.ts, bench/capabilities.ts
+ * print both ways side by side); set {@link BridgeServer.spinMicros} where cores are spare.
+ */
+export const DEFAULT_SPIN_MICROS = 0;
+
 /**
  * Serves blocking bridge calls with asynchronous handlers. Calls run concurrently, whatever
  * connection they come from: a worker blocked on a slow upstream never delays another.
  */
-export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandler>>, options: { uncounted?: readonly string[] } = {}): BridgeServer {
+export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandler>>, options: BridgeServerOptions = {}): BridgeServer {
+  const coalesce = options.coalesce ?? true;
   const connections = new Set<() => void>();
+  const signals = new Set<Int32Array>();
+  const wholeMicros = (micros: number): number => (Number.isFinite(micros) && micros > 0 ? Math.floor(micros) : 0);
+  let spinMicros = wholeMicros(options.spinMicros ?? DEFAULT_SPIN_MICROS);
   const uncounted = new Set(options.uncounted ?? []);
   let active = 0;
 
   const connectWorker = (): { endpoint: BridgeEndpoint; activeCalls(): number } => {
     let mine = 0;
     const { port1, port2 } = new MessageChannel();
-    const signal = new SharedArrayBuffer(8);
+    const signal = new SharedArrayBuffer(SIGNAL_BYTES);
     const cells = new Int32Array(signal);
+    Atomics.store(cells, SIGNAL_SPIN_MICROS, spinMicros);
+    signals.add(cells);
     const calls = new Map<number, ActiveCall>();
     let open = true;
 
-    const send = (message: ToWorker, transfer?: readonly TransferListItem[]): void => {
-      if (!open) return;
+    const post = (message: ToWorker, transfer: readonly TransferListItem[] | undefined): void => {
       port1.postMessage(message, transfer);
       Atomics.add(cells, SIGNAL_COUNTER, 1);
       Atomics.notify(cells, SIGNAL_COUNTER);
     };
 
+    // Pushes wait for the end of this turn of the event loop, and a result takes the pushes
+    // waiting before it along: a small upstream response (head, body, end) or a short request
+    // body arrives in one turn, and reaches the worker as one message and one wake-up.
+    let held: CallEvent[] = [];
+    let heldTransfer: TransferListItem[] | undefined;
+    let flushing: NodeJS.Immediate | undefined;
+    const flush = (): void => {
+      if (flushing !== undefined) clearImmediate(flushing);
+      flushing = undefined;
+      if (held.length === 0 || !open) return;
+      const events = held;
+      const transfer = heldTransfer;
+      held = [];
+      heldTransfer = undefined;
+      post(events.length === 1 ? (events[0] as CallEvent) : { t: 'batch', events }, transfer);
+    };
+    const send = (event: CallEvent, transfer?: readonly TransferListItem[]): void => {
+      if (!open) return;
+      if (!coalesce || (event.t === 'done' && held.length === 0)) {
+        post(event, transfer);
+        return;
+      }
+      held.push(event);
+      if (transfer !== undefined && transfer.length > 0) (heldTransfer ??= []).push(...transfer);
+      if (event.t === 'done') flush();
+      else flushing ??= setImmediate(flush);
+    };
+
     const shutdown = (): void => {
       if (!open) return;
       open = false;
+      if (flushing !== undefined) clearImmediate(flushing);
+      held = [];
+      heldTransfer = undefined;
       Atomics.store(cells, SIGNAL_CLOSED, 1);
       Atomics.add(cells, SIGNAL_COUNTER, 1);
       Atomics.notify(cells, SIGNAL_COUNTER);
       for (const id of [...calls.keys()]) finish(id, true);
       port1.close();
       connections.delete(shutdown);
+      signals.delete(cells);
     };
     connections.add(shutdown);
 
@@ -190,6 +261,13 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     connectWorker,
     get activeCalls() {
       return active;
+    },
+    get spinMicros() {
+      return spinMicros;
+    },
+    set spinMicros(micros: number) {
+      spinMicros = wholeMicros(micros);
+      for (const cells of signals) Atomics.store(cells, SIGNAL_SPIN_MICROS, spinMicros);
     },
     close() {
       for (const shutdown of [...connections]) shutdown();

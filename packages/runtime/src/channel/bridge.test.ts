@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { createBridgeServer, type BridgeHandler, type BridgeServer } from './bridge-server.js';
+import { createBridgeServer, type BridgeHandler, type BridgeServer, type BridgeServerOptions } from './bridge-server.js';
+import { MessageChannel } from 'node:worker_threads';
+import { SIGNAL_BYTES, SIGNAL_COUNTER, type BridgeEndpoint, type ToServer, type ToWorker } from './bridge-protocol.js';
 import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
 
 const servers: BridgeServer[] = [];
@@ -12,19 +14,24 @@ afterEach(async () => {
   for (const s of servers.splice(0)) s.close();
 });
 
-function serve(handlers: Record<string, BridgeHandler>): BridgeServer {
-  const server = createBridgeServer(handlers);
+function serve(handlers: Record<string, BridgeHandler>, options?: BridgeServerOptions): BridgeServer {
+  const server = createBridgeServer(handlers, options);
   servers.push(server);
   return server;
 }
 
-function run<T>(server: BridgeServer, scenario: string, args?: unknown): { worker: Worker; result: Promise<T> } {
+function run<T>(server: BridgeServer, scenario: string, args?: unknown): { worker: Worker; result: Promise<T>; endpoint: BridgeEndpoint } {
   const endpoint = server.connect();
   const worker = startTsWorker('./test-bridge-worker.ts', { endpoint, scenario, args }, [endpoint.port]);
   workers.push(worker);
   const result = firstMessage<T>(worker);
   result.catch(() => undefined); // a test that terminates the worker never awaits it
-  return { worker, result };
+  return { worker, result, endpoint };
+}
+
+/** Messages the serving side has sent on a connection (each one wakes a worker that sleeps). */
+function messagesSent(endpoint: BridgeEndpoint): number {
+  return Atomics.load(new Int32Array(endpoint.signal), SIGNAL_COUNTER);
 }
 
 describe('blocking bridge over real worker threads', () => {
@@ -134,5 +141,144 @@ describe('blocking bridge over real worker threads', () => {
     server.close();
     expect(await result).toEqual({ code: 'RUNTIME_BRIDGE_CLOSED' });
     await once(worker, 'exit').catch(() => undefined);
+  });
+
+  it('sends the events of one turn as one message, in order, and each at once when coalescing is off', async () => {
+    const handlers: Record<string, BridgeHandler> = {
+      stream: (args, call) => {
+        for (let i = 0; i < (args as number); i++) call.push(`part ${i}`);
+        return 'end';
+      },
+    };
+    const together = run(serve(handlers), 'stream', 3);
+    expect(await together.result).toEqual({ pushes: ['part 0', 'part 1', 'part 2'], result: 'end' });
+    expect(messagesSent(together.endpoint)).toBe(1);
+    const apart = run(serve(handlers, { coalesce: false }), 'stream', 3);
+    expect(await apart.result).toEqual({ pushes: ['part 0', 'part 1', 'part 2'], result: 'end' });
+    expect(messagesSent(apart.endpoint)).toBe(4);
+  });
+
+  it('delivers a push at the end of its turn while the handler still runs, moved buffers included', async () => {
+    let finish!: (value: string) => void;
+    const server = serve({
+      held: (_args, call) => {
+        const bytes = new Uint8Array([7, 8, 9]);
+        call.push(bytes, [bytes.buffer]);
+        return new Promise((resolve) => (finish = resolve));
+      },
+    });
+    const endpoint = server.connect();
+    const worker = startTsWorker('./test-bridge-worker.ts', { endpoint, scenario: 'push-then-wait' }, [endpoint.port]);
+    workers.push(worker);
+    const messages: unknown[] = [];
+    const done = new Promise<unknown>((resolve, reject) => {
+      worker.on('message', (m: unknown) => {
+        messages.push(m);
+        if (messages.length === 1) finish('finished'); // only once the worker has the push
+        else resolve(m);
+      });
+      worker.once('error', reject);
+    });
+    expect(await done).toEqual({ pushes: [new Uint8Array([7, 8, 9])], result: 'finished' });
+    expect(messages[0]).toEqual({ pushed: new Uint8Array([7, 8, 9]) });
+  });
+
+  it('sends no input for a call whose end arrived with its pushes, and sends it while the call runs', async () => {
+    // The serving side played by hand, to see every message the worker sends.
+    const serveByHand = (reply: (id: number, post: (m: ToWorker) => void, port: MessageChannel['port1']) => void): { endpoint: BridgeEndpoint; received: ToServer[] } => {
+      const { port1, port2 } = new MessageChannel();
+      const signal = new SharedArrayBuffer(SIGNAL_BYTES);
+      const cells = new Int32Array(signal);
+      const received: ToServer[] = [];
+      const post = (m: ToWorker): void => {
+        port1.postMessage(m);
+        Atomics.add(cells, SIGNAL_COUNTER, 1);
+        Atomics.notify(cells, SIGNAL_COUNTER);
+      };
+      port1.on('message', (m: ToServer) => {
+        received.push(m);
+        if (m.t === 'call') reply(m.id, post, port1);
+      });
+      port1.unref();
+      return { endpoint: { port: port2, signal }, received };
+    };
+    const start = (endpoint: BridgeEndpoint): Promise<unknown> => {
+      const worker = startTsWorker('./test-bridge-worker.ts', { endpoint, scenario: 'ack-each-push' }, [endpoint.port]);
+      workers.push(worker);
+      return firstMessage(worker);
+    };
+
+    const ended = serveByHand((id, post) => post({ t: 'batch', events: [{ t: 'push', id, data: 'chunk' }, { t: 'done', id, ok: true, value: 'end' }] }));
+    expect(await start(ended.endpoint)).toEqual({ pushes: ['chunk'], result: 'end' });
+    await delay(100);
+    expect(ended.received.map((m) => m.t)).toEqual(['call']);
+
+    const running = serveByHand((id, post, port) => {
+      post({ t: 'push', id, data: 'chunk' });
+      port.once('message', () => post({ t: 'done', id, ok: true, value: 'end' }));
+    });
+    expect(await start(running.endpoint)).toEqual({ pushes: ['chunk'], result: 'end' });
+    expect(running.received).toEqual([{ t: 'call', id: 1, method: 'fetch', args: undefined }, { t: 'data', id: 1, data: { ack: 'chunk' } }]);
+  });
+
+  describe('with the worker polling for replies before it sleeps', () => {
+    it('returns quick replies, later replies than the budget, and failures as the guest error', async () => {
+      const server = serve(
+        {
+          echo: (args) => args,
+          slow: async (args) => {
+            await delay(30);
+            return args;
+          },
+          fail: () => {
+            throw Object.assign(new Error('upstream said no'), { code: 'UPSTREAM_NO' });
+          },
+        },
+        { spinMicros: 200 },
+      );
+      expect(await run(server, 'echo-many', 200).result).toEqual(Array.from({ length: 200 }, (_, i) => i));
+      expect(await run<{ value: unknown }>(server, 'cpu-during-call', 'late').result).toMatchObject({ value: 'late' });
+      expect(await run(server, 'fail').result).toEqual({ code: 'RUNTIME_BRIDGE_CALL_FAILED', remoteCode: 'UPSTREAM_NO', message: 'upstream said no' });
+    });
+
+    it('polls no longer than its budget when the reply is slow (the thread sleeps for the rest)', async () => {
+      // A 5 ms budget against a reply after 1.5 s: a worker that kept polling would be on the CPU
+      // for hundreds of ms of it even on a machine whose cores are shared (430 ms measured under
+      // load 17 on 2 cores); one that sleeps after its budget uses a few.
+      const server = serve(
+        {
+          slow: async (args) => {
+            await delay(1500);
+            return args;
+          },
+        },
+        { spinMicros: 5000 },
+      );
+      const result = await run<{ value: unknown; cpuMs: number; wallMs: number }>(server, 'cpu-during-call', 'slow reply').result;
+      expect(result.value).toBe('slow reply');
+      expect(result.wallMs).toBeGreaterThanOrEqual(1400);
+      expect(result.cpuMs).toBeLessThan(100);
+    });
+
+    it('can be terminated while it polls, and its call is aborted', async () => {
+      let entered!: () => void;
+      const started = new Promise<void>((resolve) => (entered = resolve));
+      let aborted!: () => void;
+      const abortedOnce = new Promise<void>((resolve) => (aborted = resolve));
+      const server = serve({
+        forever: (_args, call) =>
+          new Promise(() => {
+            entered();
+            call.signal.addEventListener('abort', () => aborted());
+          }),
+      });
+      const { worker } = run(server, 'blocked-forever');
+      // Set after the connection opened: applies to it at once (a 60 s budget: it is polling when terminated).
+      server.spinMicros = 60_000_000;
+      await started;
+      await worker.terminate();
+      await abortedOnce;
+      expect(server.activeCalls).toBe(0);
+    });
   });
 });

@@ -1,7 +1,8 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { BridgeError } from '../errors.js';
-import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
+import { ReplyWaiter } from './reply-wait.js';
+import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type CallEvent, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** Something that happened to a started call: a value the serving side pushed, its result, or its failure. */
 export type BridgeEvent = { kind: 'push'; data: unknown } | { kind: 'done'; value: unknown } | { kind: 'error'; error: BridgeError };
@@ -9,7 +10,7 @@ export type BridgeEvent = { kind: 'push'; data: unknown } | { kind: 'done'; valu
 /** A call started with {@link SyncBridge.start}: the worker keeps running while the serving side works on it. */
 export interface BridgeCall {
   readonly id: number;
-  /** Sends more input to the handler (it reads it from `call.incoming`). */
+  /** Sends more input to the handler (it reads it from `call.incoming`); nothing once the call's end has arrived. */
   send(data: unknown, transfer?: readonly TransferListItem[]): void;
   /** The next event without blocking, or `undefined` when none has arrived yet. */
   take(): BridgeEvent | undefined;
@@ -40,12 +41,15 @@ export interface SyncBridge {
  * Attaches a worker to the serving side of a blocking bridge (see `createBridgeServer`). Calls
  * block the calling thread on `Atomics.wait`; results arrive on the endpoint's port and are read
  * with `receiveMessageOnPort`, so the worker needs no event-loop turn while a guest runs.
- * `options.beforeWait` runs before every sleep (the worker flushes a response held back).
+ * Before it sleeps the worker polls for a reply for as long as the serving side allows (see
+ * {@link ReplyWaiter}). `options.beforeWait` runs before every wait (the worker flushes a
+ * response held back).
  */
 export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait?: () => void } = {}): SyncBridge {
   const beforeWait = options.beforeWait;
   const port: MessagePort = endpoint.port;
   const signal = new Int32Array(endpoint.signal);
+  const waiter = new ReplyWaiter(signal);
   const queues = new Map<number, BridgeEvent[]>();
   let nextId = 1;
   let closed = false;
@@ -55,6 +59,14 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     port.postMessage(message, transfer);
   };
 
+  const deliver = (msg: CallEvent): void => {
+    const queue = queues.get(msg.id);
+    if (queue === undefined) return; // cancelled call
+    if (msg.t === 'push') queue.push({ kind: 'push', data: msg.data });
+    else if (msg.ok) queue.push({ kind: 'done', value: msg.value });
+    else queue.push({ kind: 'error', error: remoteFailure(msg.error) });
+  };
+
   const drain = (): boolean => {
     let got = false;
     for (;;) {
@@ -62,17 +74,15 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
       if (received === undefined) return got;
       got = true;
       const msg = received.message as ToWorker;
-      const queue = queues.get(msg.id);
-      if (queue === undefined) continue; // cancelled call
-      if (msg.t === 'push') queue.push({ kind: 'push', data: msg.data });
-      else if (msg.ok) queue.push({ kind: 'done', value: msg.value });
-      else queue.push({ kind: 'error', error: remoteFailure(msg.error) });
+      if (msg.t === 'batch') for (const event of msg.events) deliver(event);
+      else deliver(msg);
     }
   };
 
   const serverClosed = (): boolean => Atomics.load(signal, SIGNAL_CLOSED) === 1;
 
-  const wait = (ms: number): void => {
+  /** `kind`: what is waited for (the call's method; any message for a bare `wait`), for {@link ReplyWaiter}. */
+  const wait = (ms: number, kind: string): void => {
     const seen = Atomics.load(signal, SIGNAL_COUNTER);
     // The serving side posts before it bumps the counter: anything sent before `seen` is in the port now.
     if (drain()) return;
@@ -82,7 +92,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
       beforeWait();
       if (drain()) return;
     }
-    Atomics.wait(signal, SIGNAL_COUNTER, seen, ms === Infinity ? undefined : ms);
+    waiter.wait(seen, ms, kind);
   };
 
   const closedError = (): BridgeError => new BridgeError('RUNTIME_BRIDGE_CLOSED', 'the host side of the blocking bridge closed before the call finished');
@@ -111,7 +121,10 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     return {
       id,
       send(data, list) {
-        if (!finished) post({ t: 'data', id, data }, list);
+        // Once the call's end is here (it came with the pushes before it), the serving side has
+        // finished the call and would drop the input: not sending it spares the main thread a wake-up.
+        if (finished || queue[queue.length - 1]?.kind === 'done' || queue[queue.length - 1]?.kind === 'error') return;
+        post({ t: 'data', id, data }, list);
       },
       take,
       ready() {
@@ -125,7 +138,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
           if (event !== undefined || finished) return event;
           const left = until === Infinity ? Infinity : until - Date.now();
           if (left <= 0) return undefined;
-          wait(left);
+          wait(left, method);
         }
       },
       cancel() {
@@ -153,7 +166,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
             queues.delete(id);
             throw closedError();
           }
-          wait(Infinity);
+          wait(Infinity, method);
           continue;
         }
         if (event.kind === 'push') continue;
@@ -163,7 +176,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
       }
     },
     start,
-    wait,
+    wait: (ms) => wait(ms, ANY_MESSAGE),
     close() {
       if (closed) return;
       for (const id of queues.keys()) port.postMessage({ t: 'cancel', id } satisfies ToServer);
@@ -173,6 +186,9 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     },
   };
 }
+
+/** The kind of a bare {@link SyncBridge.wait} (any call's message ends it). */
+const ANY_MESSAGE = '';
 
 function remoteFailure(error: RemoteError): BridgeError {
   return new BridgeError('RUNTIME_BRIDGE_CALL_FAILED', error.message, error.code === undefined ? undefined : { remoteCode: error.code });
