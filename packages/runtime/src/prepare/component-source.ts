@@ -199,8 +199,8 @@ const keepTranspiled = (path: string): boolean => !path.includes('/') && (path.e
 /** The derived-cache key of a component's transpiled form, by its sha256 (hex). */
 export async function transpileCacheKey(sha256: string): Promise<string> {
   // `-gN`: the glue's patches (patchGlue above); an entry of an older N holds glue patched less.
-  // g1: debug log; g2: sync calls.
-  return `jco-transpile-${await jcoVersion()}-g2-${sha256}`;
+  // g1: debug log; g2: sync calls; g3: their host functions called without the task mark.
+  return `jco-transpile-${await jcoVersion()}-g3-${sha256}`;
 }
 
 /**

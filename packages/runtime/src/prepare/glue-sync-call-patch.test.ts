@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { buildKvWatGuest, buildSqliteWatGuest, type BuiltWatGuest, type SqliteWatGuest } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patchGlue } from './component-source.js';
-import { SPINEL_LOWER_SYNC, patchGlueSyncCalls } from './glue-sync-call-patch.js';
+import { SPINEL_CALL_HOST, SPINEL_LOWER_SYNC, patchGlueSyncCalls } from './glue-sync-call-patch.js';
 
 /** How many imports jco bound through its lowerer (each binding names it twice: suspending and sync branch). */
 const loweredImports = (glue: string): number => glue.match(/\)\)\) : _lowerImportBackwardsCompat\.bind\(/g)?.length ?? 0;
@@ -28,6 +28,7 @@ describe('patchGlueSyncCalls on the glue jco emits', () => {
     expect(patch.patched).toBe(9);
     expect(loweredImports(patch.source)).toBe(0);
     expect(patch.source.match(new RegExp(`\\)\\)\\) : ${SPINEL_LOWER_SYNC}\\.bind\\(`, 'g'))).toHaveLength(9);
+    expect(patch.source.match(new RegExp(`\\? ${SPINEL_CALL_HOST} : _withGlobalCurrentTaskMeta\\)\\(\\{`, 'g'))).toHaveLength(9);
     // The suspending branches (imports declared async at transpile) keep jco's lowerer.
     expect(patch.source.match(/new WebAssembly\.Suspending\(_suspendingImport\(0, _lowerImportBackwardsCompat\.bind\(/g)).toHaveLength(9);
     // Applied once: patched glue is recognised, not patched again.

@@ -22,7 +22,9 @@
  * caller's task in the state jco's path leaves it. Everything else a trampoline does is its own
  * text, untouched: the may-leave check (done by the lowerer first, as jco does), lifting and
  * lowering, the borrowed-resource scope (`curResourceBorrows`), the trap mark, the
- * result-catch-handler's error payloads, `_trackHostOperation`.
+ * result-catch-handler's error payloads, `_trackHostOperation`. On that path the host function
+ * also runs without the host task marked current (`_withGlobalCurrentTaskMeta`): only glue run
+ * from inside a host function (a host calling back into the guest) reads that mark.
  *
  * What differs, by design: the counters behind task, subtask and waitable ids advance less, and
  * no subtask waitable is inserted into and removed from the handle table — neither is visible to
@@ -33,6 +35,8 @@
 
 /** The name of the lowering function the patch adds. */
 export const SPINEL_LOWER_SYNC = '_spinelLowerSync';
+/** The name of the function a patched trampoline calls its host function through on the short path. */
+export const SPINEL_CALL_HOST = '_spinelCallHost';
 /** The name of the host-task stand-in class the patch adds. */
 export const SPINEL_HOST_TASK_CLASS = '_SpinelDirectHostTask';
 
@@ -73,6 +77,7 @@ const HELPERS = `
     resolve() {}
     exit() {}
   }
+  function ${SPINEL_CALL_HOST}(args) { return args.fn(); }
   function ${SPINEL_LOWER_SYNC}(args, ...params) {
     const { componentIdx, importFn } = args;
     _checkMayLeave(componentIdx);
@@ -115,6 +120,7 @@ function refuseTrampoline(body: string): string | undefined {
     if (!STAND_IN_METHODS.has(method as string)) return `it calls task.${method}, which the stand-in lacks`;
   }
   if (/\btask\b(?!\.)/.test(after.replace(/\btask\.\w+/g, ''))) return 'it uses its task other than by calling a method';
+  if ((after.match(/\b_withGlobalCurrentTaskMeta\(\{/g) ?? []).length !== 1) return 'it does not call its host function through _withGlobalCurrentTaskMeta once';
   return undefined;
 }
 
@@ -150,7 +156,7 @@ function syncBinding(source: string, name: string): number | string {
  * @returns the patched source and how many imports it covers, or why the glue was left alone
  */
 export function patchGlueSyncCalls(source: string): GlueSyncCallPatch {
-  if (source.includes(SPINEL_LOWER_SYNC) || source.includes(SPINEL_HOST_TASK_CLASS)) return { ok: false, reason: 'the glue already uses the names the patch adds' };
+  if (source.includes(SPINEL_LOWER_SYNC) || source.includes(SPINEL_HOST_TASK_CLASS) || source.includes(SPINEL_CALL_HOST)) return { ok: false, reason: 'the glue already uses the names the patch adds' };
   const lower = [...source.matchAll(new RegExp(LOWER_DECLARATION.source, 'gm'))];
   if (lower.length !== 1) return { ok: false, reason: 'the glue does not declare _lowerImportBackwardsCompat once' };
   for (const name of ['_checkMayLeave', 'getCurrentTask', 'createNewCurrentTask']) {
@@ -179,6 +185,11 @@ export function patchGlueSyncCalls(source: string): GlueSyncCallPatch {
     }
     const label = body.indexOf('taskCreation: {');
     edits.push({ at: start + label + 'taskCreation: {'.length, remove: 0, insert: ` if (this instanceof AsyncTask) { task = new ${SPINEL_HOST_TASK_CLASS}(this); break taskCreation; }` });
+    // On the short path the host function is called without marking the host task current: the
+    // mark is read only by glue run from inside a host function (a host calling back into the
+    // guest), which a sync component's host never does.
+    const meta = body.indexOf('_withGlobalCurrentTaskMeta({', body.indexOf('const started = task.enterSync();'));
+    edits.push({ at: start + meta, remove: '_withGlobalCurrentTaskMeta'.length, insert: `(task instanceof ${SPINEL_HOST_TASK_CLASS} ? ${SPINEL_CALL_HOST} : _withGlobalCurrentTaskMeta)` });
     edits.push({ at: found, remove: LOWER.length, insert: SPINEL_LOWER_SYNC });
     patched++;
   }
