@@ -8,7 +8,8 @@ import { refuseMiddleware } from '../prepare/compose/middleware.js';
 import { componentUses, prepareComponent, type ComponentKind, type PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecuteOptions, Executor } from './executor-types.js';
-import { WorkerPool } from './worker-pool.js';
+import { EarlyWorkers } from './early-workers.js';
+import { startWorker, WorkerPool } from './worker-pool.js';
 
 /** Published for every guest fault: `{ app, componentId, code, message }` (events.ts). */
 export { guestErrorChannel } from '../events.js';
@@ -122,37 +123,47 @@ export async function createExecutor(options: ExecutorOptions): Promise<WorkerEx
   const uses = componentUses(options.app);
   // This executor's own registry: WASI's interfaces plus its capabilities', nothing of any other executor.
   const interfaces = new InterfaceSet([...WASI_INTERFACES, ...(options.capabilities?.interfaces ?? [])]);
-  const prepared: PreparedComponent[] = [];
-  for (const component of options.app.components) {
-    // As Spin runs a trigger with only the components its triggers use: a component no trigger
-    // names (one used as another's `{ component = "<id>" }` dependency) is never served.
-    const use = uses.get(component.id);
-    if (use === undefined) continue;
-    prepared.push(
-      await prepareComponent(component, {
-        cache,
-        use,
-        env: options.env ?? {},
-        maxInstanceMemory: options.maxInstanceMemory ?? DEFAULT_MAX_INSTANCE_MEMORY,
-        maxSourceBytes: options.maxSourceBytes,
-        writableMounts: options.writableMounts,
-        interfaces,
-      }),
-    );
+  const workers = Math.max(1, Math.floor(options.workers ?? availableParallelism()));
+  // The threads boot and load the worker's modules while the components are prepared.
+  const early = new EarlyWorkers(workers, startWorker);
+  let pool: WorkerPool;
+  try {
+    const prepared: PreparedComponent[] = [];
+    for (const component of options.app.components) {
+      // As Spin runs a trigger with only the components its triggers use: a component no trigger
+      // names (one used as another's `{ component = "<id>" }` dependency) is never served.
+      const use = uses.get(component.id);
+      if (use === undefined) continue;
+      prepared.push(
+        await prepareComponent(component, {
+          cache,
+          use,
+          env: options.env ?? {},
+          maxInstanceMemory: options.maxInstanceMemory ?? DEFAULT_MAX_INSTANCE_MEMORY,
+          maxSourceBytes: options.maxSourceBytes,
+          writableMounts: options.writableMounts,
+          interfaces,
+        }),
+      );
+    }
+    pool = new WorkerPool({
+      app: options.app,
+      prepared,
+      workers,
+      maxWorkers: options.maxWorkers,
+      requestTimeoutMs: options.requestTimeoutMs,
+      queueTimeoutMs: options.queueTimeoutMs ?? 10_000,
+      instanceReuse: Math.max(1, options.instanceReuse ?? 1),
+      glueGenerations: Math.max(1, options.glueGenerations ?? 4096),
+      logDir: options.logDir ?? null,
+      onGuestOutput: options.onGuestOutput,
+      capabilities: options.capabilities,
+      startWorker: () => early.take(),
+    });
+  } catch (err) {
+    await early.discard();
+    throw err;
   }
-  const pool = new WorkerPool({
-    app: options.app,
-    prepared,
-    workers: options.workers ?? availableParallelism(),
-    maxWorkers: options.maxWorkers,
-    requestTimeoutMs: options.requestTimeoutMs,
-    queueTimeoutMs: options.queueTimeoutMs ?? 10_000,
-    instanceReuse: Math.max(1, options.instanceReuse ?? 1),
-    glueGenerations: Math.max(1, options.glueGenerations ?? 4096),
-    logDir: options.logDir ?? null,
-    onGuestOutput: options.onGuestOutput,
-    capabilities: options.capabilities,
-  });
   await pool.start();
   return pool;
 }

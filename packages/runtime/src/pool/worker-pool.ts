@@ -44,6 +44,8 @@ export interface PoolOptions {
   logDir: string | null;
   onGuestOutput: ((componentId: string, stream: 'stdout' | 'stderr', bytes: Uint8Array) => void) | undefined;
   capabilities: AppCapabilities | undefined;
+  /** Where the pool's threads come from (the executor hands over threads it started while preparing). @default a new thread each time */
+  startWorker?: (() => Worker) | undefined;
 }
 
 interface Job {
@@ -85,7 +87,8 @@ interface Slot {
   calls(): number;
 }
 
-function startWorker(): Worker {
+/** A new worker thread running the worker entry, with an empty environment. */
+export function startWorker(): Worker {
   // An empty environment: nothing of the host's leaks into the glue or the guest.
   const js = new URL('../guest/worker-entry.js', import.meta.url);
   if (existsSync(fileURLToPath(js))) return new Worker(js, { env: {} });
@@ -232,7 +235,7 @@ export class WorkerPool {
   }
 
   private spawn(extra: boolean, chargedTo?: string): Promise<void> {
-    const worker = startWorker();
+    const worker = (this.options.startWorker ?? startWorker)();
     const { endpoint, activeCalls } = this.channel.connectWorker();
     const slot: Slot = { worker, ready: false, job: undefined, retired: false, extra, idleTimer: undefined, chargedTo, calls: activeCalls };
     this.slots.add(slot);
