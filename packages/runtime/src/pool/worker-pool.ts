@@ -212,13 +212,20 @@ export class WorkerPool {
     };
   }
 
-  /** Starts the pool's workers; resolves when they are all ready. */
+  /**
+   * Starts the pool's workers; resolves when one is ready (requests can run from then on, the
+   * others finish booting meanwhile), rejects when every one failed to start.
+   */
   async start(): Promise<void> {
+    const starting = Array.from({ length: this.baseSize }, () => this.spawn(false));
+    // One failing after another is ready is replaced as any lost worker is (onWorkerLost).
+    for (const s of starting) s.catch(() => undefined);
     try {
-      await Promise.all(Array.from({ length: this.baseSize }, () => this.spawn(false)));
-    } catch (cause) {
+      await Promise.any(starting);
+    } catch (all) {
+      const cause = (all as AggregateError).errors[0] as Error;
       await this.close();
-      throw new ExecutorError('RUNTIME_WORKER_FAILED', `A worker thread could not start: ${(cause as Error).message}`, { cause });
+      throw new ExecutorError('RUNTIME_WORKER_FAILED', `A worker thread could not start: ${cause.message}`, { cause });
     }
   }
 
