@@ -12,7 +12,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cliRoot = dirname(here);
-const require = createRequire(import.meta.url);
 // StarlingMonkey in componentize-js 0.23 is built against WASI 0.2.10; jco ships the WIT.
 const WASI_VERSION = '0.2.10';
 

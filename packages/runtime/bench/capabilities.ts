@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import { Agent } from 'undici';
 import { createKvHost, createKvStoreManager } from '@spinel/kv-wit';
 import { AllowedHosts } from '@spinel/manifest';
@@ -21,19 +21,16 @@ import { createBridgeServer, type BridgeServerOptions } from '../src/channel/bri
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/services/key-value.js';
 import { createOutboundHttp } from '../src/services/outbound-http.js';
 import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/services/outbound-service.js';
+import { median } from './harness.js';
 
 const MS = 1500;
 const ROUNDS = 3;
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
 const CONCURRENCY = 2;
 /** The polling budget of the "polls" lines (µs). */
 const POLL_MICROS = 100;
 
-function startWorker(workerData: unknown, transfer: readonly import('node:worker_threads').TransferListItem[]): Promise<number> {
+function startWorker(workerData: unknown, transfer: readonly TransferListItem[]): Promise<number> {
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const entry = new URL('./capabilities-worker.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;

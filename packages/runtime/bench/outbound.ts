@@ -16,17 +16,13 @@ import { createAppCapabilities } from '../src/services/app-capabilities.js';
 import { buildOutboundGuest } from '@spinel/test-utils';
 import { readAll, testApp } from '../test/test-app.js';
 import type { BridgeServer } from '../src/channel/bridge-server.js';
+import { median } from './harness.js';
 
 const ROUNDS = 5;
 const REDIS_CALLS = 5000;
 const PG_CALLS = 1000;
 /** The polling budget of the "polls" lines (µs). */
 const POLL_MICROS = 100;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
 
 async function main(): Promise<void> {
   const wasm = await buildOutboundGuest('bench');
