@@ -51,55 +51,46 @@ if (workerData.mode === 'post') {
     const body = BODY.slice();
     parentPort.postMessage({ type: 'response', job: m.job, status: 200, headers: ['content-type', 'text/plain', 'x-fixture', 'wat'], body, end: true }, [body.buffer]);
   });
-} else if (workerData.mode === 'ring-async') {
-  const cells = new Int32Array(workerData.sab, 0, 4);
-  const bytes = new Uint8Array(workerData.sab, 16);
-  const enc = new TextEncoder();
-  const dec = new TextDecoder();
-  let seen = 0;
-  const take = () => {
-    seen = Atomics.load(cells, 0);
-    if (seen < 0) return;
-    const len = cells[1];
-    const text = dec.decode(bytes.subarray(0, len));
-    const parts = text.split('\0');
-    const head = 'content-type\0text/plain\0x-fixture\0wat';
-    const w = enc.encodeInto(head, bytes);
-    bytes.set(BODY, w.written);
-    cells[2] = w.written;
-    cells[3] = BODY.length + (parts.length > 0 ? 0 : 1);
-    Atomics.store(cells, 1, -1);
-    Atomics.notify(cells, 1);
-    arm();
-  };
-  const arm = () => {
-    const r = Atomics.waitAsync(cells, 0, seen);
-    if (r.async) r.value.then(take); else take();
-  };
-  // A pending waitAsync does not keep a thread's event loop alive; the port does.
-  parentPort.on('message', () => undefined);
-  arm();
 } else {
+  // The ring: cell 0 counts jobs written (negative: stop), cell 1 the job's length, then -1 once
+  // the answer is in; cells 2 and 3 the answer's head and body lengths; bytes from offset 16.
   const cells = new Int32Array(workerData.sab, 0, 4);
   const bytes = new Uint8Array(workerData.sab, 16);
   const enc = new TextEncoder();
   const dec = new TextDecoder();
+  const HEAD = 'content-type\\0text/plain\\0x-fixture\\0wat';
   let seen = 0;
-  for (;;) {
-    Atomics.wait(cells, 0, seen);
-    seen = Atomics.load(cells, 0);
-    if (seen < 0) break;
-    const len = cells[1];
-    const text = dec.decode(bytes.subarray(0, len));
-    const parts = text.split('\\0');
-    const head = 'content-type\\0text/plain\\0x-fixture\\0wat';
-    const w = enc.encodeInto(head, bytes);
+  // Reads the job (as a worker must, to know what to run) and writes the response in its place.
+  const answer = () => {
+    dec.decode(bytes.subarray(0, cells[1])).split('\\0');
+    const w = enc.encodeInto(HEAD, bytes);
     bytes.set(BODY, w.written);
     cells[2] = w.written;
-    cells[3] = BODY.length + (parts.length > 0 ? 0 : 1);
-    Atomics.add(cells, 0, 0);
+    cells[3] = BODY.length;
     Atomics.store(cells, 1, -1);
     Atomics.notify(cells, 1);
+  };
+  if (workerData.mode === 'ring-async') {
+    const arm = () => {
+      const r = Atomics.waitAsync(cells, 0, seen);
+      if (r.async) r.value.then(take); else take();
+    };
+    const take = () => {
+      seen = Atomics.load(cells, 0);
+      if (seen < 0) return;
+      answer();
+      arm();
+    };
+    // A pending waitAsync does not keep a thread's event loop alive; the port does.
+    parentPort.on('message', () => undefined);
+    arm();
+  } else {
+    for (;;) {
+      Atomics.wait(cells, 0, seen);
+      seen = Atomics.load(cells, 0);
+      if (seen < 0) break;
+      answer();
+    }
   }
 }
 `;
