@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,32 @@ describe('across processes', () => {
     const db = openSqliteKvDatabase(path);
     expect(db.store('default').increment('counter', 0n)).toBe(2000n);
     db.close();
+  }, 120_000);
+
+  it('processes that open the same new SQLite files at the same moments all succeed (no "database is locked" at open)', async () => {
+    // Creating a file races: the switch to WAL and CREATE TABLE can get SQLITE_BUSY without
+    // SQLite's busy handler ever waiting; openSqliteKvDatabase must retry, not fail. Four
+    // processes released together open the same 60 new files in the same order.
+    const base = join(dir, 'fresh');
+    const goFile = join(dir, 'go');
+    const keys = ['a', 'b', 'c', 'd'];
+    let ready = 0;
+    const results = Promise.all(
+      keys.map((key) =>
+        runChild(['open-many', base, '60', key, goFile], (stdout) => {
+          if (stdout === 'ready\n' && (ready += 1) === keys.length) writeFileSync(goFile, '');
+        }),
+      ),
+    );
+    for (const result of await results) {
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
+    for (let i = 0; i < 60; i += 1) {
+      const db = openSqliteKvDatabase(join(base, String(i), 'sqlite_key_value.db'));
+      expect(db.store('default').getMany(keys).map(([key, value]) => [key, value && new TextDecoder().decode(value)])).toEqual(keys.map((key) => [key, 'opened']));
+      db.close();
+    }
   }, 120_000);
 
   it('two processes incrementing one Redis key 1,000 times each end at 2,000', async () => {

@@ -76,21 +76,25 @@ export function openSqliteKvDatabase(path: string, options: SqliteKvDatabaseOpti
   const limits = resolveLimits(options.limits);
   let db: Database.Database;
   let statements: Statements;
+  let opened: Database.Database | undefined;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     // Loaded with the first store opened, not with the package: most apps use no key-value store.
     sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
-    db = new sqlite(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000));
+    db = opened = new sqlite(path, { timeout: busyTimeoutMs });
     // busy_timeout must hold before anything that takes a lock (journal_mode, CREATE TABLE).
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
-    if (path !== ':memory:') db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.exec(`CREATE TABLE IF NOT EXISTS spin_key_value (
-      store TEXT NOT NULL,
-      key   TEXT NOT NULL,
-      value BLOB NOT NULL,
-      PRIMARY KEY (store, key)
-    )`);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    retryWhileBusy(busyTimeoutMs, () => {
+      if (path !== ':memory:') db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.exec(`CREATE TABLE IF NOT EXISTS spin_key_value (
+        store TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (store, key)
+      )`);
+    });
     statements = {
       get: db.prepare<[string, string], Buffer | string | undefined>('SELECT value FROM spin_key_value WHERE store = ? AND key = ?').pluck(),
       exists: db.prepare<[string, string], number | undefined>('SELECT 1 FROM spin_key_value WHERE store = ? AND key = ?').pluck(),
@@ -115,6 +119,7 @@ export function openSqliteKvDatabase(path: string, options: SqliteKvDatabaseOpti
       ).raw(),
     };
   } catch (err) {
+    if (opened?.open) opened.close();
     throw new KvBackendError(`could not open key-value database ${JSON.stringify(path)}: ${(err as Error).message}; check that its directory is writable`, err);
   }
   debug('opened %s', path);
@@ -125,6 +130,33 @@ export function openSqliteKvDatabase(path: string, options: SqliteKvDatabaseOpti
       if (db.open) db.close();
     },
   };
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs the idempotent set-up of a new connection again while SQLite answers SQLITE_BUSY, until
+ * `timeoutMs` has passed. The busy timeout covers most waits, but SQLite returns SQLITE_BUSY at
+ * once, without calling its busy handler, where waiting could deadlock: two connections both
+ * upgrading a read to a write, and in WAL mode a read snapshot that another connection's commit
+ * made stale (SQLITE_BUSY_SNAPSHOT). Processes that open one new file together meet both (the
+ * switch to WAL, then CREATE TABLE IF NOT EXISTS after another process created it).
+ */
+function retryWhileBusy(timeoutMs: number, setUp: () => void): void {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      setUp();
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const busy = typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+      if (!busy || Date.now() >= deadline) throw err;
+      debug('set-up busy (%s), attempt %d', code, attempt + 1);
+      // A short, growing pause: the other connection's set-up takes about a millisecond.
+      Atomics.wait(sleeper, 0, 0, Math.min(1 + attempt * 2, 25));
+    }
+  }
 }
 
 /** A label's partition of a Spin SQLite key-value database. Make it with {@link openSqliteKvDatabase}. */

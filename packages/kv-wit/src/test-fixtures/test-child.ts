@@ -1,6 +1,9 @@
 // Run by the durability and concurrency tests in a separate process (through tsx).
 //   increment <sqlite|redis> <path-or-url> <count>   add 1 to key "counter" <count> times, print "done"
 //   write-then-hang <path> <count>                  set k0..k<count-1>, print "acked" after each, then wait to be killed
+//   open-many <dir> <count> <key> <go-file>         print "ready", wait for <go-file>, then open <dir>/0..<count-1>/…db, set <key> in each
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { openRedisKvStore } from '../redis-store.js';
 import { openSqliteKvDatabase } from '../sqlite-store.js';
 
@@ -18,6 +21,21 @@ async function main(): Promise<void> {
       const store = openRedisKvStore(target);
       for (let i = 0; i < count; i += 1) await store.increment('counter', 1n);
       await store.close();
+    }
+    process.stdout.write('done\n');
+    return;
+  }
+  if (command === 'open-many' && backend !== undefined) {
+    const [dir, count, key, goFile] = [backend, Number(target), String(countText), String(process.argv[6])];
+    process.stdout.write('ready\n');
+    // Spin (not a timer) so that every process starts within the same millisecond of the go.
+    while (!existsSync(goFile)) {
+      // waiting for the test to say go
+    }
+    for (let i = 0; i < count; i += 1) {
+      const db = openSqliteKvDatabase(join(dir, String(i), 'sqlite_key_value.db'));
+      db.store('default').set(key, new TextEncoder().encode('opened'));
+      db.close();
     }
     process.stdout.write('done\n');
     return;
