@@ -20,7 +20,7 @@ export { DEFAULT_KV_LIMITS, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './limits.
 export type { MemoryKvStoreOptions } from './memory-store.js';
 export { MemoryKvStore } from './memory-store.js';
 export type { SqliteKvDatabase, SqliteKvDatabaseOptions } from './sqlite-store.js';
-export { SqliteKvStore, openSqliteKvDatabase } from './sqlite-store.js';
+export { SqliteKvStore, openSqliteKvDatabase, retryWhileSqliteBusy } from './sqlite-store.js';
 export type { RedisKvStoreOptions } from './redis-store.js';
 export { RedisKvStore, openRedisKvStore } from './redis-store.js';
 export type {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteKvDatabase } from './sqlite-store.js';
+import { openSqliteKvDatabase, retryWhileSqliteBusy } from './sqlite-store.js';
 
 // The table exactly as Spin's key-value-spin crate creates it.
 const SPIN_DDL = `CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -106,5 +106,41 @@ describe('SQLite store and Spin databases', () => {
     const file = join(dir, 'a-file');
     await writeFile(file, 'not a directory');
     expect(() => openSqliteKvDatabase(join(file, 'sub', 'kv.db'))).toThrow(expect.objectContaining({ code: 'KV_BACKEND' }));
+  });
+});
+
+describe('retryWhileSqliteBusy', () => {
+  const busy = (code: string): Error => Object.assign(new Error('database is locked'), { code });
+
+  it('runs the set-up again after SQLITE_BUSY and its extended codes, and returns once it succeeds', () => {
+    const failures = ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_LOCKED'];
+    let calls = 0;
+    retryWhileSqliteBusy(5_000, () => {
+      calls += 1;
+      const code = failures.shift();
+      if (code !== undefined) throw busy(code);
+    });
+    expect(calls).toBe(4);
+  });
+
+  it('throws any other error at once', () => {
+    let calls = 0;
+    const readonly = busy('SQLITE_READONLY');
+    expect(() => retryWhileSqliteBusy(5_000, () => {
+      calls += 1;
+      throw readonly;
+    })).toThrow(readonly);
+    expect(calls).toBe(1);
+  });
+
+  it('gives up with the last SQLITE_BUSY once the timeout has passed', () => {
+    const started = Date.now();
+    let calls = 0;
+    expect(() => retryWhileSqliteBusy(60, () => {
+      calls += 1;
+      throw busy('SQLITE_BUSY');
+    })).toThrow(/database is locked/);
+    expect(calls).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(60);
   });
 });

@@ -85,7 +85,7 @@ export function openSqliteKvDatabase(path: string, options: SqliteKvDatabaseOpti
     db = opened = new sqlite(path, { timeout: busyTimeoutMs });
     // busy_timeout must hold before anything that takes a lock (journal_mode, CREATE TABLE).
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    retryWhileBusy(busyTimeoutMs, () => {
+    retryWhileSqliteBusy(busyTimeoutMs, () => {
       if (path !== ':memory:') db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.exec(`CREATE TABLE IF NOT EXISTS spin_key_value (
@@ -140,9 +140,12 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * once, without calling its busy handler, where waiting could deadlock: two connections both
  * upgrading a read to a write, and in WAL mode a read snapshot that another connection's commit
  * made stale (SQLITE_BUSY_SNAPSHOT). Processes that open one new file together meet both (the
- * switch to WAL, then CREATE TABLE IF NOT EXISTS after another process created it).
+ * switch to WAL, then CREATE TABLE IF NOT EXISTS after another process created it). Exported
+ * for other SQLite files opened by many workers or processes (the runtime's guest databases).
+ * @param setUp must be safe to run again after it failed part-way (pragmas, `IF NOT EXISTS`)
+ * @throws whatever `setUp` throws when it is not SQLITE_BUSY/SQLITE_LOCKED or time is up
  */
-function retryWhileBusy(timeoutMs: number, setUp: () => void): void {
+export function retryWhileSqliteBusy(timeoutMs: number, setUp: () => void): void {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt += 1) {
     try {

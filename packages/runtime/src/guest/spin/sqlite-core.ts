@@ -12,6 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { retryWhileSqliteBusy } from '@spinel/kv-wit';
 import type Database from 'better-sqlite3';
 import { onFirstUse } from '../../load-on-first-use.js';
 import { refusedStatement } from './sqlite-statement-guard.js';
@@ -289,7 +290,9 @@ export function createSqliteFiles(options: { busyTimeoutMs?: number } = {}): Sql
       if (!anchors.has(path)) {
         const anchor = connect(path);
         try {
-          anchor.pragma('journal_mode = WAL');
+          // Workers (and replicas) opening one new file together can get SQLITE_BUSY here without
+          // the busy timeout ever waiting; see retryWhileSqliteBusy.
+          retryWhileSqliteBusy(busyTimeoutMs, () => anchor.pragma('journal_mode = WAL'));
         } catch (err) {
           anchor.close();
           throw err;
