@@ -68,6 +68,13 @@ export type PrepareAppOptions = AppSource & {
   maxHeaderBytes?: number;
   /** Largest request body (413 beyond). @default 64 MiB */
   maxBodyBytes?: number;
+  /**
+   * Serve HTTP from the worker threads themselves, not the main thread (the HTTP trigger's
+   * `serveFromWorkers`: faster for small requests; bodies are read and sent whole). A host that
+   * keeps its own listener and calls `handle()` is served from the main thread as before.
+   * @default false
+   */
+  serveFromWorkers?: boolean;
   /** The app's state directory (`default` key-value store). @default none: temporary stores */
   stateDir?: string | undefined;
   /** Variable providers (`--variable`, `SPIN_VARIABLE_*`, `.env`). */
@@ -190,7 +197,7 @@ export async function prepareApp(options: PrepareAppOptions): Promise<PreparedAp
     const trigger = createHttpTrigger({
       app,
       executor: executor ?? NO_EXECUTOR,
-      ...pick(options, ['env', 'requestTimeoutMs', 'maxHeaderBytes', 'maxBodyBytes', 'tls']),
+      ...pick(options, ['env', 'requestTimeoutMs', 'maxHeaderBytes', 'maxBodyBytes', 'tls', 'serveFromWorkers']),
     });
     const keyValue = capabilities.services.get('key-value') as KeyValueService | undefined;
     let closing: Promise<void> | undefined;

@@ -10,7 +10,9 @@ import { parentPort } from 'node:worker_threads';
 import { ChannelBodySource } from '../channel/body-source.js';
 import { createSyncBridge, type SyncBridge } from '../channel/sync-bridge.js';
 import type { WagiInvocation, WagiResult } from '../pool/executor-types.js';
-import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
+import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, ServeMessage, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
+import type * as ServeHttpModule from './serve-http.js';
+import type { ServingWorker } from './serve-http.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
 import { createComponentInstances, type ComponentInstances } from './component-instances.js';
 import type { GlueInstantiate } from './glue-template.js';
@@ -163,25 +165,34 @@ function memoryLimitNote(bytes: number, limit: number | undefined): string | und
   return `(its memory had grown to ${bytes} bytes, near the instance memory limit of ${limit} bytes, past which memory.grow fails: if it needs more, raise max_instance_memory in the runtime config or --max-instance-memory)`;
 }
 
-function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_HANDLER_ERROR' | 'RUNTIME_NO_RESPONSE' | 'RUNTIME_UNKNOWN_COMPONENT' | 'RUNTIME_WAGI_UNAVAILABLE', message: string): void {
+/** Where a job's results go: the main thread (`send`), or the serving worker's own trigger (serve-http.ts). */
+type Post = (message: FromWorker, transfer?: ArrayBuffer[]) => void;
+
+function fail(job: number, code: 'RUNTIME_GUEST_TRAP' | 'RUNTIME_HANDLER_ERROR' | 'RUNTIME_NO_RESPONSE' | 'RUNTIME_UNKNOWN_COMPONENT' | 'RUNTIME_WAGI_UNAVAILABLE', message: string, post: Post = send): void {
   const batch = logs.take();
-  send({ type: 'error', job, code, message, ...(batch === undefined ? {} : { logs: batch }) });
+  post({ type: 'error', job, code, message, ...(batch === undefined ? {} : { logs: batch }) });
 }
 
-function runHttp(msg: HttpJobMessage): void {
+/** `msg`'s body: `given` (a serving worker read it whole first), else pulled over the channel when it has one. */
+function bodyOf(msg: HttpJobMessage, given: ByteSource | undefined): ByteSource | undefined {
+  if (given !== undefined) return given;
+  return msg.body ? new ChannelBodySource(channel, msg.job) : undefined;
+}
+
+function runHttp(msg: HttpJobMessage, post: Post = send, given?: ByteSource): void {
   const { job } = msg;
   const loaded = components.get(msg.componentId);
   if (loaded !== undefined && (loaded.prepared.kind === 'spin1' || loaded.prepared.http?.type === 'spin-http')) {
-    runSpinHttp(msg, loaded);
+    runSpinHttp(msg, loaded, post, given);
     return;
   }
   if (loaded?.instances === undefined) {
-    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no component ${msg.componentId}`);
+    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no component ${msg.componentId}`, post);
     return;
   }
   const { instances, ctx } = loaded;
-  const response = new ResponseWriter(job, send, () => logs.take());
-  const body = msg.body ? new ChannelBodySource(channel, job) : new MemorySource(EMPTY);
+  const response = new ResponseWriter(job, post, () => logs.take());
+  const body = bodyOf(msg, given) ?? new MemorySource(EMPTY);
   const headers: Array<[string, string]> = [];
   for (let i = 0; i < msg.headers.length; i += 2) headers.push([msg.headers[i] as string, msg.headers[i + 1] as string]);
   current = response;
@@ -204,12 +215,12 @@ function runHttp(msg: HttpJobMessage): void {
     if (body instanceof ChannelBodySource) body.dispose();
   }
   if (trapped !== undefined) {
-    fail(job, 'RUNTIME_GUEST_TRAP', errorText(trapped));
+    fail(job, 'RUNTIME_GUEST_TRAP', errorText(trapped), post);
     return;
   }
   if (!response.started) {
     const why = response.failed === undefined ? 'the guest returned without setting a response' : `the guest reported error ${response.failed.tag}`;
-    fail(job, 'RUNTIME_NO_RESPONSE', why);
+    fail(job, 'RUNTIME_NO_RESPONSE', why, post);
     return;
   }
   // A guest that returns with its body open has the body ended for it.
@@ -267,10 +278,10 @@ function spin1Instance(loaded: LoadedComponent): Spin1Instance {
  * response sent as one message, as Spin's executor does; a method Spin cannot pass is answered
  * 405 without running the guest.
  */
-function runSpinHttp(msg: HttpJobMessage, loaded: LoadedComponent): void {
+function runSpinHttp(msg: HttpJobMessage, loaded: LoadedComponent, post: Post, given: ByteSource | undefined): void {
   const { job } = msg;
   const { prepared, ctx } = loaded;
-  const source = msg.body ? new ChannelBodySource(channel, job) : undefined;
+  const source = bodyOf(msg, given);
   let response: SpinInboundResponse | undefined;
   try {
     const body = source === undefined ? EMPTY : readAll(source);
@@ -293,20 +304,20 @@ function runSpinHttp(msg: HttpJobMessage, loaded: LoadedComponent): void {
       }
     }
   } catch (err) {
-    fail(job, 'RUNTIME_GUEST_TRAP', errorText(err));
+    fail(job, 'RUNTIME_GUEST_TRAP', errorText(err), post);
     return;
   } finally {
-    source?.dispose();
+    if (source instanceof ChannelBodySource) source.dispose();
   }
   if (response === undefined) {
-    fail(job, 'RUNTIME_NO_RESPONSE', 'the guest returned without a response');
+    fail(job, 'RUNTIME_NO_RESPONSE', 'the guest returned without a response', post);
     return;
   }
   const flat: string[] = [];
   for (const [name, value] of response.headers) flat.push(name, value);
   const bytes = response.body.length === 0 ? undefined : response.body.slice();
   const batch = logs.take();
-  send({ type: 'response', job, status: response.status, headers: flat, body: bytes, end: true, ...(batch === undefined ? {} : { logs: batch }) }, bytes === undefined ? undefined : [bytes.buffer as ArrayBuffer]);
+  post({ type: 'response', job, status: response.status, headers: flat, body: bytes, end: true, ...(batch === undefined ? {} : { logs: batch }) }, bytes === undefined ? undefined : [bytes.buffer as ArrayBuffer]);
 }
 
 /** One Redis message in a fresh instance: `fermyon:spin/inbound-redis` or a Spin 1 module's `handle-redis-message`. */
@@ -340,12 +351,12 @@ function runRedis(msg: RedisJobMessage): void {
 type RunWagi = (module: WebAssembly.Module, invocation: WagiInvocation, extra?: WagiExtraImports) => WagiResult;
 let runWagiFn: RunWagi | undefined;
 
-async function runWagiJob(msg: WagiJobMessage): Promise<void> {
+async function runWagiJob(msg: WagiJobMessage, post: Post = send, guard: <T>(run: () => T) => T = (run) => run()): Promise<void> {
   const { job } = msg;
   const loaded = components.get(msg.componentId);
   const module = loaded?.prepared.modules['module'];
   if (loaded === undefined || module === undefined) {
-    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no WAGI component ${msg.componentId}`);
+    fail(job, 'RUNTIME_UNKNOWN_COMPONENT', `no WAGI component ${msg.componentId}`, post);
     return;
   }
   if (runWagiFn === undefined) {
@@ -353,7 +364,7 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
       const mod = (await import(new URL('./wagi/run-wagi.js', import.meta.url).href)) as { runWagi: RunWagi };
       runWagiFn = mod.runWagi;
     } catch (err) {
-      fail(job, 'RUNTIME_WAGI_UNAVAILABLE', errorText(err));
+      fail(job, 'RUNTIME_WAGI_UNAVAILABLE', errorText(err), post);
       return;
     }
   }
@@ -370,15 +381,54 @@ async function runWagiJob(msg: WagiJobMessage): Promise<void> {
     registry.beginRequest(loaded.ctx);
     let result: WagiResult;
     try {
-      result = runWagiFn(module, { ...msg.request, preopens }, extra);
+      const run = runWagiFn;
+      result = guard(() => run(module, { ...msg.request, preopens }, extra));
     } finally {
       registry.endRequest(loaded.ctx);
     }
     const batch = logs.take();
-    send({ type: 'wagi-result', job, result, ...(batch === undefined ? {} : { logs: batch }) });
+    post({ type: 'wagi-result', job, result, ...(batch === undefined ? {} : { logs: batch }) });
   } catch (err) {
-    fail(job, 'RUNTIME_GUEST_TRAP', errorText(err));
+    if (isTimeout(err)) throw err;
+    fail(job, 'RUNTIME_GUEST_TRAP', errorText(err), post);
   }
+}
+
+function isTimeout(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+}
+
+/**
+ * After a guest was stopped at its deadline inside this thread (serve-http.ts): the stop skipped
+ * every catch and finally of the run, so what they do is done here — the instance is discarded
+ * (its glue state is suspect), the capabilities end the request, nothing is flushed any more.
+ */
+function abandon(componentId: string): void {
+  current = undefined;
+  const loaded = components.get(componentId);
+  if (loaded === undefined) return;
+  loaded.instances?.discard();
+  registry.endRequest(loaded.ctx);
+}
+
+let serving: Promise<ServingWorker> | undefined;
+/** The worker's `init`, which a `serve` waits for (the guests' host must be built before a request comes in). */
+let initialised: Promise<void> | undefined;
+
+/** Serve HTTP from this thread (the `serveFromWorkers` mode): serve-http.ts runs the trigger, this file the guests. */
+function serve(msg: ServeMessage): void {
+  const url = new URL('./serve-http.js', import.meta.url);
+  // Running from TypeScript sources (tests): the sibling is a .ts file.
+  const href = import.meta.url.endsWith('.ts') ? url.href.replace(/\.js$/, '.ts') : url.href;
+  serving = Promise.all([import(href) as Promise<typeof ServeHttpModule>, initialised]).then(([mod]) =>
+    mod.startServing(msg, {
+      runHttp: (job, post, body) => runHttp(job, post, body),
+      runWagi: (job, post, guard) => runWagiJob(job, post, guard),
+      abandon,
+      send,
+    }),
+  );
+  serving.catch((err: unknown) => send({ type: 'serve-failed', code: (err as { code?: string }).code ?? 'RUNTIME_HTTP_LISTEN_FAILED', message: (err as Error).message }));
 }
 
 /**
@@ -395,9 +445,11 @@ function close(): void {
 }
 
 port.on('message', (msg: ToWorker) => {
-  if (msg.type === 'init') void init(msg);
+  if (msg.type === 'init') initialised = init(msg);
   else if (msg.type === 'http') runHttp(msg);
   else if (msg.type === 'redis') runRedis(msg);
   else if (msg.type === 'close') close();
+  else if (msg.type === 'serve') serve(msg);
+  else if (msg.type === 'drain') void serving?.then((s) => s.drain(msg.timeoutMs)).then(() => send({ type: 'drained' }));
   else void runWagiJob(msg);
 });

@@ -2,6 +2,8 @@
  * The seam between a trigger and the executor: what a request is, what its answer is, and the
  * executor's calls.
  */
+import type { HttpTriggerOptions } from '../trigger/http-server.js';
+import type { HttpApp } from '../trigger/trigger-config.js';
 
 /** A request body the executor pulls as the guest reads it. */
 export interface RequestBody extends AsyncIterable<Uint8Array> {
@@ -69,7 +71,31 @@ export interface Executor {
    * the handler fails (executors without Redis components need not have it).
    */
   handleRedisMessage?(componentId: string, payload: Uint8Array, options?: ExecuteOptions): Promise<void>;
+  /**
+   * Starts worker threads that serve HTTP themselves on `request.address` (the trigger's
+   * `serveFromWorkers` mode; executors without it are served from the main thread).
+   * @throws ListenError as the trigger's `listen`
+   */
+  serveHttp?(request: ServeHttpRequest): Promise<WorkerServing>;
   close(): Promise<void>;
+}
+/** What the trigger asks of {@link Executor.serveHttp}: its app, its options that cross threads, and where to listen. */
+export interface ServeHttpRequest {
+  app: HttpApp;
+  options: Omit<HttpTriggerOptions, 'app' | 'executor' | 'serveFromWorkers'>;
+  /** `host:port`, as the trigger's `listen` takes it. */
+  address: string;
+  findFreePort: boolean;
+}
+/** Worker threads serving HTTP (see {@link Executor.serveHttp}). */
+export interface WorkerServing {
+  /** The bound address and port. */
+  readonly address: string;
+  readonly port: number;
+  /** Requests the workers are answering now. */
+  inFlight(): number;
+  /** Stops accepting, lets in-flight requests finish (up to `timeoutMs`, then cuts them), stops the workers. */
+  close(timeoutMs: number): Promise<void>;
 }
 /** A WAGI request as the trigger builds it. */
 export interface WagiRequest {

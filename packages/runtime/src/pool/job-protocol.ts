@@ -8,6 +8,8 @@ import type { BridgeEndpoint } from '../channel/bridge-protocol.js';
 import type { GuestCapabilitiesInit } from '../guest/guest-host.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
 import type { WagiRequest, WagiResult } from './executor-types.js';
+import type { HttpTriggerOptions } from '../trigger/http-server.js';
+import type { HttpApp } from '../trigger/trigger-config.js';
 
 /** First message to a worker: everything it needs to instantiate any component of the app. */
 export interface InitMessage {
@@ -60,7 +62,37 @@ export interface RedisJobMessage {
   payload: Uint8Array;
 }
 
-export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage | RedisJobMessage | CloseMessage;
+/**
+ * Serve HTTP from this worker (the pool's `serveFromWorkers` mode, pool/serving-workers.ts): the
+ * worker runs the HTTP trigger itself on a listening socket it shares with the other serving
+ * workers, and runs each request's guest inline, without the main thread.
+ */
+export interface ServeMessage {
+  type: 'serve';
+  /** The app's triggers and metadata (the locked app). */
+  app: HttpApp;
+  /** The trigger's options that cross threads (everything but the executor). */
+  options: Omit<HttpTriggerOptions, 'app' | 'executor'>;
+  /** Listen on this address (the first serving worker binds it), or on `fd`, the listening socket another serving worker bound. */
+  listen: { address: string; findFreePort: boolean } | { fd: number };
+  /** Requests this worker is answering now, at `Int32Array` index `slot` (the trigger's `inFlight`). */
+  inFlight: SharedArrayBuffer;
+  slot: number;
+}
+
+/** Stop accepting, let in-flight requests finish (up to `timeoutMs`), then answer `drained`. */
+export interface DrainMessage {
+  type: 'drain';
+  timeoutMs: number;
+}
+
+export type ToWorker = InitMessage | HttpJobMessage | WagiJobMessage | RedisJobMessage | CloseMessage | ServeMessage | DrainMessage;
+
+/** An event a serving worker's trigger published (a channel does not cross threads): the main thread publishes it again with its app object. */
+export type ForwardedEvent =
+  | { channel: 'request-error'; componentId: string; error: { name: string; message: string; code?: string } }
+  | { channel: 'not-found'; path: string }
+  | { channel: 'guest-error'; componentId: string; code: ExecutorErrorCode; message: string };
 
 
 /** Guest output gathered during a job: component id, stream, bytes. */
@@ -75,4 +107,11 @@ export type FromWorker =
   | { type: 'wagi-result'; job: number; result: WagiResult; logs?: LogBatch }
   | { type: 'error'; job: number; code: ExecutorErrorCode; message: string; logs?: LogBatch }
   /** Output of a guest that writes a lot, sent before its job ends. */
-  | { type: 'log'; logs: LogBatch };
+  | { type: 'log'; logs: LogBatch }
+  /** A serving worker listens: on `fd` (the shared listening socket), bound to `address`:`port`. */
+  | { type: 'listening'; fd: number; address: string; port: number }
+  /** A serving worker could not listen. */
+  | { type: 'serve-failed'; code: string; message: string }
+  | { type: 'event'; event: ForwardedEvent }
+  /** A serving worker finished draining (after `drain`). */
+  | { type: 'drained' };

@@ -19,10 +19,11 @@ import { CounterTotals, createSharedCounters } from '../worker-counters.js';
 import type { ComponentKind, PreparedComponent } from '../prepare/prepare-component.js';
 import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecutorStats } from './create-executor.js';
-import type { ClientGone, ExecuteOptions, GuestRequest, GuestResponse, RequestBody, WagiRequest, WagiResult } from './executor-types.js';
+import type { ClientGone, ExecuteOptions, GuestRequest, GuestResponse, RequestBody, ServeHttpRequest, WagiRequest, WagiResult, WorkerServing } from './executor-types.js';
 import { FairQueue } from './fair-queue.js';
 import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, WagiJobMessage } from './job-protocol.js';
 import { LogSink } from './log-sink.js';
+import { ServingWorkers } from './serving-workers.js';
 
 const debug = debuglog('spinel:runtime');
 /** How long an extra worker waits for work before it is stopped. */
@@ -154,6 +155,8 @@ function clientGoneOf(options: ExecuteOptions | undefined): ClientGone | undefin
 export class WorkerPool {
   private readonly options: PoolOptions;
   private readonly slots = new Set<Slot>();
+  /** Threads serving HTTP themselves (`serveHttp`). */
+  private readonly servingThreads = new Set<Worker>();
   private readonly queue = new FairQueue<Job>();
   /** Jobs on a worker now, by id (their bodies are served over the channel). */
   private readonly running = new Map<number, Job>();
@@ -241,12 +244,9 @@ export class WorkerPool {
     void this.spawn(false, chargedTo).catch(() => undefined);
   }
 
-  private spawn(extra: boolean, chargedTo?: string): Promise<void> {
-    const worker = (this.options.startWorker ?? startWorker)();
-    const { endpoint, activeCalls } = this.channel.connectWorker();
-    const slot: Slot = { worker, ready: false, job: undefined, retired: false, extra, idleTimer: undefined, chargedTo, calls: activeCalls };
-    this.slots.add(slot);
-    const init: InitMessage = {
+  /** The first message of a worker, with its end of a new channel. */
+  private initMessage(endpoint: InitMessage['channel']): InitMessage {
+    return {
       type: 'init',
       components: this.options.prepared,
       instanceReuse: this.options.instanceReuse,
@@ -256,6 +256,14 @@ export class WorkerPool {
       keepLogs: this.options.logDir !== null || this.options.onGuestOutput !== undefined,
       instanceCounts: this.instanceCounts,
     };
+  }
+
+  private spawn(extra: boolean, chargedTo?: string): Promise<void> {
+    const worker = (this.options.startWorker ?? startWorker)();
+    const { endpoint, activeCalls } = this.channel.connectWorker();
+    const slot: Slot = { worker, ready: false, job: undefined, retired: false, extra, idleTimer: undefined, chargedTo, calls: activeCalls };
+    this.slots.add(slot);
+    const init = this.initMessage(endpoint);
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'ready') {
@@ -424,7 +432,7 @@ export class WorkerPool {
 
   private onMessage(slot: Slot, msg: FromWorker): void {
     if ('logs' in msg && msg.logs !== undefined) this.appendLogs(msg.logs);
-    if (msg.type === 'log' || msg.type === 'ready') return;
+    if (msg.type === 'log' || msg.type === 'ready' || !('job' in msg)) return;
     const job = slot.job;
     if (job === undefined || job.id !== msg.job || job.done) return;
     if (job.detached) {
@@ -453,7 +461,8 @@ export class WorkerPool {
     }
   }
 
-  private appendLogs(batch: LogBatch): void {
+  /** Guest output a worker sent (a serving worker's too). */
+  appendLogs(batch: LogBatch): void {
     for (const [componentId, stream, bytes] of batch) {
       this.logs.append(componentId, stream, bytes);
       try {
@@ -661,9 +670,40 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Starts as many worker threads as the pool's size that serve HTTP themselves
+   * (pool/serving-workers.ts); they take no pool jobs, so the pool's own workers stay free for
+   * chained requests, Redis messages and a host's `handle()`.
+   * @throws {ListenError} as the trigger's `listen`
+   */
+  async serveHttp(request: ServeHttpRequest): Promise<WorkerServing> {
+    if (this.closed) throw new ExecutorError('RUNTIME_CLOSED', 'The executor is closed; start a new one.');
+    const serving = new ServingWorkers(
+      {
+        app: this.options.app,
+        startServingThread: () => {
+          const worker = startWorker();
+          const { endpoint } = this.channel.connectWorker();
+          this.servingThreads.add(worker);
+          worker.once('exit', () => this.servingThreads.delete(worker));
+          worker.postMessage(this.initMessage(endpoint), [endpoint.port]);
+          return worker;
+        },
+        stopThread: stopWorker,
+        appendLogs: (batch) => this.appendLogs(batch),
+      },
+      this.baseSize,
+      request,
+    );
+    await serving.start({ address: request.address, findFreePort: request.findFreePort });
+    return serving;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Serving workers whose trigger was not closed first: stopped where they are.
+    for (const worker of this.servingThreads) void worker.terminate();
     if (this.sweep !== undefined) clearInterval(this.sweep);
     for (const job of this.queue.drain()) {
       this.finish(job);

@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import type { ClientGone, ExecuteOptions, Executor, GuestResponse } from '../pool/executor-types.js';
+import type { ClientGone, ExecuteOptions, Executor, GuestResponse, WorkerServing } from '../pool/executor-types.js';
 import { EMPTY_BODY, hasBody, pullBody } from './request-body.js';
 import { send } from './respond.js';
 import { dispatchWagi } from './wagi-dispatch.js';
@@ -46,6 +46,16 @@ export interface HttpTriggerOptions {
   env?: Readonly<Record<string, string>>;
   /** Keep-alive idle timeout of connections. @default 5000 */
   keepAliveTimeoutMs?: number;
+  /**
+   * Serve from the executor's worker threads: each runs this trigger itself on one shared
+   * listening socket and runs the guests inline, so the main thread never handles a request
+   * (guest/serve-http.ts, pool/serving-workers.ts). Request bodies are read whole before the guest
+   * starts and responses are sent whole; `maxConcurrentRequests` counts per worker; a guest
+   * blocked on a capability call holds its worker's other connections. `handle()` still serves on
+   * the main thread. Ignored for an executor that cannot serve (an app of static responses only).
+   * @default false
+   */
+  serveFromWorkers?: boolean;
 }
 
 /** Options of {@link HttpTrigger.listen}. */
@@ -54,6 +64,8 @@ export interface ListenOptions {
   listen?: string;
   /** On EADDRINUSE try the next ports. @default false */
   findFreePort?: boolean;
+  /** Listen on this listening socket's descriptor instead of an address (a serving worker joining the others, guest/serve-http.ts). */
+  fd?: number;
 }
 
 /** A serving HTTP trigger. */
@@ -111,6 +123,8 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
   const info = appInfo(options.app);
   let inFlight = 0;
   let baseUrl: string | undefined;
+  /** The executor's serving workers, in the `serveFromWorkers` mode once listening. */
+  let serving: WorkerServing | undefined;
   let draining = false;
   const idle: Array<() => void> = [];
 
@@ -320,14 +334,21 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
       return found;
     },
     get inFlight() {
-      return inFlight;
+      return inFlight + (serving?.inFlight() ?? 0);
     },
     get selfOrigin() {
       return baseUrl;
     },
     async listen(listenOptions: ListenOptions = {}): Promise<string> {
       const address = parseListenAddress(listenOptions.listen ?? DEFAULT_LISTEN);
-      await bindServer(server, address, listenOptions.findFreePort ?? false);
+      if (options.serveFromWorkers === true && options.executor.serveHttp !== undefined && listenOptions.fd === undefined) {
+        const { app, executor: _executor, serveFromWorkers: _mode, ...crossing } = options;
+        serving = await options.executor.serveHttp({ app, options: crossing, address: listenOptions.listen ?? DEFAULT_LISTEN, findFreePort: listenOptions.findFreePort ?? false });
+        baseUrl = `${scheme}://${formatSocketAddress(serving.address, serving.port)}`;
+        return baseUrl;
+      }
+      if (listenOptions.fd !== undefined) await listenOnDescriptor(server, listenOptions.fd);
+      else await bindServer(server, address, listenOptions.findFreePort ?? false);
       const bound = server.address() as AddressInfo;
       baseUrl = `${scheme}://${formatSocketAddress(bound.address, bound.port)}`;
       return baseUrl;
@@ -354,6 +375,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
     },
     async close(timeoutMs = 30_000): Promise<void> {
       draining = true;
+      const workers = serving?.close(timeoutMs);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) {
@@ -368,9 +390,22 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
       }
       server.closeAllConnections();
       await closed;
+      await workers;
     },
   };
   return trigger;
+}
+
+/** Listens on an already listening socket's descriptor (another thread bound it). */
+function listenOnDescriptor(server: http.Server | https.Server, fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(new ListenError('RUNTIME_HTTP_LISTEN_FAILED', `Cannot listen on the shared socket (descriptor ${fd}): ${err.message}.`, { cause: err }));
+    server.once('error', onError);
+    server.listen({ fd }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
 }
 
 /** "The client went away": `res` closed before it finished. */

@@ -1,0 +1,169 @@
+/**
+ * The `serveFromWorkers` mode's supervisor (main thread): worker threads that serve HTTP
+ * themselves (guest/serve-http.ts). The first binds the address; the others listen on the same
+ * listening socket (its descriptor), so the kernel hands each connection to one of them and the
+ * main thread never touches a request. The main thread only starts them, publishes what they
+ * report (events, guest output) and drains them at shutdown.
+ *
+ * The workers share one descriptor number: whichever closes its listener closes the socket for
+ * all. So a serving worker is never terminated while the others serve (a deadline stops the
+ * guest inside its thread instead), and when one dies anyway the whole set is restarted on the
+ * same address: the others are stopped first, then the address is bound again.
+ */
+import type { Worker } from 'node:worker_threads';
+import { ListenError } from '../errors.js';
+import { guestErrorChannel, notFoundChannel, requestErrorChannel, type GuestErrorEvent, type NotFoundEvent, type RequestErrorEvent } from '../events.js';
+import { formatSocketAddress } from '../trigger/request-metadata.js';
+import type { ServeHttpRequest, WorkerServing } from './executor-types.js';
+import type { ForwardedEvent, FromWorker, LogBatch, ServeMessage } from './job-protocol.js';
+
+/** What the pool lends the serving workers. */
+export interface ServingHost {
+  /** The app object named in events. */
+  readonly app: object;
+  /** A new worker thread, initialised as a pool worker (components, channel, capabilities). */
+  startServingThread(): Worker;
+  /** Ends a worker (asked to close when idle, else terminated). */
+  stopThread(worker: Worker, idle: boolean): Promise<void>;
+  appendLogs(batch: LogBatch): void;
+}
+
+type ListenResult = { fd: number; address: string; port: number };
+type ListenTarget = ServeMessage['listen'];
+
+interface Serving {
+  worker: Worker;
+  drained: (() => void) | undefined;
+}
+
+/** How long a draining worker may take beyond the drain timeout before it is stopped. */
+const DRAIN_SLACK_MS = 1000;
+
+/** The serving workers of one trigger. */
+export class ServingWorkers implements WorkerServing {
+  private readonly host: ServingHost;
+  private readonly count: number;
+  private readonly request: ServeHttpRequest;
+  private readonly inFlightCounts: Int32Array;
+  private workers: Serving[] = [];
+  private closing = false;
+  private restarting: Promise<void> | undefined;
+  address = '';
+  port = 0;
+
+  constructor(host: ServingHost, count: number, request: ServeHttpRequest) {
+    this.host = host;
+    this.count = Math.max(1, count);
+    this.request = request;
+    this.inFlightCounts = new Int32Array(new SharedArrayBuffer(4 * this.count));
+  }
+
+  /** Requests the serving workers are answering now. */
+  inFlight(): number {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) n += Atomics.load(this.inFlightCounts, i);
+    return n;
+  }
+
+  /** Starts the workers: the first binds, the others join its socket. @throws {ListenError} as the trigger's `listen` */
+  async start(listen: { address: string; findFreePort: boolean }): Promise<void> {
+    const first = await this.spawn(0, listen);
+    this.address = first.address;
+    this.port = first.port;
+    try {
+      await Promise.all(Array.from({ length: this.count - 1 }, (_, i) => this.spawn(i + 1, { fd: first.fd })));
+    } catch (err) {
+      await this.stopAll(0);
+      throw err;
+    }
+  }
+
+  private spawn(slot: number, listen: ListenTarget): Promise<ListenResult> {
+    const worker = this.host.startServingThread();
+    const serving: Serving = { worker, drained: undefined };
+    this.workers.push(serving);
+    return new Promise<ListenResult>((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (msg: FromWorker) => {
+        if ('logs' in msg && msg.logs !== undefined) this.host.appendLogs(msg.logs);
+        if (msg.type === 'listening') {
+          listening = true;
+          resolve(msg);
+        } else if (msg.type === 'serve-failed') {
+          reject(new ListenError(msg.code as ConstructorParameters<typeof ListenError>[0], msg.message));
+        } else if (msg.type === 'event') this.publish(msg.event);
+        else if (msg.type === 'drained') serving.drained?.();
+      });
+      const lost = (err: unknown): void => {
+        if (!this.workers.includes(serving)) return;
+        this.workers = this.workers.filter((w) => w !== serving);
+        serving.drained?.();
+        if (!listening) {
+          reject(new ListenError('RUNTIME_HTTP_LISTEN_FAILED', `A serving worker stopped before it listened${err instanceof Error ? `: ${err.message}` : ''}.`, { cause: err }));
+          return;
+        }
+        if (this.closing) return;
+        if (guestErrorChannel.hasSubscribers) {
+          guestErrorChannel.publish({ app: this.host.app, componentId: '', code: 'RUNTIME_WORKER_FAILED', message: `A serving worker stopped${err instanceof Error ? `: ${err.message}` : ''}; the serving workers are restarted.` } satisfies GuestErrorEvent);
+        }
+        this.restarting ??= this.restart().finally(() => (this.restarting = undefined));
+      };
+      worker.on('error', lost);
+      worker.on('exit', () => lost(undefined));
+      const message: ServeMessage = { type: 'serve', app: this.request.app, options: this.request.options, listen, inFlight: this.inFlightCounts.buffer as SharedArrayBuffer, slot };
+      worker.postMessage(message);
+    });
+  }
+
+  /** The socket went with the worker that died: stop the others, then bind the same address again. */
+  private async restart(): Promise<void> {
+    await this.stopAll(0);
+    if (this.closing) return;
+    Atomics.store(this.inFlightCounts, 0, 0);
+    try {
+      await this.start({ address: formatSocketAddress(this.address, this.port), findFreePort: false });
+    } catch (err) {
+      if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ app: this.host.app, componentId: '', error: err } satisfies RequestErrorEvent);
+    }
+  }
+
+  private publish(event: ForwardedEvent): void {
+    const app = this.host.app;
+    if (event.channel === 'not-found') {
+      if (notFoundChannel.hasSubscribers) notFoundChannel.publish({ app, path: event.path } satisfies NotFoundEvent);
+    } else if (event.channel === 'guest-error') {
+      if (guestErrorChannel.hasSubscribers) guestErrorChannel.publish({ app, componentId: event.componentId, code: event.code, message: event.message } satisfies GuestErrorEvent);
+    } else if (requestErrorChannel.hasSubscribers) {
+      const error = Object.assign(new Error(event.error.message), { name: event.error.name }, event.error.code === undefined ? {} : { code: event.error.code });
+      requestErrorChannel.publish({ app, componentId: event.componentId, error } satisfies RequestErrorEvent);
+    }
+  }
+
+  /** Asks every worker to drain (up to `timeoutMs`), then stops them. */
+  private async stopAll(timeoutMs: number): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(
+      workers.map(async (serving) => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            serving.drained = resolve;
+            serving.worker.postMessage({ type: 'drain', timeoutMs });
+          }),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, timeoutMs + DRAIN_SLACK_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        await this.host.stopThread(serving.worker, true);
+      }),
+    );
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    await this.restarting;
+    await this.stopAll(timeoutMs);
+  }
+}
