@@ -100,7 +100,8 @@ export async function startServing(msg: ServeMessage, runner: InlineRunner): Pro
     async handle(componentId: string, request: GuestRequest, options?: ExecuteOptions): Promise<GuestResponse> {
       Atomics.add(inFlight, msg.slot, 1);
       try {
-        const body = await readWhole(request.body);
+        // No wait for a request without a body: its guest runs in this turn.
+        const body = request.body.empty === true ? EMPTY : await readWhole(request.body);
         const headers: string[] = [];
         for (const [name, value] of request.headers) headers.push(name, value);
         const job = nextJob++;
@@ -147,7 +148,6 @@ export async function startServing(msg: ServeMessage, runner: InlineRunner): Pro
 
 /** The whole request body (the trigger's pull throws past `maxBodyBytes`, and answers 413). */
 async function readWhole(body: RequestBody): Promise<Uint8Array> {
-  if (body.empty === true) return EMPTY;
   const parts: Uint8Array[] = [];
   for await (const part of body) parts.push(part);
   return parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);

@@ -4,6 +4,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +197,31 @@ describe('serveFromWorkers', () => {
     for (let i = 0; i < 100 && running.trigger?.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(running.trigger?.inFlight).toBe(0);
   });
+});
+
+describe('serveFromWorkers, a serving worker lost', () => {
+  it('restarts the serving workers on the same address, and they serve again', async () => {
+    const served = await runApp({ app: testApp([{ id: 'counter', path: await watComponent('counter') }]), cache, listen: '127.0.0.1:0', workers: 2, serveFromWorkers: true });
+    try {
+      expect((await fetch(`${served.baseUrl}/counter`)).status).toBe(200);
+      // A crash stands for any death of the thread (a deadline never terminates one).
+      const threads = (served.executor as unknown as { servingThreads: Set<Worker> }).servingThreads;
+      expect(threads.size).toBe(2);
+      await [...threads][0]?.terminate();
+      let status = 0;
+      for (let i = 0; i < 300 && status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = await fetch(`${served.baseUrl}/counter`).then((r) => r.status, () => 0);
+      }
+      expect(status).toBe(200);
+      expect(await (await fetch(`${served.baseUrl}/counter`)).text()).toBe('1');
+      await until(() => threads.size === 2);
+      expect(threads.size).toBe(2);
+      expect(events.some((e) => e.channel === RUNTIME_CHANNELS.guestError && e.message['code'] === 'RUNTIME_WORKER_FAILED')).toBe(true);
+    } finally {
+      await served.close();
+    }
+  }, 120_000);
 });
 
 describe('serveFromWorkers shutdown', () => {
