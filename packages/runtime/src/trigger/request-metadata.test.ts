@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guestHeaders, isServiceChainingHost, spinHeaders } from './request-metadata.js';
+import { guestHeaders, isServiceChainingHost, requestMetadata, spinHeaders } from './request-metadata.js';
 import { Router } from './router.js';
 
 const ctx = { scheme: 'https' as const, host: 'fermyon.dev', pathAndQuery: '/foo/42/bar?key1=value1&key2=value2', clientAddress: '127.0.0.1', clientPort: 8777 };
@@ -29,6 +29,14 @@ describe('spinHeaders', () => {
     expect(h['spin-matched-route']).toBe('');
     expect(h['spin-raw-component-route']).toBe('/');
     expect(h['spin-path-info']).toBe('');
+  });
+
+  it('names, in order, what requestMetadata names (Spin name, lowercase, `_` → `-`)', () => {
+    const m = Router.build([{ id: 'c', route: '/a/:first_name/:ID/...', value: 0 }]).route('/a/x/y/z');
+    if (m === undefined) throw new Error('no match');
+    const expected = requestMetadata(m, ctx).map(([name, , value]) => [name.replaceAll('_', '-').toLowerCase(), value]);
+    expect(spinHeaders(m, ctx)).toEqual(expected);
+    expect(expected.map(([n]) => n)).toContain('spin-path-match-first-name');
   });
 });
 

@@ -41,9 +41,24 @@ export function requestMetadata(match: RouteMatch<unknown>, ctx: RequestContext)
   return out;
 }
 
-/** Spin's `spin-*` headers for a wasi:http component (lowercase, `_` → `-`). */
+/**
+ * Spin's `spin-*` headers for a wasi:http component: {@link requestMetadata}'s Spin names in
+ * lowercase with `_` → `-`. Built directly, names written out, as this runs on every request
+ * (the test pins it to `requestMetadata`).
+ */
 export function spinHeaders(match: RouteMatch<unknown>, ctx: RequestContext): Array<[string, string]> {
-  return requestMetadata(match, ctx).map(([name, , value]) => [name.replaceAll('_', '-').toLowerCase(), value]);
+  const raw = match.route.raw;
+  const out: Array<[string, string]> = [
+    ['spin-path-info', match.pathInfo],
+    ['spin-full-url', `${ctx.scheme}://${ctx.host ?? 'localhost'}${ctx.pathAndQuery}`],
+    ['spin-matched-route', match.route.based],
+    ['spin-base-path', '/'],
+    ['spin-raw-component-route', raw],
+    ['spin-component-route', raw.endsWith('/...') ? raw.slice(0, -4) : raw],
+    ['spin-client-addr', formatSocketAddress(ctx.clientAddress, ctx.clientPort)],
+  ];
+  for (const [name, value] of match.params) out.push([`spin-path-match-${name.toUpperCase().replaceAll('_', '-').toLowerCase()}`, value]);
+  return out;
 }
 
 // Hop-by-hop headers describe this connection, not the request; the body is re-framed.
@@ -57,12 +72,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'pr
  */
 export function guestHeaders(rawHeaders: readonly string[], match: RouteMatch<unknown>, ctx: RequestContext): Array<[string, string]> {
   const spin = spinHeaders(match, ctx);
-  const reserved = new Set(spin.map(([n]) => n));
+  // Made only when the client sent a `spin-*` header (most requests send none).
+  let reserved: Set<string> | undefined;
   const out: Array<[string, string]> = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = (rawHeaders[i] as string).toLowerCase();
     const value = rawHeaders[i + 1] as string;
-    if (HOP_BY_HOP.has(name) || reserved.has(name)) continue;
+    if (HOP_BY_HOP.has(name)) continue;
+    if (name.startsWith('spin-') && (reserved ??= new Set(spin.map(([n]) => n))).has(name)) continue;
     if (name === 'host' && isServiceChainingHost(value)) continue;
     out.push([name, value]);
   }
