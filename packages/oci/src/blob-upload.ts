@@ -31,7 +31,7 @@ export async function mountBlob(ctx: RepositoryContext, descriptor: Descriptor, 
 
 /** Upload a blob unless the repository has it; see `OciTarget.pushBlob`. */
 export async function pushBlob(ctx: RepositoryContext, descriptor: Descriptor, source: BlobSource, options: PushBlobOptions): Promise<PushBlobResult> {
-  if (await hasBlob(ctx, descriptor, options)) return { outcome: 'exists' };
+  if (options.checkExists !== false && (await hasBlob(ctx, descriptor, options))) return { outcome: 'exists' };
   const retry = ctx.transport.retry;
   let mountFrom = options.mountFrom !== undefined && options.mountFrom !== ctx.repository ? options.mountFrom : undefined;
   let lastError: unknown;

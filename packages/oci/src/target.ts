@@ -17,13 +17,21 @@ export type ProgressCallback = (transferred: number, total: number) => void;
 export interface PushBlobOptions {
   /** Repository of the same registry that already holds the blob (cross-repository mount). */
   mountFrom?: string;
+  /**
+   * Ask whether the target already has the blob before sending it (a registry's `HEAD`).
+   * `false` sends it at once: for a small blob the upload costs the registry about what the
+   * question does, and a new blob then takes two requests instead of three. A target where
+   * asking is free (an OCI layout) may still check.
+   * @default true
+   */
+  checkExists?: boolean;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }
 
 /** What {@link OciTarget.pushBlob} did. */
 export interface PushBlobResult {
-  /** `exists`: already there (HEAD); `mounted`: cross-repository mount; `uploaded`: bytes sent. */
+  /** `exists`: already there (HEAD, or listed by the tag's manifest in `pushApp`); `mounted`: cross-repository mount; `uploaded`: bytes sent. */
   outcome: 'exists' | 'mounted' | 'uploaded';
 }
 

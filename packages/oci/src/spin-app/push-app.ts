@@ -1,11 +1,19 @@
 import type { LockedApp } from '@spinel/manifest';
 import pLimit from 'p-limit';
-import { MediaType } from '../media-types.js';
+import { OciError } from '../errors.js';
+import { IMAGE_MANIFEST_TYPES, MediaType } from '../media-types.js';
+import { RegistryRepository } from '../registry-client.js';
 import type { BlobProgressListener } from '../progress.js';
 import type { OciTarget, PushBlobResult } from '../target.js';
-import type { Descriptor } from '../types.js';
+import type { Descriptor, ImageManifest } from '../types.js';
 import { debug } from './debug.js';
 import { packageApp, type PackageAppOptions, type PackagedApp, type PackagedBlob } from './package-app.js';
+
+// Blobs up to this size are sent without asking the registry first whether it has them: the
+// upload (POST, then PUT with the bytes) costs the registry about what the HEAD does, so a new
+// small blob takes two requests instead of three. A Spin app's static files are mostly this
+// small. Larger blobs are still asked about, so an unchanged component is not sent again.
+const CHECK_EXISTS_ABOVE = 64 * 1024;
 
 /** Options of {@link pushApp}. */
 export interface PushAppOptions extends PackageAppOptions {
@@ -60,21 +68,46 @@ export async function pushApp(lockedApp: LockedApp, options: PushAppOptions): Pr
  */
 export async function pushPackaged(packaged: PackagedApp, options: Omit<PushAppOptions, keyof PackageAppOptions>): Promise<PushAppResult> {
   const { target } = options;
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
   const blobs = [packaged.config, ...packaged.layers];
+  // Blobs the tag's current manifest lists are in the repository already: a registry accepts
+  // a manifest only once it holds every blob it names, so a re-push of a mostly unchanged
+  // app asks nothing about them (one manifest GET instead of a HEAD per blob).
+  const listed = options.tag === undefined || !(target instanceof RegistryRepository) ? Promise.resolve(new Set<string>()) : blobsListedBy(target, options.tag, options.signal);
   // Large blobs first so the long transfers overlap the many small ones.
   const order = blobs.map((blob, index) => ({ blob, index })).sort((a, b) => b.blob.descriptor.size - a.blob.descriptor.size);
   const outcomes = new Array<PushBlobResult['outcome']>(blobs.length);
+  const assumed: number[] = [];
   const limit = pLimit(Math.max(1, options.concurrency ?? 8));
   const settled = await Promise.allSettled(
     order.map(({ blob, index }) =>
       limit(async () => {
-        outcomes[index] = await pushOne(target, blob, options);
+        if ((await listed).has(blobKey(blob.descriptor))) {
+          assumed.push(index);
+          outcomes[index] = 'exists';
+          options.onProgress?.({ descriptor: blob.descriptor, phase: 'done', transferred: 0, outcome: 'exists' });
+          return;
+        }
+        outcomes[index] = await pushOne(target, blob, options, blob.descriptor.size > CHECK_EXISTS_ABOVE);
       }),
     ),
   );
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
-  const tagged = await target.pushManifest(packaged.manifestBytes, MediaType.OciManifest, options.tag, options.signal === undefined ? {} : { signal: options.signal });
+  let tagged;
+  try {
+    tagged = await target.pushManifest(packaged.manifestBytes, MediaType.OciManifest, options.tag, signal);
+  } catch (err) {
+    // A blob the old manifest named may have been deleted since (a registry that lets
+    // blobs be deleted): push those the normal way, asking first, and try once more.
+    if (assumed.length === 0 || !(err instanceof OciError) || err.code !== 'OCI_REGISTRY_ERROR') throw err;
+    debug('manifest push to %s failed (%s); pushing the %d blobs the tag listed', target.description, err.message, assumed.length);
+    await Promise.all(assumed.map((index) => limit(async () => {
+      const blob = blobs[index] as PackagedBlob;
+      outcomes[index] = await pushOne(target, blob, options, true);
+    })));
+    tagged = await target.pushManifest(packaged.manifestBytes, MediaType.OciManifest, options.tag, signal);
+  }
   debug('pushed manifest %s to %s%s', tagged.digest, target.description, options.tag === undefined ? '' : `:${options.tag}`);
   const results = blobs.map((blob, index) => ({ descriptor: blob.descriptor, outcome: outcomes[index] ?? 'uploaded' }));
   const blobTotal = blobs.reduce((sum, blob) => sum + blob.descriptor.size, 0);
@@ -88,12 +121,33 @@ export async function pushPackaged(packaged: PackagedApp, options: Omit<PushAppO
   };
 }
 
-async function pushOne(target: OciTarget, blob: PackagedBlob, options: Omit<PushAppOptions, keyof PackageAppOptions>): Promise<PushBlobResult['outcome']> {
+/**
+ * The config and layers (`digest:size`) of the image manifest under `tag`, or none when there
+ * is none or it cannot be read: this only saves requests, so any failure means "ask per blob".
+ */
+async function blobsListedBy(target: RegistryRepository, tag: string, signal: AbortSignal | undefined): Promise<Set<string>> {
+  try {
+    const fetched = await target.fetchManifest(tag, { accept: IMAGE_MANIFEST_TYPES, ...(signal === undefined ? {} : { signal }) });
+    const parsed = JSON.parse(fetched.bytes.toString('utf8')) as Partial<ImageManifest>;
+    const descriptors = [parsed.config, ...(Array.isArray(parsed.layers) ? parsed.layers : [])];
+    return new Set(descriptors.filter((d): d is Descriptor => typeof d?.digest === 'string' && typeof d.size === 'number').map(blobKey));
+  } catch (err) {
+    debug('push to %s: no usable manifest under %s (%s); every blob is checked', target.description, tag, (err as Error).message);
+    return new Set();
+  }
+}
+
+function blobKey(descriptor: Descriptor): string {
+  return `${descriptor.digest}:${descriptor.size}`;
+}
+
+async function pushOne(target: OciTarget, blob: PackagedBlob, options: Omit<PushAppOptions, keyof PackageAppOptions>, checkExists: boolean): Promise<PushBlobResult['outcome']> {
   const { descriptor } = blob;
   const onProgress = options.onProgress;
   onProgress?.({ descriptor, phase: 'start', transferred: 0 });
   const source = blob.bytes ?? (() => blob.open());
   const result = await target.pushBlob(descriptor, source, {
+    checkExists,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(onProgress === undefined ? {} : { onProgress: (transferred: number) => onProgress({ descriptor, phase: 'progress', transferred }) }),
   });

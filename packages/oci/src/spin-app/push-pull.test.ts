@@ -105,6 +105,53 @@ describe('pushApp / pullApp against a real registry', () => {
     expect(requests.filter((r) => r.includes('/blobs/'))).toEqual([]);
   });
 
+  it('requests per pushed blob: a small new blob POST and PUT (no HEAD), a large one HEAD first; blobs the tag lists are not asked about', async () => {
+    const pushRequests = (): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const r of requests) {
+        const [method, path = ''] = r.split(' ');
+        const kind = path.includes('/manifests/') ? 'manifest' : path.includes('/blobs/uploads/') ? 'upload' : path.includes('/blobs/') ? 'blob' : 'other';
+        counts[`${method} ${kind}`] = (counts[`${method} ${kind}`] ?? 0) + 1;
+      }
+      return counts;
+    };
+    const wasmLarge = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(200_000, 'L')]);
+    const files = { 'a.html': Buffer.alloc(3000, 'a'), 'b.css': Buffer.alloc(2000, 'b'), 'c.js': Buffer.alloc(1000, 'c') };
+    const app = await writeApp(join(dir, 'app-requests'), { components: [{ id: 'web', wasm: wasmLarge, files }] });
+    const target = client.repository(`${registry.host}/spinel/requests`);
+
+    requests.length = 0;
+    const first = await pushApp(app, { target, tag: 'v1', sourceDateEpoch: 0 });
+    // config, 3 files, locked app: small; the component: large (asked about first).
+    expect(first.blobs).toHaveLength(6);
+    expect(first.blobs.every((b) => b.outcome === 'uploaded')).toBe(true);
+    expect(pushRequests()).toEqual({ 'GET manifest': 1, 'HEAD blob': 1, 'POST upload': 6, 'PUT upload': 6, 'PUT manifest': 1 });
+
+    // The same app again: the tag's manifest lists every blob, so no blob request at all.
+    requests.length = 0;
+    const again = await pushApp(app, { target, tag: 'v1', sourceDateEpoch: 0 });
+    expect(again.digest).toBe(first.digest);
+    expect(again.blobs.every((b) => b.outcome === 'exists')).toBe(true);
+    expect(pushRequests()).toEqual({ 'GET manifest': 1, 'PUT manifest': 1 });
+
+    // One file changed: it, the locked app and the config are sent; the rest is not asked about.
+    const changed = await writeApp(join(dir, 'app-requests'), { components: [{ id: 'web', wasm: wasmLarge, files: { ...files, 'c.js': Buffer.alloc(1000, 'C') } }] });
+    requests.length = 0;
+    const third = await pushApp(changed, { target, tag: 'v1', sourceDateEpoch: 0 });
+    expect(third.blobs.filter((b) => b.outcome === 'uploaded')).toHaveLength(3);
+    expect(pushRequests()).toEqual({ 'GET manifest': 1, 'POST upload': 3, 'PUT upload': 3, 'PUT manifest': 1 });
+
+    // A blob the tag lists deleted from the repository since: the registry refuses the manifest,
+    // and the push sends the listed blobs the normal way (asking first) and succeeds.
+    const page = third.blobs.find((b) => b.descriptor.size === 3000)?.descriptor.digest ?? '';
+    const deleted = await fetch(`${registry.url}/v2/spinel/requests/blobs/${page}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+    const repaired = await pushApp(changed, { target, tag: 'v1', sourceDateEpoch: 0 });
+    expect(repaired.digest).toBe(third.digest);
+    expect(repaired.blobs.find((b) => b.descriptor.digest === page)?.outcome).toBe('uploaded');
+    expect((await fetch(`${registry.url}/v2/spinel/requests/blobs/${page}`, { method: 'HEAD' })).status).toBe(200);
+  });
+
   it('round-trips an app with archive layers through the registry', async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 505; i += 1) files[`page${i}.txt`] = Buffer.from(String(i).padEnd(200, '#'));
