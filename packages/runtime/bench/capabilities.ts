@@ -1,10 +1,9 @@
 // Capabilities benchmark: outbound HTTP from workers through the blocking bridge and the policy,
 // against plain undici from the main thread to the same loopback upstream; key-value operations
 // from a worker through the host binding, against the kv-wit binding called directly.
-// Prints ratios measured in this run. The bridged lines also run, alternated in each round, the
-// channel as it was (each event of a call its own message: coalesce off) and with the worker
-// polling for replies before it sleeps (spinMicros; src/channel/reply-wait.ts), so the levers
-// are compared under the same load.
+// Prints ratios measured in this run. The bridged outbound line also runs, alternated in each
+// round, the channel as it was (each event of a call its own message: coalesce off), so the lever
+// is compared under the same load.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,8 +26,6 @@ const MS = 1500;
 const ROUNDS = 3;
 
 const CONCURRENCY = 2;
-/** The polling budget of the "polls" lines (µs). */
-const POLL_MICROS = 100;
 
 function startWorker(workerData: unknown, transfer: readonly TransferListItem[]): Promise<number> {
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
@@ -52,15 +49,12 @@ async function outbound(): Promise<void> {
   const plainRates: number[] = [];
   const guestRates: number[] = [];
   const eachRates: number[] = [];
-  const pollRates: number[] = [];
   const now: BridgeServerOptions = {};
   const each: BridgeServerOptions = { coalesce: false };
-  const poll: BridgeServerOptions = { spinMicros: POLL_MICROS };
   for (let round = 0; round < ROUNDS; round++) {
     plainRates.push(await plainRound(port));
     guestRates.push(await bridgedRound(port, url, now));
     eachRates.push(await bridgedRound(port, url, each));
-    pollRates.push(await bridgedRound(port, url, poll));
   }
   const perRequest = (options: BridgeServerOptions): string => `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request`;
   server.close();
@@ -72,7 +66,6 @@ async function outbound(): Promise<void> {
   console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference)`);
   console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ${ratios(guestRates)}; ${perRequest(now)}`);
   console.log(`    each event its own message:      ${median(eachRates).toFixed(0)} req/s; ${ratios(eachRates)}; ${perRequest(each)}`);
-  console.log(`    workers poll ${POLL_MICROS} µs first:      ${median(pollRates).toFixed(0)} req/s; ${ratios(pollRates)}`);
 }
 
 async function plainRound(port: number): Promise<number> {
@@ -123,12 +116,12 @@ async function kv(): Promise<void> {
   try {
     const definitions = new Map([['cache', { type: 'redis' as const, url: redis.url }]]);
     const prepared = await prepareKeyValue({ app: { components: [] }, stateDir: dir, definitions });
-    const rounds: Array<[number, number, number, number, number]> = [];
+    const rounds: Array<[number, number, number, number]> = [];
     for (let round = 0; round < ROUNDS; round++) rounds.push(await kvRound(dir, prepared));
     await prepared.close();
     const rate = (n: number): number => n / (MS / 1000);
-    const col = (i: 0 | 1 | 2 | 3 | 4): number[] => rounds.map((r) => r[i]);
-    const ratio = (a: 0 | 2, b: 1 | 3 | 4): string => {
+    const col = (i: 0 | 1 | 2 | 3): number[] => rounds.map((r) => r[i]);
+    const ratio = (a: 0 | 2, b: 1 | 3): string => {
       const rs = rounds.map((r) => r[b] / r[a]);
       return `${rs.map((x) => x.toFixed(2)).join(', ')} → median ${median(rs).toFixed(2)}x`;
     };
@@ -137,14 +130,13 @@ async function kv(): Promise<void> {
     console.log(`  SQLite, worker through the host binding: ${rate(median(col(1))).toFixed(0)} ops/s; ratio ${ratio(0, 1)}`);
     console.log(`  Redis, kv-wit async store from Node:     ${rate(median(col(2))).toFixed(0)} ops/s (reference)`);
     console.log(`  Redis, worker through the bridge:        ${rate(median(col(3))).toFixed(0)} ops/s; ratio ${ratio(2, 3)}`);
-    console.log(`    the worker polls ${POLL_MICROS} µs first:      ${rate(median(col(4))).toFixed(0)} ops/s; ratio ${ratio(2, 4)}`);
   } finally {
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareKeyValue>>): Promise<[number, number, number, number, number]> {
+async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareKeyValue>>): Promise<[number, number, number, number]> {
   {
     const value = new Uint8Array(64);
 
@@ -176,11 +168,8 @@ async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareK
     }
     const e2 = bridge.connect();
     const redisOps = await startWorker({ endpoint: e2, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e2.port]);
-    bridge.spinMicros = POLL_MICROS;
-    const e3 = bridge.connect();
-    const pollingOps = await startWorker({ endpoint: e3, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e3.port]);
     bridge.close();
-    return [directOps, sqliteOps, redisDirect, redisOps, pollingOps];
+    return [directOps, sqliteOps, redisDirect, redisOps];
   }
 }
 

@@ -180,8 +180,8 @@ function cpuTimes(): { main: number; all: number } {
 }
 
 /** Capability calls over the real blocking channel, from one worker, to a handler that answers at once. */
-async function runBridge(calls: number, spinMicros: number): Promise<{ rate: number; mainUs: number; otherUs: number }> {
-  const server = createBridgeServer({ 'bench.echo': (args: unknown) => Promise.resolve(args) }, { spinMicros });
+async function runBridge(calls: number): Promise<{ rate: number; mainUs: number; otherUs: number }> {
+  const server = createBridgeServer({ 'bench.echo': (args: unknown) => Promise.resolve(args) });
   const endpoint = server.connect();
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const bridgeUrl = new URL('../src/channel/sync-bridge.ts', import.meta.url).href;
@@ -227,19 +227,9 @@ console.log(`  postMessage both ways        ${p.rps.toFixed(0).padStart(8)} roun
 console.log(`  SAB + Atomics.wait/waitAsync ${r.rps.toFixed(0).padStart(8)} round trips/s, main thread ${r.cpuPerRound.toFixed(1)} µs CPU each`);
 console.log(`  SAB, waitAsync both sides     ${ra.rps.toFixed(0).padStart(8)} round trips/s, main thread ${ra.cpuPerRound.toFixed(1)} µs CPU each`);
 console.log(`  ratio (ring ÷ postMessage): throughput ${(r.rps / p.rps).toFixed(2)}, main-thread CPU ${(r.cpuPerRound / p.cpuPerRound).toFixed(2)}`);
-// The worker sleeping on every reply (the default) against polling for it first, alternated in
-// this run so both see the same load.
-const POLL_MICROS = 100;
-const bridgeRuns: Record<'sleep' | 'poll', Array<{ rate: number; mainUs: number; otherUs: number }>> = { sleep: [], poll: [] };
-for (let round = 0; round < 3; round++) {
-  bridgeRuns.sleep.push(await runBridge(ROUNDS, 0));
-  bridgeRuns.poll.push(await runBridge(ROUNDS, POLL_MICROS));
-}
+const bridgeRuns: Array<{ rate: number; mainUs: number; otherUs: number }> = [];
+for (let round = 0; round < 3; round++) bridgeRuns.push(await runBridge(ROUNDS));
 const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-console.log(`capability call over the blocking channel, one worker, ${ROUNDS} calls, 3 rounds alternated (median):`);
-for (const [label, runs] of Object.entries(bridgeRuns)) {
-  const line = label === 'sleep' ? 'worker sleeps on each reply        ' : `worker polls ${POLL_MICROS} µs before it sleeps  `;
-  console.log(`  ${line} ${medianOf(runs.map((r) => r.rate)).toFixed(0).padStart(7)} calls/s, main thread ${medianOf(runs.map((r) => r.mainUs)).toFixed(1)} µs CPU each, other threads ${medianOf(runs.map((r) => r.otherUs)).toFixed(1)} µs`);
-}
-console.log(`  ratio (polls ÷ sleeps): calls/s ${(medianOf(bridgeRuns.poll.map((r) => r.rate)) / medianOf(bridgeRuns.sleep.map((r) => r.rate))).toFixed(2)}`);
+console.log(`capability call over the blocking channel, one worker, ${ROUNDS} calls, 3 rounds (median):`);
+console.log(`  ${medianOf(bridgeRuns.map((r) => r.rate)).toFixed(0).padStart(7)} calls/s, main thread ${medianOf(bridgeRuns.map((r) => r.mainUs)).toFixed(1)} µs CPU each, other threads ${medianOf(bridgeRuns.map((r) => r.otherUs)).toFixed(1)} µs`);
 process.exit(0);

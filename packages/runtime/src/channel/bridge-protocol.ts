@@ -7,11 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 /** What a worker needs to reach the serving side: post it to the worker with `port` in the transfer list. */
 export interface BridgeEndpoint {
   port: MessagePort;
-  /**
-   * Int32 cells: [0] bumped after each message to the worker, [1] set to 1 when the serving side
-   * closed, [2] how long (µs) the worker may poll [0] before it sleeps on it (0: never), set by
-   * the serving side.
-   */
+  /** Int32 cells: [0] bumped after each message to the worker, [1] set to 1 when the serving side closed. */
   signal: SharedArrayBuffer;
 }
 
@@ -43,6 +39,5 @@ export type ToWorker = CallEvent | { t: 'batch'; events: CallEvent[] };
 
 export const SIGNAL_COUNTER = 0;
 export const SIGNAL_CLOSED = 1;
-export const SIGNAL_SPIN_MICROS = 2;
-/** Bytes of the signal buffer (three cells, rounded up to eight bytes). */
-export const SIGNAL_BYTES = 16;
+/** Bytes of the signal buffer (two cells). */
+export const SIGNAL_BYTES = 8;

@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
 import { AsyncQueue } from '../async-queue.js';
-import { SIGNAL_BYTES, SIGNAL_CLOSED, SIGNAL_COUNTER, SIGNAL_SPIN_MICROS, type BridgeEndpoint, type CallEvent, type ToServer, type ToWorker } from './bridge-protocol.js';
+import { SIGNAL_BYTES, SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type CallEvent, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** One call as its handler sees it. */
 export interface ServerCall {
@@ -36,11 +36,6 @@ export interface BridgeServer {
   connect(): BridgeEndpoint;
   /** {@link BridgeServer.connect}, with the calls running on that connection (a worker blocked on a call has one). */
   connectWorker(): { endpoint: BridgeEndpoint; activeCalls(): number };
-  /**
-   * How long (µs) a worker may poll for a reply before it sleeps (0: it always sleeps); applies
-   * to every connection at once, open or later.
-   */
-  spinMicros: number;
   /** Calls running now, over every connection, `options.uncounted` methods left out. */
   readonly activeCalls: number;
   /** Closes every connection; running calls are aborted and blocked workers see `RUNTIME_BRIDGE_CLOSED`. */
@@ -95,11 +90,6 @@ export interface BridgeServerOptions {
   /** Methods left out of `activeCalls` (a worker in such a call is not waiting on another request). */
   uncounted?: readonly string[];
   /**
-   * How long (µs) a worker may poll for a reply before it sleeps; see {@link BridgeServer.spinMicros}.
-   * @default DEFAULT_SPIN_MICROS
-   */
-  spinMicros?: number;
-  /**
    * Whether events of one turn of the event loop go to a worker as one message (false: each at
    * once, as before; for benchmarks).
    * @default true
@@ -108,23 +98,12 @@ export interface BridgeServerOptions {
 }
 
 /**
- * How long (µs) a worker polls for a reply before it sleeps, by default: not at all. On the
- * shared 2-core machine (under load) polling made capability calls no quicker and cost the main
- * thread more CPU per call, even forced on every wait (bench/handoff.ts, bench/capabilities.ts
- * print both ways side by side); set {@link BridgeServer.spinMicros} where cores are spare.
- */
-export const DEFAULT_SPIN_MICROS = 0;
-
-/**
  * Serves blocking bridge calls with asynchronous handlers. Calls run concurrently, whatever
  * connection they come from: a worker blocked on a slow upstream never delays another.
  */
 export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandler>>, options: BridgeServerOptions = {}): BridgeServer {
   const coalesce = options.coalesce ?? true;
   const connections = new Set<() => void>();
-  const signals = new Set<Int32Array>();
-  const wholeMicros = (micros: number): number => (Number.isFinite(micros) && micros > 0 ? Math.floor(micros) : 0);
-  let spinMicros = wholeMicros(options.spinMicros ?? DEFAULT_SPIN_MICROS);
   const uncounted = new Set(options.uncounted ?? []);
   let active = 0;
 
@@ -133,8 +112,6 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(SIGNAL_BYTES);
     const cells = new Int32Array(signal);
-    Atomics.store(cells, SIGNAL_SPIN_MICROS, spinMicros);
-    signals.add(cells);
     const calls = new Map<number, ActiveCall>();
     let open = true;
 
@@ -184,7 +161,6 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
       for (const id of [...calls.keys()]) finish(id, true);
       port1.close();
       connections.delete(shutdown);
-      signals.delete(cells);
     };
     connections.add(shutdown);
 
@@ -261,13 +237,6 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     connectWorker,
     get activeCalls() {
       return active;
-    },
-    get spinMicros() {
-      return spinMicros;
-    },
-    set spinMicros(micros: number) {
-      spinMicros = wholeMicros(micros);
-      for (const cells of signals) Atomics.store(cells, SIGNAL_SPIN_MICROS, spinMicros);
     },
     close() {
       for (const shutdown of [...connections]) shutdown();

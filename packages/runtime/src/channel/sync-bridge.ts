@@ -1,7 +1,6 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { BridgeError } from '../errors.js';
-import { ReplyWaiter } from './reply-wait.js';
 import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type CallEvent, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** Something that happened to a started call: a value the serving side pushed, its result, or its failure. */
@@ -41,15 +40,14 @@ export interface SyncBridge {
  * Attaches a worker to the serving side of a blocking bridge (see `createBridgeServer`). Calls
  * block the calling thread on `Atomics.wait`; results arrive on the endpoint's port and are read
  * with `receiveMessageOnPort`, so the worker needs no event-loop turn while a guest runs.
- * Before it sleeps the worker polls for a reply for as long as the serving side allows (see
- * {@link ReplyWaiter}). `options.beforeWait` runs before every wait (the worker flushes a
- * response held back).
+ * The worker sleeps until the serving side's next message: polling for it first made calls no
+ * quicker on a machine whose cores are busy (see the runtime README). `options.beforeWait` runs
+ * before every wait (the worker flushes a response held back).
  */
 export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait?: () => void } = {}): SyncBridge {
   const beforeWait = options.beforeWait;
   const port: MessagePort = endpoint.port;
   const signal = new Int32Array(endpoint.signal);
-  const waiter = new ReplyWaiter(signal);
   const queues = new Map<number, BridgeEvent[]>();
   let nextId = 1;
   let closed = false;
@@ -81,8 +79,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
 
   const serverClosed = (): boolean => Atomics.load(signal, SIGNAL_CLOSED) === 1;
 
-  /** `kind`: what is waited for (the call's method; any message for a bare `wait`), for {@link ReplyWaiter}. */
-  const wait = (ms: number, kind: string): void => {
+  const wait = (ms: number): void => {
     const seen = Atomics.load(signal, SIGNAL_COUNTER);
     // The serving side posts before it bumps the counter: anything sent before `seen` is in the port now.
     if (drain()) return;
@@ -92,7 +89,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
       beforeWait();
       if (drain()) return;
     }
-    waiter.wait(seen, ms, kind);
+    Atomics.wait(signal, SIGNAL_COUNTER, seen, ms === Infinity ? undefined : ms);
   };
 
   const closedError = (): BridgeError => new BridgeError('RUNTIME_BRIDGE_CLOSED', 'the host side of the blocking bridge closed before the call finished');
@@ -138,7 +135,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
           if (event !== undefined || finished) return event;
           const left = until === Infinity ? Infinity : until - Date.now();
           if (left <= 0) return undefined;
-          wait(left, method);
+          wait(left);
         }
       },
       cancel() {
@@ -166,7 +163,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
             queues.delete(id);
             throw closedError();
           }
-          wait(Infinity, method);
+          wait(Infinity);
           continue;
         }
         if (event.kind === 'push') continue;
@@ -176,7 +173,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
       }
     },
     start,
-    wait: (ms) => wait(ms, ANY_MESSAGE),
+    wait,
     close() {
       if (closed) return;
       for (const id of queues.keys()) port.postMessage({ t: 'cancel', id } satisfies ToServer);
@@ -186,9 +183,6 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     },
   };
 }
-
-/** The kind of a bare {@link SyncBridge.wait} (any call's message ends it). */
-const ANY_MESSAGE = '';
 
 function remoteFailure(error: RemoteError): BridgeError {
   return new BridgeError('RUNTIME_BRIDGE_CALL_FAILED', error.message, error.code === undefined ? undefined : { remoteCode: error.code });
