@@ -1,15 +1,12 @@
+import type { ServerCall } from '../channel/bridge-server.js';
 import { ConnectionLimit, type LimitedSemaphore, type Permit } from './connection-limit.js';
 import { checkAddress, redactAddress, resolveAllowedAddress, type OutboundPolicy } from './outbound-address.js';
 import { OwnedHandles } from './owned-handles.js';
-import { RespConnection, RespServerError, type RespReply } from './resp-connection.js';
+import { changesSession, redisCommand, redisFailure, redisReplyValue, type RedisCommandOp, type RedisError, type RedisParameter, type RedisResult } from './redis-commands.js';
+import { RespConnection } from './resp-connection.js';
 import { err, messageOf, ok, type Outcome } from './service-outcome.js';
 
-/** `fermyon:spin/redis@2.0.0` `error` (the unversioned interface maps every failure to its one `error`). */
-export type RedisError = { tag: 'invalid-address' } | { tag: 'too-many-connections' } | { tag: 'type-error' } | { tag: 'other'; val: string };
-/** `redis-parameter` */
-export type RedisParameter = { tag: 'int64'; val: bigint } | { tag: 'binary'; val: Uint8Array };
-/** `redis-result` */
-export type RedisResult = { tag: 'nil' } | { tag: 'status'; val: string } | { tag: 'int64'; val: bigint } | { tag: 'binary'; val: Uint8Array };
+export type { RedisError, RedisParameter, RedisResult } from './redis-commands.js';
 
 /** Options of {@link createRedisService}. */
 export interface RedisServiceOptions extends OutboundPolicy {
@@ -21,7 +18,25 @@ export interface RedisServiceOptions extends OutboundPolicy {
   maxIdlePerAddress?: number;
   /** @default 10000 */
   connectTimeoutMs?: number;
+  /**
+   * Whether a worker may write its commands on a connection itself ({@link RedisService.lend}).
+   * @default true
+   */
+  lending?: boolean;
 }
+
+/**
+ * What a worker gets first on an {@link RedisService.openLent} call: the connection's handle and,
+ * when it is lent, the socket's descriptor and the write guard the worker must hold.
+ */
+export interface RedisOpenedGrant {
+  handle: number;
+  fd?: number;
+  guard?: SharedArrayBuffer;
+}
+
+/** What a worker sends on a lending call: bytes it could not write itself, or that it ends with no command in flight. */
+export type RedisLendingInput = Uint8Array | { clean: true };
 
 /** Outbound Redis for every guest of one app: allow-list first, then pooled connections. */
 export interface RedisService {
@@ -36,6 +51,18 @@ export interface RedisService {
   smembers(owner: string, handle: number, key: string): Promise<Outcome<string[], RedisError>>;
   srem(owner: string, handle: number, key: string, values: readonly string[]): Promise<Outcome<number, RedisError>>;
   execute(owner: string, handle: number, command: string, args: readonly RedisParameter[]): Promise<Outcome<RedisResult[], RedisError>>;
+  /**
+   * {@link RedisService.open}, lending the connection to the calling worker for as long as `call`
+   * runs: the call's first push is a {@link RedisOpenedGrant}, then every chunk the server sends;
+   * the worker writes commands itself (`channel/socket-lane.ts`). The lending ends, and the
+   * connection is the main thread's again, when the worker cancels the call (or its channel
+   * closes) or the connection is released. A connection that cannot be lent (TLS, lending off)
+   * is pushed without `fd` and the call ends: the worker sends each operation as a call. An open
+   * that fails is the call's error outcome.
+   */
+  openLent(owner: string, componentId: string, address: string, call: Pick<ServerCall, 'push' | 'incoming' | 'signal'>): Promise<Outcome<void, RedisError>>;
+  /** Whether connections may be lent; see {@link RedisServiceOptions.lending}. */
+  lending: boolean;
   /** The guest dropped its connection: back to the pool (unless its state changed) and the permit released. */
   drop(owner: string, handle: number): void;
   /** Drops everything `owner` holds (its request ended). */
@@ -46,18 +73,14 @@ export interface RedisService {
   close(): Promise<void>;
 }
 
-/** Commands after which a connection keeps state another guest must not inherit. */
-const STATEFUL = new Set(['SELECT', 'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH', 'CLIENT', 'AUTH', 'HELLO', 'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'MONITOR', 'RESET', 'READONLY', 'READWRITE', 'QUIT', 'SYNC', 'PSYNC', 'REPLCONF']);
-
 interface Held {
   key: string;
   conn: RespConnection;
   permit: Permit;
   dirty: boolean;
+  /** While lent to the worker: whether it said it has no command in flight (then the connection may be pooled). */
+  lent?: { clean: boolean; end(): void } | undefined;
 }
-
-/** Spin's limit on a reply held in host memory (spin_world::MAX_HOST_BUFFERED_BYTES). */
-const MAX_REPLY_BYTES = 128 * 1024 * 1024;
 
 /**
  * Creates the Redis service of one app. Connections are pooled per address within this app
@@ -69,6 +92,7 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
   const handles = new OwnedHandles<Held>();
   const idle = new Map<string, RespConnection[]>();
   const maxIdle = options.maxIdlePerAddress ?? 16;
+  let lending = options.lending ?? true;
   let closed = false;
 
   const connectTo = async (address: string): Promise<RespConnection> => {
@@ -93,22 +117,23 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
   const held = (owner: string, handle: number): Held | undefined => handles.get(owner, handle);
   const missing: Outcome<never, RedisError> = err({ tag: 'other', val: 'could not find connection for resource' });
 
-  const run = async <T>(owner: string, handle: number, args: ReadonlyArray<string | Uint8Array | bigint>, map: (reply: RespReply) => T | RedisError): Promise<Outcome<T, RedisError>> => {
+  const run = async (owner: string, handle: number, op: RedisCommandOp, args: readonly unknown[]): Promise<Outcome<never, RedisError>> => {
     const h = held(owner, handle);
     if (h === undefined) return missing;
     try {
-      const reply = await h.conn.command(args);
-      const value = map(reply);
-      if (isRedisError(value)) return err(value);
-      return ok(value);
+      const result = redisReplyValue(op, await h.conn.command(redisCommand(op, args)));
+      return 'error' in result ? err(result.error) : (ok(result.value) as Outcome<never, RedisError>);
     } catch (e) {
-      if (e instanceof RespServerError && e.prefix === 'WRONGTYPE') return err({ tag: 'type-error' });
-      return err({ tag: 'other', val: messageOf(e) });
+      return err(redisFailure(e));
     }
   };
 
   const release = (h: Held): void => {
     h.permit.release();
+    if (h.lent !== undefined) {
+      if (!h.lent.clean) h.dirty = true;
+      h.lent.end();
+    }
     if (h.dirty || !h.conn.open || closed) {
       h.conn.close();
       return;
@@ -122,7 +147,7 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
     else list.push(h.conn);
   };
 
-  return {
+  const service: RedisService = {
     async open(owner, componentId, address, signal) {
       let url: URL;
       try {
@@ -155,37 +180,57 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
         return err({ tag: 'other', val: `cannot connect to ${redactAddress(address)}: ${messageOf(e)}` });
       }
     },
-    publish: (owner, handle, channel, payload) => run(owner, handle, ['PUBLISH', channel, payload], () => undefined),
-    get: (owner, handle, key) =>
-      run(owner, handle, ['GET', key], (r) => {
-        if (r.kind !== 'bulk') return typeError();
-        if (r.value !== null && r.value.length > MAX_REPLY_BYTES) return tooLarge();
-        return r.value ?? undefined;
-      }),
-    set: (owner, handle, key, value) => run(owner, handle, ['SET', key, value], () => undefined),
-    incr: (owner, handle, key) => run(owner, handle, ['INCRBY', key, '1'], (r) => (r.kind === 'int' ? r.value : typeError())),
-    del: (owner, handle, keys) => run(owner, handle, ['DEL', ...keys], (r) => (r.kind === 'int' ? Number(r.value) : typeError())),
-    sadd: (owner, handle, key, values) => run(owner, handle, ['SADD', key, ...values], (r) => (r.kind === 'int' ? Number(r.value) : typeError())),
-    srem: (owner, handle, key, values) => run(owner, handle, ['SREM', key, ...values], (r) => (r.kind === 'int' ? Number(r.value) : typeError())),
-    smembers: (owner, handle, key) =>
-      run(owner, handle, ['SMEMBERS', key], (r) => {
-        if (r.kind !== 'array' || r.value === null) return typeError();
-        const out: string[] = [];
-        for (const item of r.value) {
-          if (item.kind !== 'bulk' || item.value === null) return typeError();
-          out.push(Buffer.from(item.value).toString('utf8'));
-        }
-        return out;
-      }),
+    publish: (owner, handle, channel, payload) => run(owner, handle, 'publish', [channel, payload]),
+    get: (owner, handle, key) => run(owner, handle, 'get', [key]),
+    set: (owner, handle, key, value) => run(owner, handle, 'set', [key, value]),
+    incr: (owner, handle, key) => run(owner, handle, 'incr', [key]),
+    del: (owner, handle, keys) => run(owner, handle, 'del', [keys]),
+    sadd: (owner, handle, key, values) => run(owner, handle, 'sadd', [key, values]),
+    srem: (owner, handle, key, values) => run(owner, handle, 'srem', [key, values]),
+    smembers: (owner, handle, key) => run(owner, handle, 'smembers', [key]),
     execute(owner, handle, command, args) {
       const h = held(owner, handle);
-      if (h !== undefined && STATEFUL.has(command.toUpperCase())) h.dirty = true;
-      return run(owner, handle, [command, ...args.map((a) => a.val)], (r) => {
-        const out: RedisResult[] = [];
-        flatten(r, out);
-        let size = 0;
-        for (const item of out) size += item.tag === 'binary' || item.tag === 'status' ? item.val.length : 0;
-        return size > MAX_REPLY_BYTES ? tooLarge() : out;
+      if (h !== undefined && changesSession(command)) h.dirty = true;
+      return run(owner, handle, 'execute', [command, args]);
+    },
+    get lending() {
+      return lending;
+    },
+    set lending(on: boolean) {
+      lending = on;
+    },
+    async openLent(owner, componentId, address, call) {
+      const opened = await service.open(owner, componentId, address, call.signal);
+      if (!opened.ok) return opened;
+      const handle = opened.value;
+      const h = held(owner, handle);
+      const grant = lending && h !== undefined ? h.conn.lend((bytes) => call.push(bytes), (error) => call.push({ failed: messageOf(error) })) : undefined;
+      if (h === undefined || grant === undefined) {
+        call.push({ handle } satisfies RedisOpenedGrant);
+        return ok(undefined);
+      }
+      return new Promise((resolve) => {
+        const lent = {
+          clean: false,
+          end: (): void => {
+            if (h.lent !== lent) return;
+            h.lent = undefined;
+            h.conn.reclaim(lent.clean && !h.dirty);
+            call.signal.removeEventListener('abort', lent.end);
+            resolve(ok(undefined));
+          },
+        };
+        h.lent = lent;
+        call.push({ handle, fd: grant.fd, guard: grant.guard.buffer as SharedArrayBuffer } satisfies RedisOpenedGrant);
+        if (call.signal.aborted) lent.end();
+        else call.signal.addEventListener('abort', lent.end, { once: true });
+        void (async () => {
+          for await (const input of call.incoming as AsyncIterable<RedisLendingInput>) {
+            if (input instanceof Uint8Array) h.conn.writeLent(input);
+            else if (input.clean === true) lent.clean = true;
+            // A command the worker wrote may change the session: it says so by not ending clean.
+          }
+        })();
       });
     },
     drop(owner, handle) {
@@ -208,34 +253,5 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
       idle.clear();
     },
   };
-}
-
-function typeError(): RedisError {
-  return { tag: 'type-error' };
-}
-
-function tooLarge(): RedisError {
-  return { tag: 'other', val: `query result exceeds limit of ${MAX_REPLY_BYTES} bytes` };
-}
-
-function isRedisError(value: unknown): value is RedisError {
-  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value) && 'tag' in value;
-}
-
-/** Spin flattens nested arrays into one list of results (crates/factor-outbound-redis RedisResults). */
-function flatten(reply: RespReply, out: RedisResult[]): void {
-  switch (reply.kind) {
-    case 'status':
-      out.push({ tag: 'status', val: reply.value });
-      return;
-    case 'int':
-      out.push({ tag: 'int64', val: reply.value });
-      return;
-    case 'bulk':
-      out.push(reply.value === null ? { tag: 'nil' } : { tag: 'binary', val: reply.value });
-      return;
-    case 'array':
-      if (reply.value === null) out.push({ tag: 'nil' });
-      else for (const item of reply.value) flatten(item, out);
-  }
+  return service;
 }

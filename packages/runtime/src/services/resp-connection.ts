@@ -1,31 +1,9 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { closeLane, createLaneGuard } from '../channel/socket-lane.js';
+import { RespConnectionError, RespServerError, encodeCommand, parseReply, type RespArg, type RespReply } from './resp-wire.js';
 
-/**
- * A Redis reply as RESP2 gives it. Status replies and bulk strings stay apart: the Redis
- * interfaces' `execute` returns them as different cases (`status` and `binary`), and Node's
- * Redis clients hand both back as the same Buffer, which is why the services speak RESP here.
- */
-export type RespReply = { kind: 'status'; value: string } | { kind: 'int'; value: bigint } | { kind: 'bulk'; value: Uint8Array | null } | { kind: 'array'; value: RespReply[] | null };
-
-/** An error reply from the server (`-ERR ...`, `-WRONGTYPE ...`). */
-export class RespServerError extends Error {
-  /** The first word of the reply: `ERR`, `WRONGTYPE`, `WRONGPASS`, `NOAUTH` … */
-  readonly prefix: string;
-  constructor(message: string) {
-    super(message);
-    this.name = 'RespServerError';
-    this.prefix = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
-  }
-}
-
-/** The connection closed or failed; pending and later commands fail with it. */
-export class RespConnectionError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RespConnectionError';
-  }
-}
+export { RespConnectionError, RespServerError, type RespReply } from './resp-wire.js';
 
 /** Where and how to connect. */
 export interface RespConnectOptions {
@@ -44,7 +22,25 @@ export interface RespConnectOptions {
 
 type Pending = { resolve(reply: RespReply): void; reject(err: Error): void };
 
-const CRLF = Buffer.from('\r\n');
+/** A connection lent to a worker (see {@link RespConnection.lend}). */
+export interface RespLending {
+  /** The socket's descriptor, for the worker's writes. */
+  readonly fd: number;
+  /** The write guard the worker must hold (`channel/socket-lane.ts`). */
+  readonly guard: Int32Array;
+}
+
+/**
+ * A TCP socket whose descriptor is never closed while a worker may be writing on it: `_destroy`
+ * (every way a socket closes, errors included) first ends the lending.
+ */
+class LendableSocket extends Socket {
+  guard: Int32Array | undefined;
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.guard !== undefined) closeLane(this.guard);
+    super._destroy(error, callback);
+  }
+}
 
 /** One connection to a Redis server: commands in order, replies in order (pipelined). */
 export class RespConnection {
@@ -52,6 +48,9 @@ export class RespConnection {
   private readonly pending: Pending[] = [];
   private buffer: Buffer = Buffer.alloc(0);
   private failure: Error | undefined;
+  /** Where bytes read go while the connection is lent to a worker (instead of this parser). */
+  private lentTo: ((bytes: Uint8Array) => void) | undefined;
+  private lentFailed: ((error: Error) => void) | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -67,10 +66,7 @@ export class RespConnection {
   static async connect(options: RespConnectOptions): Promise<RespConnection> {
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s =
-        options.tls === undefined
-          ? netConnect({ host: options.address, port: options.port })
-          : tlsConnect({ host: options.address, port: options.port, servername: options.tls.servername });
+      const s = options.tls === undefined ? new LendableSocket().connect({ host: options.address, port: options.port }) : tlsConnect({ host: options.address, port: options.port, servername: options.tls.servername });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new RespConnectionError(`connecting to Redis timed out after ${timeoutMs} ms`));
@@ -107,19 +103,52 @@ export class RespConnection {
 
   /**
    * Sends one command and resolves with its reply.
-   * @throws RespServerError for an error reply, RespConnectionError when the connection is gone
+   * @throws RespServerError for an error reply, RespConnectionError when the connection is gone (or lent)
    */
-  command(args: ReadonlyArray<string | Uint8Array | bigint | number>): Promise<RespReply> {
+  command(args: readonly RespArg[]): Promise<RespReply> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-    for (const arg of args) {
-      const bytes = typeof arg === 'string' || typeof arg === 'bigint' || typeof arg === 'number' ? Buffer.from(String(arg)) : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
-      parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
-    }
+    if (this.lentTo !== undefined) return Promise.reject(new RespConnectionError('the connection is lent to a worker'));
     return new Promise<RespReply>((resolve, reject) => {
       this.pending.push({ resolve, reject });
-      this.socket.write(Buffer.concat(parts));
+      this.socket.write(encodeCommand(args));
     });
+  }
+
+  /**
+   * Lends the connection to a worker that writes commands on the socket itself: from now on the
+   * bytes read go to `onBytes` unparsed, and `onFailure` is told once when the connection fails.
+   * Undefined when it cannot be lent (TLS, a platform without descriptors, commands in flight,
+   * closed); the connection is then unchanged.
+   */
+  lend(onBytes: (bytes: Uint8Array) => void, onFailure: (error: Error) => void): RespLending | undefined {
+    const socket = this.socket;
+    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (!(socket instanceof LendableSocket) || typeof fd !== 'number' || fd < 0 || this.failure !== undefined || this.lentTo !== undefined || this.pending.length > 0 || this.buffer.length > 0 || socket.writableLength > 0) return undefined;
+    const guard = createLaneGuard();
+    socket.guard = guard;
+    this.lentTo = onBytes;
+    this.lentFailed = onFailure;
+    return { fd, guard };
+  }
+
+  /**
+   * Ends a lending: the worker can no longer write (its guard is closed). With `clean` (the worker
+   * had no command in flight) the connection parses replies again; otherwise it is closed, since
+   * a reply still on its way would be taken for the next command's.
+   */
+  reclaim(clean: boolean): void {
+    const socket = this.socket;
+    if (this.lentTo === undefined || !(socket instanceof LendableSocket)) return;
+    if (socket.guard !== undefined) closeLane(socket.guard);
+    socket.guard = undefined;
+    this.lentTo = undefined;
+    this.lentFailed = undefined;
+    if (!clean) this.close();
+  }
+
+  /** Writes bytes a worker could not write itself (a command larger than the socket took at once). */
+  writeLent(bytes: Uint8Array): void {
+    if (this.lentTo !== undefined && this.failure === undefined) this.socket.write(bytes);
   }
 
   close(): void {
@@ -128,11 +157,18 @@ export class RespConnection {
   }
 
   private fail(err: Error): void {
-    if (this.failure === undefined) this.failure = err;
+    if (this.failure === undefined) {
+      this.failure = err;
+      this.lentFailed?.(err);
+    }
     for (const p of this.pending.splice(0)) p.reject(this.failure);
   }
 
   private onData(chunk: Buffer): void {
+    if (this.lentTo !== undefined) {
+      this.lentTo(new Uint8Array(chunk));
+      return;
+    }
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     for (;;) {
       const parsed = parseReply(this.buffer, 0);
@@ -148,67 +184,4 @@ export class RespConnection {
       else waiter.resolve(parsed.reply);
     }
   }
-}
-
-type Parsed = { reply: RespReply; error?: undefined; end: number } | { reply?: undefined; error: string; end: number };
-
-function lineEnd(buf: Buffer, from: number): number {
-  const at = buf.indexOf(CRLF, from);
-  return at;
-}
-
-/** Parses one reply at `at`; undefined when the buffer does not hold all of it yet. */
-function parseReply(buf: Buffer, at: number): Parsed | undefined {
-  if (buf.length <= at) return undefined;
-  const type = buf[at];
-  const eol = lineEnd(buf, at + 1);
-  if (eol < 0) return undefined;
-  const line = buf.toString('utf8', at + 1, eol);
-  const next = eol + 2;
-  switch (type) {
-    case 0x2b: // +
-      return { reply: { kind: 'status', value: line }, end: next };
-    case 0x2d: // -
-      return { error: line, end: next };
-    case 0x3a: // :
-      return { reply: { kind: 'int', value: BigInt(line) }, end: next };
-    case 0x24: {
-      // $
-      const len = Number(line);
-      if (len < 0) return { reply: { kind: 'bulk', value: null }, end: next };
-      if (buf.length < next + len + 2) return undefined;
-      return { reply: { kind: 'bulk', value: new Uint8Array(buf.subarray(next, next + len)) }, end: next + len + 2 };
-    }
-    case 0x2a: {
-      // *
-      const count = Number(line);
-      if (count < 0) return { reply: { kind: 'array', value: null }, end: next };
-      const items: RespReply[] = [];
-      let pos = next;
-      for (let i = 0; i < count; i++) {
-        const item = parseReply(buf, pos);
-        if (item === undefined) return undefined;
-        // An error inside an array (EXEC) fails the whole reply, as Spin's client does.
-        if (item.error !== undefined) {
-          const end = skipRest(buf, item.end, count - i - 1);
-          return end === undefined ? undefined : { error: item.error, end };
-        }
-        items.push(item.reply);
-        pos = item.end;
-      }
-      return { reply: { kind: 'array', value: items }, end: pos };
-    }
-    default:
-      return { error: `ERR unexpected reply type ${String.fromCharCode(type ?? 0)}`, end: buf.length };
-  }
-}
-
-function skipRest(buf: Buffer, at: number, remaining: number): number | undefined {
-  let pos = at;
-  for (let i = 0; i < remaining; i++) {
-    const item = parseReply(buf, pos);
-    if (item === undefined) return undefined;
-    pos = item.end;
-  }
-  return pos;
 }

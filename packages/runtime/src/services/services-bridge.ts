@@ -1,3 +1,4 @@
+import type { ServerCall } from '../channel/bridge-server.js';
 import type { MqttService } from './mqtt-service.js';
 import type { MysqlService } from './mysql-service.js';
 import type { PostgresService } from './postgres-service.js';
@@ -31,7 +32,7 @@ export interface OutboundServices {
  * interface's error is a value, never a thrown error, so the guest gets it and does not trap).
  * `signal` aborts a wait for a connection permit when the worker's call is cancelled.
  */
-export function outboundServicesHandler(services: OutboundServices): (rawArgs: unknown, call: { signal: AbortSignal }) => Promise<Outcome<unknown, unknown>> | Outcome<unknown, unknown> {
+export function outboundServicesHandler(services: OutboundServices): (rawArgs: unknown, call: ServerCall) => Promise<Outcome<unknown, unknown>> | Outcome<unknown, unknown> {
   return (rawArgs, call) => {
     const { service, op, owner, componentId, args } = rawArgs as ServiceCallArgs;
     const a = args as [never, never, never, never];
@@ -44,6 +45,8 @@ export function outboundServicesHandler(services: OutboundServices): (rawArgs: u
           case 'drop':
             s.drop(owner, a[0]);
             return { ok: true, value: undefined };
+          case 'open-lent':
+            return s.openLent(owner, componentId, a[0], call);
           case 'publish':
           case 'get':
           case 'set':

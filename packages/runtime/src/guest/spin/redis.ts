@@ -5,9 +5,13 @@
  * object carries the resource class and the Spin 1 functions.
  */
 import { failure } from '../wasi/result.js';
-import type { RedisError, RedisParameter, RedisResult } from '../../services/redis-service.js';
+import type { RedisCommandOp, RedisError, RedisParameter, RedisResult } from '../../services/redis-commands.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { DISPOSE } from './resource-dispose.js';
+import type { BridgeCall } from '../../channel/sync-bridge.js';
+import type { RedisOpenedGrant } from '../../services/redis-service.js';
+import { messageOf } from '../../services/service-outcome.js';
+import { RedisLane } from './redis-lane.js';
 import type { ServiceClient } from './service-client.js';
 
 function unwrap<T>(outcome: Outcome<T, RedisError>): T {
@@ -18,48 +22,74 @@ function unwrap<T>(outcome: Outcome<T, RedisError>): T {
 /** The import objects for a component's Redis interfaces. */
 export function redisImports(client: ServiceClient): Record<string, Record<string, unknown>> {
   const call = <T>(op: string, args: unknown[]): Outcome<T, RedisError> => client.call<T, RedisError>('redis', op, args);
-  const open = (address: string): Outcome<number, RedisError> => {
-    const r = call<number>('open', [address]);
-    if (r.ok) client.opened();
-    return r;
+  /**
+   * Opens a connection with one call that also lends it to this worker when the main thread can
+   * (then its commands are written from here; otherwise each operation goes as a call).
+   */
+  const openLent = (address: string): { handle: number; lane: RedisLane | undefined } => {
+    let lane: RedisLane | undefined;
+    let started: BridgeCall;
+    try {
+      // `onEnd` runs at the end of the request, after `lane` is set.
+      started = client.startLong('redis', 'open-lent', [address], () => lane?.end());
+    } catch (e) {
+      throw failure({ tag: 'other', val: messageOf(e) } satisfies RedisError);
+    }
+    const first = started.next();
+    if (first?.kind === 'push') {
+      const grant = first.data as RedisOpenedGrant;
+      client.opened();
+      if (grant.fd !== undefined && grant.guard !== undefined) lane = new RedisLane(started, grant.fd, grant.guard);
+      else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
+      return { handle: grant.handle, lane };
+    }
+    if (first?.kind === 'done') unwrap(first.value as Outcome<never, RedisError>);
+    throw failure({ tag: 'other', val: first?.kind === 'error' ? first.error.message : 'the Redis service did not answer' } satisfies RedisError);
   };
 
   class Connection {
     readonly #handle: number;
-    private constructor(handle: number) {
-      this.#handle = handle;
+    readonly #lane: RedisLane | undefined;
+    private constructor(opened: { handle: number; lane: RedisLane | undefined }) {
+      this.#handle = opened.handle;
+      this.#lane = opened.lane;
     }
     static open(address: string): Connection {
-      return new Connection(unwrap(open(address)));
+      return new Connection(openLent(address));
+    }
+    #run<T>(op: RedisCommandOp, args: unknown[]): T {
+      const lane = this.#lane;
+      return unwrap(lane !== undefined && lane.usable ? lane.run<T>(op, args) : call<T>(op, [this.#handle, ...args]));
     }
     publish(channel: string, payload: Uint8Array): void {
-      unwrap(call('publish', [this.#handle, channel, payload]));
+      this.#run('publish', [channel, payload]);
     }
     get(key: string): Uint8Array | undefined {
-      return unwrap(call<Uint8Array | undefined>('get', [this.#handle, key]));
+      return this.#run<Uint8Array | undefined>('get', [key]);
     }
     set(key: string, value: Uint8Array): void {
-      unwrap(call('set', [this.#handle, key, value]));
+      this.#run('set', [key, value]);
     }
     incr(key: string): bigint {
-      return unwrap(call<bigint>('incr', [this.#handle, key]));
+      return this.#run<bigint>('incr', [key]);
     }
     del(keys: string[]): number {
-      return unwrap(call<number>('del', [this.#handle, keys]));
+      return this.#run<number>('del', [keys]);
     }
     sadd(key: string, values: string[]): number {
-      return unwrap(call<number>('sadd', [this.#handle, key, values]));
+      return this.#run<number>('sadd', [key, values]);
     }
     smembers(key: string): string[] {
-      return unwrap(call<string[]>('smembers', [this.#handle, key]));
+      return this.#run<string[]>('smembers', [key]);
     }
     srem(key: string, values: string[]): number {
-      return unwrap(call<number>('srem', [this.#handle, key, values]));
+      return this.#run<number>('srem', [key, values]);
     }
     execute(command: string, args: RedisParameter[]): RedisResult[] {
-      return unwrap(call<RedisResult[]>('execute', [this.#handle, command, args]));
+      return this.#run<RedisResult[]>('execute', [command, args]);
     }
     [DISPOSE](): void {
+      this.#lane?.end();
       call('drop', [this.#handle]);
     }
   }
