@@ -92,7 +92,9 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
 
   // The locked-app layer is kept only as `config.json`: Spin skips a layer it finds under
   // `data/` and would then never write its `config.json`.
-  const layers = dedupe(manifest.layers.filter((layer) => layer.mediaType !== MediaType.SpinLockedApp));
+  // Largest first: a long download then overlaps the many short ones instead of starting
+  // last and leaving the pull waiting on it alone (Spin apps list a component's files after it).
+  const layers = dedupe(manifest.layers.filter((layer) => layer.mediaType !== MediaType.SpinLockedApp)).sort((a, b) => b.size - a.size);
   const limit = pLimit(Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY));
   const configTask = cachedConfig !== undefined ? Promise.resolve(cachedConfig) : limit(() => fetchConfig(configDescriptor));
   const settled = await Promise.allSettled([configTask, ...layers.map((descriptor) => limit(() => pullLayer(descriptor)))]);

@@ -152,6 +152,26 @@ describe('pushApp / pullApp against a real registry', () => {
     expect((await fetch(`${registry.url}/v2/spinel/requests/blobs/${page}`, { method: 'HEAD' })).status).toBe(200);
   });
 
+  it('a pull starts the largest layers first', async () => {
+    const large = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(150_000, 'z')]);
+    // Spin lists each component's files after it: here the largest layer comes last.
+    const app = await writeApp(join(dir, 'app-order'), {
+      components: [
+        { id: 'a', wasm: wasmB, files: { 'x.txt': Buffer.alloc(2000, 'x'), 'y.txt': Buffer.alloc(3000, 'y') } },
+        { id: 'b', wasm: large },
+      ],
+    });
+    const target = client.repository(`${registry.host}/spinel/order`);
+    const pushed = await pushApp(app, { target, tag: 'v1', sourceDateEpoch: 0 });
+    const layers = pushed.packaged.manifest.layers.filter((l) => l.mediaType !== MediaType.SpinLockedApp);
+    expect(layers.at(-1)?.size).toBe(large.length);
+    requests.length = 0;
+    await pullArtifact({ target, reference: 'v1', store: openCache({ root: join(dir, 'cache-order'), fsync: false }), concurrency: 1 });
+    const fetched = requests.filter((r) => r.startsWith('GET') && r.includes('/blobs/')).map((r) => r.split('/blobs/')[1]);
+    const bySize = [...layers].sort((a, b) => b.size - a.size).map((l) => l.digest);
+    expect(fetched.filter((digest) => bySize.includes(digest ?? ''))).toEqual(bySize);
+  });
+
   it('round-trips an app with archive layers through the registry', async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 505; i += 1) files[`page${i}.txt`] = Buffer.from(String(i).padEnd(200, '#'));
