@@ -127,6 +127,38 @@ describe('fresh instances by reset (WAT guests)', () => {
     expect(instances.counts()).toEqual({ glueRuns: 2, refreshes: 0, resets: 0 });
   });
 
+  it('makes the first instance ahead when asked (prepare), and the first request is served by it', async () => {
+    const { instances, get } = await serve(await wat('counter'));
+    instances.prepare();
+    expect(instances.counts().glueRuns).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    expect(instances.counts()).toEqual({ glueRuns: 1, refreshes: 0, resets: 0 });
+    instances.prepare();
+    await new Promise((r) => setImmediate(r));
+    expect(instances.counts().glueRuns).toBe(1);
+    expect((await get('/')).body.toString()).toBe('1');
+    expect((await get('/')).body.toString()).toBe('1');
+    expect(instances.counts()).toEqual({ glueRuns: 1, refreshes: 0, resets: 2 });
+  });
+
+  it('leaves nothing behind when the instance made ahead fails: the first request runs the glue again', async () => {
+    const prepared = await wat('counter');
+    const real = ((await import(prepared.glueUrl ?? '')) as { instantiate: GlueInstantiate }).instantiate;
+    let calls = 0;
+    const failingOnce: GlueInstantiate = (...args) => {
+      calls++;
+      if (calls === 1) throw new Error('instantiation failed');
+      return real(...args);
+    };
+    const { instances, get } = await serve(prepared, { instantiate: failingOnce });
+    instances.prepare();
+    await new Promise((r) => setImmediate(r));
+    const res = await get('/');
+    expect(res.fault).toBeUndefined();
+    expect(res.body.toString()).toBe('1');
+    expect(calls).toBe(2);
+  });
+
   it('runs the glue for every guest when its handle tables cannot be emptied', async () => {
     const prepared = await wat('handle-one');
     const { instances, get } = await serve(prepared, { reset: { layouts: prepared.reset?.layouts, glueCaptureTables: undefined } });

@@ -9,9 +9,10 @@
  * instance serve up to N requests. After a fault nothing of the instance or its glue is kept: it
  * is neither reset nor reused.
  *
- * The worker uses only {@link ComponentInstances}: `nextHandler()` (or `nextExports()` for Spin's
- * own handler exports) before a request, then `release()` after a request that ended normally or
- * `discard()` after a fault.
+ * The worker uses only {@link ComponentInstances}: `prepare()` once it is ready (when it should
+ * make the first instance before the first request), `nextHandler()` (or `nextExports()` for
+ * Spin's own handler exports) before a request, then `release()` after a request that ended
+ * normally or `discard()` after a fault.
  */
 import type { ComponentResetInfo } from '../prepare/resettable-cache.js';
 import type { IncomingRequest, ResponseOutparam } from './wasi/http.js';
@@ -40,6 +41,8 @@ export interface ComponentInstances {
   nextExports(): Record<string, unknown>;
   /** After a request that ended normally: prepares the next instance in idle time. */
   release(): void;
+  /** Before any request: makes the first instance in idle time (the glue's first run), so the first request does not wait for it. */
+  prepare(): void;
   /** After a fault (trap, exit, host error): the instance and its glue are dropped. */
   discard(): void;
   /** Bytes of the current instance's largest memory (0 when there is none): after a trap, before `discard`, it tells whether the guest ran into the memory limit. */
@@ -140,6 +143,20 @@ export function createComponentInstances(options: ComponentInstancesOptions): Co
           if (renewable(t)) renew(t);
           else template = build();
         } catch {
+          template = undefined;
+        }
+      });
+    },
+    prepare() {
+      if (template !== undefined || warming) return;
+      warming = true;
+      setImmediate(() => {
+        warming = false;
+        if (template !== undefined) return;
+        try {
+          template = build();
+        } catch {
+          // The request that needs it runs the glue again and reports what fails.
           template = undefined;
         }
       });

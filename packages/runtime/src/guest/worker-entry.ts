@@ -133,6 +133,11 @@ async function init(msg: InitMessage): Promise<void> {
   }
   ready = true;
   send({ type: 'ready' });
+  // The first instance (jco's glue run, the core instances) is made while the first request is on
+  // its way (the listener starts once a worker is ready), when the worker holds one component with
+  // glue: with more, making one of each ahead would hold memory for guests that may never run.
+  const glued = [...components.values()].filter((c) => c.instances !== undefined);
+  if (glued.length === 1) glued[0]?.instances?.prepare();
 }
 
 /** A component's import objects: the host's, with the shapes of the WASI release candidates it was built against. */
