@@ -15,7 +15,7 @@ import type * as ServeHttpModule from './serve-http.js';
 import type { ServingWorker } from './serve-http.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
 import { createComponentInstances, type ComponentInstances } from './component-instances.js';
-import type { GlueInstantiate } from './glue-template.js';
+import { loadGlue } from './glue-loader.js';
 import { createHostRegistry } from './guest-host.js';
 import { GuestExit, type HostRegistry, type InstanceContext } from './host-registry.js';
 import { ResponseWriter } from './response-writer.js';
@@ -114,7 +114,7 @@ async function init(msg: InitMessage): Promise<void> {
     };
     let instances: ComponentInstances | undefined;
     if (prepared.glueUrl !== undefined) {
-      const glue = (await import(prepared.glueUrl)) as { instantiate: GlueInstantiate };
+      const glue = await loadGlue(prepared);
       instances = createComponentInstances({
         instantiate: glue.instantiate,
         getCoreModule: (name) => {

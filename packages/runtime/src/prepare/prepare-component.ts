@@ -26,6 +26,7 @@ import { loadResettable, readResettable, type ComponentResetInfo, type Resettabl
 import type { Mount } from '../guest/wasi/filesystem.js';
 import type { InterfaceSet } from './interface-set.js';
 import { readComposedSource } from './compose/composed-source.js';
+import { glueScript, type GlueScript } from './glue-script.js';
 import { capModuleMemory, detectWasmKind } from './wasm-binary.js';
 import { unsupportedImportsMessage } from './unsupported-imports-message.js';
 
@@ -43,6 +44,8 @@ export interface PreparedComponent {
   kind: ComponentKind;
   /** file: URL of jco's glue module (components). */
   glueUrl: string | undefined;
+  /** The same glue as a script with its V8 code cache, when its shape allows (workers compile it instead of importing `glueUrl`). */
+  glueScript?: GlueScript | undefined;
   /** Interfaces the component imports, as named in its binary (import module names for core modules). */
   imports: string[];
   /** Core modules by the file name the glue asks for (a core module has one, under "module"). */
@@ -281,10 +284,12 @@ export async function prepareComponent(component: LockedComponent, options: Prep
   }
   const modules: Record<string, WebAssembly.Module> = {};
   for (const [name, code] of runnable.modules) modules[name] = await compileCapped(code, id, options.maxInstanceMemory);
+  const script = await glueScript(runnable.glue, options.cache);
   return {
     id,
     kind: 'http',
     glueUrl: runnable.glueUrl,
+    ...(script === undefined ? {} : { glueScript: script }),
     imports: names.imports,
     modules,
     env,
