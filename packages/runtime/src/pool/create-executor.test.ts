@@ -328,14 +328,16 @@ describe('loading', () => {
     });
     const app = testApp([{ id: 'hello', path: paths['hello'] ?? '' }]);
     await (await createExecutor({ app, cache: counting, workers: 1 })).close();
-    // The transpile output, then its resettable form (prepare/resettable-cache.ts).
+    // The transpile output, its resettable form (prepare/resettable-cache.ts), then the code
+    // cache of its glue (prepare/glue-script.ts).
     expect(reports).toEqual([
       { key: expect.stringMatching(/^jco-transpile-/), created: true, built: true },
       { key: expect.stringMatching(/^spinel-reset-\d+-jco-transpile-/), created: true, built: true },
+      { key: expect.stringMatching(/^spinel-glue-code-/), created: true, built: true },
     ]);
     await (await createExecutor({ app, cache: counting, workers: 1 })).close();
-    expect(reports.filter((r) => r.built)).toHaveLength(2);
-    expect(reports.slice(2).every((r) => !r.built)).toBe(true);
+    expect(reports.filter((r) => r.built)).toHaveLength(3);
+    expect(reports.slice(3).every((r) => !r.built)).toBe(true);
   }, 60_000);
 });
 

@@ -40,7 +40,7 @@ describe('prepareComponent', () => {
 });
 
 describe('prepareComponent with a warm cache', () => {
-  it('reads only the resettable form (each file once, verified) and gives the same modules as the first start', async () => {
+  it('reads only the resettable form and the code cache of its glue (each file once, verified) and gives the same modules as the first start', async () => {
     const path = await watComponent('hello');
     const component = { id: 'hello', source: { content_type: 'application/wasm', source: pathToFileURL(path).href } };
     const fresh = openCache({ root: join(dir, 'warm') });
@@ -60,9 +60,12 @@ describe('prepareComponent with a warm cache', () => {
     expect(reads.some((k) => k.startsWith('jco-transpile-'))).toBe(true);
     reads.length = 0;
     const warm = await prepareComponent(component, options);
-    expect(reads).toHaveLength(1);
+    // The resettable form, then the code cache of its glue (prepare/glue-script.ts).
+    expect(reads).toHaveLength(2);
     expect(reads[0]).toMatch(/^spinel-reset-\d+-jco-transpile-/);
+    expect(reads[1]).toMatch(/^spinel-glue-code-/);
     expect(warm.glueUrl).toBe(cold.glueUrl);
+    expect(warm.glueScript).toEqual(cold.glueScript);
     expect(Object.keys(warm.modules).sort()).toEqual(Object.keys(cold.modules).sort());
     expect(warm.reset).toEqual(cold.reset);
   }, 120_000);
