@@ -10,7 +10,7 @@ import type { GlueInstantiate } from './glue-template.js';
 /** What a worker takes from the glue. */
 export interface LoadedGlue {
   instantiate: GlueInstantiate;
-  /** Whether V8 took the code cache (false when there was none, or it refused it and compiled the source). */
+  /** Whether V8 took the code cache: false when there was none, or it refused it and compiled the source (V8 checks it only when it compiles, as in a new worker; a thread that compiled the same source before reuses that). */
   codeCacheUsed: boolean;
 }
 

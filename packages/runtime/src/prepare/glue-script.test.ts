@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { openCache, type Cache } from '@spinel/cache';
 import { watComponent } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +56,9 @@ async function serveOnce(prepared: PreparedComponent): Promise<{ body: string; c
   return { body: Buffer.concat(chunks).toString(), codeCacheUsed: glue.codeCacheUsed };
 }
 
+/** Compared by digest: a failing toEqual on two 600 KB buffers spends minutes on the diff. */
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
 async function codeEntry(): Promise<string> {
   const derived = join(cache.root, 'derived');
   const name = (await readdir(derived)).find((n) => n.startsWith('spinel-glue-code-'));
@@ -62,7 +67,7 @@ async function codeEntry(): Promise<string> {
 }
 
 describe('the glue as a script with a code cache', () => {
-  it('is made from the verified glue, kept in the cache, and taken by V8 in a worker', async () => {
+  it('is made from the verified glue, kept in the cache, and taken by V8 as a worker loads the glue', async () => {
     const prepared = await prepare();
     const script = prepared.glueScript;
     expect(script).toBeDefined();
@@ -70,34 +75,56 @@ describe('the glue as a script with a code cache', () => {
     // The script is the glue that would have been imported, with its exports turned into a value.
     const glue = Buffer.from((prepared.glueUrl ?? '').split(',')[1] ?? '', 'base64').toString('utf8');
     expect(script?.source).toBe(glueAsScript(glue));
-    expect(await readFile(join(await codeEntry(), 'glue.code'))).toEqual(Buffer.from(script?.codeCache ?? []));
+    expect(sha256(await readFile(join(await codeEntry(), 'glue.code')))).toBe(sha256(Buffer.from(script?.codeCache ?? [])));
     expect(await serveOnce(prepared)).toEqual({ body: '1', codeCacheUsed: true });
     // A second start reads the entry it made.
     const again = await prepare();
-    expect(Buffer.from(again.glueScript?.codeCache ?? [])).toEqual(Buffer.from(script?.codeCache ?? []));
+    expect(sha256(Buffer.from(again.glueScript?.codeCache ?? []))).toBe(sha256(Buffer.from(script?.codeCache ?? [])));
   }, 120_000);
 
   it('ignores a code cache changed on disk: it is made again and the app runs', async () => {
-    const made = (await prepare()).glueScript?.codeCache;
     const file = join(await codeEntry(), 'glue.code');
+    const before = await readFile(file);
     const handle = await open(file, 'r+');
     try {
       // A byte in the middle of V8's data, same size: only the cache's record can tell.
-      await handle.write(Buffer.from([0xff ^ ((made?.[200] ?? 0) as number)]), 0, 1, 200);
+      await handle.write(Buffer.from([(before[200] ?? 0) ^ 0xff]), 0, 1, 200);
     } finally {
       await handle.close();
     }
+    const changed = sha256(await readFile(file));
     const prepared = await prepare();
-    expect(Buffer.from(prepared.glueScript?.codeCache ?? [])).toEqual(Buffer.from(made ?? []));
+    const code = Buffer.from(prepared.glueScript?.codeCache ?? []);
+    expect(code.byteLength).toBeGreaterThan(0);
+    expect(sha256(code)).not.toBe(changed);
+    // The entry was made again, and holds what prepare returned.
+    expect(sha256(await readFile(join(await codeEntry(), 'glue.code')))).toBe(sha256(code));
     expect(await serveOnce(prepared)).toEqual({ body: '1', codeCacheUsed: true });
   }, 120_000);
 
   it('compiles the source when V8 refuses the code cache (made for other code), and the app runs', async () => {
     const prepared = await prepare();
-    const other = new Script('(function () { return { instantiate() {} }; })', { filename: GLUE_SCRIPT_NAME }).createCachedData();
-    const refused = { ...prepared, glueScript: { source: prepared.glueScript?.source ?? '', codeCache: new Uint8Array(other) } };
-    expect(await serveOnce(refused)).toEqual({ body: '1', codeCacheUsed: false });
-    const none = { ...prepared, glueScript: { source: prepared.glueScript?.source ?? '', codeCache: undefined } };
+    const source = prepared.glueScript?.source ?? '';
+    const other = new Uint8Array(new Script('(function () { return { instantiate() {} }; })', { filename: GLUE_SCRIPT_NAME }).createCachedData());
+    // V8 checks a code cache only when it compiles: in a fresh isolate, as in a new worker (this
+    // thread compiled the source already and would take it from its own compilation cache).
+    const inFreshIsolate = (codeCache: Uint8Array): Promise<{ rejected: boolean; instantiate: string }> =>
+      new Promise((resolve, reject) => {
+        const worker = new Worker(
+          `const { Script } = require('node:vm'); const { parentPort, workerData } = require('node:worker_threads');
+           const script = new Script(workerData.source, { filename: ${JSON.stringify(GLUE_SCRIPT_NAME)}, cachedData: workerData.codeCache });
+           const glue = script.runInThisContext()();
+           parentPort.postMessage({ rejected: script.cachedDataRejected === true, instantiate: typeof glue.instantiate });`,
+          { eval: true, workerData: { source, codeCache } },
+        );
+        worker.once('message', (m: { rejected: boolean; instantiate: string }) => void worker.terminate().then(() => resolve(m)));
+        worker.once('error', reject);
+      });
+    expect(await inFreshIsolate(other)).toEqual({ rejected: true, instantiate: 'function' });
+    expect(await inFreshIsolate(prepared.glueScript?.codeCache ?? new Uint8Array())).toEqual({ rejected: false, instantiate: 'function' });
+    const refused = { ...prepared, glueScript: { source, codeCache: other } };
+    expect((await serveOnce(refused)).body).toBe('1');
+    const none = { ...prepared, glueScript: { source, codeCache: undefined } };
     expect(await serveOnce(none)).toEqual({ body: '1', codeCacheUsed: false });
   }, 120_000);
 
