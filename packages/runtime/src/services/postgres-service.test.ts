@@ -105,13 +105,18 @@ describe('postgres service', () => {
     await service.execute('w', h, 'BEGIN', []);
     const pid = await service.query('w', h, 'SELECT pg_backend_pid()', []);
     service.drop('w', h);
-    await new Promise((r) => setTimeout(r, 200));
+    // The reset (ROLLBACK, DISCARD ALL) runs after drop returns; wait for it, however slow the machine.
+    for (const started = Date.now(); service.stats().resetting > 0; ) {
+      if (Date.now() - started > 20_000) throw new Error('the dropped connection was not reset within 20 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const h2 = await open();
     const again = await service.query('w', h2, "SELECT pg_backend_pid(), current_setting('application_name')", []);
     expect(again.ok && again.value.rows[0]?.[0]).toEqual(pid.ok && pid.value.rows[0]?.[0]);
     expect(again.ok && again.value.rows[0]?.[1]).toEqual({ tag: 'str', val: '' });
     service.releaseOwner('w');
     expect(service.stats().held).toBe(0);
+    expect(service.stats().resetting).toBe(1);
   });
 
   it('refuses an unlisted host without connecting, takes a wrong password as connection-failed, and keeps passwords out', async () => {

@@ -65,8 +65,11 @@ export interface PostgresService {
   drop(owner: string, handle: number): void;
   releaseOwner(owner: string): void;
 
-  /** Connections held by guests now. */
-  stats(): { held: number };
+  /**
+   * `held`: connections held by guests now; `resetting`: connections guests dropped whose session
+   * is still being reset before they go back to their pool.
+   */
+  stats(): { held: number; resetting: number };
   close(): Promise<void>;
 }
 
@@ -140,14 +143,18 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
     throw lastError instanceof Error ? lastError : new Error('no host to connect to');
   };
 
+  let resetting = 0;
   const resetAndRelease = async (client: pg.PoolClient): Promise<void> => {
     // Spin's pool recycles with RecyclingMethod::Clean: the next guest gets a clean session.
+    resetting += 1;
     try {
       if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
       client.release();
     } catch (e) {
       client.release(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      resetting -= 1;
     }
   };
 
@@ -264,7 +271,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
     },
 
     stats() {
-      return { held: handles.size };
+      return { held: handles.size, resetting };
     },
     async close() {
       closed = true;
