@@ -150,7 +150,7 @@ export async function startServing(msg: ServeMessage, runner: InlineRunner): Pro
 async function readWhole(body: RequestBody): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const part of body) parts.push(part);
-  return parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
+  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
 }
 
 const EMPTY = new Uint8Array(0);
@@ -207,7 +207,7 @@ class CollectedResponse {
   result(): GuestResponse {
     if (this.error !== undefined) throw this.error;
     if (this.headers === undefined || !this.ended) throw new GuestFaultError('RUNTIME_NO_RESPONSE', `Component "${this.componentId}" failed: the guest returned without a response`, { componentId: this.componentId });
-    const complete = this.parts.length === 1 ? (this.parts[0] as Uint8Array) : concat(this.parts);
+    const complete = this.parts.length === 1 ? (this.parts[0] as Uint8Array) : Buffer.concat(this.parts);
     const headers: Array<[string, string]> = [];
     for (let i = 0; i < this.headers.length; i += 2) headers.push([this.headers[i] as string, this.headers[i + 1] as string]);
     return {
@@ -227,16 +227,4 @@ class CollectedResponse {
     if (this.wagi === undefined) throw new GuestFaultError('RUNTIME_NO_RESPONSE', `Component "${this.componentId}" failed: the WAGI module gave no result`, { componentId: this.componentId });
     return this.wagi;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
