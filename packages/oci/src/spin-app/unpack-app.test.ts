@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,16 +46,50 @@ describe('unpackApp', () => {
   });
 
   it('unpacks archive layers into the cache, one blob per file', async () => {
-    const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 510; i += 1) files[`f${i}.txt`] = Buffer.from(String(i).padEnd(150, '.'));
+    // Archive mode asked for, as SPIN_OCI_ARCHIVE_LAYERS does: a few files show the expansion;
+    // the switch past the layer cap is package-app.test's (files cost ~1 ms each to create here).
+    const files: Record<string, Buffer> = { 'a.txt': Buffer.alloc(300, 'a'), 'sub/b.css': Buffer.alloc(200, 'b'), 'sub/deeper/c.js': Buffer.alloc(2000, 'c'), 'tiny.txt': Buffer.from('tiny') };
     const app = await writeApp(join(dir, 'src'), { components: [{ id: 'web', wasm, files }] });
-    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0, archiveLayers: true });
     expect(packaged.archived).toBe(true);
+    expect(packaged.manifest.layers.filter((layer) => layer.mediaType === MediaType.ArchiveLayer)).toHaveLength(1);
     const config = await storePackaged(store, packaged);
+    for (const bytes of Object.values(files)) expect(await store.path(sha256Digest(bytes))).toBeUndefined();
     const { lockedApp } = await unpackApp({ manifest: packaged.manifest, config, store, reference: ref, digest: packaged.manifestDigest, workDir: join(dir, 'work') });
-    expect(await store.path(sha256Digest(files['f509.txt'] ?? Buffer.alloc(0)))).toBeDefined();
     const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
-    expect(await readFile(join(assets, 'f509.txt'))).toEqual(files['f509.txt']);
+    for (const [name, bytes] of Object.entries(files)) {
+      expect(await store.path(sha256Digest(bytes))).toBeDefined();
+      expect(await readFile(join(assets, name))).toEqual(bytes);
+    }
+  });
+
+  it('never leaves a stored file that no longer matches its digest in the app, small (read once) or large (copied, then hashed)', async () => {
+    const { open } = await import('node:fs/promises');
+    const { existsSync } = await import('node:fs');
+    for (const [name, bytes] of [['small.txt', Buffer.alloc(4000, 's')], ['large.bin', Buffer.alloc(1024 * 1024 + 1, 'l')]] as const) {
+      const digest = sha256Digest(bytes);
+      await store.putBytes(digest, bytes, { kind: 'data' });
+      await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+      const handle = await open((await store.path(digest)) ?? '', 'r+');
+      await handle.write(Buffer.from('X'), 0, 1, 100);
+      await handle.close();
+      const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ digest, path: name }] }] };
+      const lockedBytes = Buffer.from(JSON.stringify(locked));
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        config: { mediaType: MediaType.OciConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+        layers: [{ mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+      };
+      const removed: string[] = [];
+      const workDir = join(dir, `w-${name}`);
+      // A copy from an earlier unpack into the same directory must go too.
+      await mkdir(join(workDir, 'assets', 'x'), { recursive: true });
+      await writeFile(join(workDir, 'assets', 'x', name), bytes);
+      const withRemove = { ...store, remove: async (d: string) => void removed.push(d) };
+      await expect(unpackApp({ manifest, config: lockedBytes, store: withRemove, reference: ref, digest: 'sha256:' + '9'.repeat(64), workDir })).rejects.toMatchObject({ code: 'OCI_ARTIFACT_BLOB_CORRUPT' });
+      expect(removed).toEqual([digest]);
+      expect(existsSync(join(workDir, 'assets', 'x', name))).toBe(false);
+    }
   });
 
   it('reads a pre-2.0 artifact with the locked app as the config blob', async () => {

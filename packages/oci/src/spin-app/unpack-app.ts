@@ -1,11 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { constants } from 'node:fs';
-import { copyFile, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256Digest } from '@spinel/cache';
 import { parseLockedApp, type LockedApp, type LockedComponent, type LockedComponentSource } from '@spinel/manifest';
-import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import { parseDigest } from '../digest.js';
 import { AppInvalidError, ArtifactBlobCorruptError, ArtifactBlobMissingError, ArtifactUnsupportedError, UnsafePathError } from '../errors.js';
 import { MediaType, OCI_ORIGIN_PREFIX } from '../media-types.js';
@@ -49,8 +49,8 @@ export interface UnpackedApp {
  * JSON with `spin_lock_version`, whatever the media type it came with; otherwise the
  * artifact must have a single layer, which runs as one HTTP component on `/...`.
  *
- * Files are copied out of the store and each copy is hashed against its digest before the app
- * is handed out, so the guest reads exactly the published bytes; component sources are left in
+ * Files are copied out of the store, the bytes of each hashed against its digest as they are
+ * copied, before the app is handed out, so the guest reads exactly the published bytes; component sources are left in
  * the store with their digest, for the runtime to check as it reads them.
  *
  * @throws OciError `OCI_ARTIFACT_UNSUPPORTED`, `OCI_ARTIFACT_BLOB_MISSING`, `OCI_UNSAFE_PATH`,
@@ -105,7 +105,8 @@ function capitalise(text: string): string {
 
 /** Finds blobs in the store, expanding archive layers the first time a file is missing. */
 class BlobResolver {
-  #expanded = false;
+  // One expansion, awaited by every lookup that missed while it ran (files resolve concurrently).
+  #expansion: Promise<void> | undefined;
 
   constructor(
     private readonly store: AppBlobStore,
@@ -114,16 +115,24 @@ class BlobResolver {
   ) {}
 
   async path(digest: string, what: string): Promise<string> {
+    return (await this.stat(digest, what)).path;
+  }
+
+  async stat(digest: string, what: string): Promise<{ path: string; size: number }> {
     let found = await this.store.stat(digest);
-    if (found === undefined && !this.#expanded && this.archives.length > 0) {
-      this.#expanded = true;
-      for (const archive of this.archives) await expandArchiveLayer(this.store, archive, this.limits);
+    if (found === undefined && this.archives.length > 0) {
+      this.#expansion ??= this.#expandAll();
+      await this.#expansion;
       found = await this.store.stat(digest);
     }
     if (found === undefined) {
       throw new ArtifactBlobMissingError(`${capitalise(what)} (${digest}) is not in the cache or in any archive layer; pull the app again.`);
     }
-    return found.path;
+    return found;
+  }
+
+  async #expandAll(): Promise<void> {
+    for (const archive of this.archives) await expandArchiveLayer(this.store, archive, this.limits);
   }
 }
 
@@ -177,6 +186,11 @@ async function resolveSource(resolver: BlobResolver, source: LockedComponentSour
   throw new AppInvalidError(`The Wasm of ${what} has no digest or inline content in the artifact; the publisher should push the app again with spin or spinel.`);
 }
 
+/** Files copied out of the store at once: each copy is a few file-system calls, which overlap. */
+const FILE_CONCURRENCY = 8;
+/** Files up to this size are read, hashed and written from memory; larger ones are copied by the kernel, then hashed. */
+const IN_MEMORY_COPY_MAX = 1024 * 1024;
+
 async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, component: LockedComponent, workDir: string): Promise<void> {
   const files = component.files ?? [];
   if (files.length === 0) return;
@@ -184,7 +198,8 @@ async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, com
   if (id === '' || id.includes('/')) throw new UnsafePathError(`Refusing component id '${component.id}' as a directory name.`);
   const root = join(workDir, 'assets', id);
   await mkdir(root, { recursive: true });
-  for (const file of files) {
+  // Every path is checked before anything is written, so a bad mount leaves no partial tree.
+  const planned = files.map((file) => {
     let relative: string;
     try {
       relative = safeRelativePath(file.path);
@@ -192,33 +207,77 @@ async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, com
       throw new AppInvalidError(`invalid file mount '${file.path}' in component '${component.id}'; the publisher should fix the app and push it again.`, { cause: err });
     }
     if (relative === '') throw new AppInvalidError(`invalid file mount '${file.path}' in component '${component.id}'.`);
-    const target = join(root, relative);
-    await mkdir(dirname(target), { recursive: true });
-    if (file.inline !== undefined) {
-      await writeFile(target, file.inline);
-    } else if (file.digest !== undefined) {
-      const what = `file '${relative}' of component '${component.id}'`;
-      const from = await resolver.path(file.digest, what);
-      await copyFile(from, target, constants.COPYFILE_FICLONE);
-      await verifyCopy(target, file.digest, store, what);
-    } else {
+    if (file.inline === undefined && file.digest === undefined) {
       throw new AppInvalidError(`File '${relative}' of component '${component.id}' has neither inline content nor a digest.`);
     }
-  }
+    return { file, relative };
+  });
+  // One mkdir per directory, not per file: hundreds of files usually share a few directories.
+  const directories = new Map<string, Promise<unknown>>([[root, Promise.resolve()]]);
+  const directory = (path: string): Promise<unknown> => {
+    let made = directories.get(path);
+    if (made === undefined) {
+      made = mkdir(path, { recursive: true });
+      directories.set(path, made);
+    }
+    return made;
+  };
+  const limit = pLimit(FILE_CONCURRENCY);
+  let stop = false;
+  const settled = await Promise.allSettled(
+    planned.map(({ file, relative }) =>
+      limit(async () => {
+        if (stop) return;
+        const target = join(root, relative);
+        await directory(dirname(target));
+        if (file.inline !== undefined) {
+          await writeFile(target, file.inline);
+          return;
+        }
+        const digest = file.digest ?? '';
+        const what = `file '${relative}' of component '${component.id}'`;
+        const found = await resolver.stat(digest, what);
+        await copyVerified(found, target, digest, store, what);
+      }).catch((err: unknown) => {
+        stop = true;
+        throw err;
+      }),
+    ),
+  );
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   component.files = [{ source: pathToFileURL(root).href, path: '/' }];
 }
 
 /**
- * Hashes a file copied out of the store (the bytes the guest will read) against the digest it
- * was stored under. A stored blob can change after it was verified on its way in (a flipped
- * byte keeps its size); then the copy is deleted and the blob removed from the store.
+ * Copies a stored blob to `target` so that the copy holds exactly the bytes of `digest`
+ * (the bytes the guest will read). A stored blob can change after it was verified on its way
+ * in (a flipped byte keeps its size); then nothing is left at `target`, the blob is removed
+ * from the store and `OCI_ARTIFACT_BLOB_CORRUPT` is thrown.
+ *
+ * A small blob is read once, hashed and written from that buffer: what is written is what was
+ * hashed, in half the file-system calls of a copy read back. A large one is copied by the
+ * kernel (a reflink where the file system has them) and the copy hashed.
  */
-async function verifyCopy(copy: string, digest: string, store: AppBlobStore, what: string): Promise<void> {
-  const hash = createHash(parseDigest(digest).algorithm);
-  for await (const chunk of createReadStream(copy, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
-  if (actual === digest) return;
-  await unlink(copy).catch(() => undefined);
+async function copyVerified(found: { path: string; size: number }, target: string, digest: string, store: AppBlobStore, what: string): Promise<void> {
+  const { algorithm } = parseDigest(digest);
+  let actual: string;
+  if (found.size <= IN_MEMORY_COPY_MAX) {
+    const bytes = await readFile(found.path);
+    actual = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+    if (actual === digest) {
+      await writeFile(target, bytes);
+      return;
+    }
+  } else {
+    await copyFile(found.path, target, constants.COPYFILE_FICLONE);
+    const hash = createHash(algorithm);
+    for await (const chunk of createReadStream(target, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    actual = `${algorithm}:${hash.digest('hex')}`;
+    if (actual === digest) return;
+  }
+  // A copy left by an earlier unpack into the same directory must not survive either.
+  await unlink(target).catch(() => undefined);
   await store.remove?.(digest);
   throw new ArtifactBlobCorruptError(digest, `The stored blob of ${what} (${digest}) no longer matches its digest (it hashes to ${actual}); it was removed from the cache. Pull the app again.`);
 }
