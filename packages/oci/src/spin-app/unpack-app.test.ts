@@ -92,6 +92,24 @@ describe('unpackApp', () => {
     }
   });
 
+  it('writes the last of two files mounted at one path, as writing them in order does', async () => {
+    const big = Buffer.alloc(300_000, 'b');
+    await store.putBytes(sha256Digest(big), big, { kind: 'data' });
+    await store.putBytes(sha256Digest(wasm), wasm, { kind: 'wasm' });
+    // The first is slower to write (read from the store, hashed); it must not land last.
+    const files = [{ digest: sha256Digest(big), path: 'same.txt' }, { inline: 'aGk', path: './same.txt' }];
+    const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files }] };
+    const lockedBytes = Buffer.from(JSON.stringify(locked));
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      config: { mediaType: MediaType.OciConfig, digest: sha256Digest(Buffer.from('{}')), size: 2 },
+      layers: [{ mediaType: MediaType.SpinLockedApp, digest: sha256Digest(lockedBytes), size: lockedBytes.length }],
+    };
+    const { lockedApp } = await unpackApp({ manifest, config: lockedBytes, store, reference: ref, digest: 'sha256:' + 'a'.repeat(64), workDir: join(dir, 'w') });
+    const assets = fileURLToPath(lockedApp.components[0]?.files?.[0]?.source ?? '');
+    expect(await readFile(join(assets, 'same.txt'), 'utf8')).toBe('hi');
+  });
+
   it('reads a pre-2.0 artifact with the locked app as the config blob', async () => {
     const locked = { spin_lock_version: 0, triggers: [], components: [{ id: 'x', source: { content_type: 'application/wasm', digest: sha256Digest(wasm) }, files: [{ inline: 'aGk', path: 'hi.txt' }] }] };
     const lockedBytes = Buffer.from(JSON.stringify(locked));

@@ -212,6 +212,9 @@ async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, com
     }
     return { file, relative };
   });
+  // Files are written concurrently: two entries for one path would race (and could leave a
+  // mix of both), so only the last is written, as writing them in order left it.
+  const lastByPath = new Map(planned.map((entry) => [entry.relative, entry]));
   // One mkdir per directory, not per file: hundreds of files usually share a few directories.
   const directories = new Map<string, Promise<unknown>>([[root, Promise.resolve()]]);
   const directory = (path: string): Promise<unknown> => {
@@ -225,7 +228,7 @@ async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, com
   const limit = pLimit(FILE_CONCURRENCY);
   let stop = false;
   const settled = await Promise.allSettled(
-    planned.map(({ file, relative }) =>
+    [...lastByPath.values()].map(({ file, relative }) =>
       limit(async () => {
         if (stop) return;
         const target = join(root, relative);
