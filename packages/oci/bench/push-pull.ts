@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -41,7 +41,11 @@ async function main(): Promise<void> {
     const cpu = { push: [] as number[], pull: [] as number[] };
     // With BENCH_WARMUP=1, round 0 warms up both clients and is not timed.
     const first = WARMUP ? 0 : 1;
+    // Each round's ratios are printed with the load average, so a run can be read against the
+    // load it was measured under (skopeo and this client do not slow alike under shared load).
+    const loads: number[] = [];
     for (let round = first; round <= ROUNDS; round += 1) {
+      if (round > 0) loads.push(loadavg()[0] ?? 0);
       const ours = `${registry.host}/bench/ours-${round}`;
       const theirs = `${registry.host}/bench/skopeo-${round}`;
       const layout = join(dir, `layout-${round}`);
@@ -90,12 +94,15 @@ async function main(): Promise<void> {
     const pullRatio = m(timings.oursPull) / m(timings.skopeoPull);
     const totalRatio = (m(timings.oursPush) + m(timings.oursPull)) / (m(timings.skopeoPush) + m(timings.skopeoPull));
     const seconds = (xs: number[]): string => (m(xs) / 1000).toFixed(1);
+    const spread = (ours: number[], theirs: number[]): string =>
+      ours.map((x, i) => `${(x / (theirs[i] ?? NaN)).toFixed(2)} (${(x / 1000).toFixed(1)}/${((theirs[i] ?? NaN) / 1000).toFixed(1)} s)`).join(', ');
     const mark = (ratio: number, goal: number): string => `${ratio.toFixed(2)} (goal <= ${goal})${ratio <= goal ? '' : '  <-- above goal'}`;
     console.log(`push      spinel/skopeo: ${pushRatio.toFixed(2)}`);
     console.log(`pull      spinel/skopeo: ${mark(pullRatio, 0.5)}`);
     console.log(`push+pull spinel/skopeo: ${mark(totalRatio, 0.25)}, median of ${ROUNDS} round(s)`);
     console.log(`(for context, seconds: spinel push ${seconds(timings.oursPush)}, pull ${seconds(timings.oursPull)}; skopeo push ${seconds(timings.skopeoPush)}, pull ${seconds(timings.skopeoPull)})`);
     console.log(`(CPU time of this process, ms: push ${m(cpu.push).toFixed(0)}, pull ${m(cpu.pull).toFixed(0)})`);
+    console.log(`(per round: push ${spread(timings.oursPush, timings.skopeoPush)}; pull ${spread(timings.oursPull, timings.skopeoPull)}; 1-minute load average ${loads.map((l) => l.toFixed(1)).join(', ')} on ${availableParallelism()} cores)`);
   } finally {
     await client.close();
     await registry.stop();
