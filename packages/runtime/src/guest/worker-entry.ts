@@ -10,10 +10,9 @@ import { parentPort } from 'node:worker_threads';
 import { ChannelBodySource } from '../channel/body-source.js';
 import { createSyncBridge, type SyncBridge } from '../channel/sync-bridge.js';
 import type { WagiInvocation, WagiResult } from '../pool/executor-types.js';
-import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, ServeMessage, ToWorker, WagiJobMessage } from '../pool/job-protocol.js';
+import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, ServeMessage, ToWorker, WagiJobMessage, WorkerComponent, WorkerGlue } from '../pool/job-protocol.js';
 import type * as ServeHttpModule from './serve-http.js';
 import type { ServingWorker } from './serve-http.js';
-import type { PreparedComponent } from '../prepare/prepare-component.js';
 import { createComponentInstances, type ComponentInstances } from './component-instances.js';
 import { loadGlue } from './glue-loader.js';
 import { createHostRegistry } from './guest-host.js';
@@ -74,7 +73,7 @@ class Logs {
 }
 
 interface LoadedComponent {
-  prepared: PreparedComponent;
+  prepared: WorkerComponent;
   /** Its counter in the pool's instance counts. */
   index: number;
   ctx: InstanceContext;
@@ -113,8 +112,8 @@ async function init(msg: InitMessage): Promise<void> {
       blocker,
     };
     let instances: ComponentInstances | undefined;
-    if (prepared.glueUrl !== undefined) {
-      const glue = await loadGlue(prepared);
+    if (prepared.glue !== undefined) {
+      const glue = await loadGlue(glueOf(prepared.id, prepared.glue));
       instances = createComponentInstances({
         instantiate: glue.instantiate,
         getCoreModule: (name) => {
@@ -140,8 +139,13 @@ async function init(msg: InitMessage): Promise<void> {
   if (glued.length === 1) glued[0]?.instances?.prepare();
 }
 
+/** The glue in the form the loader takes (the pool posts only one of script and URL). */
+function glueOf(id: string, glue: WorkerGlue): Parameters<typeof loadGlue>[0] {
+  return 'script' in glue ? { id, glueUrl: undefined, glueScript: glue.script } : { id, glueUrl: glue.url };
+}
+
 /** A component's import objects: the host's, with the shapes of the WASI release candidates it was built against. */
-function componentImports(prepared: PreparedComponent, ctx: InstanceContext): Record<string, Record<string, unknown>> {
+function componentImports(prepared: WorkerComponent, ctx: InstanceContext): Record<string, Record<string, unknown>> {
   const imports = registry.buildImports(prepared.imports, ctx);
   if (prepared.wasiRc === undefined) return imports;
   const rcs = new Map(prepared.wasiRc);

@@ -7,14 +7,32 @@ import type { ExecutorErrorCode } from '../errors.js';
 import type { BridgeEndpoint } from '../channel/bridge-protocol.js';
 import type { GuestCapabilitiesInit } from '../guest/guest-host.js';
 import type { PreparedComponent } from '../prepare/prepare-component.js';
+import type { GlueScript } from '../prepare/glue-script.js';
 import type { WagiRequest, WagiResult } from './executor-types.js';
 import type { HttpTriggerOptions } from '../trigger/http-server.js';
 import type { HttpApp } from '../trigger/trigger-config.js';
 
+/**
+ * How a worker loads a component's jco glue: the script with its V8 code cache when prepare made
+ * one, else the module's `data:` URL — one of them, so the other is neither kept nor copied to
+ * every worker.
+ */
+export type WorkerGlue = { script: GlueScript } | { url: string };
+
+/** A prepared component as a worker gets it: its glue in one field (undefined: a core module, WAGI or Spin 1). */
+export type WorkerComponent = Omit<PreparedComponent, 'glueUrl' | 'glueScript'> & { glue: WorkerGlue | undefined };
+
+/** The form of `prepared` posted to workers. */
+export function workerComponent(prepared: PreparedComponent): WorkerComponent {
+  const { glueUrl, glueScript, ...rest } = prepared;
+  const glue: WorkerGlue | undefined = glueScript !== undefined ? { script: glueScript } : glueUrl !== undefined ? { url: glueUrl } : undefined;
+  return { ...rest, glue };
+}
+
 /** First message to a worker: everything it needs to instantiate any component of the app. */
 export interface InitMessage {
   type: 'init';
-  components: PreparedComponent[];
+  components: WorkerComponent[];
   instanceReuse: number;
   /** Fresh instances per glue build (1: jco's glue runs for every instance). */
   templateGenerations: number;

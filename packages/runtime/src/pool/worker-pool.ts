@@ -21,7 +21,7 @@ import type { AppCapabilities } from '../services/app-capabilities.js';
 import type { ExecutorStats } from './create-executor.js';
 import type { ClientGone, ExecuteOptions, GuestRequest, GuestResponse, RequestBody, ServeHttpRequest, WagiRequest, WagiResult, WorkerServing } from './executor-types.js';
 import { FairQueue } from './fair-queue.js';
-import type { CloseMessage, FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, WagiJobMessage } from './job-protocol.js';
+import { workerComponent, type CloseMessage, type FromWorker, type HttpJobMessage, type InitMessage, type LogBatch, type RedisJobMessage, type WagiJobMessage, type WorkerComponent } from './job-protocol.js';
 import { LogSink } from './log-sink.js';
 import { ServingWorkers } from './serving-workers.js';
 
@@ -175,6 +175,8 @@ export class WorkerPool {
   readonly components: ReadonlyMap<string, ComponentKind>;
   /** The interfaces the components import, unversioned: workers load only the capabilities serving them (undefined: all). */
   private readonly imported: ReadonlySet<string> | undefined;
+  /** The components as every worker's init message carries them. */
+  private readonly workerComponents: WorkerComponent[];
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -182,9 +184,10 @@ export class WorkerPool {
     this.maxWorkers = Math.max(this.baseSize, Math.floor(options.maxWorkers ?? 2 * this.baseSize));
     this.logs = new LogSink(options.logDir);
     this.components = new Map(options.prepared.map((p) => [p.id, p.kind]));
+    this.workerComponents = options.prepared.map(workerComponent);
     // A core module (WAGI, Spin 1) imports modules by their own names, not interfaces: with one of
     // those, every capability is loaded.
-    const components = options.prepared.every((p) => p.glueUrl !== undefined);
+    const components = options.prepared.every((p) => p.kind === 'http');
     this.imported = components ? new Set(options.prepared.flatMap((p) => p.imports.map(interfaceKey))) : undefined;
     this.instanceCounts = createSharedCounters(options.prepared.length);
     this.instanceTotals = new CounterTotals(this.instanceCounts);
@@ -248,7 +251,7 @@ export class WorkerPool {
   private initMessage(endpoint: InitMessage['channel']): InitMessage {
     return {
       type: 'init',
-      components: this.options.prepared,
+      components: this.workerComponents,
       instanceReuse: this.options.instanceReuse,
       templateGenerations: this.options.glueGenerations,
       channel: endpoint,
