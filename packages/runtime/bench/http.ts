@@ -185,35 +185,28 @@ async function benchP1(): Promise<void> {
     const spinelPort = await freePort();
     const spinel = await startServer('spinel up', [cli, 'up', '-f', dir, '--listen', `127.0.0.1:${spinelPort}`], spinelPort);
     children.push(spinel);
-    // The serveFromWorkers mode beside it: runApp with the same options in its own process
-    // (spinel up has no flag for it yet), when the package is built.
-    const served = join(here, '..', 'dist', 'index.js');
-    let workersPort = 0;
-    if (existsSync(served)) {
-      workersPort = await freePort();
-      children.push(await startServer('runApp serveFromWorkers', ['--import', 'tsx', join(here, 'p1-serve.ts'), dir, String(workersPort), 'workers'], workersPort));
-    }
+    // The serveFromWorkers mode beside it: the same command with --serve-from-workers.
+    const workersPort = await freePort();
+    const workersChild = await startServer('spinel up --serve-from-workers', [cli, 'up', '-f', dir, '--listen', `127.0.0.1:${workersPort}`, '--serve-from-workers'], workersPort);
+    children.push(workersChild);
     const plainUrl = `http://127.0.0.1:${plainPort}/`;
     const spinelUrl = `http://127.0.0.1:${spinelPort}/`;
     const workersUrl = `http://127.0.0.1:${workersPort}/`;
-    const workersPid = children[2]?.pid ?? 0;
     // Warm each (JIT, pools), then measure each in turn.
     await wrk(plainUrl, 2);
     await wrk(spinelUrl, P1_WARM_S);
-    if (workersPort !== 0) await wrk(workersUrl, P1_WARM_S);
+    await wrk(workersUrl, P1_WARM_S);
     const ref = await loadWithCpu(plainUrl, plain.pid ?? 0, P1_LOAD_S);
     const ours = await loadWithCpu(spinelUrl, spinel.pid ?? 0, P1_LOAD_S);
-    const workers = workersPort === 0 ? undefined : await loadWithCpu(workersUrl, workersPid, P1_LOAD_S);
+    const workers = await loadWithCpu(workersUrl, workersChild.pid ?? 0, P1_LOAD_S);
     ratioLine(`P1 (wrk -c${P1_CONNECTIONS}, ${P1_LOAD_S} s): WAT component via spinel up vs node:http`, `${ours.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, ours.rps / ref.rps, 'higher');
-    if (workers !== undefined) {
-      ratioLine(`P1, serveFromWorkers (runApp, same options) vs node:http`, `${workers.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, workers.rps / ref.rps, 'higher');
-    } else console.log('P1, serveFromWorkers: skipped (build the runtime: pnpm --filter @spinel/runtime build)');
+    ratioLine(`P1, spinel up --serve-from-workers vs node:http`, `${workers.rps.toFixed(0)} req/s`, `${ref.rps.toFixed(0)} req/s`, workers.rps / ref.rps, 'higher');
     for (const [name, r] of [['spinel up', ours], ['node:http', ref], ['serveFromWorkers', workers]] as const) {
       if (r?.bad !== undefined) console.log(`  (${name}: ${r.bad})`);
     }
     if (ours.mainUs > 0) {
       console.log(`  CPU per request: spinel up main thread ${ours.mainUs.toFixed(0)} µs + other threads (workers, V8 compiler/GC) ${ours.otherUs.toFixed(0)} µs; node:http ${ref.mainUs.toFixed(0)} µs + ${ref.otherUs.toFixed(0)} µs`);
-      if (workers !== undefined) console.log(`  CPU per request: serveFromWorkers main thread ${workers.mainUs.toFixed(0)} µs + other threads ${workers.otherUs.toFixed(0)} µs`);
+      console.log(`  CPU per request: serveFromWorkers main thread ${workers.mainUs.toFixed(0)} µs + other threads ${workers.otherUs.toFixed(0)} µs`);
     }
   } finally {
     await Promise.all(children.map(stop));

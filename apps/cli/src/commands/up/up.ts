@@ -53,6 +53,7 @@ export class Up extends SpinelCommand {
     'request-timeout': Flags.string({ description: 'Stop a request running longer than this (e.g. 30s, 500ms); its client gets an error. Time spent waiting for a worker does not count.' }),
     'shutdown-timeout': Flags.string({ description: 'On SIGINT/SIGTERM, how long in-flight requests may finish before the rest are stopped and spinel exits.', default: '10s' }),
     'max-instance-memory': Flags.integer({ description: 'Bytes a guest\'s memory may grow to; beyond it the growth fails inside the guest. Default: 268435456 (256 MiB).', env: 'SPIN_MAX_INSTANCE_MEMORY', min: 1 }),
+    'serve-from-workers': Flags.boolean({ description: 'Worker threads accept and answer HTTP themselves on one shared socket, so no request crosses threads (faster for small requests; bodies are read and sent whole).', default: false }),
     'instance-reuse': Flags.integer({ description: 'Let one instance serve up to N requests (for components that tolerate it). Default: a fresh instance per request.', min: 1 }),
     format: Flags.string({ description: 'How the start-up routes are printed.', options: ['plain', 'json'], default: 'plain' }),
     'tls-cert': Flags.file({ description: 'PEM certificate: serve HTTPS (needs --tls-key).', env: 'SPIN_TLS_CERT', dependsOn: ['tls-key'] }),
@@ -192,6 +193,7 @@ export class Up extends SpinelCommand {
           ...(maxInstanceMemory === undefined ? {} : { maxInstanceMemory }),
           ...(parity.instanceReuse !== undefined ? { instanceReuse: parity.instanceReuse } : flags['instance-reuse'] === undefined ? {} : { instanceReuse: flags['instance-reuse'] }),
           ...(tls === undefined ? {} : { tls }),
+          ...(flags['serve-from-workers'] ? { serveFromWorkers: true } : {}),
         });
       let running: Awaited<ReturnType<typeof runtime.runApp>>;
       try {
