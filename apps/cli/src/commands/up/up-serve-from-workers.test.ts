@@ -135,11 +135,12 @@ describe('spinel up --serve-from-workers', () => {
     expect(refused.count()).toBe(0);
     expect(s.output()).toContain(`allowed_outbound_hosts = ["${refused.origin}"]`);
 
-    // Not asserted here: the exit status after SIGTERM. About one stop in forty of this mode ends
-    // in an abort (SIGABRT, nothing printed), a fault of the mode's shutdown reported to be fixed
-    // in pool/serving-workers.ts (the suspect: every serving worker closes the one shared
-    // listening descriptor number). What this test is about, state written and kept, is checked
-    // on disk and by a second run.
+    // Not asserted here: the exit status after SIGTERM. About one stop in thirty of this mode ends
+    // in an abort (SIGABRT, nothing printed): a core dump shows libuv aborting in a serving
+    // worker's loop when epoll_ctl refuses a descriptor closed under it, as when every serving
+    // worker closes the one shared listening descriptor number (pool/serving-workers.ts; to be
+    // fixed there). What this test is about, state written and kept, is checked on disk and by a
+    // second run.
     s.child.kill('SIGTERM');
     await s.exited;
     expect(existsSync(join(dir, '.spin', 'sqlite_key_value.db'))).toBe(true);
