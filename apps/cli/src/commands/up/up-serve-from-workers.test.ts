@@ -83,12 +83,14 @@ beforeAll(async () => {
   guest = await buildGuest();
   [upstream, refused] = await Promise.all([countingServer(), countingServer()]);
 }, 900_000);
+const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all([upstream?.close(), refused?.close()]);
+  await Promise.all([upstream?.close(), refused?.close(), ...dirs.map((d) => rm(d, { recursive: true, force: true }))]);
 });
 
 function appDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'spinel-up-sfw-'));
+  dirs.push(dir);
   writeFileSync(
     join(dir, 'spin.toml'),
     `spin_manifest_version = 2
