@@ -1,10 +1,10 @@
 // Outbound services benchmark: round trips per second from a componentize-js guest (Redis GET and
 // PostgreSQL `SELECT $1::int4` in a loop, through the worker's blocking channel and the main
 // thread's pooled clients) against the Node library called directly (ioredis, pg) on the same
-// servers, sequentially as the guest runs them. Prints ratios measured in this run, and the Redis
+// servers, sequentially as the guest runs them. Prints ratios measured in this run, and each
 // guest line again as it ran before connections were lent to the worker (each operation a call
-// to the main thread, which writes the command and parses the reply), alternated with the
-// default in every round. CPU per operation (main thread, other threads) comes from /proc (Linux).
+// to the main thread, which writes the command or statement and parses the reply), alternated
+// with the default in every round. CPU per operation (main thread, other threads) comes from /proc (Linux).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const client = new pg.Client({ connectionString: pgServer.url });
   await client.connect();
 
-  const cpu = { redisGuest: [] as Array<{ main: number; other: number }>, redisCalls: [] as Array<{ main: number; other: number }> };
+  const cpu = { redisGuest: [] as Array<{ main: number; other: number }>, redisCalls: [] as Array<{ main: number; other: number }>, pgGuest: [] as Array<{ main: number; other: number }>, pgCalls: [] as Array<{ main: number; other: number }> };
   const guest = async (route: string, address: string, calls: number, cpuInto?: Array<{ main: number; other: number }>): Promise<number> => {
     const before = cpuNow();
     const start = performance.now();
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
 
   await guest('redis', redisServer.url, 100); // warm: transpile, compile, pools
   await guest('pg', pgServer.url, 100);
-  const rates = { redis: [] as number[], redisGuest: [] as number[], redisCalls: [] as number[], pg: [] as number[], pgGuest: [] as number[] };
+  const rates = { redis: [] as number[], redisGuest: [] as number[], redisCalls: [] as number[], pg: [] as number[], pgGuest: [] as number[], pgCalls: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     const redisSides = [
       async () => rates.redis.push(await plainRedis()),
@@ -107,13 +107,16 @@ async function main(): Promise<void> {
       },
     ];
     for (let i = 0; i < redisSides.length; i++) await redisSides[(round + i) % redisSides.length]?.();
-    if (round % 2 === 0) {
-      rates.pg.push(await plainPg());
-      rates.pgGuest.push(await guest('pg', pgServer.url, PG_CALLS));
-    } else {
-      rates.pgGuest.push(await guest('pg', pgServer.url, PG_CALLS));
-      rates.pg.push(await plainPg());
-    }
+    const pgSides = [
+      async () => rates.pg.push(await plainPg()),
+      async () => rates.pgGuest.push(await guest('pg', pgServer.url, PG_CALLS, cpu.pgGuest)),
+      async () => {
+        lending = false;
+        rates.pgCalls.push(await guest('pg', pgServer.url, PG_CALLS, cpu.pgCalls));
+        lending = true;
+      },
+    ];
+    for (let i = 0; i < pgSides.length; i++) await pgSides[(round + i) % pgSides.length]?.();
   }
   const line = (label: string, value: number, note: string): void => console.log(`  ${label.padEnd(46)} ${value.toFixed(0).padStart(7)} round trips/s ${note}`);
   const ratio = (g: number[], p: number[]): string => median(g.map((v, i) => v / (p[i] ?? 1))).toFixed(2);
@@ -123,7 +126,8 @@ async function main(): Promise<void> {
   line('Redis GET, fermyon:spin/redis@2.0.0 guest:', median(rates.redisGuest), `ratio ${ratio(rates.redisGuest, rates.redis)}; ${cpuText(cpu.redisGuest)}`);
   line('  the same, each operation a call (before):', median(rates.redisCalls), `ratio ${ratio(rates.redisCalls, rates.redis)}; ${cpuText(cpu.redisCalls)}`);
   line('PostgreSQL SELECT $1, pg from Node:', median(rates.pg), '(reference)');
-  line('PostgreSQL SELECT $1, spin:postgres@4.0.0 guest:', median(rates.pgGuest), `ratio ${ratio(rates.pgGuest, rates.pg)}`);
+  line('PostgreSQL SELECT $1, spin:postgres@4.0.0 guest:', median(rates.pgGuest), `ratio ${ratio(rates.pgGuest, rates.pg)}; ${cpuText(cpu.pgGuest)}`);
+  line('  the same, each statement a call (before):', median(rates.pgCalls), `ratio ${ratio(rates.pgCalls, rates.pg)}; ${cpuText(cpu.pgCalls)}`);
 
   redis.disconnect();
   await client.end();

@@ -4,38 +4,17 @@ import { ConnectionLimit, type LimitedSemaphore, type Permit } from './connectio
 import { checkAddress, resolveAllowedAddress, type OutboundPolicy } from './outbound-address.js';
 import { OwnedHandles } from './owned-handles.js';
 import { PgAddressError, parsePgConnectionString, type PgConnectConfig } from './pg-connection-string.js';
-import { BUILTIN_TYPE_NAMES, PgValueError, dataTypeOf, decodeText, encodeParameter, isSupportedType, type PgDataType, type PgDbValue, type PgParameterValue } from './pg-values.js';
+import { BUILTIN_TYPE_NAMES, encodeParameter, type PgParameterValue } from './pg-values.js';
+import { LendableSocket } from './lendable-socket.js';
+import { TYPE_NAMES_STATEMENT, pgDbError, pgRowSet, unnamedTypes, type PgDbError, type PgError, type PgRowSet } from './pg-wire.js';
+import type { ServerCall } from '../channel/bridge-server.js';
 import { err, messageOf, ok, type Outcome } from './service-outcome.js';
 import { onFirstUse } from '../load-on-first-use.js';
 
 /** pg, loaded with the first PostgreSQL connection. */
 const loadPg = onFirstUse<typeof pg>('pg');
 
-/** `db-error` of spin:postgres@4.x (record fields as jco names them). */
-export interface PgDbError {
-  asText: string;
-  severity: string;
-  code: string;
-  message: string;
-  detail: string | undefined;
-  extras: Array<[string, string]>;
-}
-
-/** `error` of spin:postgres@4.x; the older interfaces are adapted from it. */
-export type PgError =
-  | { tag: 'connection-failed' | 'bad-parameter' | 'value-conversion-failed' | 'other'; val: string }
-  | { tag: 'query-failed'; val: { tag: 'text'; val: string } | { tag: 'db-error'; val: PgDbError } };
-
-export interface PgColumn {
-  name: string;
-  dataType: PgDataType;
-}
-
-/** `row-set` */
-export interface PgRowSet {
-  columns: PgColumn[];
-  rows: PgDbValue[][];
-}
+export type { PgColumn, PgDbError, PgError, PgRowSet } from './pg-wire.js';
 
 /** Options of {@link createPostgresService}. */
 export interface PostgresServiceOptions extends OutboundPolicy {
@@ -47,7 +26,28 @@ export interface PostgresServiceOptions extends OutboundPolicy {
   poolSize?: number;
   /** @default 30000 */
   connectTimeoutMs?: number;
+  /**
+   * Whether a worker may run its statements on a connection itself ({@link PostgresService.openLent}).
+   * @default true
+   */
+  lending?: boolean;
 }
+
+/**
+ * What a worker gets first on a {@link PostgresService.openLent} call: the connection's handle and,
+ * when it is lent, the socket's descriptor and the write guard the worker must hold.
+ */
+export interface PgOpenedGrant {
+  handle: number;
+  fd?: number;
+  guard?: SharedArrayBuffer;
+}
+
+/**
+ * What a worker sends on a lending call: bytes it could not write itself, or that it ends with no
+ * statement in flight (`status`: the transaction status of its last ReadyForQuery, I, T or E).
+ */
+export type PgLendingInput = Uint8Array | { clean: true; status: string };
 
 /** Outbound PostgreSQL for every guest of one app, through node-postgres pools of this app only. */
 export interface PostgresService {
@@ -59,6 +59,18 @@ export interface PostgresService {
   open(owner: string, componentId: string, address: string, options?: { caRoot?: string | undefined; signal?: AbortSignal | undefined }): Promise<Outcome<number, PgError>>;
   query(owner: string, handle: number, statement: string, params: readonly PgParameterValue[]): Promise<Outcome<PgRowSet, PgError>>;
   execute(owner: string, handle: number, statement: string, params: readonly PgParameterValue[]): Promise<Outcome<bigint, PgError>>;
+  /**
+   * {@link PostgresService.open}, lending the connection to the calling worker for as long as
+   * `call` runs: the call's first push is a {@link PgOpenedGrant}, then every chunk the server
+   * sends; the worker writes each statement's messages itself (`channel/socket-lane.ts`) and
+   * reads the replies. The lending ends, and the connection is node-postgres's again, when the
+   * worker cancels the call (or its channel closes) or the connection is released. A connection
+   * that cannot be lent (TLS, lending off) is pushed without `fd` and the call ends: the worker
+   * sends each statement as a call. An open that fails is the call's error outcome.
+   */
+  openLent(owner: string, componentId: string, address: string, caRoot: string | undefined, call: Pick<ServerCall, 'push' | 'incoming' | 'signal'>): Promise<Outcome<void, PgError>>;
+  /** Whether connections may be lent; see {@link PostgresServiceOptions.lending}. */
+  lending: boolean;
   /** Checks a PEM root certificate as `set-ca-root` does. */
   checkCaRoot(pem: string): Outcome<void, PgError>;
   /** The guest dropped its connection: the session is reset and the connection goes back to its pool. */
@@ -76,12 +88,14 @@ export interface PostgresService {
 interface Held {
   client: pg.PoolClient;
   permit: Permit;
+  /** While lent to a worker: whether it said it has no statement in flight, and its transaction status then. */
+  lent?: { clean: boolean; status: string; end(): void } | undefined;
+  /** After a lending: the transaction status the worker left (I, T, E), or that it left a statement in flight. */
+  lentStatus?: string | undefined;
 }
 
 /** Session settings whose text output the conversions read; they come after the guest's own options. */
 const SESSION_OPTIONS = '-c DateStyle=ISO,MDY -c IntervalStyle=postgres -c bytea_output=hex';
-/** Spin's limit on a result held in host memory (spin_world::MAX_HOST_BUFFERED_BYTES). */
-const MAX_RESULT_BYTES = 128 * 1024 * 1024;
 /** Every field as the server's text, converted by pg-values.ts. */
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 const NO_SSL = /does not support SSL/i;
@@ -96,6 +110,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
   const poolSize = options.poolSize ?? 64;
   const connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
   let closed = false;
+  let lending = options.lending ?? true;
 
   const poolFor = (config: PgConnectConfig, host: string, address: string, port: number, tls: boolean, caRoot: string | undefined): pg.Pool => {
     const key = JSON.stringify([address, host, port, config.user, config.password, config.dbname, config.options, config.applicationName, tls, caRoot]);
@@ -114,6 +129,8 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
         ...(config.dbname === undefined ? {} : { database: config.dbname }),
         ...(config.applicationName === undefined ? {} : { application_name: config.applicationName }),
         ssl: tls ? { servername: host, rejectUnauthorized: true, ...(caRoot === undefined ? {} : { ca: caRoot }) } : false,
+        // A socket that can be lent to a worker (plain TCP only: a TLS stream wraps it and is never lent).
+        stream: () => new LendableSocket(),
       });
       // An idle pooled connection that fails (server restart) is dropped by the pool; nothing to report.
       pool.on('error', () => undefined);
@@ -143,12 +160,13 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
     throw lastError instanceof Error ? lastError : new Error('no host to connect to');
   };
 
+  const quiet = new WeakSet<pg.PoolClient>();
   let resetting = 0;
-  const resetAndRelease = async (client: pg.PoolClient): Promise<void> => {
+  const resetAndRelease = async (client: pg.PoolClient, status: string | null): Promise<void> => {
     // Spin's pool recycles with RecyclingMethod::Clean: the next guest gets a clean session.
     resetting += 1;
     try {
-      if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK');
+      if (status !== 'I') await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
       client.release();
     } catch (e) {
@@ -160,14 +178,21 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
 
   const release = (h: Held): void => {
     h.permit.release();
-    void resetAndRelease(h.client);
+    h.lent?.end();
+    if (h.lentStatus === 'in flight') {
+      // A statement's replies may still be on their way: node-postgres would take them for its next query's.
+      h.client.release(new Error('the connection was given back with a statement in flight'));
+      return;
+    }
+    // A worker's statements left node-postgres's own transaction status behind: the worker's counts.
+    void resetAndRelease(h.client, h.lentStatus ?? h.client.getTransactionStatus());
   };
 
   const namesOf = async (client: pg.PoolClient, oids: number[]): Promise<void> => {
-    const unknown = [...new Set(oids)].filter((oid) => !isSupportedType(oid) && !typeNames.has(oid));
+    const unknown = unnamedTypes(oids, typeNames);
     if (unknown.length === 0) return;
     try {
-      const result = await client.query<[string, string]>({ text: 'SELECT oid::text, typname::text FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', values: [`{${unknown.join(',')}}`], rowMode: 'array', types: RAW_TEXT });
+      const result = await client.query<[string, string]>({ text: TYPE_NAMES_STATEMENT, values: [`{${unknown.join(',')}}`], rowMode: 'array', types: RAW_TEXT });
       for (const [oid, name] of result.rows) typeNames.set(Number(oid), name);
     } catch {
       // The names only label `other(...)` columns; go on without them.
@@ -189,7 +214,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
     }
   };
 
-  return {
+  const service: PostgresService = {
     async open(owner, componentId, address, openOptions = {}) {
       let config: PgConnectConfig;
       try {
@@ -215,6 +240,12 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
           permit.release();
           return err({ tag: 'other', val: 'cancelled' });
         }
+        if (!quiet.has(client)) {
+          // A held connection the server closes between statements (or a worker's) makes the
+          // client emit 'error' with no query to fail: the next use reports it instead.
+          client.on('error', () => undefined);
+          quiet.add(client);
+        }
         return ok(handles.add(owner, { client, permit }));
       } catch (e) {
         permit.release();
@@ -228,31 +259,64 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
       if (!outcome.ok) return outcome;
       const result = outcome.value;
       await namesOf(h.client, result.fields.map((f) => f.dataTypeID));
-      const columns: PgColumn[] = result.fields.map((f) => ({ name: f.name, dataType: dataTypeOf(f.dataTypeID, typeNames.get(f.dataTypeID) ?? String(f.dataTypeID)) }));
-      const oids = result.fields.map((f) => f.dataTypeID);
-      const rows: PgDbValue[][] = [];
-      let size = 0;
-      try {
-        for (const raw of result.rows) {
-          const row: PgDbValue[] = [];
-          for (let i = 0; i < raw.length; i++) {
-            const text = raw[i] ?? null;
-            size += text === null ? 8 : text.length;
-            row.push(decodeText(oids[i] ?? 0, text));
-          }
-          if (size > MAX_RESULT_BYTES) return err({ tag: 'query-failed', val: { tag: 'text', val: `query result exceeds limit of ${MAX_RESULT_BYTES} bytes` } });
-          rows.push(row);
-        }
-      } catch (e) {
-        return err({ tag: 'query-failed', val: { tag: 'text', val: e instanceof PgValueError ? e.message : messageOf(e) } });
-      }
-      return ok({ columns, rows });
+      const fields = result.fields.map((f) => ({ name: f.name, oid: f.dataTypeID }));
+      return pgRowSet(fields, result.rows, (oid) => typeNames.get(oid) ?? String(oid));
     },
     async execute(owner, handle, statement, params) {
       const h = handles.get(owner, handle);
       if (h === undefined) return err({ tag: 'connection-failed', val: 'no connection found' });
       const outcome = await run(h, statement, params, 'value-conversion-failed');
       return outcome.ok ? ok(BigInt(outcome.value.rowCount ?? 0)) : outcome;
+    },
+    get lending() {
+      return lending;
+    },
+    set lending(on: boolean) {
+      lending = on;
+    },
+    async openLent(owner, componentId, address, caRoot, call) {
+      const opened = await service.open(owner, componentId, address, { caRoot, signal: call.signal });
+      if (!opened.ok) return opened;
+      const handle = opened.value;
+      const h = handles.get(owner, handle);
+      const socket = (h?.client as { connection?: { stream?: unknown } } | undefined)?.connection?.stream;
+      const grant = lending && socket instanceof LendableSocket ? socket.lend((bytes) => call.push(bytes)) : undefined;
+      if (h === undefined || grant === undefined || !(socket instanceof LendableSocket)) {
+        call.push({ handle } satisfies PgOpenedGrant);
+        return ok(undefined);
+      }
+      return new Promise((resolve) => {
+        const closedUnder = (): void => call.push({ failed: 'Connection terminated unexpectedly' });
+        const lent = {
+          clean: false,
+          status: 'I',
+          end: (): void => {
+            if (h.lent !== lent) return;
+            h.lent = undefined;
+            h.lentStatus = lent.clean ? lent.status : 'in flight';
+            socket.reclaim();
+            socket.off('close', closedUnder);
+            if (!lent.clean) socket.destroy();
+            call.signal.removeEventListener('abort', lent.end);
+            resolve(ok(undefined));
+          },
+        };
+        h.lent = lent;
+        socket.once('close', closedUnder);
+        call.push({ handle, fd: grant.fd, guard: grant.guard.buffer as SharedArrayBuffer } satisfies PgOpenedGrant);
+        if (call.signal.aborted) lent.end();
+        else call.signal.addEventListener('abort', lent.end, { once: true });
+        void (async () => {
+          for await (const input of call.incoming as AsyncIterable<PgLendingInput>) {
+            if (input instanceof Uint8Array) {
+              if (h.lent === lent && !socket.destroyed) socket.write(input);
+            } else if (input.clean === true) {
+              lent.clean = true;
+              lent.status = input.status;
+            }
+          }
+        })();
+      });
     },
     checkCaRoot(pem) {
       try {
@@ -277,6 +341,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
       closed = true;
       for (const h of handles.removeAll()) {
         h.permit.release();
+        h.lent?.end();
         h.client.release(true);
       }
       const all = [...pools.values()];
@@ -284,32 +349,12 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
       await Promise.all(all.map((p) => p.end().catch(() => undefined)));
     },
   };
+  return service;
 }
 
 /** A failed statement as the interface reports it; a server error keeps its fields. */
 function queryError(e: unknown): { tag: 'text'; val: string } | { tag: 'db-error'; val: PgDbError } {
   const dbe = e as Partial<pg.DatabaseError> & { message?: string };
-  if (e instanceof loadPg().DatabaseError || (typeof dbe.code === 'string' && typeof dbe.severity === 'string')) {
-    const extras: Array<[string, string]> = [];
-    const add = (name: string, value: string | undefined): void => {
-      if (value !== undefined) extras.push([name, value]);
-    };
-    add('column', dbe.column);
-    add('constraint', dbe.constraint);
-    add('routine', dbe.routine);
-    add('hint', dbe.hint);
-    add('table', dbe.table);
-    add('datatype', dbe.dataType);
-    add('schema', dbe.schema);
-    add('file', dbe.file);
-    add('line', dbe.line);
-    add('where_', dbe.where);
-    const severity = dbe.severity ?? 'ERROR';
-    const message = dbe.message ?? '';
-    return {
-      tag: 'db-error',
-      val: { asText: `db error: ${severity}: ${message}${dbe.detail === undefined ? '' : `\nDETAIL: ${dbe.detail}`}`, severity, code: dbe.code ?? '', message, detail: dbe.detail, extras },
-    };
-  }
+  if (e instanceof loadPg().DatabaseError || (typeof dbe.code === 'string' && typeof dbe.severity === 'string')) return { tag: 'db-error', val: pgDbError(dbe) };
   return { tag: 'text', val: messageOf(e) };
 }

@@ -65,6 +65,8 @@ export function outboundServicesHandler(services: OutboundServices): (rawArgs: u
         switch (op) {
           case 'open':
             return s.open(owner, componentId, a[0], { caRoot: a[1], signal: call.signal });
+          case 'open-lent':
+            return s.openLent(owner, componentId, a[0], a[1], call);
           case 'check-ca-root':
             return s.checkCaRoot(a[0]);
           case 'query':

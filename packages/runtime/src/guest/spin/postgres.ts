@@ -6,11 +6,14 @@
  * version the component imports.
  */
 import { failure } from '../wasi/result.js';
-import type { PgError, PgRowSet } from '../../services/postgres-service.js';
+import type { BridgeCall } from '../../channel/sync-bridge.js';
+import type { PgError, PgOpenedGrant, PgRowSet } from '../../services/postgres-service.js';
 import type { PgParameterValue } from '../../services/pg-values.js';
 import type { RdbmsParameterValue } from '../../services/mysql-values.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { pgErrorV1, pgErrorV3, pgParamsFromRdbms, pgRowSetV2, pgRowSetV3 } from './rdbms-versions.js';
+import { messageOf } from '../../services/service-outcome.js';
+import { PgLane } from './postgres-lane.js';
 import { DISPOSE } from './resource-dispose.js';
 import type { ServiceClient } from './service-client.js';
 
@@ -19,6 +22,40 @@ export type SpinPostgresVersion = '3' | '4';
 
 type Call = <T>(op: string, args: unknown[]) => Outcome<T, PgError>;
 
+/** An open connection: its handle, and the lane when the main thread lent it to this worker. */
+interface Opened {
+  handle: number;
+  lane: PgLane | undefined;
+}
+
+/**
+ * Opens a connection with one call that also lends it to this worker when the main thread can
+ * (then its statements are written and read from here; otherwise each goes as a call).
+ */
+function openLent(client: ServiceClient, address: string, caRoot: string | undefined): Outcome<Opened, PgError> {
+  let lane: PgLane | undefined;
+  let started: BridgeCall;
+  try {
+    // `onEnd` runs at the end of the request, after `lane` is set.
+    started = client.startLong('pg', 'open-lent', [address, caRoot], () => lane?.end());
+  } catch (e) {
+    return { ok: false, error: { tag: 'other', val: messageOf(e) } };
+  }
+  const first = started.next();
+  if (first?.kind === 'push') {
+    const grant = first.data as PgOpenedGrant;
+    client.opened();
+    if (grant.fd !== undefined && grant.guard !== undefined) lane = new PgLane(started, grant.fd, grant.guard);
+    else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
+    return { ok: true, value: { handle: grant.handle, lane } };
+  }
+  if (first?.kind === 'done') {
+    const outcome = first.value as Outcome<never, PgError>;
+    if (!outcome.ok) return outcome;
+  }
+  return { ok: false, error: { tag: 'other', val: first?.kind === 'error' ? first.error.message : 'the PostgreSQL service did not answer' } };
+}
+
 function connectionClass(call: Call, client: ServiceClient, view: (e: PgError) => unknown, rows: (r: PgRowSet) => unknown, params: (p: never[]) => PgParameterValue[] | string) {
   const unwrap = <T>(o: Outcome<T, PgError>): T => {
     if (!o.ok) throw failure(view(o.error));
@@ -26,25 +63,26 @@ function connectionClass(call: Call, client: ServiceClient, view: (e: PgError) =
   };
   return class Connection {
     readonly #handle: number;
-    constructor(handle: number) {
-      this.#handle = handle;
+    readonly #lane: PgLane | undefined;
+    constructor(opened: Opened) {
+      this.#handle = opened.handle;
+      this.#lane = opened.lane;
     }
     static open(address: string): Connection {
-      const handle = unwrap(call<number>('open', [address]));
-      client.opened();
-      return new Connection(handle);
+      return new Connection(unwrap(openLent(client, address, undefined)));
     }
     query(statement: string, values: never[]): unknown {
       const p = params(values);
       if (typeof p === 'string') throw failure(view({ tag: 'value-conversion-failed', val: p }));
-      return rows(unwrap(call<PgRowSet>('query', [this.#handle, statement, p])));
+      return rows(unwrap(this.#lane !== undefined ? this.#lane.query(statement, p) : call<PgRowSet>('query', [this.#handle, statement, p])));
     }
     execute(statement: string, values: never[]): bigint {
       const p = params(values);
       if (typeof p === 'string') throw failure(view({ tag: 'value-conversion-failed', val: p }));
-      return unwrap(call<bigint>('execute', [this.#handle, statement, p]));
+      return unwrap(this.#lane !== undefined ? this.#lane.execute(statement, p) : call<bigint>('execute', [this.#handle, statement, p]));
     }
     [DISPOSE](): void {
+      this.#lane?.end();
       call('drop', [this.#handle]);
     }
   };
@@ -68,9 +106,8 @@ export function postgresImports(client: ServiceClient, spinPostgres: SpinPostgre
       this.#caRoot = certificate;
     }
     build(): InstanceType<typeof V4> {
-      const opened = call<number>('open', [this.#address, this.#caRoot]);
+      const opened = openLent(client, this.#address, this.#caRoot);
       if (!opened.ok) throw failure(opened.error);
-      client.opened();
       return new V4(opened.value);
     }
   }

@@ -1,0 +1,122 @@
+/**
+ * A PostgreSQL connection lent to this worker (`PostgresService.openLent`): the worker encodes
+ * each statement's extended-query messages and writes them on the socket itself, and reads the
+ * replies from the chunks the main thread forwards over the lending call. One thread wake-up
+ * fewer per statement than a channel call, and nothing for the main thread to parse or convert.
+ * Made by `postgres.ts` when the service grants the connection.
+ */
+import type { BridgeCall } from '../../channel/sync-bridge.js';
+import { laneClosed, laneWrite } from '../../channel/socket-lane.js';
+import { BUILTIN_TYPE_NAMES, encodeParameter, type PgParameterValue } from '../../services/pg-values.js';
+import { PgStatementReader, TYPE_NAMES_STATEMENT, encodeCopyFail, encodeStatement, pgRowSet, rowCountOf, unnamedTypes, type PgError, type PgRowSet, type PgStatementReply } from '../../services/pg-wire.js';
+import { messageOf, type Outcome } from '../../services/service-outcome.js';
+
+/** A statement the socket did not take at once goes to the main thread above this size without trying. */
+const DIRECT_WRITE_MAX = 256 * 1024;
+
+/** Type names learnt from servers, for `other(name)` columns (the main thread's service keeps its own). */
+const typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
+
+/** One lent connection, for as long as the lending call runs. */
+export class PgLane {
+  private readonly call: BridgeCall;
+  private readonly fd: number;
+  private readonly guard: Int32Array;
+  private pending: Buffer = Buffer.alloc(0);
+  private failure: string | undefined;
+  /** A statement was written whose replies have not all been read (the connection must not be pooled). */
+  private inFlight = false;
+  /** The transaction status of the last ReadyForQuery (I idle, T in a transaction, E in a failed one). */
+  private status = 'I';
+  private ended = false;
+
+  constructor(call: BridgeCall, fd: number, guard: SharedArrayBuffer) {
+    this.call = call;
+    this.fd = fd;
+    this.guard = new Int32Array(guard);
+  }
+
+  /** Whether this lending still carries statements. */
+  get usable(): boolean {
+    return !this.ended && this.failure === undefined && !laneClosed(this.guard);
+  }
+
+  /** `query`: the row set, or the interface's error (never thrown). */
+  query(statement: string, params: readonly PgParameterValue[]): Outcome<PgRowSet, PgError> {
+    const reply = this.statement(statement, params, 'bad-parameter');
+    if (!reply.ok) return reply;
+    const unknown = unnamedTypes(reply.fields.map((f) => f.oid), typeNames);
+    if (unknown.length > 0) {
+      const names = this.statement(TYPE_NAMES_STATEMENT, [{ tag: 'str', val: `{${unknown.join(',')}}` }], 'bad-parameter');
+      // The names only label `other(...)` columns; without them the OID stands in.
+      if (names.ok) for (const [oid, name] of names.rows) if (oid !== undefined && oid !== null && typeof name === 'string') typeNames.set(Number(oid), name);
+    }
+    return pgRowSet(reply.fields, reply.rows, (oid) => typeNames.get(oid) ?? String(oid));
+  }
+
+  /** `execute`: the rows affected, or the interface's error (never thrown). */
+  execute(statement: string, params: readonly PgParameterValue[]): Outcome<bigint, PgError> {
+    const reply = this.statement(statement, params, 'value-conversion-failed');
+    return reply.ok ? { ok: true, value: rowCountOf(reply.tag) } : reply;
+  }
+
+  /** Gives the connection back: reusable (after the main thread resets its session) when no statement is in flight. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      if (!this.inFlight && this.failure === undefined) this.call.send({ clean: true, status: this.status });
+    } finally {
+      this.call.cancel();
+    }
+  }
+
+  private statement(statement: string, params: readonly PgParameterValue[], conversionTag: 'bad-parameter' | 'value-conversion-failed'): (PgStatementReply & { ok: true }) | { ok: false; error: PgError } {
+    let values: Array<string | Buffer | null>;
+    try {
+      values = params.map(encodeParameter);
+    } catch (e) {
+      return { ok: false, error: { tag: conversionTag, val: messageOf(e) } };
+    }
+    if (this.ended) return { ok: false, error: { tag: 'connection-failed', val: 'the connection was released' } };
+    if (this.failure !== undefined) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
+    this.inFlight = true;
+    const reader = new PgStatementReader(() => this.write(encodeCopyFail('COPY FROM STDIN is not supported')));
+    try {
+      if (!this.write(encodeStatement(statement, values))) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure ?? 'the connection was closed' } } };
+      let reply = this.pending.length > 0 ? reader.feed(this.pending) : undefined;
+      while (reply === undefined) {
+        const event = this.call.next();
+        if (event?.kind === 'push' && event.data instanceof Uint8Array) {
+          reply = reader.feed(Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength));
+          continue;
+        }
+        // The connection failed, or the lending ended under us (released, the service closing).
+        this.failure = event?.kind === 'push' && isFailure(event.data) ? event.data.failed : 'Connection terminated unexpectedly';
+        return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
+      }
+      this.pending = reader.rest;
+      this.inFlight = false;
+      this.status = reply.status;
+      return reply.ok ? reply : { ok: false, error: reply.error };
+    } catch (e) {
+      this.failure = messageOf(e);
+      return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
+    }
+  }
+
+  /** Writes on the lent socket; what it does not take now, the main thread writes. False when the lending has ended. */
+  private write(bytes: Buffer): boolean {
+    const written = bytes.length > DIRECT_WRITE_MAX ? 0 : laneWrite(this.guard, this.fd, bytes);
+    if (written === undefined) {
+      this.failure ??= 'the connection was closed';
+      return false;
+    }
+    if (written < bytes.length) this.call.send(bytes.subarray(written));
+    return true;
+  }
+}
+
+function isFailure(data: unknown): data is { failed: string } {
+  return typeof data === 'object' && data !== null && typeof (data as { failed?: unknown }).failed === 'string';
+}
