@@ -15,6 +15,11 @@ export interface ServerCall {
   readonly incoming: AsyncIterable<unknown>;
   /** Aborted when the worker cancels the call or its connection closes (the worker stopped). */
   readonly signal: AbortSignal;
+  /**
+   * Aborted when the calling worker's connection closes (it exited, or was terminated), even
+   * after this call has ended: what the worker still holds can be taken back then.
+   */
+  readonly connection: AbortSignal;
 }
 
 /** Runs one method on behalf of a blocked worker; what it returns (or throws) is the call's result. */
@@ -114,6 +119,15 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     const cells = new Int32Array(signal);
     const calls = new Map<number, ActiveCall>();
     let open = true;
+    // Made when a handler first asks for it (most connections never do).
+    let closing: AbortController | undefined;
+    const connectionSignal = (): AbortSignal => {
+      if (closing === undefined) {
+        closing = new AbortController();
+        if (!open) closing.abort();
+      }
+      return closing.signal;
+    };
 
     const post = (message: ToWorker, transfer: readonly TransferListItem[] | undefined): void => {
       port1.postMessage(message, transfer);
@@ -159,6 +173,7 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
       Atomics.add(cells, SIGNAL_COUNTER, 1);
       Atomics.notify(cells, SIGNAL_COUNTER);
       for (const id of [...calls.keys()]) finish(id, true);
+      closing?.abort();
       port1.close();
       connections.delete(shutdown);
     };
@@ -197,6 +212,9 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
           },
           get signal() {
             return running.signal;
+          },
+          get connection() {
+            return connectionSignal();
           },
         };
         const result = await handler(args, call);
