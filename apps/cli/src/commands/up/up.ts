@@ -68,6 +68,10 @@ export class Up extends SpinelCommand {
     const requestTimeoutMs = flags['request-timeout'] === undefined ? undefined : parseDuration(flags['request-timeout']);
     const shutdownTimeoutMs = parseDuration(flags['shutdown-timeout']);
     const source = await resolveAppSource(flags.from, cwd);
+    // The runtime (and the libraries locking shares with it) loads while the app is locked or pulled:
+    // its files are read between the other steps' work instead of after it. Awaited where it is used.
+    const runtimeLoading = import('@spinel/runtime');
+    runtimeLoading.catch(() => undefined);
 
     const ownTemp = flags.temp === undefined;
     const workDir = flags.temp === undefined ? await mkdtemp(join(tmpdir(), 'spinup-')) : resolve(flags.temp);
@@ -107,7 +111,7 @@ export class Up extends SpinelCommand {
         process.stderr.write(`'${source.reference}' is not a file or directory here: treating it as a registry reference.\n`);
       }
       let app = await loadApp();
-      const runtime = await import('@spinel/runtime');
+      const runtime = await runtimeLoading;
       // The runtime config is checked strictly before anything starts.
       const runtimeConfigFile = flags['runtime-config-file'];
       const runtimeConfig = runtimeConfigFile === undefined ? undefined : await runtime.readRuntimeConfig(runtimeConfigFile, { cwd });
