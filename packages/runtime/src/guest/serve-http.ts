@@ -134,7 +134,8 @@ export async function startServing(msg: ServeMessage, runner: InlineRunner): Pro
     await trigger.listen({ listen: msg.listen.address, findFreePort: msg.listen.findFreePort });
   }
   const bound = trigger.server.address();
-  // The listening socket's descriptor, which the other serving workers listen on too.
+  // The listening socket's descriptor: the other serving workers get their own descriptors of it
+  // from this number (trigger/duplicate-listener.ts) while this worker holds it open.
   const fd = (trigger.server as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
   runner.send({ type: 'listening', fd, address: typeof bound === 'object' && bound !== null ? bound.address : '', port: typeof bound === 'object' && bound !== null ? bound.port : 0 });
   return {

@@ -1,14 +1,14 @@
 /**
  * The `serveFromWorkers` mode's supervisor (main thread): worker threads that serve HTTP
  * themselves (guest/serve-http.ts). The first binds the address; the others listen on the same
- * listening socket (its descriptor), so the kernel hands each connection to one of them and the
- * main thread never touches a request. The main thread only starts them, publishes what they
- * report (events, guest output) and drains them at shutdown.
+ * listening socket, each through a descriptor of its own (trigger/duplicate-listener.ts), so the
+ * kernel hands each connection to one of them and the main thread never touches a request. The
+ * main thread only starts them, publishes what they report (events, guest output) and drains them
+ * at shutdown.
  *
- * The workers share one descriptor number: whichever closes its listener closes the socket for
- * all. So a serving worker is never terminated while the others serve (a deadline stops the
- * guest inside its thread instead), and when one dies anyway the whole set is restarted on the
- * same address: the others are stopped first, then the address is bound again.
+ * A serving worker is never terminated while the others serve (a deadline stops the guest inside
+ * its thread instead); when one dies anyway, the whole set is drained and started again on the
+ * same address.
  */
 import type { Worker } from 'node:worker_threads';
 import { ListenError } from '../errors.js';

@@ -15,6 +15,7 @@ import { send } from './respond.js';
 import { dispatchWagi } from './wagi-dispatch.js';
 import { ListenError } from '../errors.js';
 import { notFoundChannel, requestErrorChannel, RUNTIME_CHANNELS, type NotFoundEvent, type RequestErrorEvent } from '../events.js';
+import { duplicateListener } from './duplicate-listener.js';
 import { bindServer, DEFAULT_LISTEN, parseListenAddress } from './listen-address.js';
 import { formatSocketAddress, guestHeaders, type RequestContext } from './request-metadata.js';
 import { Router, WELL_KNOWN_PREFIX } from './router.js';
@@ -64,7 +65,11 @@ export interface ListenOptions {
   listen?: string;
   /** On EADDRINUSE try the next ports. @default false */
   findFreePort?: boolean;
-  /** Listen on this listening socket's descriptor instead of an address (a serving worker joining the others, guest/serve-http.ts). */
+  /**
+   * Listen on the listening socket that has this descriptor in this process instead of an address
+   * (a serving worker joining the others, guest/serve-http.ts). The server listens on a descriptor
+   * of its own for that socket (trigger/duplicate-listener.ts), so closing it never closes `fd`.
+   */
   fd?: number;
 }
 
@@ -397,11 +402,16 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
 }
 
 /** Listens on an already listening socket's descriptor (another thread bound it). */
-function listenOnDescriptor(server: http.Server | https.Server, fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(new ListenError('RUNTIME_HTTP_LISTEN_FAILED', `Cannot listen on the shared socket (descriptor ${fd}): ${err.message}.`, { cause: err }));
+async function listenOnDescriptor(server: http.Server | https.Server, fd: number): Promise<void> {
+  // Its own descriptor of the socket, never the shared number (see duplicate-listener.ts).
+  const handle = await duplicateListener(fd);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => {
+      handle.close();
+      reject(new ListenError('RUNTIME_HTTP_LISTEN_FAILED', `Cannot listen on the shared socket (descriptor ${fd}): ${err.message}.`, { cause: err }));
+    };
     server.once('error', onError);
-    server.listen({ fd }, () => {
+    server.listen(handle, () => {
       server.off('error', onError);
       resolve();
     });

@@ -1,0 +1,80 @@
+import { createServer, connect, type Server } from 'node:net';
+import { openSync, closeSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ListenError } from '../errors.js';
+import { duplicateListener } from './duplicate-listener.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+});
+
+function listening(server: Server, target: unknown): Promise<void> {
+  servers.push(server);
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(target as number, () => resolve());
+  });
+}
+
+/** Which server answers one connection: the byte it writes. */
+function answerOf(port: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (chunk) => (got += chunk.toString()));
+    socket.on('end', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
+const closeServer = (server: Server): Promise<void> => new Promise<void>((resolve) => server.close(() => resolve()));
+
+describe('duplicateListener', () => {
+  it('gives a handle of the same socket under a new descriptor, which outlives the original', async () => {
+    const first = createServer((s) => s.end('1'));
+    await new Promise<void>((resolve) => first.listen(0, '127.0.0.1', () => resolve()));
+    servers.push(first);
+    const port = (first.address() as { port: number }).port;
+    const fd = (first as unknown as { _handle: { fd: number } })._handle.fd;
+
+    const handle = await duplicateListener(fd);
+    expect(handle.fd).toBeGreaterThan(2);
+    expect(handle.fd).not.toBe(fd);
+    const second = createServer((s) => s.end('2'));
+    await listening(second, handle);
+
+    const answers = new Set<string>();
+    for (let i = 0; i < 40 && answers.size < 2; i++) answers.add(await answerOf(port));
+    expect(answers).toEqual(new Set(['1', '2']));
+
+    // Closing the first listener closes only its descriptor: the socket stays open for the second,
+    // and a file opened now (which may reuse the first's number) is left alone when the second closes.
+    await closeServer(first);
+    const file = openSync(import.meta.filename, 'r');
+    try {
+      for (let i = 0; i < 5; i++) expect(await answerOf(port)).toBe('2');
+      await closeServer(second);
+      expect(() => closeSync(openSync(`/proc/self/fd/${file}`, 'r'))).not.toThrow();
+    } finally {
+      closeSync(file);
+    }
+    await expect(answerOf(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('fails with a coded error when the descriptor is not a listening socket', async () => {
+    const file = openSync(import.meta.filename, 'r');
+    try {
+      const err = await duplicateListener(file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ListenError);
+      expect(err).toMatchObject({ code: 'RUNTIME_HTTP_LISTEN_FAILED' });
+      expect((err as Error).message).toContain(`descriptor ${file}`);
+      expect((err as Error).message).toContain('Unsupported fd type');
+    } finally {
+      closeSync(file);
+    }
+  });
+});
