@@ -6,39 +6,22 @@
  * Made by `postgres.ts` when the service grants the connection.
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
-import { laneClosed, laneWrite } from '../../channel/socket-lane.js';
 import { BUILTIN_TYPE_NAMES, encodeParameter, type PgParameterValue } from '../../services/pg-values.js';
 import { PgStatementReader, TYPE_NAMES_STATEMENT, encodeCopyFail, encodeStatement, pgRowSet, rowCountOf, unnamedTypes, type PgError, type PgRowSet, type PgStatementReply } from '../../services/pg-wire.js';
 import { messageOf, type Outcome } from '../../services/service-outcome.js';
-
-/** A statement the socket did not take at once goes to the main thread above this size without trying. */
-const DIRECT_WRITE_MAX = 256 * 1024;
+import { LentSocket } from './lent-socket.js';
 
 /** Type names learnt from servers, for `other(name)` columns (the main thread's service keeps its own). */
 const typeNames = new Map<number, string>(BUILTIN_TYPE_NAMES);
 
 /** One lent connection, for as long as the lending call runs. */
-export class PgLane {
-  private readonly call: BridgeCall;
-  private readonly fd: number;
-  private readonly guard: Int32Array;
+export class PgLane extends LentSocket {
   private pending: Buffer = Buffer.alloc(0);
-  private failure: string | undefined;
-  /** A statement was written whose replies have not all been read (the connection must not be pooled). */
-  private inFlight = false;
   /** The transaction status of the last ReadyForQuery (I idle, T in a transaction, E in a failed one). */
   private status = 'I';
-  private ended = false;
 
   constructor(call: BridgeCall, fd: number, guard: SharedArrayBuffer) {
-    this.call = call;
-    this.fd = fd;
-    this.guard = new Int32Array(guard);
-  }
-
-  /** Whether this lending still carries statements. */
-  get usable(): boolean {
-    return !this.ended && this.failure === undefined && !laneClosed(this.guard);
+    super(call, fd, guard, 'the connection was closed');
   }
 
   /** `query`: the row set, or the interface's error (never thrown). */
@@ -60,15 +43,9 @@ export class PgLane {
     return reply.ok ? { ok: true, value: rowCountOf(reply.tag) } : reply;
   }
 
-  /** Gives the connection back: reusable (after the main thread resets its session) when no statement is in flight. */
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    try {
-      if (!this.inFlight && this.failure === undefined) this.call.send({ clean: true, status: this.status });
-    } finally {
-      this.call.cancel();
-    }
+  /** Reusable (after the main thread resets its session) when no statement is in flight. */
+  protected releaseClean(): object | undefined {
+    return { clean: true, status: this.status };
   }
 
   private statement(statement: string, params: readonly PgParameterValue[], conversionTag: 'bad-parameter' | 'value-conversion-failed'): (PgStatementReply & { ok: true }) | { ok: false; error: PgError } {
@@ -86,14 +63,9 @@ export class PgLane {
       if (!this.write(encodeStatement(statement, values))) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure ?? 'the connection was closed' } } };
       let reply = this.pending.length > 0 ? reader.feed(this.pending) : undefined;
       while (reply === undefined) {
-        const event = this.call.next();
-        if (event?.kind === 'push' && event.data instanceof Uint8Array) {
-          reply = reader.feed(Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength));
-          continue;
-        }
-        // The connection failed, or the lending ended under us (released, the service closing).
-        this.failure = event?.kind === 'push' && isFailure(event.data) ? event.data.failed : 'Connection terminated unexpectedly';
-        return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
+        const chunk = this.nextChunk('Connection terminated unexpectedly');
+        if (chunk === undefined) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure ?? 'Connection terminated unexpectedly' } } };
+        reply = reader.feed(chunk);
       }
       this.pending = reader.rest;
       this.inFlight = false;
@@ -104,19 +76,4 @@ export class PgLane {
       return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
     }
   }
-
-  /** Writes on the lent socket; what it does not take now, the main thread writes. False when the lending has ended. */
-  private write(bytes: Buffer): boolean {
-    const written = bytes.length > DIRECT_WRITE_MAX ? 0 : laneWrite(this.guard, this.fd, bytes);
-    if (written === undefined) {
-      this.failure ??= 'the connection was closed';
-      return false;
-    }
-    if (written < bytes.length) this.call.send(bytes.subarray(written));
-    return true;
-  }
-}
-
-function isFailure(data: unknown): data is { failed: string } {
-  return typeof data === 'object' && data !== null && typeof (data as { failed?: unknown }).failed === 'string';
 }
