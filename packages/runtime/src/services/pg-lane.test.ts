@@ -4,14 +4,13 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { startPostgres, type PostgresServer } from '@spinel/test-utils';
-import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
+import type { BridgeServer } from '../channel/bridge-server.js';
 import { laneWrite } from '../channel/socket-lane.js';
-import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
+import { runLaneWorker, serveOnChannel, type Cleanups } from '../../test/test-lane-harness.js';
 import type { PgLaneStep } from '../../test/test-pg-lane-worker.js';
 import { LendableSocket } from './lendable-socket.js';
 import type { PgParameterValue } from './pg-values.js';
 import { createPostgresService, type PostgresService } from './postgres-service.js';
-import { OUTBOUND_SERVICES_METHOD, outboundServicesHandler, type OutboundServices, type ServiceCallArgs } from './services-bridge.js';
 
 let server: PostgresServer;
 let admin: pg.Client;
@@ -26,35 +25,19 @@ afterAll(async () => {
 });
 
 const te = new TextEncoder();
-const cleanups: Array<() => unknown> = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 /** A PostgreSQL service served on a channel; `ops` records every operation that reached the main thread. */
-function servePg(onStep: (what: unknown) => unknown = () => null): { service: PostgresService; bridge: BridgeServer; ops: string[] } {
+function servePg(onStep?: (what: unknown) => unknown): { service: PostgresService; bridge: BridgeServer; ops: string[] } {
   const service = createPostgresService({ allowedHosts: new Map([['c', AllowedHosts.parse([`postgres://127.0.0.1:${server.port}`])]]) });
-  const none = { releaseOwner: () => undefined };
-  const serve = outboundServicesHandler({ redis: none, pg: service, mysql: none, mqtt: none } as unknown as OutboundServices);
-  const ops: string[] = [];
-  const bridge = createBridgeServer({
-    [OUTBOUND_SERVICES_METHOD]: (args, call) => {
-      ops.push((args as ServiceCallArgs).op);
-      return serve(args, call);
-    },
-    'test.step': onStep,
-  });
-  cleanups.push(() => service.close(), () => bridge.close());
-  return { service, bridge, ops };
+  return { service, ...serveOnChannel('pg', service, cleanups, onStep) };
 }
 
 function runWorker(bridge: BridgeServer, steps: PgLaneStep[], endRequest = false): { worker: Worker; outcomes: Promise<unknown[]> } {
-  const endpoint = bridge.connect();
-  const worker = startTsWorker('./test-pg-lane-worker.ts', { endpoint, address: server.url, steps, endRequest }, [endpoint.port]);
-  cleanups.push(() => worker.terminate());
-  const outcomes = firstMessage<unknown[]>(worker);
-  outcomes.catch(() => undefined); // a test that stops the worker never awaits it
-  return { worker, outcomes };
+  return runLaneWorker('./test-pg-lane-worker.ts', bridge, { address: server.url, steps, endRequest }, cleanups);
 }
 
 async function until(what: string, done: () => boolean | Promise<boolean>): Promise<void> {

@@ -5,13 +5,12 @@ import type { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { startRedis, type RedisServer } from '@spinel/test-utils';
-import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.js';
+import type { BridgeServer } from '../channel/bridge-server.js';
 import { closeLane, createLaneGuard, laneClosed, laneWrite } from '../channel/socket-lane.js';
-import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
+import { runLaneWorker, serveOnChannel, type Cleanups } from '../../test/test-lane-harness.js';
 import type { LaneStep } from '../../test/test-redis-lane-worker.js';
 import { createRedisService, type RedisService } from './redis-service.js';
 import { RespConnection } from './resp-connection.js';
-import { OUTBOUND_SERVICES_METHOD, outboundServicesHandler, type OutboundServices, type ServiceCallArgs } from './services-bridge.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -22,35 +21,19 @@ afterAll(async () => {
 });
 
 const te = new TextEncoder();
-const cleanups: Array<() => unknown> = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 /** A Redis service served on a channel; `ops` records every operation that reached the main thread. */
-function serveRedis(onStep: (what: unknown) => unknown = () => null): { service: RedisService; bridge: BridgeServer; ops: string[] } {
+function serveRedis(onStep?: (what: unknown) => unknown): { service: RedisService; bridge: BridgeServer; ops: string[] } {
   const service = createRedisService({ allowedHosts: new Map([['c', AllowedHosts.parse([`redis://127.0.0.1:${redis.port}`])]]) });
-  const none = { releaseOwner: () => undefined };
-  const serve = outboundServicesHandler({ redis: service, pg: none, mysql: none, mqtt: none } as unknown as OutboundServices);
-  const ops: string[] = [];
-  const bridge = createBridgeServer({
-    [OUTBOUND_SERVICES_METHOD]: (args, call) => {
-      ops.push((args as ServiceCallArgs).op);
-      return serve(args, call);
-    },
-    'test.step': onStep,
-  });
-  cleanups.push(() => service.close(), () => bridge.close());
-  return { service, bridge, ops };
+  return { service, ...serveOnChannel('redis', service, cleanups, onStep) };
 }
 
 function runWorker(bridge: BridgeServer, steps: LaneStep[], endRequest = false): { worker: Worker; outcomes: Promise<unknown[]> } {
-  const endpoint = bridge.connect();
-  const worker = startTsWorker('./test-redis-lane-worker.ts', { endpoint, address: redis.url, steps, endRequest }, [endpoint.port]);
-  cleanups.push(() => worker.terminate());
-  const outcomes = firstMessage<unknown[]>(worker);
-  outcomes.catch(() => undefined); // a test that stops the worker never awaits it
-  return { worker, outcomes };
+  return runLaneWorker('./test-redis-lane-worker.ts', bridge, { address: redis.url, steps, endRequest }, cleanups);
 }
 
 describe('Redis connections lent to a worker', () => {
