@@ -6,6 +6,10 @@
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
 import { laneClosed, laneWrite } from '../../channel/socket-lane.js';
+import { messageOf, type Outcome } from '../../services/service-outcome.js';
+import type { PgOpenedGrant } from '../../services/postgres-service.js';
+import type { RedisOpenedGrant } from '../../services/redis-service.js';
+import type { ServiceClient } from './service-client.js';
 
 /** Bytes the socket did not take at once go to the main thread above this size without trying. */
 const DIRECT_WRITE_MAX = 256 * 1024;
@@ -72,6 +76,47 @@ export abstract class LentSocket {
     this.failure = event?.kind === 'push' && isFailure(event.data) ? event.data.failed : lostMessage;
     return undefined;
   }
+}
+
+/** An open connection: its handle, and its lane when the main thread lent it to this worker. */
+export interface LentOpened<L> {
+  handle: number;
+  lane: L | undefined;
+}
+
+/**
+ * Opens a connection of `service` with one call that also lends it to this worker when the main
+ * thread can (then `lend` makes the lane its requests go through; otherwise each goes as a call).
+ * The lane is ended with the request. An open the service refuses is its error outcome.
+ */
+export function openLent<L extends LentSocket, E>(
+  client: ServiceClient,
+  service: 'redis' | 'pg',
+  args: unknown[],
+  lend: (call: BridgeCall, fd: number, guard: SharedArrayBuffer) => L,
+): Outcome<LentOpened<L>, E | { tag: 'other'; val: string }> {
+  let lane: L | undefined;
+  let started: BridgeCall;
+  try {
+    // `onEnd` runs at the end of the request, after `lane` is set.
+    started = client.startLong(service, 'open-lent', args, () => lane?.end());
+  } catch (e) {
+    return { ok: false, error: { tag: 'other', val: messageOf(e) } };
+  }
+  const first = started.next();
+  if (first?.kind === 'push') {
+    const grant = first.data as PgOpenedGrant | RedisOpenedGrant;
+    client.opened();
+    if (grant.fd !== undefined && grant.guard !== undefined) lane = lend(started, grant.fd, grant.guard);
+    else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
+    return { ok: true, value: { handle: grant.handle, lane } };
+  }
+  if (first?.kind === 'done') {
+    const outcome = first.value as Outcome<never, E>;
+    if (!outcome.ok) return outcome;
+  }
+  const name = service === 'pg' ? 'PostgreSQL' : 'Redis';
+  return { ok: false, error: { tag: 'other', val: first?.kind === 'error' ? first.error.message : `the ${name} service did not answer` } };
 }
 
 function isFailure(data: unknown): data is { failed: string } {

@@ -6,14 +6,13 @@
  * version the component imports.
  */
 import { failure } from '../wasi/result.js';
-import type { BridgeCall } from '../../channel/sync-bridge.js';
-import type { PgError, PgOpenedGrant, PgRowSet } from '../../services/postgres-service.js';
+import type { PgError, PgRowSet } from '../../services/postgres-service.js';
 import type { PgParameterValue } from '../../services/pg-values.js';
 import type { RdbmsParameterValue } from '../../services/mysql-values.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { pgErrorV1, pgErrorV3, pgParamsFromRdbms, pgRowSetV2, pgRowSetV3 } from './rdbms-versions.js';
-import { messageOf } from '../../services/service-outcome.js';
 import { PgLane } from './postgres-lane.js';
+import { openLent, type LentOpened } from './lent-socket.js';
 import { DISPOSE } from './resource-dispose.js';
 import type { ServiceClient } from './service-client.js';
 
@@ -22,38 +21,9 @@ export type SpinPostgresVersion = '3' | '4';
 
 type Call = <T>(op: string, args: unknown[]) => Outcome<T, PgError>;
 
-/** An open connection: its handle, and the lane when the main thread lent it to this worker. */
-interface Opened {
-  handle: number;
-  lane: PgLane | undefined;
-}
-
-/**
- * Opens a connection with one call that also lends it to this worker when the main thread can
- * (then its statements are written and read from here; otherwise each goes as a call).
- */
-function openLent(client: ServiceClient, address: string, caRoot: string | undefined): Outcome<Opened, PgError> {
-  let lane: PgLane | undefined;
-  let started: BridgeCall;
-  try {
-    // `onEnd` runs at the end of the request, after `lane` is set.
-    started = client.startLong('pg', 'open-lent', [address, caRoot], () => lane?.end());
-  } catch (e) {
-    return { ok: false, error: { tag: 'other', val: messageOf(e) } };
-  }
-  const first = started.next();
-  if (first?.kind === 'push') {
-    const grant = first.data as PgOpenedGrant;
-    client.opened();
-    if (grant.fd !== undefined && grant.guard !== undefined) lane = new PgLane(started, grant.fd, grant.guard);
-    else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
-    return { ok: true, value: { handle: grant.handle, lane } };
-  }
-  if (first?.kind === 'done') {
-    const outcome = first.value as Outcome<never, PgError>;
-    if (!outcome.ok) return outcome;
-  }
-  return { ok: false, error: { tag: 'other', val: first?.kind === 'error' ? first.error.message : 'the PostgreSQL service did not answer' } };
+/** A connection opened, and lent to this worker when the main thread can. */
+function openPg(client: ServiceClient, address: string, caRoot: string | undefined): Outcome<LentOpened<PgLane>, PgError> {
+  return openLent<PgLane, PgError>(client, 'pg', [address, caRoot], (call, fd, guard) => new PgLane(call, fd, guard));
 }
 
 function connectionClass(call: Call, client: ServiceClient, view: (e: PgError) => unknown, rows: (r: PgRowSet) => unknown, params: (p: never[]) => PgParameterValue[] | string) {
@@ -64,12 +34,12 @@ function connectionClass(call: Call, client: ServiceClient, view: (e: PgError) =
   return class Connection {
     readonly #handle: number;
     readonly #lane: PgLane | undefined;
-    constructor(opened: Opened) {
+    constructor(opened: LentOpened<PgLane>) {
       this.#handle = opened.handle;
       this.#lane = opened.lane;
     }
     static open(address: string): Connection {
-      return new Connection(unwrap(openLent(client, address, undefined)));
+      return new Connection(unwrap(openPg(client, address, undefined)));
     }
     query(statement: string, values: never[]): unknown {
       const p = params(values);
@@ -106,7 +76,7 @@ export function postgresImports(client: ServiceClient, spinPostgres: SpinPostgre
       this.#caRoot = certificate;
     }
     build(): InstanceType<typeof V4> {
-      const opened = openLent(client, this.#address, this.#caRoot);
+      const opened = openPg(client, this.#address, this.#caRoot);
       if (!opened.ok) throw failure(opened.error);
       return new V4(opened.value);
     }

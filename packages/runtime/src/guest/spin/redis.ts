@@ -8,10 +8,8 @@ import { failure } from '../wasi/result.js';
 import type { RedisCommandOp, RedisError, RedisParameter, RedisResult } from '../../services/redis-commands.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { DISPOSE } from './resource-dispose.js';
-import type { BridgeCall } from '../../channel/sync-bridge.js';
-import type { RedisOpenedGrant } from '../../services/redis-service.js';
-import { messageOf } from '../../services/service-outcome.js';
 import { RedisLane } from './redis-lane.js';
+import { openLent, type LentOpened } from './lent-socket.js';
 import type { ServiceClient } from './service-client.js';
 
 function unwrap<T>(outcome: Outcome<T, RedisError>): T {
@@ -22,40 +20,15 @@ function unwrap<T>(outcome: Outcome<T, RedisError>): T {
 /** The import objects for a component's Redis interfaces. */
 export function redisImports(client: ServiceClient): Record<string, Record<string, unknown>> {
   const call = <T>(op: string, args: unknown[]): Outcome<T, RedisError> => client.call<T, RedisError>('redis', op, args);
-  /**
-   * Opens a connection with one call that also lends it to this worker when the main thread can
-   * (then its commands are written from here; otherwise each operation goes as a call).
-   */
-  const openLent = (address: string): { handle: number; lane: RedisLane | undefined } => {
-    let lane: RedisLane | undefined;
-    let started: BridgeCall;
-    try {
-      // `onEnd` runs at the end of the request, after `lane` is set.
-      started = client.startLong('redis', 'open-lent', [address], () => lane?.end());
-    } catch (e) {
-      throw failure({ tag: 'other', val: messageOf(e) } satisfies RedisError);
-    }
-    const first = started.next();
-    if (first?.kind === 'push') {
-      const grant = first.data as RedisOpenedGrant;
-      client.opened();
-      if (grant.fd !== undefined && grant.guard !== undefined) lane = new RedisLane(started, grant.fd, grant.guard);
-      else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
-      return { handle: grant.handle, lane };
-    }
-    if (first?.kind === 'done') unwrap(first.value as Outcome<never, RedisError>);
-    throw failure({ tag: 'other', val: first?.kind === 'error' ? first.error.message : 'the Redis service did not answer' } satisfies RedisError);
-  };
-
   class Connection {
     readonly #handle: number;
     readonly #lane: RedisLane | undefined;
-    private constructor(opened: { handle: number; lane: RedisLane | undefined }) {
+    private constructor(opened: LentOpened<RedisLane>) {
       this.#handle = opened.handle;
       this.#lane = opened.lane;
     }
     static open(address: string): Connection {
-      return new Connection(openLent(address));
+      return new Connection(unwrap(openLent<RedisLane, RedisError>(client, 'redis', [address], (c, fd, guard) => new RedisLane(c, fd, guard))));
     }
     #run<T>(op: RedisCommandOp, args: unknown[]): T {
       const lane = this.#lane;
