@@ -1,6 +1,6 @@
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { closeLane, createLaneGuard } from '../channel/socket-lane.js';
+import { LendableSocket } from './lendable-socket.js';
 import { RespConnectionError, RespServerError, encodeCommand, parseReply, type RespArg, type RespReply } from './resp-wire.js';
 
 export { RespConnectionError, RespServerError, type RespReply } from './resp-wire.js';
@@ -30,26 +30,13 @@ export interface RespLending {
   readonly guard: Int32Array;
 }
 
-/**
- * A TCP socket whose descriptor is never closed while a worker may be writing on it: `_destroy`
- * (every way a socket closes, errors included) first ends the lending.
- */
-class LendableSocket extends Socket {
-  guard: Int32Array | undefined;
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.guard !== undefined) closeLane(this.guard);
-    super._destroy(error, callback);
-  }
-}
-
 /** One connection to a Redis server: commands in order, replies in order (pipelined). */
 export class RespConnection {
   private readonly socket: Socket;
   private readonly pending: Pending[] = [];
   private buffer: Buffer = Buffer.alloc(0);
   private failure: Error | undefined;
-  /** Where bytes read go while the connection is lent to a worker (instead of this parser). */
-  private lentTo: ((bytes: Uint8Array) => void) | undefined;
+  /** Told once when the connection fails while it is lent to a worker. */
   private lentFailed: ((error: Error) => void) | undefined;
 
   private constructor(socket: Socket) {
@@ -107,7 +94,7 @@ export class RespConnection {
    */
   command(args: readonly RespArg[]): Promise<RespReply> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.lentTo !== undefined) return Promise.reject(new RespConnectionError('the connection is lent to a worker'));
+    if (this.lent) return Promise.reject(new RespConnectionError('the connection is lent to a worker'));
     return new Promise<RespReply>((resolve, reject) => {
       this.pending.push({ resolve, reject });
       this.socket.write(encodeCommand(args));
@@ -122,13 +109,10 @@ export class RespConnection {
    */
   lend(onBytes: (bytes: Uint8Array) => void, onFailure: (error: Error) => void): RespLending | undefined {
     const socket = this.socket;
-    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    if (!(socket instanceof LendableSocket) || typeof fd !== 'number' || fd < 0 || this.failure !== undefined || this.lentTo !== undefined || this.pending.length > 0 || this.buffer.length > 0 || socket.writableLength > 0) return undefined;
-    const guard = createLaneGuard();
-    socket.guard = guard;
-    this.lentTo = onBytes;
-    this.lentFailed = onFailure;
-    return { fd, guard };
+    if (!(socket instanceof LendableSocket) || this.failure !== undefined || this.pending.length > 0 || this.buffer.length > 0) return undefined;
+    const lending = socket.lend(onBytes);
+    if (lending !== undefined) this.lentFailed = onFailure;
+    return lending;
   }
 
   /**
@@ -137,18 +121,20 @@ export class RespConnection {
    * a reply still on its way would be taken for the next command's.
    */
   reclaim(clean: boolean): void {
-    const socket = this.socket;
-    if (this.lentTo === undefined || !(socket instanceof LendableSocket)) return;
-    if (socket.guard !== undefined) closeLane(socket.guard);
-    socket.guard = undefined;
-    this.lentTo = undefined;
+    if (!this.lent) return;
+    (this.socket as LendableSocket).reclaim();
     this.lentFailed = undefined;
     if (!clean) this.close();
   }
 
+  /** Whether the connection is lent to a worker now (what is read goes to the worker, unparsed). */
+  private get lent(): boolean {
+    return this.socket instanceof LendableSocket && this.socket.lent;
+  }
+
   /** Writes bytes a worker could not write itself (a command larger than the socket took at once). */
   writeLent(bytes: Uint8Array): void {
-    if (this.lentTo !== undefined && this.failure === undefined) this.socket.write(bytes);
+    if (this.lent && this.failure === undefined) this.socket.write(bytes);
   }
 
   close(): void {
@@ -164,11 +150,8 @@ export class RespConnection {
     for (const p of this.pending.splice(0)) p.reject(this.failure);
   }
 
+  // While the connection is lent, the socket hands what it reads to the worker, not to here.
   private onData(chunk: Buffer): void {
-    if (this.lentTo !== undefined) {
-      this.lentTo(new Uint8Array(chunk));
-      return;
-    }
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     for (;;) {
       const parsed = parseReply(this.buffer, 0);
