@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { sha256Digest } from '@spinel/cache';
 import { parseLockedApp, type LockedApp, type LockedComponent, type LockedComponentSource } from '@spinel/manifest';
 import pLimit from 'p-limit';
-import { parseDigest } from '../digest.js';
+import { digestWithAlgorithmOf, parseDigest } from '../digest.js';
 import { AppInvalidError, ArtifactBlobCorruptError, ArtifactBlobMissingError, ArtifactUnsupportedError, UnsafePathError } from '../errors.js';
 import { MediaType, OCI_ORIGIN_PREFIX } from '../media-types.js';
 import type { ImageManifest } from '../types.js';
@@ -263,17 +263,17 @@ async function materialiseFiles(resolver: BlobResolver, store: AppBlobStore, com
  * kernel (a reflink where the file system has them) and the copy hashed.
  */
 async function copyVerified(found: { path: string; size: number }, target: string, digest: string, store: AppBlobStore, what: string): Promise<void> {
-  const { algorithm } = parseDigest(digest);
   let actual: string;
   if (found.size <= IN_MEMORY_COPY_MAX) {
     const bytes = await readFile(found.path);
-    actual = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+    actual = digestWithAlgorithmOf(digest, bytes);
     if (actual === digest) {
       await writeFile(target, bytes);
       return;
     }
   } else {
     await copyFile(found.path, target, constants.COPYFILE_FICLONE);
+    const { algorithm } = parseDigest(digest);
     const hash = createHash(algorithm);
     for await (const chunk of createReadStream(target, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
     actual = `${algorithm}:${hash.digest('hex')}`;
