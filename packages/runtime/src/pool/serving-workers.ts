@@ -7,8 +7,9 @@
  * at shutdown.
  *
  * A serving worker is never terminated while the others serve (a deadline stops the guest inside
- * its thread instead); when one dies anyway, the whole set is drained and started again on the
- * same address.
+ * its thread instead). When one dies anyway, only its connections go with it: a new worker takes
+ * its slot and listens through a descriptor duplicated from a surviving worker's, while the others
+ * go on serving theirs. Only when no worker is left listening is the address bound again.
  */
 import type { Worker } from 'node:worker_threads';
 import { ListenError } from '../errors.js';
@@ -33,6 +34,10 @@ type ListenTarget = ServeMessage['listen'];
 
 interface Serving {
   worker: Worker;
+  /** Its index in the in-flight counts. */
+  slot: number;
+  /** Its own descriptor of the listening socket, once it listens (-1 before). */
+  fd: number;
   drained: (() => void) | undefined;
 }
 
@@ -47,7 +52,8 @@ export class ServingWorkers implements WorkerServing {
   private readonly inFlightCounts: Int32Array;
   private workers: Serving[] = [];
   private closing = false;
-  private restarting: Promise<void> | undefined;
+  /** Replacements of lost workers, one after another (two lost at once must not pick one donor each from a dying set). */
+  private replacing: Promise<void> = Promise.resolve();
   address = '';
   port = 0;
 
@@ -80,7 +86,7 @@ export class ServingWorkers implements WorkerServing {
 
   private spawn(slot: number, listen: ListenTarget): Promise<ListenResult> {
     const worker = this.host.startServingThread();
-    const serving: Serving = { worker, drained: undefined };
+    const serving: Serving = { worker, slot, fd: -1, drained: undefined };
     this.workers.push(serving);
     return new Promise<ListenResult>((resolve, reject) => {
       let listening = false;
@@ -88,6 +94,7 @@ export class ServingWorkers implements WorkerServing {
         if ('logs' in msg && msg.logs !== undefined) this.host.appendLogs(msg.logs);
         if (msg.type === 'listening') {
           listening = true;
+          serving.fd = msg.fd;
           resolve(msg);
         } else if (msg.type === 'serve-failed') {
           reject(new ListenError(msg.code as ConstructorParameters<typeof ListenError>[0], msg.message));
@@ -102,11 +109,13 @@ export class ServingWorkers implements WorkerServing {
           reject(new ListenError('RUNTIME_HTTP_LISTEN_FAILED', `A serving worker stopped before it listened${err instanceof Error ? `: ${err.message}` : ''}.`, { cause: err }));
           return;
         }
+        // Its requests went with it.
+        Atomics.store(this.inFlightCounts, slot, 0);
         if (this.closing) return;
         if (guestErrorChannel.hasSubscribers) {
-          guestErrorChannel.publish({ app: this.host.app, componentId: '', code: 'RUNTIME_WORKER_FAILED', message: `A serving worker stopped${err instanceof Error ? `: ${err.message}` : ''}; the serving workers are restarted.` } satisfies GuestErrorEvent);
+          guestErrorChannel.publish({ app: this.host.app, componentId: '', code: 'RUNTIME_WORKER_FAILED', message: `A serving worker stopped${err instanceof Error ? `: ${err.message}` : ''}; a new one takes its place.` } satisfies GuestErrorEvent);
         }
-        this.restarting ??= this.restart().finally(() => (this.restarting = undefined));
+        this.replacing = this.replacing.then(() => this.replace(slot)).catch((e: unknown) => this.report(e));
       };
       worker.on('error', lost);
       worker.on('exit', () => lost(undefined));
@@ -115,16 +124,39 @@ export class ServingWorkers implements WorkerServing {
     });
   }
 
-  /** The socket went with the worker that died: stop the others, then bind the same address again. */
-  private async restart(): Promise<void> {
+  /**
+   * A new worker for `slot`, listening through a descriptor of its own duplicated from a surviving
+   * worker's (the others keep serving meanwhile). A donor that dies while it is copied fails the
+   * new worker's listen: the next survivor is tried. With none left, the address is bound again.
+   */
+  private async replace(slot: number): Promise<void> {
+    for (;;) {
+      if (this.closing) return;
+      const donor = this.workers.find((w) => w.fd >= 0);
+      if (donor === undefined) return this.rebind();
+      try {
+        await this.spawn(slot, { fd: donor.fd });
+        return;
+      } catch (err) {
+        if (this.workers.includes(donor)) return this.report(err);
+      }
+    }
+  }
+
+  /** No worker listens any more, so the socket is gone: stop what is left and bind the same address again. */
+  private async rebind(): Promise<void> {
     await this.stopAll(0);
     if (this.closing) return;
-    Atomics.store(this.inFlightCounts, 0, 0);
+    this.inFlightCounts.fill(0);
     try {
       await this.start({ address: formatSocketAddress(this.address, this.port), findFreePort: false });
     } catch (err) {
-      if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ app: this.host.app, componentId: '', error: err } satisfies RequestErrorEvent);
+      this.report(err);
     }
+  }
+
+  private report(err: unknown): void {
+    if (requestErrorChannel.hasSubscribers) requestErrorChannel.publish({ app: this.host.app, componentId: '', error: err } satisfies RequestErrorEvent);
   }
 
   private publish(event: ForwardedEvent): void {
@@ -163,7 +195,7 @@ export class ServingWorkers implements WorkerServing {
 
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
-    await this.restarting;
+    await this.replacing;
     await this.stopAll(timeoutMs);
   }
 }

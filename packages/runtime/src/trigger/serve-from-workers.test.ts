@@ -200,21 +200,30 @@ describe('serveFromWorkers', () => {
 });
 
 describe('serveFromWorkers, a serving worker lost', () => {
-  it('restarts the serving workers on the same address, and they serve again', async () => {
+  /** The serving threads of an app, in the order they started (slot order). */
+  const threadsOf = (served: RunningApp): Set<Worker> => (served.executor as unknown as { servingThreads: Set<Worker> }).servingThreads;
+
+  /** Waits until the app answers `/counter` again. */
+  async function servesAgain(served: RunningApp): Promise<void> {
+    let status = 0;
+    for (let i = 0; i < 300 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = await fetch(`${served.baseUrl}/counter`).then((r) => r.status, () => 0);
+    }
+    expect(status).toBe(200);
+    expect(await (await fetch(`${served.baseUrl}/counter`)).text()).toBe('1');
+  }
+
+  it('replaces a lost worker with a new one on the same socket, and it serves', async () => {
     const served = await runApp({ app: testApp([{ id: 'counter', path: await watComponent('counter') }]), cache, listen: '127.0.0.1:0', workers: 2, serveFromWorkers: true });
     try {
       expect((await fetch(`${served.baseUrl}/counter`)).status).toBe(200);
-      // A crash stands for any death of the thread (a deadline never terminates one).
-      const threads = (served.executor as unknown as { servingThreads: Set<Worker> }).servingThreads;
+      // A crash stands for any death of the thread (a deadline never terminates one). The first
+      // worker is the one that bound the address: its replacement listens through the other's descriptor.
+      const threads = threadsOf(served);
       expect(threads.size).toBe(2);
       await [...threads][0]?.terminate();
-      let status = 0;
-      for (let i = 0; i < 300 && status !== 200; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        status = await fetch(`${served.baseUrl}/counter`).then((r) => r.status, () => 0);
-      }
-      expect(status).toBe(200);
-      expect(await (await fetch(`${served.baseUrl}/counter`)).text()).toBe('1');
+      await servesAgain(served);
       await until(() => threads.size === 2);
       expect(threads.size).toBe(2);
       expect(events.some((e) => e.channel === RUNTIME_CHANNELS.guestError && e.message['code'] === 'RUNTIME_WORKER_FAILED')).toBe(true);
@@ -222,7 +231,85 @@ describe('serveFromWorkers, a serving worker lost', () => {
       await served.close();
     }
   }, 120_000);
+
+  it('leaves the connections of the other workers open', async () => {
+    const served = await runApp({
+      app: testApp([
+        { id: 'counter', path: await watComponent('counter') },
+        { id: 'loop', path: await watComponent('loop') },
+      ]),
+      cache,
+      listen: '127.0.0.1:0',
+      workers: 2,
+      serveFromWorkers: true,
+      requestTimeoutMs: 1500,
+    });
+    const socket = connect(Number(new URL(served.baseUrl).port), '127.0.0.1');
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const threads = [...threadsOf(served)];
+      expect(threads).toHaveLength(2);
+      // The endless guest keeps the worker holding this connection busy until its deadline: that
+      // is how the test tells which worker holds it. The other one is lost meanwhile.
+      const looping = exchange(socket, '/loop');
+      const before = threads.map((t) => t.performance.eventLoopUtilization());
+      await new Promise((r) => setTimeout(r, 500));
+      const busy = threads.map((t, i) => t.performance.eventLoopUtilization(before[i]).utilization);
+      const holder = (busy[0] ?? 0) > (busy[1] ?? 0) ? 0 : 1;
+      expect(busy[holder]).toBeGreaterThan(0.5);
+      await threads[1 - holder]?.terminate();
+      expect(await looping).toMatch(/^HTTP\/1\.1 500/);
+      // The same connection, on the worker that was not lost, answers on.
+      expect(await exchange(socket, '/counter')).toMatch(/^HTTP\/1\.1 200[^]*\r\n\r\n1$/);
+      expect(closed).toBe(false);
+      await until(() => threadsOf(served).size === 2);
+      expect(threadsOf(served).size).toBe(2);
+      await servesAgain(served);
+      expect(closed).toBe(false);
+    } finally {
+      socket.destroy();
+      await served.close();
+    }
+  }, 120_000);
+
+  it('binds the address again when no worker is left listening', async () => {
+    const served = await runApp({ app: testApp([{ id: 'counter', path: await watComponent('counter') }]), cache, listen: '127.0.0.1:0', workers: 1, serveFromWorkers: true });
+    try {
+      const baseUrl = served.baseUrl;
+      const threads = threadsOf(served);
+      await [...threads][0]?.terminate();
+      await servesAgain(served);
+      expect(served.baseUrl).toBe(baseUrl);
+      await until(() => threads.size === 1);
+      expect(threads.size).toBe(1);
+    } finally {
+      await served.close();
+    }
+  }, 120_000);
 });
+
+/** Sends `GET path` on a keep-alive connection and resolves with the whole answer (head and a Content-Length body). */
+function exchange(socket: ReturnType<typeof connect>, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const onData = (b: Buffer): void => {
+      answer += b.toString('latin1');
+      const end = answer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(answer.slice(0, end))?.[1] ?? 0);
+      if (answer.length < end + 4 + length) return;
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve(answer);
+    };
+    const onClose = (): void => reject(new Error(`the connection closed before the answer to ${path} (had: ${JSON.stringify(answer)})`));
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.write(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`);
+  });
+}
 
 describe('serveFromWorkers shutdown', () => {
   it('drains: a request in flight finishes, then the connection closes and nothing listens', async () => {
