@@ -7,11 +7,16 @@ import { redisImports } from '../src/guest/spin/redis.js';
 import { DISPOSE } from '../src/guest/spin/resource-dispose.js';
 import { createServiceClient } from '../src/guest/spin/service-client.js';
 
-/** One step: an operation of the connection with its arguments (`drop` drops it; `post` tells the test and waits for its reply). */
+/**
+ * One step: an operation of the connection with its arguments (`drop` drops it; `post` tells the
+ * test and waits for its reply; `idle` gives how many times the worker was about to block so far,
+ * when a worker flushes the response it holds back).
+ */
 export type LaneStep = [op: string, ...args: unknown[]];
 
 const data = workerData as { endpoint: BridgeEndpoint; address: string; steps: LaneStep[]; endRequest?: boolean };
-const bridge = createSyncBridge(data.endpoint);
+let idle = 0;
+const bridge = createSyncBridge(data.endpoint, { beforeWait: () => idle++ });
 const client = createServiceClient(bridge, 'c');
 client.beginRequest();
 const redis = redisImports(client)['fermyon:spin/redis'] as { Connection: { open(address: string): Record<string | symbol, (...a: unknown[]) => unknown> } };
@@ -22,6 +27,10 @@ for (const [op, ...args] of data.steps) {
   if (op === 'drop') {
     conn[DISPOSE]?.();
     outcomes.push('dropped');
+    continue;
+  }
+  if (op === 'idle') {
+    outcomes.push(idle);
     continue;
   }
   if (op === 'post') {

@@ -1,21 +1,21 @@
 /**
- * A socket the main thread lends to one worker, so the worker writes its requests on it itself
- * (`fs.writeSync` on the socket's descriptor) while the main thread keeps reading it and hands
- * the replies over the worker's channel. A sequential call then wakes one thread fewer: the
- * worker's write goes straight to the server, with no message waking the main thread first.
+ * A socket the main thread lends to one worker, so the worker writes its requests on it
+ * (`fs.writeSync` on the socket's descriptor) and reads the replies (`socket-reader.ts`) itself,
+ * while the main thread stops reading it. A sequential round trip then wakes only the server
+ * and the worker: no message wakes the main thread before the write, nor after the reply.
  *
  * Both halves. Descriptors are numbers shared by the whole process: once closed, the number can
- * name another file or another app's connection. So a worker writes only while it holds the
- * lane's one guard cell (free → writing, back to free after the write), and the main thread
- * moves the cell to closed — waiting out a write in progress — before the socket can be closed
- * or handed to anyone else. A worker that finds it closed writes nothing.
+ * name another file or another app's connection. So a worker writes or reads only while it
+ * holds the lane's one guard cell (free → busy, back to free after the system call), and the
+ * main thread moves the cell to closed — waiting out a call in progress — before the socket can
+ * be closed or handed to anyone else. A worker that finds it closed neither writes nor reads.
  */
 import { writeSync } from 'node:fs';
 
 const FREE = 0;
-const WRITING = 1;
+const BUSY = 1;
 const CLOSED = 2;
-/** The longest the main thread waits for a write in progress (a worker stopped mid-write never finishes it). */
+/** The longest the main thread waits for a system call in progress (a worker stopped in the middle never finishes it). */
 const CLOSE_WAIT_MS = 1000;
 
 /** A new guard for one lending (free). */
@@ -24,13 +24,13 @@ export function createLaneGuard(): Int32Array {
 }
 
 /**
- * Main thread: ends the lending; afterwards the worker cannot write. Returns once no write is in
- * progress (a worker's write is one system call; one stopped half-way is waited for at most a second).
+ * Main thread: ends the lending; afterwards the worker can neither write nor read. Returns once
+ * no system call of the worker's is in progress (one stopped half-way is waited for at most a second).
  */
 export function closeLane(guard: Int32Array): void {
   const until = Date.now() + CLOSE_WAIT_MS;
   for (;;) {
-    if (Atomics.compareExchange(guard, 0, FREE, CLOSED) !== WRITING) {
+    if (Atomics.compareExchange(guard, 0, FREE, CLOSED) !== BUSY) {
       Atomics.store(guard, 0, CLOSED);
       return;
     }
@@ -39,7 +39,7 @@ export function closeLane(guard: Int32Array): void {
       Atomics.store(guard, 0, CLOSED);
       return;
     }
-    Atomics.wait(guard, 0, WRITING, Math.min(left, 10));
+    Atomics.wait(guard, 0, BUSY, Math.min(left, 10));
   }
 }
 
@@ -49,15 +49,29 @@ export function laneClosed(guard: Int32Array): boolean {
 }
 
 /**
+ * Worker: runs `io` (one non-blocking system call on the lent descriptor) while holding the
+ * lane's guard, so the main thread cannot close the descriptor meanwhile.
+ * @returns what `io` returned, or `undefined` when the lending has ended (`io` not run)
+ */
+export function laneHeld<T>(guard: Int32Array, io: () => T): T | undefined {
+  if (Atomics.compareExchange(guard, 0, FREE, BUSY) !== FREE) return undefined;
+  try {
+    return io();
+  } finally {
+    Atomics.compareExchange(guard, 0, BUSY, FREE);
+    Atomics.notify(guard, 0);
+  }
+}
+
+/**
  * Worker: writes as much of `bytes` as the socket takes without blocking.
  * @returns the bytes written (fewer than asked when the socket's buffer is full), or `undefined`
  *   when the lending has ended (nothing written)
  * @throws the system error of a failed write (the connection reset or closed by the server)
  */
 export function laneWrite(guard: Int32Array, fd: number, bytes: Uint8Array): number | undefined {
-  if (Atomics.compareExchange(guard, 0, FREE, WRITING) !== FREE) return undefined;
-  let written = 0;
-  try {
+  return laneHeld(guard, () => {
+    let written = 0;
     while (written < bytes.length) {
       try {
         const n = writeSync(fd, bytes, written, bytes.length - written);
@@ -68,9 +82,6 @@ export function laneWrite(guard: Int32Array, fd: number, bytes: Uint8Array): num
         throw err;
       }
     }
-  } finally {
-    Atomics.compareExchange(guard, 0, WRITING, FREE);
-    Atomics.notify(guard, 0);
-  }
-  return written;
+    return written;
+  });
 }

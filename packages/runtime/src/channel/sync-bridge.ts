@@ -19,6 +19,11 @@ export interface BridgeCall {
   ready(): boolean;
   /** Tells the serving side to stop the call (its `signal` aborts); later events are dropped. */
   cancel(): void;
+  /**
+   * Runs the bridge's `beforeWait` (the worker flushes a response held back): the worker is
+   * blocked on something of this call's other than the bridge (a lent socket's replies).
+   */
+  idle(): void;
 }
 
 /** The worker's side of the blocking bridge. */
@@ -137,6 +142,9 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
           if (left <= 0) return undefined;
           wait(left);
         }
+      },
+      idle() {
+        beforeWait?.();
       },
       cancel() {
         if (finished) return;

@@ -1,9 +1,9 @@
 /**
- * A TCP socket a client library (node-postgres) owns, that the main thread can lend to a worker
- * (`channel/socket-lane.ts`) without the library knowing: while it is lent, the bytes read go to
- * the lending instead of the library's parser, and the worker writes on the descriptor itself.
+ * A TCP socket a client library (node-postgres, `resp-connection.ts`) owns, that the main thread
+ * can lend to a worker (`channel/socket-lane.ts`) without the library knowing: while it is lent,
+ * the main thread does not read it, and the worker writes and reads on the descriptor itself.
  * Given back between two of the library's requests (nothing outstanding), the library's parser
- * takes up the stream where it left it.
+ * takes up the stream where the worker left it.
  */
 import { Socket } from 'node:net';
 import { closeLane, createLaneGuard } from '../channel/socket-lane.js';
@@ -14,46 +14,55 @@ export interface SocketLending {
   readonly guard: Int32Array;
 }
 
+/** The parts of net.Socket's handle (a libuv stream) that lending uses; net.js keeps `reading` in step with readStart/readStop. */
+interface StreamHandle {
+  fd?: unknown;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
+}
+
 export class LendableSocket extends Socket {
   private guard: Int32Array | undefined;
-  private onBytes: ((bytes: Uint8Array) => void) | undefined;
 
   /** Whether the socket is lent now. */
   get lent(): boolean {
-    return this.onBytes !== undefined;
+    return this.guard !== undefined;
+  }
+
+  private get streamHandle(): StreamHandle | undefined {
+    return (this as unknown as { _handle?: StreamHandle | null })._handle ?? undefined;
   }
 
   /**
-   * Lends the socket: from now on what is read goes to `onBytes`, not to the 'data' listeners.
-   * Undefined when it cannot be lent (no descriptor, being written, closed, lent already).
+   * Lends the socket: from now on the main thread does not read it (libuv stops watching it), so
+   * what the server sends waits in the kernel for the worker. Undefined when it cannot be lent
+   * (no descriptor, being written, bytes read and not yet taken, closed, lent already).
    */
-  lend(onBytes: (bytes: Uint8Array) => void): SocketLending | undefined {
-    const fd = (this as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0 || this.onBytes !== undefined || this.destroyed || !this.writable || this.writableLength > 0 || this.readableLength > 0) return undefined;
+  lend(): SocketLending | undefined {
+    const handle = this.streamHandle;
+    const fd = handle?.fd;
+    if (handle === undefined || typeof fd !== 'number' || fd < 0 || this.guard !== undefined || this.destroyed || !this.writable || this.writableLength > 0 || this.readableLength > 0) return undefined;
+    if (handle.readStop() !== 0) return undefined;
+    handle.reading = false;
     this.guard = createLaneGuard();
-    this.onBytes = onBytes;
     return { fd, guard: this.guard };
   }
 
-  /** Ends the lending: the worker can no longer write (its guard is closed), and reads go to the library again. */
+  /** Ends the lending: the worker can no longer write or read (its guard is closed), and reads go to the library again. */
   reclaim(): void {
-    if (this.guard !== undefined) closeLane(this.guard);
+    if (this.guard === undefined) return;
+    closeLane(this.guard);
     this.guard = undefined;
-    this.onBytes = undefined;
-  }
-
-  // Readable streams hand every chunk over through emit('data'): while lent, it goes to the worker.
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'data' && this.onBytes !== undefined) {
-      // A copy of its own: a chunk can be a view on a larger buffer, which would be copied whole to the worker.
-      this.onBytes(new Uint8Array(args[0] as Buffer));
-      return true;
-    }
-    return super.emit(event, ...args);
+    const handle = this.streamHandle;
+    if (handle === undefined || this.destroyed || handle.reading === true) return;
+    handle.reading = true;
+    const status = handle.readStart();
+    if (status !== 0) this.destroy(new Error(`cannot read the socket again (libuv status ${status})`));
   }
 
   // Every way a socket closes, errors included, passes here: the descriptor is not closed while a
-  // worker may be writing on it, nor afterwards can a worker write on its reused number.
+  // worker may be writing or reading on it, nor afterwards can a worker use its reused number.
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.guard !== undefined) closeLane(this.guard);
     super._destroy(error, callback);

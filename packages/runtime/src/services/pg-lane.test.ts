@@ -6,6 +6,7 @@ import { AllowedHosts } from '@spinel/manifest';
 import { startPostgres, type PostgresServer } from '@spinel/test-utils';
 import type { BridgeServer } from '../channel/bridge-server.js';
 import { laneWrite } from '../channel/socket-lane.js';
+import { socketReader } from '../channel/socket-reader.js';
 import { runLaneWorker, serveOnChannel, type Cleanups } from '../../test/test-lane-harness.js';
 import type { PgLaneStep } from '../../test/test-pg-lane-worker.js';
 import { LendableSocket } from './lendable-socket.js';
@@ -170,36 +171,67 @@ describe('PostgreSQL connections lent to a worker', () => {
 });
 
 describe('lendable socket', () => {
-  it('writes nothing once the lending ended, and the reads go back to the socket\'s own listeners', async () => {
+  /** A LendableSocket connected to a TCP server of the test; `peer` is the server's end. */
+  async function connectedPair(): Promise<{ socket: LendableSocket; peer: Socket; received: Buffer[] }> {
     const received: Buffer[] = [];
     let peer: Socket | undefined;
     const tcp = createServer((s) => {
       peer = s;
       s.on('data', (d: Buffer) => received.push(d));
+      s.on('error', () => undefined); // reset when the test's socket closes with bytes unread
     });
     await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => tcp.close(r)));
     const socket = new LendableSocket();
     cleanups.push(() => socket.destroy());
     await new Promise<void>((r) => socket.connect((tcp.address() as { port: number }).port, '127.0.0.1', r));
+    await until('the server has the connection', () => peer !== undefined);
+    return { socket, peer: peer as Socket, received };
+  }
+
+  it('writes and reads nothing once the lending ended; while lent the owner reads nothing, afterwards it reads again', async () => {
+    const { socket, peer, received } = await connectedPair();
     const ownReads: Buffer[] = [];
     socket.on('data', (d: Buffer) => ownReads.push(d));
-    const lentReads: Uint8Array[] = [];
-    const lending = socket.lend((b) => lentReads.push(b));
+    const lending = socket.lend();
     expect(lending).toBeDefined();
     if (lending === undefined) return;
-    expect(socket.lend(() => undefined)).toBeUndefined(); // one lending at a time
+    expect(socket.lend()).toBeUndefined(); // one lending at a time
     expect(laneWrite(lending.guard, lending.fd, te.encode('lent'))).toBe(4);
     await until('the peer reads the lent write', () => Buffer.concat(received).toString() === 'lent');
-    peer?.write('to the worker');
-    await until('the lending reads it', () => lentReads.length > 0);
+    peer.write('to the worker');
+    const reader = socketReader(lending.fd);
+    let lentReads = '';
+    await until('the lending reads it', () => {
+      const read = reader.read(lending.guard, 0);
+      if ('bytes' in read) lentReads += read.bytes.toString();
+      return lentReads === 'to the worker';
+    });
     socket.reclaim();
     expect(laneWrite(lending.guard, lending.fd, te.encode('after'))).toBeUndefined();
-    peer?.write('to the owner');
+    peer.write('to the owner');
     await until('the owner reads it', () => ownReads.length > 0);
+    expect(reader.read(lending.guard, 0)).toEqual({ ended: 'lane-closed' });
     expect(Buffer.concat(ownReads).toString()).toBe('to the owner');
-    expect(Buffer.from(lentReads[0] ?? []).toString()).toBe('to the worker');
     await new Promise((r) => setTimeout(r, 100));
     expect(Buffer.concat(received).toString()).toBe('lent');
+  });
+
+  it('a lent socket\'s reader waits for bytes as long as it is told, and tells the end of the stream', async () => {
+    const { socket, peer } = await connectedPair();
+    const lending = socket.lend();
+    if (lending === undefined) throw new Error('not lent');
+    const reader = socketReader(lending.fd);
+    const start = performance.now();
+    expect(reader.read(lending.guard, 60)).toEqual({ ended: 'timeout' });
+    expect(performance.now() - start).toBeGreaterThanOrEqual(50);
+    peer.end('last');
+    let got = '';
+    await until('the last bytes and the end arrive', () => {
+      const read = reader.read(lending.guard, 0);
+      if ('bytes' in read) got += read.bytes.toString();
+      return 'ended' in read && read.ended === 'eof';
+    });
+    expect(got).toBe('last');
   });
 });

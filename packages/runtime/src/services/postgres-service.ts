@@ -61,9 +61,9 @@ export interface PostgresService {
   execute(owner: string, handle: number, statement: string, params: readonly PgParameterValue[]): Promise<Outcome<bigint, PgError>>;
   /**
    * {@link PostgresService.open}, lending the connection to the calling worker for as long as
-   * `call` runs: the call's first push is a {@link PgOpenedGrant}, then every chunk the server
-   * sends; the worker writes each statement's messages itself (`channel/socket-lane.ts`) and
-   * reads the replies. The lending ends, and the connection is node-postgres's again, when the
+   * `call` runs: the call's first push is a {@link PgOpenedGrant}, and a later one says the
+   * connection closed (`{ failed }`); the worker writes each statement's messages itself
+   * (`channel/socket-lane.ts`) and reads the replies. The lending ends, and the connection is node-postgres's again, when the
    * worker cancels the call (or its channel closes) or the connection is released. A connection
    * that cannot be lent (TLS, lending off) is pushed without `fd` and the call ends: the worker
    * sends each statement as a call. An open that fails is the call's error outcome.
@@ -280,7 +280,7 @@ export function createPostgresService(options: PostgresServiceOptions): Postgres
       const handle = opened.value;
       const h = handles.get(owner, handle);
       const socket = (h?.client as { connection?: { stream?: unknown } } | undefined)?.connection?.stream;
-      const grant = lending && socket instanceof LendableSocket ? socket.lend((bytes) => call.push(bytes)) : undefined;
+      const grant = lending && socket instanceof LendableSocket ? socket.lend() : undefined;
       if (h === undefined || grant === undefined || !(socket instanceof LendableSocket)) {
         call.push({ handle } satisfies PgOpenedGrant);
         return ok(undefined);

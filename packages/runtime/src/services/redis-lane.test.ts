@@ -100,6 +100,13 @@ describe('Redis connections lent to a worker', () => {
     expect(service.stats()).toEqual({ held: 0, idle: 1 });
   });
 
+  it('a worker waiting on a slow command is idle (it flushes a response it holds back) while it waits', async () => {
+    const { bridge } = serveRedis();
+    const outcomes = await runWorker(bridge, [['get', 'x'], ['idle'], ['execute', 'BLPOP', [{ tag: 'binary', val: te.encode('lane-empty') }, { tag: 'binary', val: te.encode('0.5') }]], ['idle'], ['drop']]).outcomes;
+    expect(outcomes[2]).toEqual({ ok: [{ tag: 'nil' }] });
+    expect(outcomes[3] as number).toBeGreaterThan(outcomes[1] as number);
+  });
+
   it('two workers on their own connections at once each read their own replies', async () => {
     const { bridge } = serveRedis();
     const steps = (who: string): LaneStep[] => Array.from({ length: 100 }, (_, i): LaneStep[] => [['set', `lane-${who}-${i}`, te.encode(`${who}${i}`)], ['get', `lane-${who}-${i}`]]).flat();

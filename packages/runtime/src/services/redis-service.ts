@@ -53,8 +53,9 @@ export interface RedisService {
   execute(owner: string, handle: number, command: string, args: readonly RedisParameter[]): Promise<Outcome<RedisResult[], RedisError>>;
   /**
    * {@link RedisService.open}, lending the connection to the calling worker for as long as `call`
-   * runs: the call's first push is a {@link RedisOpenedGrant}, then every chunk the server sends;
-   * the worker writes commands itself (`channel/socket-lane.ts`). The lending ends, and the
+   * runs: the call's first push is a {@link RedisOpenedGrant}; the worker writes commands and
+   * reads replies itself (`channel/socket-lane.ts`), and a later push says the connection failed
+   * (`{ failed }`). The lending ends, and the
    * connection is the main thread's again, when the worker cancels the call (or its channel
    * closes) or the connection is released. A connection that cannot be lent (TLS, lending off)
    * is pushed without `fd` and the call ends: the worker sends each operation as a call. An open
@@ -204,7 +205,7 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
       if (!opened.ok) return opened;
       const handle = opened.value;
       const h = held(owner, handle);
-      const grant = lending && h !== undefined ? h.conn.lend((bytes) => call.push(bytes), (error) => call.push({ failed: messageOf(error) })) : undefined;
+      const grant = lending && h !== undefined ? h.conn.lend((error) => call.push({ failed: messageOf(error) })) : undefined;
       if (h === undefined || grant === undefined) {
         call.push({ handle } satisfies RedisOpenedGrant);
         return ok(undefined);

@@ -102,15 +102,15 @@ export class RespConnection {
   }
 
   /**
-   * Lends the connection to a worker that writes commands on the socket itself: from now on the
-   * bytes read go to `onBytes` unparsed, and `onFailure` is told once when the connection fails.
+   * Lends the connection to a worker that writes commands and reads replies on the socket itself
+   * (this side reads nothing meanwhile); `onFailure` is told once when the connection fails.
    * Undefined when it cannot be lent (TLS, a platform without descriptors, commands in flight,
    * closed); the connection is then unchanged.
    */
-  lend(onBytes: (bytes: Uint8Array) => void, onFailure: (error: Error) => void): RespLending | undefined {
+  lend(onFailure: (error: Error) => void): RespLending | undefined {
     const socket = this.socket;
     if (!(socket instanceof LendableSocket) || this.failure !== undefined || this.pending.length > 0 || this.buffer.length > 0) return undefined;
-    const lending = socket.lend(onBytes);
+    const lending = socket.lend();
     if (lending !== undefined) this.lentFailed = onFailure;
     return lending;
   }
@@ -127,7 +127,7 @@ export class RespConnection {
     if (!clean) this.close();
   }
 
-  /** Whether the connection is lent to a worker now (what is read goes to the worker, unparsed). */
+  /** Whether the connection is lent to a worker now (the worker reads the replies). */
   private get lent(): boolean {
     return this.socket instanceof LendableSocket && this.socket.lent;
   }
@@ -150,7 +150,7 @@ export class RespConnection {
     for (const p of this.pending.splice(0)) p.reject(this.failure);
   }
 
-  // While the connection is lent, the socket hands what it reads to the worker, not to here.
+  // While the connection is lent, the worker reads the socket, not this thread.
   private onData(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     for (;;) {

@@ -1,11 +1,12 @@
 /**
  * The worker's half of a connection the main thread lends it (`channel/socket-lane.ts`): the
- * worker writes its requests on the socket's descriptor itself, under the lane's guard, and reads
- * the replies from the chunks the main thread forwards over the lending call. What is the same for
- * every protocol lives here; `redis-lane.ts` and `postgres-lane.ts` encode and parse.
+ * worker writes its requests on the socket's descriptor and reads the replies from it itself
+ * (`channel/socket-reader.ts`), under the lane's guard. What is the same for every protocol
+ * lives here; `redis-lane.ts` and `postgres-lane.ts` encode and parse.
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
 import { laneClosed, laneWrite } from '../../channel/socket-lane.js';
+import { socketReader, type SocketReader } from '../../channel/socket-reader.js';
 import { messageOf, type Outcome } from '../../services/service-outcome.js';
 import type { PgOpenedGrant } from '../../services/postgres-service.js';
 import type { RedisOpenedGrant } from '../../services/redis-service.js';
@@ -13,6 +14,11 @@ import type { ServiceClient } from './service-client.js';
 
 /** Bytes the socket did not take at once go to the main thread above this size without trying. */
 const DIRECT_WRITE_MAX = 256 * 1024;
+/**
+ * How long one wait for a reply lasts before the worker looks whether the lending ended under it
+ * (the service closing) or it is being stopped (a worker is terminated only between two waits).
+ */
+const READ_WAIT_MS = 25;
 
 /** One lent connection, for as long as the lending call runs. */
 export abstract class LentSocket {
@@ -24,6 +30,7 @@ export abstract class LentSocket {
   private readonly call: BridgeCall;
   private readonly fd: number;
   private readonly guard: Int32Array;
+  private readonly reader: SocketReader | undefined;
   /** The failure of a write after the main thread closed the lane. */
   private readonly closedMessage: string;
 
@@ -32,11 +39,17 @@ export abstract class LentSocket {
     this.fd = fd;
     this.guard = new Int32Array(guard);
     this.closedMessage = closedMessage;
+    try {
+      this.reader = socketReader(fd);
+    } catch {
+      // Not readable here: openLent gives the connection back before any request went on it.
+      this.reader = undefined;
+    }
   }
 
   /** Whether this lending still carries requests. */
   get usable(): boolean {
-    return !this.ended && this.failure === undefined && !laneClosed(this.guard);
+    return this.reader !== undefined && !this.ended && this.failure === undefined && !laneClosed(this.guard);
   }
 
   /** Gives the connection back: to the pool when {@link releaseClean} says so, else it is closed. */
@@ -66,15 +79,40 @@ export abstract class LentSocket {
   }
 
   /**
-   * The next chunk of reply bytes (blocks until the main thread forwards one), or undefined when the
-   * connection failed or the lending ended under us (released, the service closing): then
-   * {@link failure} says why, `lostMessage` when the main thread did not.
+   * The next bytes the server sent (blocks until some arrive), or undefined when the connection
+   * failed or the lending ended under us (released, the service closing): then {@link failure}
+   * says why, `lostMessage` when the server closed the connection.
    */
   protected nextChunk(lostMessage: string): Buffer | undefined {
-    const event = this.call.next();
-    if (event?.kind === 'push' && event.data instanceof Uint8Array) return Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength);
-    this.failure = event?.kind === 'push' && isFailure(event.data) ? event.data.failed : lostMessage;
-    return undefined;
+    for (;;) {
+      if (this.failure !== undefined) return undefined;
+      if (this.reader === undefined) {
+        this.failure = this.closedMessage;
+        return undefined;
+      }
+      const read = this.reader.read(this.guard, READ_WAIT_MS);
+      if ('bytes' in read) return read.bytes;
+      if ('failed' in read) {
+        this.failure = `${lostMessage}: ${read.failed}`;
+        return undefined;
+      }
+      if (read.ended === 'eof') {
+        this.failure = lostMessage;
+        return undefined;
+      }
+      // Nothing within the wait (a slow command), or the lending ended: a response the worker
+      // holds back goes out now rather than after the reply, and the main thread may have said why.
+      this.call.idle();
+      const event = this.call.take();
+      if (event !== undefined) {
+        this.failure = event.kind === 'push' && isFailure(event.data) ? event.data.failed : lostMessage;
+        return undefined;
+      }
+      if (read.ended === 'lane-closed') {
+        this.failure = this.closedMessage;
+        return undefined;
+      }
+    }
   }
 }
 
@@ -107,8 +145,12 @@ export function openLent<L extends LentSocket, E>(
   if (first?.kind === 'push') {
     const grant = first.data as PgOpenedGrant | RedisOpenedGrant;
     client.opened();
-    if (grant.fd !== undefined && grant.guard !== undefined) lane = lend(started, grant.fd, grant.guard);
-    else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
+    if (grant.fd !== undefined && grant.guard !== undefined) {
+      const lent = lend(started, grant.fd, grant.guard);
+      // A lane this worker cannot read is given back at once, clean: each operation then goes as a call.
+      if (lent.usable) lane = lent;
+      else lent.end();
+    } else started.cancel(); // not lent: the call has ended on the main thread; forget it here too
     return { ok: true, value: { handle: grant.handle, lane } };
   }
   if (first?.kind === 'done') {

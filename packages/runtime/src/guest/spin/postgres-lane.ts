@@ -1,8 +1,8 @@
 /**
  * A PostgreSQL connection lent to this worker (`PostgresService.openLent`): the worker encodes
  * each statement's extended-query messages and writes them on the socket itself, and reads the
- * replies from the chunks the main thread forwards over the lending call. One thread wake-up
- * fewer per statement than a channel call, and nothing for the main thread to parse or convert.
+ * replies from it too. Only the server and this worker wake per statement, not the main thread,
+ * which has nothing to parse or convert either.
  * Made by `postgres.ts` when the service grants the connection.
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';

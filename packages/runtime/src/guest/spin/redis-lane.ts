@@ -1,8 +1,7 @@
 /**
- * A Redis connection lent to this worker (`RedisService.lend`): the worker encodes each command
- * and writes it on the socket itself, and reads the reply from the chunks the main thread
- * forwards over the lending call. One thread wake-up fewer per command than a channel call (no
- * message wakes the main thread before the write), and nothing for the main thread to parse.
+ * A Redis connection lent to this worker (`RedisService.openLent`): the worker encodes each
+ * command and writes it on the socket itself, and reads the reply from it too. Only the server
+ * and this worker wake per command, not the main thread, which has nothing to parse either.
  * Made by `redis.ts` when `RedisService.openLent` grants the connection.
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
