@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
@@ -20,7 +20,7 @@ import { createBridgeServer, type BridgeServerOptions } from '../src/channel/bri
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/services/key-value.js';
 import { createOutboundHttp } from '../src/services/outbound-http.js';
 import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/services/outbound-service.js';
-import { median } from './harness.js';
+import { cpuNow, median } from './harness.js';
 
 const MS = 1500;
 const ROUNDS = 3;
@@ -49,12 +49,17 @@ async function outbound(): Promise<void> {
   const plainRates: number[] = [];
   const guestRates: number[] = [];
   const eachRates: number[] = [];
+  // Main-thread CPU (µs) per request of each round: the main thread runs the upstream, the
+  // undici client and the bridge, so this is what the bridged line pays beyond the reference.
+  const plainCpu: number[] = [];
+  const guestCpu: number[] = [];
+  const eachCpu: number[] = [];
   const now: BridgeServerOptions = {};
   const each: BridgeServerOptions = { coalesce: false };
   for (let round = 0; round < ROUNDS; round++) {
-    plainRates.push(await plainRound(port));
-    guestRates.push(await bridgedRound(port, url, now));
-    eachRates.push(await bridgedRound(port, url, each));
+    plainRates.push(await measured(plainCpu, () => plainRound(port)));
+    guestRates.push(await measured(guestCpu, () => bridgedRound(port, url, now)));
+    eachRates.push(await measured(eachCpu, () => bridgedRound(port, url, each)));
   }
   const perRequest = (options: BridgeServerOptions): string => `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request`;
   server.close();
@@ -62,10 +67,20 @@ async function outbound(): Promise<void> {
     const rs = rates.map((g, i) => g / (plainRates[i] ?? 1));
     return `ratio per round ${rs.map((r) => r.toFixed(2)).join(', ')} → median ${median(rs).toFixed(2)}x of plain undici`;
   };
-  console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream (${ROUNDS} rounds, median):`);
-  console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference)`);
-  console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ${ratios(guestRates)}; ${perRequest(now)}`);
-  console.log(`    each event its own message:      ${median(eachRates).toFixed(0)} req/s; ${ratios(eachRates)}; ${perRequest(each)}`);
+  const cpu = (samples: number[]): string => `main thread ${median(samples).toFixed(0)} µs CPU per request`;
+  console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream (${ROUNDS} rounds, median; load average ${loadavg()[0]?.toFixed(2)}):`);
+  console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference); ${cpu(plainCpu)}`);
+  console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ${ratios(guestRates)}; ${perRequest(now)}; ${cpu(guestCpu)}`);
+  console.log(`    each event its own message:      ${median(eachRates).toFixed(0)} req/s; ${ratios(eachRates)}; ${perRequest(each)}; ${cpu(eachCpu)}`);
+}
+
+/** Runs a round that returns requests per second, and records the main thread's CPU per request. */
+async function measured(into: number[], round: () => Promise<number>): Promise<number> {
+  const before = cpuNow();
+  const rate = await round();
+  const after = cpuNow();
+  into.push((after.main - before.main) / (rate * (MS / 1000)));
+  return rate;
 }
 
 async function plainRound(port: number): Promise<number> {
@@ -174,4 +189,5 @@ async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareK
 }
 
 await outbound();
-await kv();
+// `--outbound` runs the outbound half alone.
+if (!process.argv.includes('--outbound')) await kv();

@@ -2,6 +2,7 @@
 // until it answers 200 and stopped after, wrk runs, medians and the printed ratio line.
 // Benches only; nothing in src/ imports this.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** The median of `xs` (the upper one of an even count); NaN for none. */
@@ -72,4 +73,21 @@ export function wrk(url: string, seconds: number, connections = 10): Promise<Wrk
       resolve({ rps: Number(rps[1]), requests: Number(requests[1]), bad: /(Non-2xx or 3xx responses: \d+|Socket errors:.*)/.exec(out)?.[0] });
     });
   });
+}
+
+/** CPU time (µs) so far of the main thread and of all other threads of this process, from /proc. */
+export function cpuNow(): { main: number; other: number } {
+  let main = 0;
+  let other = 0;
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const us = ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+      if (tid === String(process.pid)) main += us;
+      else other += us;
+    }
+  } catch {
+    // Not Linux: no CPU figures.
+  }
+  return { main, other };
 }

@@ -16,32 +16,14 @@ import { createExecutor } from '../src/pool/create-executor.js';
 import { createAppCapabilities } from '../src/services/app-capabilities.js';
 import { buildOutboundGuest } from '@spinel/test-utils';
 import { readAll, testApp } from '../test/test-app.js';
-import { readFileSync, readdirSync } from 'node:fs';
 import { OUTBOUND_SERVICES_METHOD, type ServiceCallArgs } from '../src/services/services-bridge.js';
-import { median } from './harness.js';
+import { cpuNow, median } from './harness.js';
 
 // Many short rounds, each side in turn and in a rotating order: on a shared machine the load
 // changes within seconds, and a ratio is only as good as the two sides seeing the same load.
 const ROUNDS = 15;
 const REDIS_CALLS = 1000;
 const PG_CALLS = 300;
-
-/** CPU time (µs) so far of the main thread and of all other threads of this process, from /proc. */
-function cpuNow(): { main: number; other: number } {
-  let main = 0;
-  let other = 0;
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      const us = ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-      if (tid === String(process.pid)) main += us;
-      else other += us;
-    }
-  } catch {
-    // Not Linux: no CPU figures.
-  }
-  return { main, other };
-}
 
 async function main(): Promise<void> {
   const wasm = await buildOutboundGuest('bench');
