@@ -13,8 +13,21 @@ export interface ServerCall {
   push(data: unknown, transfer?: readonly TransferListItem[]): void;
   /** Further input the worker sends for this call (`BridgeCall.send`), ended when the call ends. */
   readonly incoming: AsyncIterable<unknown>;
+  /**
+   * Hands further input to `listener` as it arrives, instead of through `incoming` (use one or
+   * the other): no queue or iterator is made for the call.
+   */
+  onInput(listener: (data: unknown) => void): void;
   /** Aborted when the worker cancels the call or its connection closes (the worker stopped). */
   readonly signal: AbortSignal;
+  /** Whether the call was cancelled (`signal.aborted`, without making the signal). */
+  readonly cancelled: boolean;
+  /**
+   * Runs `listener` once when the call is cancelled (when `signal` aborts), without making an
+   * AbortSignal: that costs more than the rest of a short call's bookkeeping on the main thread.
+   * @returns a function that removes the listener
+   */
+  onCancel(listener: () => void): () => void;
   /**
    * Aborted when the calling worker's connection closes (it exited, or was terminated), even
    * after this call has ended: what the worker still holds can be taken back then.
@@ -57,6 +70,8 @@ class ActiveCall {
   readonly counted: boolean;
   private controller: AbortController | undefined;
   private queue: AsyncQueue<unknown> | undefined;
+  private inputListener: ((data: unknown) => void) | undefined;
+  private cancelListeners: Array<() => void> | undefined;
   aborted = false;
   ended = false;
   constructor(counted: boolean) {
@@ -78,11 +93,30 @@ class ActiveCall {
   }
   /** Input the worker sent for this call. */
   push(data: unknown): void {
-    this.incoming.push(data);
+    if (this.inputListener !== undefined) this.inputListener(data);
+    else this.incoming.push(data);
+  }
+  onInput(listener: (data: unknown) => void): void {
+    this.inputListener = listener;
+  }
+  onCancel(listener: () => void): () => void {
+    if (this.aborted) {
+      listener();
+      return () => {};
+    }
+    (this.cancelListeners ??= []).push(listener);
+    return () => {
+      const at = this.cancelListeners?.indexOf(listener) ?? -1;
+      if (at >= 0) this.cancelListeners?.splice(at, 1);
+    };
   }
   abort(): void {
+    if (this.aborted) return;
     this.aborted = true;
     this.controller?.abort();
+    const listeners = this.cancelListeners;
+    this.cancelListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
   }
   end(): void {
     this.ended = true;
@@ -210,9 +244,14 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
           get incoming() {
             return running.incoming;
           },
+          onInput: (listener) => running.onInput(listener),
           get signal() {
             return running.signal;
           },
+          get cancelled() {
+            return running.aborted;
+          },
+          onCancel: (listener) => running.onCancel(listener),
           get connection() {
             return connectionSignal();
           },

@@ -112,6 +112,37 @@ describe('blocking bridge over real worker threads', () => {
     expect(server.activeCalls).toBe(0);
   });
 
+  it('hands input to onInput and runs onCancel listeners on cancel, without making a signal', async () => {
+    const inputs: unknown[] = [];
+    let cancelledBefore: boolean | undefined;
+    let cancelledAfter: boolean | undefined;
+    let removedRan = false;
+    const server = serve({
+      upload: (_args, call) =>
+        new Promise((resolve) => {
+          call.onInput((part) => {
+            inputs.push(part);
+            if (part === null) resolve(inputs.slice(0, -1).join('+'));
+          });
+        }),
+      forever: (_args, call) =>
+        new Promise((resolve) => {
+          cancelledBefore = call.cancelled;
+          // Removed at once: it must not run.
+          call.onCancel(() => (removedRan = true))();
+          call.onCancel(() => {
+            cancelledAfter = call.cancelled;
+            resolve(undefined);
+          });
+        }),
+      echo: (args) => args,
+    });
+    expect(await run(server, 'upload', ['a', 'b']).result).toBe('a+b');
+    expect(await run(server, 'cancel').result).toBe('after cancel');
+    expect([cancelledBefore, cancelledAfter, removedRan]).toEqual([false, true, false]);
+    expect(server.activeCalls).toBe(0);
+  });
+
   it('aborts the calls of a worker that is terminated while blocked', async () => {
     let entered!: () => void;
     const started = new Promise<void>((resolve) => (entered = resolve));

@@ -5,7 +5,7 @@ import { AllowedHosts } from '@spinel/manifest';
 import { errors as undiciErrors } from 'undici';
 import { parseBlockNetworks } from './block-networks.js';
 import type { OutboundHttpError } from '../errors.js';
-import { createOutboundHttp, outboundDeniedChannel, outboundErrorCode, type OutboundHttpOptions, type OutboundRequestHead } from './outbound-http.js';
+import { createOutboundHttp, outboundDeniedChannel, outboundErrorCode, type Cancellation, type OutboundHttpOptions, type OutboundRequestHead } from './outbound-http.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 
 let upstream: CountingServer;
@@ -25,6 +25,12 @@ beforeAll(async () => {
       res.writeHead(200);
       res.write('first');
       setTimeout(() => res.end('rest'), 3000).unref();
+    } else if (req.url === '/big') {
+      res.end(Buffer.alloc(1024 * 1024, 'b'));
+    } else if (req.url === '/cut') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('abc');
+      setTimeout(() => res.destroy(), 20).unref();
     } else if (req.url === '/echo') {
       res.end(`${req.method} ${body}`);
     } else res.end('hello');
@@ -64,6 +70,23 @@ async function refusal(promise: Promise<unknown>): Promise<OutboundHttpError> {
     return err as OutboundHttpError;
   }
   throw new Error('expected the request to be refused');
+}
+
+/** A cancellation the test triggers, as a bridge call's is by the worker. */
+function cancellation(): Cancellation & { cancel(): void } {
+  let listeners: Array<() => void> = [];
+  const c = {
+    cancelled: false,
+    onCancel(listener: () => void) {
+      listeners.push(listener);
+      return () => (listeners = listeners.filter((l) => l !== listener));
+    },
+    cancel() {
+      c.cancelled = true;
+      for (const l of listeners) l();
+    },
+  };
+  return c;
 }
 
 describe('outbound HTTP policy and client', () => {
@@ -202,6 +225,57 @@ describe('outbound HTTP policy and client', () => {
     expect(err.spinError).toBe('too-many-requests');
     expect(await text(first.body)).toBe('hello');
     expect(await text((await http.send(head(`${upstream.origin}/hello`))).body)).toBe('hello');
+    await http.close();
+  });
+
+  it('stops a cancelled request before or after its head, and sends nothing once cancelled', async () => {
+    const http = client([`http://127.0.0.1:${upstream.port}`]);
+    const early = cancellation();
+    early.cancel();
+    const before = upstream.seen.length;
+    expect((await refusal(http.send(head(`${upstream.origin}/hello`), undefined, early))).errorCode).toEqual({ tag: 'internal-error', val: 'request aborted' });
+    expect(upstream.seen.length).toBe(before);
+    const waiting = cancellation();
+    const pending = refusal(http.send(head(`${upstream.origin}/slow-head`), undefined, waiting));
+    setTimeout(() => waiting.cancel(), 50);
+    expect((await pending).errorCode).toEqual({ tag: 'internal-error', val: 'request aborted' });
+    const reading = cancellation();
+    const res = await http.send(head(`${upstream.origin}/slow-body`), undefined, reading);
+    const iterator = res.body[Symbol.asyncIterator]();
+    expect(Buffer.from((await iterator.next()).value as Uint8Array).toString()).toBe('first');
+    reading.cancel();
+    expect((await refusal(iterator.next())).errorCode).toEqual({ tag: 'internal-error', val: 'request aborted' });
+    await http.close();
+  });
+
+  it('reads a large body whole though the reader is slow, and frees the request when the reader stops early', async () => {
+    const http = client([`http://127.0.0.1:${upstream.port}`], { maxConcurrentRequests: 1 });
+    const big = await http.send(head(`${upstream.origin}/big`));
+    let bytes = 0;
+    let onlyB = true;
+    for await (const chunk of big.body) {
+      bytes += chunk.length;
+      onlyB &&= chunk.every((b) => b === 0x62);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect([bytes, onlyB]).toEqual([1024 * 1024, true]);
+    const slow = await http.send(head(`${upstream.origin}/slow-body`));
+    for await (const chunk of slow.body) {
+      expect(Buffer.from(chunk).toString()).toBe('first');
+      break;
+    }
+    // Its body abandoned, the request no longer counts against the limit of one.
+    expect(await text((await http.send(head(`${upstream.origin}/hello`))).body)).toBe('hello');
+    await http.close();
+  });
+
+  it('maps a connection cut in the middle of a body to connection-terminated', async () => {
+    const http = client([`http://127.0.0.1:${upstream.port}`]);
+    const res = await http.send(head(`${upstream.origin}/cut`));
+    expect(res.status).toBe(200);
+    const err = await refusal(text(res.body));
+    expect(err.errorCode).toEqual({ tag: 'connection-terminated' });
+    expect(err.code).toBe('RUNTIME_OUTBOUND_FAILED');
     await http.close();
   });
 });

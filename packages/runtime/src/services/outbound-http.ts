@@ -36,6 +36,17 @@ export interface OutboundResponse {
   body: AsyncIterable<Uint8Array>;
 }
 
+/**
+ * What stops a request in flight: a bridge call (`ServerCall` of channel/bridge-server.ts) has
+ * this shape, so a request made for a worker needs no AbortController of its own.
+ */
+export interface Cancellation {
+  /** Whether it has been cancelled. */
+  readonly cancelled: boolean;
+  /** Runs `listener` once when cancelled; returns a function that removes it. */
+  onCancel(listener: () => void): () => void;
+}
+
 /** Dispatches a service-chained request to a component in this process (the executor supplies it). */
 export type ChainDispatch = (componentId: string, request: GuestRequest, signal: AbortSignal | undefined) => Promise<GuestResponse>;
 
@@ -83,7 +94,7 @@ export interface OutboundHttp {
    * it. Redirects are returned, never followed.
    * @throws OutboundHttpError `RUNTIME_OUTBOUND_DENIED` (refused by policy) or `RUNTIME_OUTBOUND_FAILED` (connection, timeout, DNS …), with the wasi:http `errorCode` for the guest
    */
-  send(head: OutboundRequestHead, body?: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<OutboundResponse>;
+  send(head: OutboundRequestHead, body?: AsyncIterable<Uint8Array>, cancel?: Cancellation): Promise<OutboundResponse>;
   /** Closes every pooled connection. */
   close(): Promise<void>;
 }
@@ -151,7 +162,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `Outbound network destination not allowed: ${destination}\n${hint}`, errorCode, spinError);
   };
 
-  const send = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, signal?: AbortSignal): Promise<OutboundResponse> => {
+  const send = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, cancel: Cancellation | undefined): Promise<OutboundResponse> => {
     const allowedHosts = options.allowedHosts.get(head.componentId);
     if (allowedHosts === undefined) {
       throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `unknown component ${JSON.stringify(head.componentId)}`, { tag: 'HTTP-request-denied' }, 'destination-not-allowed');
@@ -168,7 +179,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       const response = await options.dispatch(
         decision.componentId,
         { method: head.method, url: decision.url.href, headers: [['host', decision.url.host], ...headers], body: body ?? emptyBody() },
-        signal,
+        cancel === undefined ? undefined : abortSignalOf(cancel),
       );
       return { status: response.status, headers: response.headers, body: response.body };
     }
@@ -192,8 +203,9 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       const tls = decision.url.protocol === 'https:' ? options.clientTls?.forRequest(head.componentId, host) : undefined;
       agent = agentFor(head.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS, tls);
     }
-    try {
-      const response = await agent.request({
+    return dispatchRequest(
+      agent,
+      {
         origin: decision.url.origin,
         path: decision.url.pathname + decision.url.search,
         method: head.method as 'GET',
@@ -202,20 +214,13 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
         headersTimeout: head.firstByteTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         bodyTimeout: head.betweenBytesTimeoutMs ?? DEFAULT_TIMEOUT_MS,
         reset: !pooling,
-        ...(signal === undefined ? {} : { signal }),
-      });
-      const responseHeaders: Array<[string, string]> = [];
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (value === undefined) continue;
-        for (const v of Array.isArray(value) ? value : [value]) responseHeaders.push([name, v]);
-      }
-      return { status: response.statusCode, headers: responseHeaders, body: mapBodyErrors(response.body) };
-    } catch (err) {
-      throw failed(err, decision.url.host);
-    }
+      },
+      decision.url.host,
+      cancel,
+    );
   };
 
-  const limited = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, signal?: AbortSignal): Promise<OutboundResponse> => {
+  const limited = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, cancel?: Cancellation): Promise<OutboundResponse> => {
     if (inFlight >= maxInFlight) {
       throw new OutboundHttpError(
         'RUNTIME_OUTBOUND_FAILED',
@@ -233,7 +238,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       }
     };
     try {
-      const response = await send(head, body, signal);
+      const response = await send(head, body, cancel);
       return { ...response, body: releaseAfter(response.body, release) };
     } catch (err) {
       release();
@@ -254,20 +259,148 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
 
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
 
+/** An AbortSignal that aborts with `cancel` (service chaining hands one to the executor). */
+function abortSignalOf(cancel: Cancellation): AbortSignal {
+  const controller = new AbortController();
+  if (cancel.cancelled) controller.abort();
+  else cancel.onCancel(() => controller.abort());
+  return controller.signal;
+}
+
+/** Response bytes queued for the reader past which undici stops reading the connection. */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+/**
+ * Sends a request with undici's `dispatch` rather than `request`: the response head resolves the
+ * promise and the body is handed over as it arrives, without the stream, async-resource and
+ * abort-signal objects `request` makes for every call (they were most of the main thread's own
+ * work per bridged request; see bench/capabilities.ts).
+ */
+function dispatchRequest(agent: Agent, options: Undici.Dispatcher.DispatchOptions, host: string, cancel: Cancellation | undefined): Promise<OutboundResponse> {
+  return new Promise((resolve, reject) => {
+    if (cancel?.cancelled === true) {
+      reject(failed(new (undici().errors.RequestAbortedError)(), host));
+      return;
+    }
+    agent.dispatch(options, new UpstreamExchange(host, resolve, reject, cancel));
+  });
+}
+
+/**
+ * One request in flight: undici's handler, then the response body's async iterator. Failures
+ * reach the caller already mapped to wasi:http codes, before the head (the promise rejects) or
+ * while the body is read (the iterator rejects).
+ */
+class UpstreamExchange implements Undici.Dispatcher.DispatchHandler, AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array> {
+  private readonly host: string;
+  private resolveHead: ((response: OutboundResponse) => void) | undefined;
+  private rejectHead: ((err: OutboundHttpError) => void) | undefined;
+  private readonly stopCancel: (() => void) | undefined;
+  private cancelled = false;
+  private controller: Undici.Dispatcher.DispatchController | undefined;
+  private readonly chunks: Uint8Array[] = [];
+  private queued = 0;
+  private ended = false;
+  private error: OutboundHttpError | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(host: string, resolve: (response: OutboundResponse) => void, reject: (err: OutboundHttpError) => void, cancel: Cancellation | undefined) {
+    this.host = host;
+    this.resolveHead = resolve;
+    this.rejectHead = reject;
+    this.stopCancel = cancel?.onCancel(() => {
+      this.cancelled = true;
+      this.controller?.abort(new (undici().errors.RequestAbortedError)());
+    });
+  }
+
+  private settle(): void {
+    this.stopCancel?.();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  onRequestStart(controller: Undici.Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.cancelled) controller.abort(new (undici().errors.RequestAbortedError)());
+  }
+
+  onResponseStart(_controller: Undici.Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // 1xx informational heads are not the response.
+    if (statusCode < 200 || this.resolveHead === undefined) return;
+    const pairs: Array<[string, string]> = [];
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (typeof value === 'string') pairs.push([name, value]);
+      else for (const v of value) pairs.push([name, v]);
+    }
+    const resolve = this.resolveHead;
+    this.resolveHead = undefined;
+    this.rejectHead = undefined;
+    resolve({ status: statusCode, headers: pairs, body: this });
+  }
+
+  onResponseData(controller: Undici.Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued >= HIGH_WATER_BYTES) controller.pause();
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.settle();
+  }
+
+  onResponseError(_controller: Undici.Dispatcher.DispatchController | undefined, err: Error): void {
+    const mapped = failed(err, this.host);
+    const reject = this.rejectHead;
+    this.resolveHead = undefined;
+    this.rejectHead = undefined;
+    if (reject !== undefined) reject(mapped);
+    else this.error = mapped;
+    this.settle();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.chunks.shift();
+    if (chunk !== undefined) {
+      this.queued -= chunk.length;
+      if (this.controller?.paused === true && this.queued < HIGH_WATER_BYTES) this.controller.resume();
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.next());
+  }
+
+  /** The reader stopped early: the rest of the response is not wanted, and its connection is not reused. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.ended && this.error === undefined) {
+      this.ended = true;
+      this.controller?.abort(new (undici().errors.RequestAbortedError)());
+      this.settle();
+    }
+    this.chunks.length = 0;
+    this.queued = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+}
+
 /** Counts a request as in flight until its body is read to the end, fails, or is abandoned. */
 async function* releaseAfter(body: AsyncIterable<Uint8Array>, release: () => void): AsyncIterable<Uint8Array> {
   try {
     yield* body;
   } finally {
     release();
-  }
-}
-
-async function* mapBodyErrors(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  try {
-    for await (const chunk of body) yield chunk;
-  } catch (err) {
-    throw failed(err, undefined);
   }
 }
 

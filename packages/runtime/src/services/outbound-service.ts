@@ -35,35 +35,35 @@ export function outboundBridgeHandler(http: OutboundHttp): BridgeHandler {
     const body = args.hasBody ? new AsyncQueue<Uint8Array>() : undefined;
     let unacked = 0;
     let wakeSender: (() => void) | undefined;
-    // Demultiplex what the worker sends: request body chunks, and read acknowledgements.
-    void (async () => {
-      for await (const raw of call.incoming) {
-        const msg = raw as OutboundUpload;
-        if ('chunk' in msg) body?.push(msg.chunk);
-        else if ('end' in msg) body?.end();
-        else {
-          unacked -= msg.ack;
-          const wake = wakeSender;
-          wakeSender = undefined;
-          wake?.();
-        }
+    const wake = (): void => {
+      const w = wakeSender;
+      wakeSender = undefined;
+      w?.();
+    };
+    // What the worker sends: request body chunks, and read acknowledgements.
+    call.onInput((raw) => {
+      const msg = raw as OutboundUpload;
+      if ('chunk' in msg) body?.push(msg.chunk);
+      else if ('end' in msg) body?.end();
+      else {
+        unacked -= msg.ack;
+        wake();
       }
-      body?.end();
-      wakeSender?.();
-    })();
+    });
+    // A cancelled call sends no more: the body ends there (the request is aborted with it).
+    if (body !== undefined) call.onCancel(() => body.end());
     try {
-      const response = await http.send(args.head, body, call.signal);
+      const response = await http.send(args.head, body, call);
       call.push({ head: { status: response.status, headers: response.headers } } satisfies OutboundPush);
       for await (const chunk of response.body) {
-        if (call.signal.aborted) break;
+        if (call.cancelled) break;
         const copy = new Uint8Array(chunk); // own buffer, so it can be moved
         unacked += copy.length;
         call.push({ chunk: copy } satisfies OutboundPush, [copy.buffer]);
-        while (unacked > OUTBOUND_WINDOW_BYTES && !call.signal.aborted) {
-          await new Promise<void>((resolve) => {
-            wakeSender = resolve;
-            call.signal.addEventListener('abort', () => resolve(), { once: true });
-          });
+        if (unacked > OUTBOUND_WINDOW_BYTES && !call.cancelled) {
+          const stop = call.onCancel(wake);
+          while (unacked > OUTBOUND_WINDOW_BYTES && !call.cancelled) await new Promise<void>((resolve) => (wakeSender = resolve));
+          stop();
         }
       }
       return { ok: true };
