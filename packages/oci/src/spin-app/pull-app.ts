@@ -95,9 +95,13 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
   // Largest first: a long download then overlaps the many short ones instead of starting
   // last and leaving the pull waiting on it alone (Spin apps list a component's files after it).
   const layers = dedupe(manifest.layers.filter((layer) => layer.mediaType !== MediaType.SpinLockedApp)).sort((a, b) => b.size - a.size);
-  const limit = pLimit(Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY));
+  const concurrency = Math.max(1, options.concurrency ?? DOWNLOAD_CONCURRENCY);
+  // `limit` bounds the downloads in flight; `pending` bounds the layers between their first
+  // byte and their place in the store, so at most that many small layers wait in memory.
+  const limit = pLimit(concurrency);
+  const pending = pLimit(concurrency * 2);
   const configTask = cachedConfig !== undefined ? Promise.resolve(cachedConfig) : limit(() => fetchConfig(configDescriptor));
-  const settled = await Promise.allSettled([configTask, ...layers.map((descriptor) => limit(() => pullLayer(descriptor)))]);
+  const settled = await Promise.allSettled([configTask, ...layers.map((descriptor) => pending(() => pullLayer(descriptor)))]);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
   const config = await configTask;
@@ -123,15 +127,7 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
       throw new AppInvalidError(`The artifact's locked app is ${descriptor.size} bytes, over the ${max} allowed; it was not fetched.`);
     }
     options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
-    const bytes = await target.pullBlob(
-      descriptor,
-      async (stream) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-        return Buffer.concat(chunks);
-      },
-      { ...signal, ...progressOf(descriptor) },
-    );
+    const bytes = await target.pullBlob(descriptor, (stream) => readExactly(stream, descriptor.size), { ...signal, ...progressOf(descriptor) });
     outcomes.set(descriptor.digest, 'downloaded');
     options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
     return bytes;
@@ -147,11 +143,17 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
       return;
     }
     options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
-    await target.pullBlob(
-      descriptor,
-      (stream) => store.putStream(descriptor.digest, stream, { kind: blobKind(descriptor), size: descriptor.size, source: target.description, ...signal }),
-      { ...signal, ...progressOf(descriptor) },
-    );
+    const put = (stream: AsyncIterable<Uint8Array>): Promise<unknown> =>
+      store.putStream(descriptor.digest, stream, { kind: blobKind(descriptor), size: descriptor.size, source: target.description, ...signal });
+    if (descriptor.size <= BUFFERED_LAYER_BYTES) {
+      // A small layer is read into memory (verified on the way) and its download slot freed
+      // before the store writes it: the store's fsync waits on the disk, under load often
+      // longer than the GET took, and a slot held through it is a request not in flight.
+      const bytes = await limit(() => target.pullBlob(descriptor, (stream) => readExactly(stream, descriptor.size), { ...signal, ...progressOf(descriptor) }));
+      await put(single(bytes));
+    } else {
+      await limit(() => target.pullBlob(descriptor, put, { ...signal, ...progressOf(descriptor) }));
+    }
     if (descriptor.mediaType === MediaType.ArchiveLayer) await expandArchiveLayer(store, descriptor.digest, options.archiveLimits ?? {});
     debug('pull %s: fetched %s (%d bytes)', target.description, descriptor.digest, descriptor.size);
     outcomes.set(descriptor.digest, 'downloaded');
@@ -162,6 +164,25 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
     const listener = options.onProgress;
     return listener === undefined ? {} : { onProgress: (transferred: number) => listener({ descriptor, phase: 'progress', transferred }) };
   }
+}
+
+/**
+ * Layers up to this size are read into memory and then stored, larger ones stream into the
+ * store. The same bound as the cache's own in-memory path (`@spinel/cache`'s
+ * write-verified.ts), so the bytes are held once either way.
+ */
+const BUFFERED_LAYER_BYTES = 1 << 20;
+
+/** The whole of a verified stream of known size (pullBlob's stream errors on any other length). */
+async function readExactly(stream: AsyncIterable<Uint8Array>, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+/** Bytes already in memory as the one chunk of a stream (a store takes layers as streams). */
+async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
 }
 
 function dedupe(descriptors: Descriptor[]): Descriptor[] {

@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,10 @@ import { openCache } from '@spinel/cache';
 import { startRegistry, type TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryClient, type RegistryClientOptions } from '../registry-client.js';
+import { MediaType } from '../media-types.js';
+import type { OciTarget, PullBlobOptions } from '../target.js';
+import type { Descriptor } from '../types.js';
+import type { AppBlobStore } from './app-blob-store.js';
 import { pullArtifact, type PullArtifactOptions } from './pull-app.js';
 import { pushApp } from './push-app.js';
 import { wasmBytes, writeApp } from './test-store.js';
@@ -52,6 +57,68 @@ describe('blob downloads in flight during a pull', () => {
   it('follow the pull option when it is lower', async () => {
     expect(await maxInFlight(6, {}, { concurrency: 6 })).toBe(6);
   }, 120_000);
+});
+
+describe('small layers during a pull', () => {
+  it('free their download slot before the store writes them, with at most twice the limit waiting', async () => {
+    // Two downloads at once and a store that writes nothing until four layers wait in it:
+    // held through the store's write, the two slots would never let a third layer reach the
+    // store, and the pull would wait forever (the race below reports that).
+    const concurrency = 2;
+    const cache = openCache({ root: join(dir, `cache-slots-${Math.random().toString(36).slice(2)}`) });
+    let downloaded = 0;
+    let opened: () => void = () => undefined;
+    const enoughWaiting = new Promise<void>((resolve) => (opened = resolve));
+    let waiting = 0;
+    let maxWaiting = 0;
+    const store: AppBlobStore = {
+      stat: (digest) => cache.stat(digest),
+      putBytes: (digest, bytes, options) => cache.putBytes(digest, bytes, options),
+      async putStream(digest, source, options) {
+        waiting++;
+        maxWaiting = Math.max(maxWaiting, waiting);
+        if (waiting === 2 * concurrency) opened();
+        try {
+          await enoughWaiting;
+          return await cache.putStream(digest, source, options);
+        } finally {
+          waiting--;
+        }
+      },
+    };
+    const client = createRegistryClient();
+    const repository = client.repository(`${registry.host}/spinel/many`);
+    const countingPullBlob = async <T>(descriptor: Descriptor, consume: (stream: Readable) => Promise<T>, options?: PullBlobOptions): Promise<T> => {
+      const result = await repository.pullBlob(descriptor, consume, options);
+      downloaded++;
+      return result;
+    };
+    // The repository with its downloads counted (a Proxy: its methods use private fields).
+    const target: OciTarget = new Proxy(repository, {
+      get(object, property) {
+        if (property === 'pullBlob') return countingPullBlob;
+        const value: unknown = Reflect.get(object, property, object);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pulled = await Promise.race([
+        pullArtifact({ target, reference: 'v1', store, concurrency }),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the pull stalled: download slots were held while the store waited')), 20_000))),
+      ]);
+      expect(pulled.blobs.filter((b) => b.outcome === 'downloaded').length).toBeGreaterThan(FILES);
+      expect(downloaded).toBeGreaterThan(FILES);
+      expect(maxWaiting).toBe(2 * concurrency);
+      // Every layer is stored (the locked app is kept only as Spin's config.json, not as a blob).
+      for (const layer of pulled.manifest.layers.filter((l) => l.mediaType !== MediaType.SpinLockedApp)) {
+        expect((await cache.stat(layer.digest))?.size).toBe(layer.size);
+      }
+    } finally {
+      clearTimeout(timer);
+      await client.close();
+    }
+  }, 60_000);
 });
 
 /** Pulls the app through a counting proxy and returns the most blob GETs it saw open at once. */
