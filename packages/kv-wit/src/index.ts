@@ -16,7 +16,7 @@ export {
 export type { KeyPage, KeyValueEntry, KvStore, KvStoreSync, ListKeysOptions } from './store.js';
 export { toAsyncStore } from './store.js';
 export type { KvLimits } from './limits.js';
-export { DEFAULT_KV_LIMITS, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from './limits.js';
+export { DEFAULT_KV_LIMITS, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, checkKey, checkValue } from './limits.js';
 export type { MemoryKvStoreOptions } from './memory-store.js';
 export { MemoryKvStore } from './memory-store.js';
 export type { SqliteKvDatabase, SqliteKvDatabaseOptions } from './sqlite-store.js';

@@ -78,7 +78,7 @@ export function keyValueCapability(options: Omit<KeyValueSetupOptions, 'app'> = 
           });
           return out;
         },
-        handlers: { [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager) },
+        handlers: { [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager, prepared.redisUrls) },
         independentMethods: [KV_BRIDGE_METHOD],
         workerInit: (): KeyValueGuestInit => ({ stores: prepared.workerConfig, labels, counts, countedLabels }),
         close: () => prepared.close(),

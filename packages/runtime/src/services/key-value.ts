@@ -5,6 +5,7 @@ import { DEFAULT_KV_FILE, createKvStoreManager, type KvStoreDefinition, type KvS
 import type { LockedApp } from '@spinel/manifest';
 import type { BridgeHandler } from '../channel/bridge-server.js';
 import { KeyValueConfigError } from '../errors.js';
+import { lendKvConnection } from './key-value-lending.js';
 
 /** What a worker needs to open an app's stores itself (plain data, posted to the worker). */
 export interface KvWorkerConfig {
@@ -12,6 +13,11 @@ export interface KvWorkerConfig {
   sqlite: Array<[label: string, path: string]>;
   /** Labels served by the main thread over the blocking bridge (Redis). */
   bridged: string[];
+  /**
+   * Those of `bridged` a worker serves over a connection the main thread lends it
+   * (`guest/spin/key-value-lane.ts`), with their redacted URLs for messages: Redis without TLS.
+   */
+  lent?: Array<[label: string, where: string]>;
 }
 
 /** Options of {@link prepareKeyValue}. */
@@ -35,6 +41,8 @@ export interface PreparedKeyValue {
   readonly componentLabels: ReadonlyMap<string, readonly string[]>;
   /** For the workers' {@link KvWorkerConfig}. */
   readonly workerConfig: KvWorkerConfig;
+  /** The URL of each Redis label, for {@link kvBridgeHandler} to lend connections. */
+  readonly redisUrls: ReadonlyMap<string, string>;
   /** Spin's start-up note when a component uses `default` (`Storing default key-value data to "<path>".`), else undefined. */
   readonly defaultStoreNote: string | undefined;
   /** Closes the stores and removes a temporary default store. */
@@ -47,7 +55,8 @@ export const KV_BRIDGE_METHOD = 'kv';
 /** A key-value operation sent over the bridge. */
 export interface KvBridgeArgs {
   label: string;
-  op: KvBridgeOp;
+  /** A store operation, or `lend`: a connection of a Redis label lent to the worker (`key-value-lending.ts`). */
+  op: KvBridgeOp | 'lend';
   args: unknown[];
 }
 export type KvBridgeOp = 'get' | 'set' | 'delete' | 'exists' | 'getKeys' | 'listKeys' | 'getMany' | 'setMany' | 'deleteMany' | 'increment' | 'compareAndSwap';
@@ -105,24 +114,34 @@ export async function prepareKeyValue(options: KeyValueSetupOptions): Promise<Pr
   }
   const usesDefault = [...componentLabels.values()].some((labels) => labels.includes('default'));
   const describe = (label: string): string => (inMemory.has(label) ? 'a temporary in-memory store' : manager.describe(label));
-  const workerConfig: KvWorkerConfig = { sqlite: [], bridged: [] };
+  const workerConfig: KvWorkerConfig = { sqlite: [], bridged: [], lent: [] };
+  const redisUrls = new Map<string, string>();
   for (const [label, def] of definitions) {
     if (def.type === 'spin' && def.path !== undefined) workerConfig.sqlite.push([label, def.path]);
     else workerConfig.bridged.push(label);
+    if (def.type === 'redis') {
+      redisUrls.set(label, def.url);
+      if (def.url.startsWith('redis://')) workerConfig.lent?.push([label, manager.describe(label)]);
+    }
   }
   return {
     manager,
     componentLabels,
     workerConfig,
+    redisUrls,
     defaultStoreNote: usesDefault ? `Storing default key-value data to ${describe('default')}.` : undefined,
     close,
   };
 }
 
-/** The serving side of bridged stores: register under {@link KV_BRIDGE_METHOD} in `createBridgeServer`. */
-export function kvBridgeHandler(manager: KvStoreManager): BridgeHandler {
-  return async (raw) => {
+/**
+ * The serving side of bridged stores: register under {@link KV_BRIDGE_METHOD} in `createBridgeServer`.
+ * `redisUrls` ({@link PreparedKeyValue.redisUrls}) are the Redis labels whose connections it lends.
+ */
+export function kvBridgeHandler(manager: KvStoreManager, redisUrls: ReadonlyMap<string, string> = new Map()): BridgeHandler {
+  return async (raw, call) => {
     const { label, op, args } = raw as KvBridgeArgs;
+    if (op === 'lend') return lendKvConnection(redisUrls.get(label), call);
     if (!OPS.has(op)) throw new Error(`unknown key-value operation ${JSON.stringify(op)}`);
     const store = manager.store(label) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
     const fn = store[op];

@@ -3,7 +3,7 @@ import { ConnectionLimit, type LimitedSemaphore, type Permit } from './connectio
 import { checkAddress, redactAddress, resolveAllowedAddress, type OutboundPolicy } from './outbound-address.js';
 import { OwnedHandles } from './owned-handles.js';
 import { changesSession, redisCommand, redisFailure, redisReplyValue, type RedisCommandOp, type RedisError, type RedisParameter, type RedisResult } from './redis-commands.js';
-import { RespConnection } from './resp-connection.js';
+import { RespConnection, respConnectOptions } from './resp-connection.js';
 import { err, messageOf, ok, type Outcome } from './service-outcome.js';
 
 export type { RedisError, RedisParameter, RedisResult } from './redis-commands.js';
@@ -98,21 +98,8 @@ export function createRedisService(options: RedisServiceOptions): RedisService {
 
   const connectTo = async (address: string): Promise<RespConnection> => {
     const url = new URL(address);
-    const tls = url.protocol === 'rediss:';
-    const host = url.hostname;
-    const resolved = await resolveAllowedAddress(options, host);
-    const dbText = url.pathname.replace(/^\//, '');
-    const db = dbText === '' ? 0 : Number(dbText);
-    if (!Number.isInteger(db) || db < 0) throw new TypeError(`invalid database number in the Redis address`);
-    return RespConnection.connect({
-      address: resolved,
-      port: url.port === '' ? 6379 : Number(url.port),
-      tls: tls ? { servername: host.replace(/^\[|\]$/g, '') } : undefined,
-      username: url.username === '' ? undefined : decodeURIComponent(url.username),
-      password: url.password === '' ? undefined : decodeURIComponent(url.password),
-      db,
-      connectTimeoutMs: options.connectTimeoutMs,
-    });
+    const resolved = await resolveAllowedAddress(options, url.hostname);
+    return RespConnection.connect(respConnectOptions(url, resolved, options.connectTimeoutMs));
   };
 
   const held = (owner: string, handle: number): Held | undefined => handles.get(owner, handle);

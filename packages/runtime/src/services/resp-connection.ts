@@ -20,6 +20,26 @@ export interface RespConnectOptions {
   connectTimeoutMs?: number | undefined;
 }
 
+/**
+ * How to connect for a `redis://` or `rediss://` URL (`[user:password@]host[:port][/db]`), to
+ * `address` (its host, resolved and checked by the caller).
+ * @throws TypeError when the database is not a number
+ */
+export function respConnectOptions(url: URL, address: string, connectTimeoutMs?: number): RespConnectOptions {
+  const dbText = url.pathname.replace(/^\//, '');
+  const db = dbText === '' ? 0 : Number(dbText);
+  if (!Number.isInteger(db) || db < 0) throw new TypeError(`invalid database number in the Redis address`);
+  return {
+    address,
+    port: url.port === '' ? 6379 : Number(url.port),
+    tls: url.protocol === 'rediss:' ? { servername: url.hostname.replace(/^\[|\]$/g, '') } : undefined,
+    username: url.username === '' ? undefined : decodeURIComponent(url.username),
+    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    db,
+    connectTimeoutMs,
+  };
+}
+
 type Pending = { resolve(reply: RespReply): void; reject(err: Error): void };
 
 /** A connection lent to a worker (see {@link RespConnection.lend}). */

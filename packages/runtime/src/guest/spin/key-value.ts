@@ -2,6 +2,7 @@ import { KvBackendError, createKvHost, openSqliteKvDatabase, type KvHost, type K
 import { KV_BRIDGE_METHOD, KV_OPERATIONS, type KvBridgeArgs, type KvBridgeOp, type KvWorkerConfig } from '../../services/key-value.js';
 import type { SyncBridge } from '../../channel/sync-bridge.js';
 import { counterAdder, type CounterAdd } from '../../worker-counters.js';
+import { lentKvStore, type LentKvStore } from './key-value-lane.js';
 
 /** Where a worker counts store operations: one counter per (label, operation in `KV_OPERATIONS`). */
 export interface KvOperationCounting {
@@ -9,7 +10,7 @@ export interface KvOperationCounting {
   counts: SharedArrayBuffer;
 }
 
-/** A worker's view of the app's stores: SQLite opened in the worker, Redis through the bridge. */
+/** A worker's view of the app's stores: SQLite opened in the worker, Redis over a lent connection or through the bridge. */
 export interface WorkerKvStores {
   /** The store of a defined label, or undefined. */
   lookup(label: string): KvStoreSync | undefined;
@@ -19,7 +20,8 @@ export interface WorkerKvStores {
 
 /**
  * Opens the stores a worker serves: every SQLite file once per worker (WAL mode lets the
- * workers share it), and a blocking proxy for each bridged label.
+ * workers share it), a store over a connection lent to the worker for each Redis label that
+ * can be lent, and a blocking proxy for the other bridged labels (and what a lent one does not serve).
  */
 export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | undefined, counting?: KvOperationCounting): WorkerKvStores {
   const add = counterAdder(counting?.counts);
@@ -28,6 +30,8 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
   const stores = new Map<string, KvStoreSync>();
   const paths = new Map(config.sqlite);
   const bridged = new Set(config.bridged);
+  const lendable = new Map(config.lent ?? []);
+  const lent: LentKvStore[] = [];
   return {
     lookup(label) {
       const cached = stores.get(label);
@@ -42,7 +46,13 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
         }
         store = db.store(label);
       } else if (bridged.has(label) && bridge !== undefined) {
+        const where = lendable.get(label);
         store = bridgedStore(bridge, label);
+        if (where !== undefined) {
+          const own = lentKvStore(bridge, label, where, store);
+          lent.push(own);
+          store = own;
+        }
       }
       const base = countIndex.get(label);
       if (store !== undefined && base !== undefined) store = countedStore(store, add, base);
@@ -50,6 +60,7 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
       return store;
     },
     close() {
+      for (const own of lent.splice(0)) own.end();
       for (const db of databases.values()) db.close();
       databases.clear();
       stores.clear();

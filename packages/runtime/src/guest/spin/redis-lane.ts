@@ -6,7 +6,7 @@
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
 import { redisCommand, redisFailure, redisReplyValue, changesSession, type RedisCommandOp, type RedisError } from '../../services/redis-commands.js';
-import { RespConnectionError, RespServerError, encodeCommand, parseReply, type RespReply } from '../../services/resp-wire.js';
+import { RespConnectionError, RespServerError, encodeCommand, parseReply, type RespArg, type RespReply } from '../../services/resp-wire.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { LentSocket } from './lent-socket.js';
 
@@ -25,7 +25,7 @@ export class RedisLane extends LentSocket {
     if (op === 'execute' && changesSession(args[0] as string)) this.sessionChanged = true;
     let reply: RespReply;
     try {
-      reply = this.command(encodeCommand(redisCommand(op, args)));
+      reply = this.command(redisCommand(op, args));
     } catch (e) {
       return { ok: false, error: redisFailure(e) };
     }
@@ -38,7 +38,12 @@ export class RedisLane extends LentSocket {
     return this.sessionChanged ? undefined : { clean: true };
   }
 
-  private command(bytes: Buffer): RespReply {
+  /**
+   * Sends one command and returns its reply (the key-value store's commands, `key-value-lane.ts`).
+   * @throws RespServerError for an error reply, RespConnectionError when the connection failed or was released
+   */
+  command(args: readonly RespArg[]): RespReply {
+    const bytes = encodeCommand(args);
     if (this.ended) throw new RespConnectionError('the connection was released');
     if (this.failure !== undefined) throw new RespConnectionError(this.failure);
     this.inFlight = true;

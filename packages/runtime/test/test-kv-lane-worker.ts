@@ -1,0 +1,32 @@
+// Test worker for key-value stores served over lent Redis connections: the worker's stores
+// (guest/spin/key-value.ts) over its blocking channel, running the steps it was given on one
+// label and posting each outcome.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
+import { createSyncBridge } from '../src/channel/sync-bridge.js';
+import { openWorkerKvStores } from '../src/guest/spin/key-value.js';
+import type { KvWorkerConfig } from '../src/services/key-value.js';
+
+/** One step: a store operation with its arguments, or `post` (tells the test, waits for its reply). */
+export type KvLaneStep = [op: string, ...args: unknown[]];
+
+const data = workerData as { endpoint: BridgeEndpoint; config: KvWorkerConfig; label: string; steps: KvLaneStep[] };
+const bridge = createSyncBridge(data.endpoint);
+const stores = openWorkerKvStores(data.config, bridge);
+const store = stores.lookup(data.label) as unknown as Record<string, (...a: unknown[]) => unknown>;
+
+const outcomes: unknown[] = [];
+for (const [op, ...args] of data.steps) {
+  if (op === 'post') {
+    outcomes.push(bridge.call('test.step', args[0]));
+    continue;
+  }
+  try {
+    outcomes.push({ ok: store[op]?.(...args) });
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    outcomes.push({ error: { code: e.code, message: e.message } });
+  }
+}
+stores.close();
+parentPort?.postMessage(outcomes);
