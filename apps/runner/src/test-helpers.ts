@@ -271,6 +271,32 @@ export function startLoad(url: string, connections = 20): Load {
   };
 }
 
+/**
+ * A loopback port nothing listens on, below the kernel's ephemeral range. A relay that is down
+ * leaves its port unbound for a while; an ephemeral port (another test's `listen(0)`, or the
+ * runner's own outgoing connection meeting itself, a TCP self-connect) could take it meanwhile,
+ * and the runner would then talk to a stranger instead of being refused. Ports below the range
+ * are never handed out that way.
+ */
+async function freePortBelowEphemeral(): Promise<number> {
+  const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
+  const low = Math.max(2048, Number(range.trim().split(/\s+/)[0]) || 32768);
+  const from = Math.max(1024, low - 12_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    const probe = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port found below the ephemeral range (${range.trim()})`);
+}
+
 /** A TCP relay on a fixed loopback port to a target port, that can be switched off (connections refused and cut) and on again. */
 export interface Relay {
   port: number;
@@ -283,9 +309,7 @@ export interface Relay {
 
 /** A relay to `127.0.0.1:targetPort`, down until {@link Relay.up}. */
 export async function createRelay(targetPort: number): Promise<Relay> {
-  const probe = createServer();
-  const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const port = await freePortBelowEphemeral();
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   const relay: Relay = {
