@@ -162,7 +162,8 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `Outbound network destination not allowed: ${destination}\n${hint}`, errorCode, spinError);
   };
 
-  const send = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, cancel: Cancellation | undefined): Promise<OutboundResponse> => {
+  // `release` frees the request's place in flight once its body is read, fails or is abandoned.
+  const send = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, cancel: Cancellation | undefined, release: () => void): Promise<OutboundResponse> => {
     const allowedHosts = options.allowedHosts.get(head.componentId);
     if (allowedHosts === undefined) {
       throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `unknown component ${JSON.stringify(head.componentId)}`, { tag: 'HTTP-request-denied' }, 'destination-not-allowed');
@@ -181,7 +182,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
         { method: head.method, url: decision.url.href, headers: [['host', decision.url.host], ...headers], body: body ?? emptyBody() },
         cancel === undefined ? undefined : abortSignalOf(cancel),
       );
-      return { status: response.status, headers: response.headers, body: response.body };
+      return { status: response.status, headers: response.headers, body: releaseAfter(response.body, release) };
     }
 
     let agent: Agent;
@@ -217,6 +218,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       },
       decision.url.host,
       cancel,
+      release,
     );
   };
 
@@ -238,8 +240,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       }
     };
     try {
-      const response = await send(head, body, cancel);
-      return { ...response, body: releaseAfter(response.body, release) };
+      return await send(head, body, cancel, release);
     } catch (err) {
       release();
       throw err;
@@ -276,13 +277,13 @@ const HIGH_WATER_BYTES = 64 * 1024;
  * abort-signal objects `request` makes for every call (they were most of the main thread's own
  * work per bridged request; see bench/capabilities.ts).
  */
-function dispatchRequest(agent: Agent, options: Undici.Dispatcher.DispatchOptions, host: string, cancel: Cancellation | undefined): Promise<OutboundResponse> {
+function dispatchRequest(agent: Agent, options: Undici.Dispatcher.DispatchOptions, host: string, cancel: Cancellation | undefined, release: () => void): Promise<OutboundResponse> {
   return new Promise((resolve, reject) => {
     if (cancel?.cancelled === true) {
       reject(failed(new (undici().errors.RequestAbortedError)(), host));
       return;
     }
-    agent.dispatch(options, new UpstreamExchange(host, resolve, reject, cancel));
+    agent.dispatch(options, new UpstreamExchange(host, resolve, reject, cancel, release));
   });
 }
 
@@ -296,6 +297,7 @@ class UpstreamExchange implements Undici.Dispatcher.DispatchHandler, AsyncIterat
   private resolveHead: ((response: OutboundResponse) => void) | undefined;
   private rejectHead: ((err: OutboundHttpError) => void) | undefined;
   private readonly stopCancel: (() => void) | undefined;
+  private readonly release: () => void;
   private cancelled = false;
   private controller: Undici.Dispatcher.DispatchController | undefined;
   private readonly chunks: Uint8Array[] = [];
@@ -304,8 +306,9 @@ class UpstreamExchange implements Undici.Dispatcher.DispatchHandler, AsyncIterat
   private error: OutboundHttpError | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(host: string, resolve: (response: OutboundResponse) => void, reject: (err: OutboundHttpError) => void, cancel: Cancellation | undefined) {
+  constructor(host: string, resolve: (response: OutboundResponse) => void, reject: (err: OutboundHttpError) => void, cancel: Cancellation | undefined, release: () => void) {
     this.host = host;
+    this.release = release;
     this.resolveHead = resolve;
     this.rejectHead = reject;
     this.stopCancel = cancel?.onCancel(() => {
@@ -377,8 +380,15 @@ class UpstreamExchange implements Undici.Dispatcher.DispatchHandler, AsyncIterat
       if (this.controller?.paused === true && this.queued < HIGH_WATER_BYTES) this.controller.resume();
       return Promise.resolve({ value: chunk, done: false });
     }
-    if (this.error !== undefined) return Promise.reject(this.error);
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    // Read to its end, or failed: the request no longer counts as in flight.
+    if (this.error !== undefined) {
+      this.release();
+      return Promise.reject(this.error);
+    }
+    if (this.ended) {
+      this.release();
+      return Promise.resolve({ value: undefined, done: true });
+    }
     return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.next());
   }
 
@@ -391,11 +401,12 @@ class UpstreamExchange implements Undici.Dispatcher.DispatchHandler, AsyncIterat
     }
     this.chunks.length = 0;
     this.queued = 0;
+    this.release();
     return Promise.resolve({ value: undefined, done: true });
   }
 }
 
-/** Counts a request as in flight until its body is read to the end, fails, or is abandoned. */
+/** Counts a chained request as in flight until its body is read to the end, fails, or is abandoned. */
 async function* releaseAfter(body: AsyncIterable<Uint8Array>, release: () => void): AsyncIterable<Uint8Array> {
   try {
     yield* body;

@@ -6,11 +6,34 @@ import type { OutboundHttp, OutboundRequestHead } from './outbound-http.js';
 /** Bridge method name of an outbound HTTP request. */
 export const OUTBOUND_HTTP_METHOD = 'outbound.http';
 
-/** Arguments of an {@link OUTBOUND_HTTP_METHOD} call. */
-export interface OutboundCallArgs {
-  head: OutboundRequestHead;
-  /** Whether the guest will send a body (chunks, then `{ end: true }`, follow the call). */
-  hasBody: boolean;
+/**
+ * Arguments of an {@link OUTBOUND_HTTP_METHOD} call: the head's fields in a flat array, then
+ * whether the guest will send a body (chunks, then `{ end: true }`, follow the call). The main
+ * thread reads a clone of a flat array in about a third of the time it takes for the same
+ * fields as an object (each property name is read and looked up again for every call).
+ */
+export type OutboundCallArgs = [
+  componentId: string,
+  method: string,
+  scheme: string | undefined,
+  authority: string | undefined,
+  pathWithQuery: string | undefined,
+  headers: Array<[string, string]>,
+  connectTimeoutMs: number | undefined,
+  firstByteTimeoutMs: number | undefined,
+  betweenBytesTimeoutMs: number | undefined,
+  hasBody: boolean,
+];
+
+/** The call arguments of a request (the worker's side). */
+export function outboundCallArgs(head: OutboundRequestHead, hasBody: boolean): OutboundCallArgs {
+  return [head.componentId, head.method, head.scheme, head.authority, head.pathWithQuery, head.headers, head.connectTimeoutMs, head.firstByteTimeoutMs, head.betweenBytesTimeoutMs, hasBody];
+}
+
+/** The request head of call arguments (the serving side's). */
+function headOf(args: OutboundCallArgs): OutboundRequestHead {
+  const [componentId, method, scheme, authority, pathWithQuery, headers, connectTimeoutMs, firstByteTimeoutMs, betweenBytesTimeoutMs] = args;
+  return { componentId, method, scheme, authority, pathWithQuery, headers, connectTimeoutMs, firstByteTimeoutMs, betweenBytesTimeoutMs };
 }
 
 /** What the worker sends after starting a call. */
@@ -32,7 +55,7 @@ export const OUTBOUND_WINDOW_BYTES = 1024 * 1024;
 export function outboundBridgeHandler(http: OutboundHttp): BridgeHandler {
   return async (rawArgs, call): Promise<OutboundResult> => {
     const args = rawArgs as OutboundCallArgs;
-    const body = args.hasBody ? new AsyncQueue<Uint8Array>() : undefined;
+    const body = args[9] ? new AsyncQueue<Uint8Array>() : undefined;
     let unacked = 0;
     let wakeSender: (() => void) | undefined;
     const wake = (): void => {
@@ -53,7 +76,7 @@ export function outboundBridgeHandler(http: OutboundHttp): BridgeHandler {
     // A cancelled call sends no more: the body ends there (the request is aborted with it).
     if (body !== undefined) call.onCancel(() => body.end());
     try {
-      const response = await http.send(args.head, body, call);
+      const response = await http.send(headOf(args), body, call);
       call.push({ head: { status: response.status, headers: response.headers } } satisfies OutboundPush);
       for await (const chunk of response.body) {
         if (call.cancelled) break;

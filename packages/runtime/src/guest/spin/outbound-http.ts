@@ -4,7 +4,7 @@ import { IoError, Pollable, type Blocker, type ByteSource, type PollSource } fro
 import { failure } from '../wasi/result.js';
 import type { WasiHttpErrorCode } from '../../errors.js';
 import { splitUri } from '../../services/outbound-policy.js';
-import { OUTBOUND_HTTP_METHOD, type OutboundCallArgs, type OutboundPush, type OutboundResult, type OutboundUpload } from '../../services/outbound-service.js';
+import { OUTBOUND_HTTP_METHOD, outboundCallArgs, type OutboundPush, type OutboundResult, type OutboundUpload } from '../../services/outbound-service.js';
 import type { BridgeCall, BridgeEvent, SyncBridge } from '../../channel/sync-bridge.js';
 import type { OutboundRequestHead } from '../../services/outbound-http.js';
 
@@ -246,7 +246,7 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
   const open = new Set<BridgeCall>();
 
   const start = (head: OutboundRequestHead, hasBody: boolean): BridgeCall => {
-    const call = bridge.start(OUTBOUND_HTTP_METHOD, { head, hasBody } satisfies OutboundCallArgs);
+    const call = bridge.start(OUTBOUND_HTTP_METHOD, outboundCallArgs(head, hasBody));
     open.add(call);
     return call;
   };
