@@ -129,7 +129,7 @@ export async function startServing(msg: ServeMessage, runner: InlineRunner): Pro
 
   const trigger = createHttpTrigger({ ...msg.options, app: msg.app, executor });
   if ('fd' in msg.listen) {
-    await trigger.listen({ fd: msg.listen.fd });
+    await trigger.listen({ fd: msg.listen.fd, expect: msg.listen.bound });
   } else {
     await trigger.listen({ listen: msg.listen.address, findFreePort: msg.listen.findFreePort });
   }

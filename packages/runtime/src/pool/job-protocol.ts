@@ -91,8 +91,8 @@ export interface ServeMessage {
   app: HttpApp;
   /** The trigger's options that cross threads (everything but the executor). */
   options: Omit<HttpTriggerOptions, 'app' | 'executor'>;
-  /** Listen on this address (the first serving worker binds it), or on `fd`, the listening socket another serving worker bound. */
-  listen: { address: string; findFreePort: boolean } | { fd: number };
+  /** Listen on this address (the first serving worker binds it), or on `fd`, the listening socket another serving worker bound to `bound` (checked: the number may have been reused). */
+  listen: { address: string; findFreePort: boolean } | { fd: number; bound: { address: string; port: number } };
   /** Requests this worker is answering now, at `Int32Array` index `slot` (the trigger's `inFlight`). */
   inFlight: SharedArrayBuffer;
   slot: number;

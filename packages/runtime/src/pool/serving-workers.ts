@@ -41,6 +41,10 @@ interface Serving {
   drained: (() => void) | undefined;
 }
 
+/** First wait before a failed replacement of a lost worker is tried again, and the longest. */
+const REPLACE_BACKOFF_MS = 1000;
+const REPLACE_BACKOFF_MAX_MS = 30_000;
+
 /** How long a draining worker may take beyond the drain timeout before it is stopped. */
 const DRAIN_SLACK_MS = 1000;
 
@@ -54,6 +58,8 @@ export class ServingWorkers implements WorkerServing {
   private closing = false;
   /** Replacements of lost workers, one after another (two lost at once must not pick one donor each from a dying set). */
   private replacing: Promise<void> = Promise.resolve();
+  /** Ends the waits of replacements tried again (close must not wait for them). */
+  private readonly wakeOnClose = new Set<() => void>();
   address = '';
   port = 0;
 
@@ -77,7 +83,7 @@ export class ServingWorkers implements WorkerServing {
     this.address = first.address;
     this.port = first.port;
     try {
-      await Promise.all(Array.from({ length: this.count - 1 }, (_, i) => this.spawn(i + 1, { fd: first.fd })));
+      await Promise.all(Array.from({ length: this.count - 1 }, (_, i) => this.spawn(i + 1, { fd: first.fd, bound: { address: first.address, port: first.port } })));
     } catch (err) {
       await this.stopAll(0);
       throw err;
@@ -127,20 +133,38 @@ export class ServingWorkers implements WorkerServing {
   /**
    * A new worker for `slot`, listening through a descriptor of its own duplicated from a surviving
    * worker's (the others keep serving meanwhile). A donor that dies while it is copied fails the
-   * new worker's listen: the next survivor is tried. With none left, the address is bound again.
+   * new worker's listen (its number is checked to still hold this address): the next survivor is
+   * tried. A replacement that fails while its donor lives is tried again later, each wait twice
+   * as long (up to 30 s). With no survivor left, the address is bound again.
    */
   private async replace(slot: number): Promise<void> {
-    for (;;) {
+    for (let backoffMs = REPLACE_BACKOFF_MS; ; ) {
       if (this.closing) return;
       const donor = this.workers.find((w) => w.fd >= 0);
       if (donor === undefined) return this.rebind();
       try {
-        await this.spawn(slot, { fd: donor.fd });
+        await this.spawn(slot, { fd: donor.fd, bound: { address: this.address, port: this.port } });
         return;
       } catch (err) {
-        if (this.workers.includes(donor)) return this.report(err);
+        if (!this.workers.includes(donor)) continue;
+        this.report(err);
+        await this.pause(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, REPLACE_BACKOFF_MAX_MS);
       }
     }
+  }
+
+  /** Waits `ms`, or less when the workers are closed meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeOnClose.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeOnClose.add(done);
+    });
   }
 
   /** No worker listens any more, so the socket is gone: stop what is left and bind the same address again. */
@@ -195,6 +219,7 @@ export class ServingWorkers implements WorkerServing {
 
   async close(timeoutMs: number): Promise<void> {
     this.closing = true;
+    for (const wake of [...this.wakeOnClose]) wake();
     await this.replacing;
     await this.stopAll(timeoutMs);
   }

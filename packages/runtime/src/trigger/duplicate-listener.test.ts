@@ -62,6 +62,30 @@ describe('duplicateListener', () => {
     await expect(answerOf(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('refuses a descriptor bound elsewhere than expected (a reused number), and accepts the expected one', async () => {
+    const app = createServer((s) => s.end('app'));
+    const stranger = createServer((s) => s.end('stranger'));
+    await listening(app, 0);
+    await listening(stranger, 0);
+    const appPort = (app.address() as { port: number }).port;
+    const strangerPort = (stranger.address() as { port: number }).port;
+    const strangerFd = (stranger as unknown as { _handle: { fd: number } })._handle.fd;
+    const err = await duplicateListener(strangerFd, { address: '::', port: appPort }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ListenError);
+    expect(err).toMatchObject({ code: 'RUNTIME_HTTP_LISTEN_FAILED' });
+    expect((err as Error).message).toContain(`bound to :: port ${appPort}`);
+    expect((err as Error).message).toContain(`port ${strangerPort}`);
+    // The expected socket passes the check and serves.
+    const appFd = (app as unknown as { _handle: { fd: number } })._handle.fd;
+    const handle = await duplicateListener(appFd, { address: '::', port: appPort });
+    const second = createServer((s) => s.end('app'));
+    await listening(second, handle);
+    expect(await answerOf(appPort)).toBe('app');
+  });
+
   it('fails with a coded error when the descriptor is not a listening socket', async () => {
     const file = openSync(import.meta.filename, 'r');
     try {

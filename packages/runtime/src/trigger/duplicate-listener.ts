@@ -25,11 +25,19 @@ const DUPLICATE_TIMEOUT_MS = 30_000;
 /** A libuv TCP handle, as `net.Server#listen` accepts it. */
 export type ListenerHandle = object & { readonly fd?: number; close(): void };
 
+/** The local address a listening socket is bound to. */
+export interface BoundAddress {
+  address: string;
+  port: number;
+}
+
 /**
- * A new handle, with its own descriptor, of the listening socket `fd`.
- * @throws {ListenError} `RUNTIME_HTTP_LISTEN_FAILED` when the child cannot start or sends nothing.
+ * A new handle, with its own descriptor, of the listening socket `fd`. With `expected`, the
+ * socket must be bound to that address: a number reported by another thread may have been closed
+ * and reused since (by another server's socket, say), and a worker must not serve what it holds.
+ * @throws {ListenError} `RUNTIME_HTTP_LISTEN_FAILED` when the child cannot start or sends nothing, or the socket is bound elsewhere.
  */
-export function duplicateListener(fd: number): Promise<ListenerHandle> {
+export function duplicateListener(fd: number, expected?: BoundAddress): Promise<ListenerHandle> {
   return new Promise<ListenerHandle>((resolve, reject) => {
     let child: ChildProcess | undefined;
     const fail = (why: string, cause?: unknown): void => {
@@ -65,7 +73,24 @@ export function duplicateListener(fd: number): Promise<ListenerHandle> {
         fail('the helper process sent no socket');
         return;
       }
-      resolve(handle as ListenerHandle);
+      const listener = handle as ListenerHandle;
+      if (expected !== undefined) {
+        const bound = boundAddressOf(listener);
+        if (bound === undefined || bound.port !== expected.port || bound.address !== expected.address) {
+          listener.close();
+          fail(`it is no longer the socket bound to ${expected.address} port ${expected.port} (it is bound to ${bound === undefined ? 'no TCP address' : `${bound.address} port ${bound.port}`}); its number was reused`);
+          return;
+        }
+      }
+      resolve(listener);
     });
   });
+}
+
+/** The address a TCP handle is bound to (libuv's getsockname), or undefined for any other handle. */
+function boundAddressOf(handle: ListenerHandle): BoundAddress | undefined {
+  const out: { address?: unknown; port?: unknown } = {};
+  const getsockname = (handle as { getsockname?: (out: object) => number }).getsockname;
+  if (typeof getsockname !== 'function' || getsockname.call(handle, out) !== 0) return undefined;
+  return typeof out.address === 'string' && typeof out.port === 'number' ? { address: out.address, port: out.port } : undefined;
 }

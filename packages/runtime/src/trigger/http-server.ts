@@ -15,7 +15,7 @@ import { send } from './respond.js';
 import { dispatchWagi } from './wagi-dispatch.js';
 import { ListenError } from '../errors.js';
 import { notFoundChannel, requestErrorChannel, RUNTIME_CHANNELS, type NotFoundEvent, type RequestErrorEvent } from '../events.js';
-import { duplicateListener } from './duplicate-listener.js';
+import { duplicateListener, type BoundAddress } from './duplicate-listener.js';
 import { bindServer, DEFAULT_LISTEN, parseListenAddress } from './listen-address.js';
 import { formatSocketAddress, guestHeaders, type RequestContext } from './request-metadata.js';
 import { Router, WELL_KNOWN_PREFIX } from './router.js';
@@ -71,6 +71,8 @@ export interface ListenOptions {
    * of its own for that socket (trigger/duplicate-listener.ts), so closing it never closes `fd`.
    */
   fd?: number;
+  /** With `fd`: the address that socket must be bound to (its number came from another thread, and may have been reused). */
+  expect?: BoundAddress;
 }
 
 /** A serving HTTP trigger. */
@@ -352,7 +354,7 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
         baseUrl = `${scheme}://${formatSocketAddress(serving.address, serving.port)}`;
         return baseUrl;
       }
-      if (listenOptions.fd !== undefined) await listenOnDescriptor(server, listenOptions.fd);
+      if (listenOptions.fd !== undefined) await listenOnDescriptor(server, listenOptions.fd, listenOptions.expect);
       else await bindServer(server, address, listenOptions.findFreePort ?? false);
       const bound = server.address() as AddressInfo;
       baseUrl = `${scheme}://${formatSocketAddress(bound.address, bound.port)}`;
@@ -402,9 +404,9 @@ export function createHttpTrigger(options: HttpTriggerOptions): HttpTrigger {
 }
 
 /** Listens on an already listening socket's descriptor (another thread bound it). */
-async function listenOnDescriptor(server: http.Server | https.Server, fd: number): Promise<void> {
+async function listenOnDescriptor(server: http.Server | https.Server, fd: number, expected: BoundAddress | undefined): Promise<void> {
   // Its own descriptor of the socket, never the shared number (see duplicate-listener.ts).
-  const handle = await duplicateListener(fd);
+  const handle = await duplicateListener(fd, expected);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       handle.close();
