@@ -168,10 +168,12 @@ describe('blocking bridge over real worker threads', () => {
     const started = new Promise<void>((resolve) => (entered = resolve));
     const server = serve({ forever: () => new Promise(() => entered()) });
     const { worker, result } = run<{ code: string }>(server, 'blocked-forever');
+    // Listened for from the start: the worker can exit before the result's await returns here.
+    const exited = once(worker, 'exit').catch(() => undefined);
     await started;
     server.close();
     expect(await result).toEqual({ code: 'RUNTIME_BRIDGE_CLOSED' });
-    await once(worker, 'exit').catch(() => undefined);
+    await exited;
   });
 
   it('sends the events of one turn as one message, in order, and each at once when coalescing is off', async () => {
