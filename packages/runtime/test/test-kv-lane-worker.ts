@@ -1,13 +1,18 @@
 // Test worker for key-value stores served over lent Redis connections: the worker's stores
 // (guest/spin/key-value.ts) over its blocking channel, running the steps it was given on one
 // label and posting each outcome.
+import { Script, createContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
 import { createSyncBridge } from '../src/channel/sync-bridge.js';
 import { openWorkerKvStores } from '../src/guest/spin/key-value.js';
 import type { KvWorkerConfig } from '../src/services/key-value.js';
 
-/** One step: a store operation with its arguments, or `post` (tells the test, waits for its reply). */
+/**
+ * One step: a store operation with its arguments, `post` (tells the test, waits for its reply), or
+ * `deadline` with a time in ms and then an operation: run under a vm timeout, as
+ * `guest/serve-http.ts` runs a guest that has a deadline.
+ */
 export type KvLaneStep = [op: string, ...args: unknown[]];
 
 const data = workerData as { endpoint: BridgeEndpoint; config: KvWorkerConfig; label: string; steps: KvLaneStep[] };
@@ -19,6 +24,16 @@ const outcomes: unknown[] = [];
 for (const [op, ...args] of data.steps) {
   if (op === 'post') {
     outcomes.push(bridge.call('test.step', args[0]));
+    continue;
+  }
+  if (op === 'deadline') {
+    const [ms, inner, ...rest] = args as [number, string, ...unknown[]];
+    const context = createContext({ run: () => store[inner]?.(...rest) });
+    try {
+      outcomes.push({ ok: new Script('run()').runInContext(context, { timeout: ms }) });
+    } catch (err) {
+      outcomes.push({ error: { code: (err as { code?: unknown }).code } });
+    }
     continue;
   }
   try {

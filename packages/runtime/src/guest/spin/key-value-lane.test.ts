@@ -147,6 +147,28 @@ describe('key-value stores on Redis over a lent connection', () => {
     await until('both lent connections closed', async () => (await clientCount(redis.port)) === before);
   });
 
+  it('a get stopped at its deadline while its reply is outstanding: the next get on that worker reads its own value, on a new connection', async () => {
+    const admin = await RespConnection.connect({ address: '127.0.0.1', port: redis.port });
+    cleanups.push(() => admin.close());
+    // Redis holds every client's commands for 300 ms: the first get's reply comes after its deadline.
+    const { prepared, bridge, ops } = await serveKv(redis.url, async () => (await admin.command(['CLIENT', 'PAUSE', '300', 'ALL'])).kind);
+    const fromNode = prepared.manager.store('cache');
+    await fromNode.set('lane6-a', te.encode('A'));
+    await fromNode.set('lane6-b', te.encode('B'));
+    const outcomes = await runWorker(bridge, prepared, [
+      ['get', 'lane6-b'],
+      ['post', 'pause'],
+      ['deadline', 50, 'get', 'lane6-a'],
+      ['get', 'lane6-b'],
+      ['get', 'lane6-a'],
+    ]).outcomes;
+    expect(bytes(outcomes[0])).toBe('B');
+    expect(outcomes[2]).toEqual({ error: { code: 'ERR_SCRIPT_EXECUTION_TIMEOUT' } });
+    expect(bytes(outcomes[3])).toBe('B');
+    expect(bytes(outcomes[4])).toBe('A');
+    expect(ops).toEqual(['lend', 'lend']);
+  });
+
   it('a worker terminated while it holds the connection leaves no connection open', async () => {
     const { prepared, bridge } = await serveKv(redis.url, () => new Promise(() => undefined));
     const before = await clientCount(redis.port);

@@ -47,9 +47,13 @@ export abstract class LentSocket {
     }
   }
 
-  /** Whether this lending still carries requests. */
+  /**
+   * Whether this lending still carries requests. Not when a reply is still outstanding: a guest
+   * stopped at its deadline while it waited (`guest/serve-http.ts`, a vm timeout) left it unread,
+   * and the next request would read it as its own.
+   */
   get usable(): boolean {
-    return this.reader !== undefined && !this.ended && this.failure === undefined && !laneClosed(this.guard);
+    return this.reader !== undefined && !this.ended && !this.inFlight && this.failure === undefined && !laneClosed(this.guard);
   }
 
   /** Gives the connection back: to the pool when {@link releaseClean} says so, else it is closed. */

@@ -57,6 +57,8 @@ export class PgLane extends LentSocket {
     }
     if (this.ended) return { ok: false, error: { tag: 'connection-failed', val: 'the connection was released' } };
     if (this.failure !== undefined) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
+    // The replies of a statement stopped at a deadline are still to come: they would be taken for this one's.
+    if (this.inFlight) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: (this.failure = 'the replies of an interrupted statement are still outstanding') } } };
     this.inFlight = true;
     const reader = new PgStatementReader(() => this.write(encodeCopyFail('COPY FROM STDIN is not supported')));
     try {

@@ -46,6 +46,8 @@ export class RedisLane extends LentSocket {
     const bytes = encodeCommand(args);
     if (this.ended) throw new RespConnectionError('the connection was released');
     if (this.failure !== undefined) throw new RespConnectionError(this.failure);
+    // A reply left unread (its command stopped at a deadline) would be taken for this one's.
+    if (this.inFlight) throw new RespConnectionError((this.failure = 'a reply of an interrupted command is still outstanding'));
     this.inFlight = true;
     if (!this.write(bytes)) throw new RespConnectionError(this.failure ?? 'the connection to Redis was closed');
     for (;;) {
