@@ -28,8 +28,19 @@ const IOVEC = 264;
 const NREAD = 272;
 const BUFFER = 1024;
 const BUFFER_SIZE = 64 * 1024 - BUFFER;
-/** The module: one page of memory, exported as `memory` (all `WASI.initialize` needs). */
-const MEMORY_MODULE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x0a, 0x01, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00]);
+/**
+ * The module: it imports a memory (`env.memory`, at least one page) and exports it as `memory`,
+ * all `WASI.initialize` needs. Every reader of a thread shares that one memory (its calls are
+ * synchronous, so no two use it at once): each Wasm memory reserves gigabytes of address space,
+ * and a process can make only some thousands of them, guests' included.
+ */
+const MEMORY_MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  // import section: "env" "memory" (memory, limits min 1)
+  0x02, 0x0f, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00, 0x01,
+  // export section: "memory" = memory 0
+  0x07, 0x0a, 0x01, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02, 0x00,
+]);
 
 type WasiImports = {
   fd_read(fd: number, iovs: number, iovsLen: number, nread: number): number;
@@ -49,13 +60,14 @@ export class SocketReader {
   constructor(fd: number) {
     const Wasi = loadWasi();
     const wasi = new Wasi({ version: 'preview1', stdin: fd, returnOnExit: true });
-    const instance = new WebAssembly.Instance((memoryModule ??= new WebAssembly.Module(MEMORY_MODULE)), {});
+    const memory = (sharedMemory ??= new WebAssembly.Memory({ initial: 1 }));
+    const instance = new WebAssembly.Instance((memoryModule ??= new WebAssembly.Module(MEMORY_MODULE)), { env: { memory } });
     wasi.initialize(instance);
-    const memory = instance.exports.memory as WebAssembly.Memory;
     this.wasi = wasi.wasiImport as unknown as WasiImports;
     this.view = new DataView(memory.buffer);
     this.bytes = new Uint8Array(memory.buffer);
-    // The WASI descriptor of the socket is stdin, 0; the clock subscription's timeout is set per wait.
+    // The WASI descriptor of the socket is stdin, 0; the clock subscription's timeout is set per
+    // wait. Every reader writes the same values here.
     this.view.setBigUint64(SUBS, 1n, true);
     this.bytes[SUBS + 8] = 1; // fd_read
     this.view.setUint32(SUBS + 16, 0, true);
@@ -96,6 +108,8 @@ export class SocketReader {
 }
 
 let memoryModule: WebAssembly.Module | undefined;
+/** The one memory of this thread's readers (see {@link MEMORY_MODULE}). */
+let sharedMemory: WebAssembly.Memory | undefined;
 let wasiClass: typeof WasiHost | undefined;
 /** Readers by descriptor number: the WASI host is bound to a number, and a worker sees few. */
 const readers = new Map<number, SocketReader>();
