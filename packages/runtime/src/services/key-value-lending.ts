@@ -8,10 +8,25 @@ import type { ServerCall } from '../channel/bridge-server.js';
 import { RespConnection, respConnectOptions } from './resp-connection.js';
 import { messageOf } from './service-outcome.js';
 
-/** What a worker gets first on a `lend` call: the socket's descriptor and guard, or neither when the connection cannot be lent (TLS). */
+/** What a worker gets first on a `lend` call: the socket's descriptor and guard, or neither when the connection cannot be lent (TLS, a query string). */
 export interface KvLendGrant {
   fd?: number;
   guard?: SharedArrayBuffer;
+}
+
+/**
+ * Whether the connections of a Redis store at `url` can be lent to the workers: plain `redis://`
+ * without a query string. kv-wit's store (ioredis) takes every query item as an option (`?db=`,
+ * `?password=`, `?username=` …), which the lent connection (`resp-connection.ts`, path and
+ * userinfo only) would not see: its commands would go to another database, or fail to authenticate.
+ */
+export function lendableRedisUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'redis:' && parsed.search === '';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -19,8 +34,8 @@ export interface KvLendGrant {
  * @throws RespConnectionError, RespServerError when the connection cannot be made (the worker's operation fails with it)
  */
 export async function lendKvConnection(url: string | undefined, call: Pick<ServerCall, 'push' | 'incoming' | 'signal'>): Promise<void> {
-  const parsed = url === undefined ? undefined : new URL(url);
-  if (parsed === undefined || parsed.protocol !== 'redis:') {
+  const parsed = url === undefined || !lendableRedisUrl(url) ? undefined : new URL(url);
+  if (parsed === undefined) {
     call.push({} satisfies KvLendGrant);
     return;
   }

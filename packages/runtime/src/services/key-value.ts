@@ -5,7 +5,7 @@ import { DEFAULT_KV_FILE, createKvStoreManager, type KvStoreDefinition, type KvS
 import type { LockedApp } from '@spinel/manifest';
 import type { BridgeHandler } from '../channel/bridge-server.js';
 import { KeyValueConfigError } from '../errors.js';
-import { lendKvConnection } from './key-value-lending.js';
+import { lendKvConnection, lendableRedisUrl } from './key-value-lending.js';
 
 /** What a worker needs to open an app's stores itself (plain data, posted to the worker). */
 export interface KvWorkerConfig {
@@ -121,7 +121,7 @@ export async function prepareKeyValue(options: KeyValueSetupOptions): Promise<Pr
     else workerConfig.bridged.push(label);
     if (def.type === 'redis') {
       redisUrls.set(label, def.url);
-      if (def.url.startsWith('redis://')) workerConfig.lent?.push([label, manager.describe(label)]);
+      if (lendableRedisUrl(def.url)) workerConfig.lent?.push([label, manager.describe(label)]);
     }
   }
   return {

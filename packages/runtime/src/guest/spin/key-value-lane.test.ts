@@ -138,6 +138,18 @@ describe('key-value stores on Redis over a lent connection', () => {
     expect(ops).toEqual(['lend', 'set', 'get']);
   });
 
+  it('a store whose URL has a query string (?db=3, read by kv-wit\'s store) is served by calls: what the worker writes is in database 3', async () => {
+    const { prepared, bridge, ops } = await serveKv(`${redis.url}?db=3`);
+    const outcomes = await runWorker(bridge, prepared, [['set', 'lane7', te.encode('seven')], ['get', 'lane7']]).outcomes;
+    expect(bytes(outcomes[1])).toBe('seven');
+    expect(td.decode((await prepared.manager.store('cache').get('lane7')) ?? new Uint8Array())).toBe('seven');
+    const admin = await RespConnection.connect({ address: '127.0.0.1', port: redis.port, db: 3 });
+    cleanups.push(() => admin.close());
+    expect(await admin.command(['GET', 'lane7'])).toEqual({ kind: 'bulk', value: te.encode('seven') });
+    expect(ops).toEqual(['set', 'get']);
+    expect(prepared.workerConfig.lent).toEqual([]);
+  });
+
   it('two workers at once each have their own connection and read their own replies; each connection closes with its worker', async () => {
     const { prepared, bridge } = await serveKv(redis.url);
     const before = await clientCount(redis.port);
