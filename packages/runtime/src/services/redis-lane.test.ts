@@ -1,4 +1,5 @@
 import { openSync, closeSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -98,6 +99,20 @@ describe('Redis connections lent to a worker', () => {
     // The end of the request released it on the main thread, after the worker gave the lending back clean.
     for (let i = 0; i < 100 && service.stats().idle === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(service.stats()).toEqual({ held: 0, idle: 1 });
+  });
+
+  it('a connection on which the server sent more than the last reply is closed, not pooled', async () => {
+    // A stand-in server that answers a GET with its reply and one more (as a push or a message read with it would be).
+    const server = createServer((socket) => socket.on('data', () => socket.write('$1\r\nv\r\n:7\r\n')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `redis://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const service = createRedisService({ allowedHosts: new Map([['c', AllowedHosts.parse([url])]]) });
+    const { bridge, ops } = serveOnChannel('redis', service, cleanups);
+    const outcomes = await runLaneWorker('./test-redis-lane-worker.ts', bridge, { address: url, steps: [['get', 'x'], ['drop']] }, cleanups).outcomes;
+    expect(outcomes[0]).toEqual({ ok: te.encode('v') });
+    expect(ops).toEqual(['open-lent', 'lease', 'drop']);
+    expect(service.stats()).toEqual({ held: 0, idle: 0 });
   });
 
   it('a worker waiting on a slow command is idle (it flushes a response it holds back) while it waits', async () => {

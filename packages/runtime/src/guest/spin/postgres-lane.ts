@@ -43,9 +43,13 @@ export class PgLane extends LentSocket {
     return reply.ok ? { ok: true, value: rowCountOf(reply.tag) } : reply;
   }
 
-  /** Reusable (after the main thread resets its session) when no statement is in flight. */
+  /**
+   * Reusable (after the main thread resets its session) when no statement is in flight and the
+   * server sent nothing past the last ReadyForQuery (a notice, a notification, an administrator's
+   * FATAL read with it): node-postgres would not see those, so such a connection is closed.
+   */
   protected releaseClean(): object | undefined {
-    return { clean: true, status: this.status };
+    return this.pending.length > 0 ? undefined : { clean: true, status: this.status };
   }
 
   private statement(statement: string, params: readonly PgParameterValue[], conversionTag: 'bad-parameter' | 'value-conversion-failed'): (PgStatementReply & { ok: true }) | { ok: false; error: PgError } {

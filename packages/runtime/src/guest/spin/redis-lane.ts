@@ -33,9 +33,12 @@ export class RedisLane extends LentSocket {
     return 'error' in result ? { ok: false, error: result.error } : { ok: true, value: result.value as T };
   }
 
-  /** To the pool when no reply is outstanding and the session is as it was. */
+  /**
+   * To the pool when no reply is outstanding, the session is as it was, and the server sent
+   * nothing past the last reply (the main thread's parser would take it for the next one's).
+   */
   protected releaseClean(): object | undefined {
-    return this.sessionChanged ? undefined : { clean: true };
+    return this.sessionChanged || this.buffer.length > 0 ? undefined : { clean: true };
   }
 
   /**
