@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import type { WASI as WasiHost } from 'node:wasi';
-import { laneHeld } from './socket-lane.js';
+import { laneClosed, laneHeld } from './socket-lane.js';
 
 /** WASI preview1 errno values (`wasi_snapshot_preview1.witx`). */
 const ERRNO_AGAIN = 6;
@@ -94,6 +94,9 @@ export class SocketReader {
       }
       if (errno !== ERRNO_AGAIN) return { failed: errno === ERRNO_CONNRESET ? 'connection reset by peer' : `read failed (WASI errno ${errno})` };
       if (waited) return { ended: 'timeout' };
+      // The wait is not under the guard (the main thread would block for it): a lending that has
+      // ended by now is not waited on, though one may still end during the wait.
+      if (laneClosed(guard)) return { ended: 'lane-closed' };
       this.wait(waitMs);
       waited = true;
     }

@@ -5,7 +5,7 @@
  * lives here; `redis-lane.ts` and `postgres-lane.ts` encode and parse.
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
-import { laneClosed, laneWrite } from '../../channel/socket-lane.js';
+import { laneClosed, laneHeld, laneWrite } from '../../channel/socket-lane.js';
 import { socketReader, type SocketReader } from '../../channel/socket-reader.js';
 import { messageOf, type Outcome } from '../../services/service-outcome.js';
 import type { PgOpenedGrant } from '../../services/postgres-service.js';
@@ -40,9 +40,11 @@ export abstract class LentSocket {
     this.guard = new Int32Array(guard);
     this.closedMessage = closedMessage;
     try {
-      this.reader = socketReader(fd);
+      // Under the guard: the WASI host looks at what the number names once, when the reader is
+      // made (and keeps the reader for the number), so never at what reuses it after the lending.
+      this.reader = laneHeld(this.guard, () => socketReader(fd));
     } catch {
-      // Not readable here: openLent gives the connection back before any request went on it.
+      // Not readable here (or the lending already ended): openLent gives the connection back before any request went on it.
       this.reader = undefined;
     }
   }
