@@ -55,12 +55,31 @@ export function laneClosed(guard: Int32Array): boolean {
  */
 export function laneHeld<T>(guard: Int32Array, io: () => T): T | undefined {
   if (Atomics.compareExchange(guard, 0, FREE, BUSY) !== FREE) return undefined;
+  heldNow.add(guard);
   try {
     return io();
   } finally {
+    heldNow.delete(guard);
     Atomics.compareExchange(guard, 0, BUSY, FREE);
     Atomics.notify(guard, 0);
   }
+}
+
+/** The guards this thread holds now, inside {@link laneHeld}. */
+const heldNow = new Set<Int32Array>();
+
+/**
+ * Worker: frees the guards a guest stopped at its deadline left held. A `node:vm` timeout stops
+ * the guest without running its `finally` blocks, so a guest stopped inside {@link laneHeld} keeps
+ * the guard busy, and the main thread's {@link closeLane} would then block its event loop for
+ * `CLOSE_WAIT_MS`. Call only once the stopped guest's code is off the stack (no call is in progress).
+ */
+export function releaseAbandonedLanes(): void {
+  for (const guard of heldNow) {
+    Atomics.compareExchange(guard, 0, BUSY, FREE);
+    Atomics.notify(guard, 0);
+  }
+  heldNow.clear();
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { ChannelBodySource } from '../channel/body-source.js';
+import { releaseAbandonedLanes } from '../channel/socket-lane.js';
 import { createSyncBridge, type SyncBridge } from '../channel/sync-bridge.js';
 import type { WagiInvocation, WagiResult } from '../pool/executor-types.js';
 import type { FromWorker, HttpJobMessage, InitMessage, LogBatch, RedisJobMessage, ServeMessage, ToWorker, WagiJobMessage, WorkerComponent, WorkerGlue } from '../pool/job-protocol.js';
@@ -414,6 +415,7 @@ function isTimeout(err: unknown): boolean {
  */
 function abandon(componentId: string): void {
   current = undefined;
+  releaseAbandonedLanes();
   const loaded = components.get(componentId);
   if (loaded === undefined) return;
   loaded.instances?.discard();
