@@ -70,6 +70,20 @@ export abstract class LentSocket {
     }
   }
 
+  /**
+   * Starts a request: undefined when it may be written (the lane is then in flight until its
+   * reply is read), else why not: the lane was released, or it failed. A reply left unread by a
+   * request stopped at its deadline (`guest/serve-http.ts`, a vm timeout) is a failure, named by
+   * `interrupted`: it would be taken for this request's.
+   */
+  protected begin(interrupted: string): { released: true } | { failed: string } | undefined {
+    if (this.ended) return { released: true };
+    if (this.failure === undefined && this.inFlight) this.failure = interrupted;
+    if (this.failure !== undefined) return { failed: this.failure };
+    this.inFlight = true;
+    return undefined;
+  }
+
   /** The message that tells the main thread the connection may be pooled again, or undefined to have it closed. */
   protected abstract releaseClean(): object | undefined;
 

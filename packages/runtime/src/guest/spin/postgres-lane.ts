@@ -59,11 +59,10 @@ export class PgLane extends LentSocket {
     } catch (e) {
       return { ok: false, error: { tag: conversionTag, val: messageOf(e) } };
     }
-    if (this.ended) return { ok: false, error: { tag: 'connection-failed', val: 'the connection was released' } };
-    if (this.failure !== undefined) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure } } };
-    // The replies of a statement stopped at a deadline are still to come: they would be taken for this one's.
-    if (this.inFlight) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: (this.failure = 'the replies of an interrupted statement are still outstanding') } } };
-    this.inFlight = true;
+    const refused = this.begin('the replies of an interrupted statement are still outstanding');
+    if (refused !== undefined) {
+      return 'released' in refused ? { ok: false, error: { tag: 'connection-failed', val: 'the connection was released' } } : { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: refused.failed } } };
+    }
     const reader = new PgStatementReader(() => this.write(encodeCopyFail('COPY FROM STDIN is not supported')));
     try {
       if (!this.write(encodeStatement(statement, values))) return { ok: false, error: { tag: 'query-failed', val: { tag: 'text', val: this.failure ?? 'the connection was closed' } } };

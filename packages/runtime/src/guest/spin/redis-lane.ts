@@ -47,11 +47,8 @@ export class RedisLane extends LentSocket {
    */
   command(args: readonly RespArg[]): RespReply {
     const bytes = encodeCommand(args);
-    if (this.ended) throw new RespConnectionError('the connection was released');
-    if (this.failure !== undefined) throw new RespConnectionError(this.failure);
-    // A reply left unread (its command stopped at a deadline) would be taken for this one's.
-    if (this.inFlight) throw new RespConnectionError((this.failure = 'a reply of an interrupted command is still outstanding'));
-    this.inFlight = true;
+    const refused = this.begin('a reply of an interrupted command is still outstanding');
+    if (refused !== undefined) throw new RespConnectionError('released' in refused ? 'the connection was released' : refused.failed);
     if (!this.write(bytes)) throw new RespConnectionError(this.failure ?? 'the connection to Redis was closed');
     for (;;) {
       const parsed = parseReply(this.buffer, 0);
