@@ -15,7 +15,8 @@ export function registerProcessMetrics(registry: Registry): void {
   // A libuv timer sampling the loop's delay at 20 ms: no callback into JavaScript.
   const delay = monitorEventLoopDelay({ resolution: 20 });
   delay.enable();
-  const startedAt = Math.round(Date.now() / 1000 - process.uptime());
+  // Whole seconds, rounded down: rounding to nearest could put the start up to half a second in the future.
+  const startedAt = Math.floor(Date.now() / 1000 - process.uptime());
   // The first scrape reports everything since the start.
   let lastCpu = { user: 0, system: 0 };
   new Counter({
