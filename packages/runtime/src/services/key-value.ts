@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_KV_FILE, createKvStoreManager, type KvStoreDefinition, type KvStoreManager } from '@spinel/kv-wit';
+import { DEFAULT_KV_FILE, DEFAULT_KV_LIMITS, createKvStoreManager, type KvLimits, type KvStoreDefinition, type KvStoreManager } from '@spinel/kv-wit';
 import type { LockedApp } from '@spinel/manifest';
 import type { BridgeHandler } from '../channel/bridge-server.js';
 import { KeyValueConfigError } from '../errors.js';
@@ -18,6 +18,8 @@ export interface KvWorkerConfig {
    * (`guest/spin/key-value-lane.ts`), with their redacted URLs for messages: Redis without TLS.
    */
   lent?: Array<[label: string, where: string]>;
+  /** The key and value size limits the main thread's stores check, for the worker's own checks. @default DEFAULT_KV_LIMITS */
+  limits?: KvLimits;
 }
 
 /** Options of {@link prepareKeyValue}. */
@@ -31,6 +33,8 @@ export interface KeyValueSetupOptions {
   seeds?: readonly string[];
   /** Directory for temporary stores. @default os.tmpdir() */
   tempDir?: string;
+  /** Key and value size limits of every store, checked alike on the main thread and in the workers. @default DEFAULT_KV_LIMITS */
+  limits?: Partial<KvLimits>;
 }
 
 /** An app's key-value stores, ready to serve. */
@@ -101,7 +105,8 @@ export async function prepareKeyValue(options: KeyValueSetupOptions): Promise<Pr
       inMemory.add(label);
     }
   }
-  const manager = createKvStoreManager({ definitions });
+  const limits: KvLimits = { ...DEFAULT_KV_LIMITS, ...options.limits };
+  const manager = createKvStoreManager({ definitions, limits });
   const close = async (): Promise<void> => {
     await manager.close();
     if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
@@ -114,7 +119,7 @@ export async function prepareKeyValue(options: KeyValueSetupOptions): Promise<Pr
   }
   const usesDefault = [...componentLabels.values()].some((labels) => labels.includes('default'));
   const describe = (label: string): string => (inMemory.has(label) ? 'a temporary in-memory store' : manager.describe(label));
-  const workerConfig: KvWorkerConfig = { sqlite: [], bridged: [], lent: [] };
+  const workerConfig: KvWorkerConfig = { sqlite: [], bridged: [], lent: [], limits };
   const redisUrls = new Map<string, string>();
   for (const [label, def] of definitions) {
     if (def.type === 'spin' && def.path !== undefined) workerConfig.sqlite.push([label, def.path]);

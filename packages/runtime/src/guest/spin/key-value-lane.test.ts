@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '@spinel/test-utils';
+import type { KvLimits } from '@spinel/kv-wit';
 import { createBridgeServer, type BridgeServer } from '../../channel/bridge-server.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue, type KvBridgeArgs, type PreparedKeyValue } from '../../services/key-value.js';
 import { RespConnection } from '../../services/resp-connection.js';
@@ -26,9 +27,9 @@ afterAll(async () => {
 });
 
 /** The app's stores with `cache` on Redis at `url`, served on a channel; `ops` records every store operation that reached the main thread. */
-async function serveKv(url: string, onStep: (what: unknown) => unknown = () => null): Promise<{ prepared: PreparedKeyValue; bridge: BridgeServer; ops: string[] }> {
+async function serveKv(url: string, onStep: (what: unknown) => unknown = () => null, limits?: Partial<KvLimits>): Promise<{ prepared: PreparedKeyValue; bridge: BridgeServer; ops: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'spinel-kv-lane-'));
-  const prepared = await prepareKeyValue({ app: { components: [] }, stateDir: dir, definitions: new Map([['cache', { type: 'redis', url }]]) });
+  const prepared = await prepareKeyValue({ app: { components: [] }, stateDir: dir, definitions: new Map([['cache', { type: 'redis', url }]]), ...(limits === undefined ? {} : { limits }) });
   const serve = kvBridgeHandler(prepared.manager, prepared.redisUrls);
   const ops: string[] = [];
   const bridge = createBridgeServer(
@@ -119,6 +120,25 @@ describe('key-value stores on Redis over a lent connection', () => {
     expect(new Set([...page.keys, ...rest.keys])).toEqual(new Set(['lane-node', 'lane-a', 'lane-b', 'lane-c']));
     // Only the lending and the listing reached the main thread.
     expect(ops).toEqual(['lend', 'listKeys']);
+  });
+
+  it('checks keys and values against the limits the main thread\'s stores were given, not kv-wit\'s defaults', async () => {
+    const { prepared, bridge, ops } = await serveKv(redis.url, undefined, { maxKeyBytes: 8, maxValueBytes: 4 });
+    const outcomes = await runWorker(bridge, prepared, [
+      ['set', 'lane-lim', te.encode('four')],
+      ['get', 'lane-lim'],
+      ['set', 'lane-limit', te.encode('x')],
+      ['set', 'lane-lim', te.encode('fives')],
+      ['getMany', ['lane-lim', 'lane-too-long']],
+    ]).outcomes;
+    expect(bytes(outcomes[1])).toBe('four');
+    expect(outcomes[2]).toMatchObject({ error: { code: 'KV_KEY_TOO_LARGE' } });
+    expect(outcomes[3]).toMatchObject({ error: { code: 'KV_VALUE_TOO_LARGE' } });
+    expect(outcomes[4]).toMatchObject({ error: { code: 'KV_KEY_TOO_LARGE' } });
+    // The main thread's store refuses the same key, and the refused writes reached nothing.
+    await expect(prepared.manager.store('cache').get('lane-limit')).rejects.toMatchObject({ code: 'KV_KEY_TOO_LARGE' });
+    expect(td.decode((await prepared.manager.store('cache').get('lane-lim')) ?? new Uint8Array())).toBe('four');
+    expect(ops).toEqual(['lend']);
   });
 
   it('a label whose connection is not lent (no URL to lend, as with TLS) is served by calls to the main thread', async () => {

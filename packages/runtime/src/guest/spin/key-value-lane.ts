@@ -8,7 +8,7 @@
  * in kv-wit (list-keys' cursors, all-keys, the Lua of increment and compare-and-swap) stay calls
  * to the main thread's store, as does everything when the connection cannot be lent (TLS).
  */
-import { DEFAULT_KV_LIMITS, KvBackendError, checkKey, checkValue, type KeyValueEntry, type KvStoreSync } from '@spinel/kv-wit';
+import { KvBackendError, checkKey, checkValue, type KeyValueEntry, type KvLimits, type KvStoreSync } from '@spinel/kv-wit';
 import type { SyncBridge } from '../../channel/sync-bridge.js';
 import { KV_BRIDGE_METHOD, type KvBridgeArgs } from '../../services/key-value.js';
 import type { KvLendGrant } from '../../services/key-value-lending.js';
@@ -21,12 +21,13 @@ export interface LentKvStore extends KvStoreSync {
 }
 
 /**
- * The store of Redis label `label` (`where`: its redacted URL, for messages). The connection is
+ * The store of Redis label `label` (`where`: its redacted URL, for messages), checking keys and
+ * values against `limits` (the main thread's store's, from the worker's config). The connection is
  * asked for at the first operation and kept for the worker's life; one that broke is replaced at
  * the next operation, and a command whose connection broke under it is sent once more on a new
  * one (every command sent here is idempotent).
  */
-export function lentKvStore(bridge: SyncBridge, label: string, where: string, fallback: KvStoreSync): LentKvStore {
+export function lentKvStore(bridge: SyncBridge, label: string, where: string, fallback: KvStoreSync, limits: KvLimits): LentKvStore {
   let lane: RedisLane | undefined;
   /** The main thread said this label's connection cannot be lent (TLS): every operation is a call. */
   let lendable = true;
@@ -75,26 +76,26 @@ export function lentKvStore(bridge: SyncBridge, label: string, where: string, fa
   return {
     label,
     get(key) {
-      checkKey(key, DEFAULT_KV_LIMITS);
+      checkKey(key, limits);
       const reply = command(['GET', key]);
       return reply === undefined ? fallback.get(key) : bulkValue(reply);
     },
     set(key, value) {
-      checkKey(key, DEFAULT_KV_LIMITS);
-      checkValue(value, DEFAULT_KV_LIMITS);
+      checkKey(key, limits);
+      checkValue(value, limits);
       if (command(['SET', key, value]) === undefined) fallback.set(key, value);
     },
     delete(key) {
-      checkKey(key, DEFAULT_KV_LIMITS);
+      checkKey(key, limits);
       if (command(['DEL', key]) === undefined) fallback.delete(key);
     },
     exists(key) {
-      checkKey(key, DEFAULT_KV_LIMITS);
+      checkKey(key, limits);
       const reply = command(['EXISTS', key]);
       return reply === undefined ? fallback.exists(key) : reply.kind === 'int' && reply.value === 1n;
     },
     getMany(keys) {
-      for (const key of keys) checkKey(key, DEFAULT_KV_LIMITS);
+      for (const key of keys) checkKey(key, limits);
       if (keys.length === 0) return [];
       const reply = command(['MGET', ...keys]);
       if (reply === undefined) return fallback.getMany(keys);
@@ -103,15 +104,15 @@ export function lentKvStore(bridge: SyncBridge, label: string, where: string, fa
     },
     setMany(entries) {
       for (const [key, value] of entries) {
-        checkKey(key, DEFAULT_KV_LIMITS);
-        checkValue(value, DEFAULT_KV_LIMITS);
+        checkKey(key, limits);
+        checkValue(value, limits);
       }
       if (entries.length === 0) return;
       // MSET: all-or-nothing and in order (a later pair for a key wins), as kv-wit's MULTI of SETs.
       if (command(['MSET', ...entries.flat()]) === undefined) fallback.setMany(entries);
     },
     deleteMany(keys) {
-      for (const key of keys) checkKey(key, DEFAULT_KV_LIMITS);
+      for (const key of keys) checkKey(key, limits);
       if (keys.length === 0) return;
       if (command(['DEL', ...keys]) === undefined) fallback.deleteMany(keys);
     },

@@ -1,4 +1,4 @@
-import { KvBackendError, createKvHost, openSqliteKvDatabase, type KvHost, type KvStoreSync, type SqliteKvDatabase } from '@spinel/kv-wit';
+import { DEFAULT_KV_LIMITS, KvBackendError, createKvHost, openSqliteKvDatabase, type KvHost, type KvStoreSync, type SqliteKvDatabase } from '@spinel/kv-wit';
 import { KV_BRIDGE_METHOD, KV_OPERATIONS, type KvBridgeArgs, type KvBridgeOp, type KvWorkerConfig } from '../../services/key-value.js';
 import type { SyncBridge } from '../../channel/sync-bridge.js';
 import { counterAdder, type CounterAdd } from '../../worker-counters.js';
@@ -32,6 +32,7 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
   const bridged = new Set(config.bridged);
   const lendable = new Map(config.lent ?? []);
   const lent: LentKvStore[] = [];
+  const limits = config.limits ?? DEFAULT_KV_LIMITS;
   return {
     lookup(label) {
       const cached = stores.get(label);
@@ -41,7 +42,7 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
       if (path !== undefined) {
         let db = databases.get(path);
         if (db === undefined) {
-          db = openSqliteKvDatabase(path);
+          db = openSqliteKvDatabase(path, { limits });
           databases.set(path, db);
         }
         store = db.store(label);
@@ -49,7 +50,7 @@ export function openWorkerKvStores(config: KvWorkerConfig, bridge: SyncBridge | 
         const where = lendable.get(label);
         store = bridgedStore(bridge, label);
         if (where !== undefined) {
-          const own = lentKvStore(bridge, label, where, store);
+          const own = lentKvStore(bridge, label, where, store, limits);
           lent.push(own);
           store = own;
         }
