@@ -89,6 +89,20 @@ describe('packageApp', () => {
     expect(files.find((f) => f.path === 'big.txt')?.inline).toBeUndefined();
   });
 
+  it('holds the bytes of small files it read, so a push sends what was hashed; larger files are read again from disk', async () => {
+    const small = big('s', 64 * 1024);
+    const large = big('l', 64 * 1024 + 1);
+    const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'small.txt': small, 'large.txt': large } }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    const layerOf = (content: Buffer): (typeof packaged.layers)[number] | undefined => packaged.layers.find((l) => l.descriptor.digest === sha256Digest(content));
+    expect(layerOf(small)?.bytes?.equals(small)).toBe(true);
+    expect(layerOf(large)?.bytes).toBeUndefined();
+    expect(layerOf(large)?.path).toBe(join(dir, 'assets', 'a', 'large.txt'));
+    // Changed on disk after packaging: the held layer still yields the bytes its digest names.
+    await writeFile(join(dir, 'assets', 'a', 'small.txt'), big('t', 64 * 1024));
+    expect(await blobText(layerOf(small) as { open(): AsyncIterable<Uint8Array> })).toBe(small.toString('utf8'));
+  });
+
   it('inlines nothing with a threshold of 0 (one layer per file)', async () => {
     const app = await writeApp(dir, { components: [{ id: 'a', wasm: wasmA, files: { 'a.txt': 'a', 'b.txt': 'b' } }] });
     const packaged = await packageApp(app, { sourceDateEpoch: 0, inlineMaxSize: 0 });

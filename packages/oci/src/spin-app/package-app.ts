@@ -99,7 +99,16 @@ interface AssembleContext {
   mtime: number;
   tempDir: string;
   archiveDir?: string;
+  /** Bytes of small files still allowed to be held in memory until they are pushed. */
+  heldBudget: number;
 }
+
+// A file of at most this size is read once, hashed, and its bytes kept for the push, up to
+// HELD_TOTAL_BYTES in all: opening and streaming it again at upload cost more than the request
+// that carries it (a Spin app's static files are mostly this small). The bound keeps memory
+// flat: a simple-mode app has at most 499 layers, so about 31 MiB at most is held.
+const HELD_FILE_BYTES = 64 * 1024;
+const HELD_TOTAL_BYTES = 32 * 1024 * 1024;
 
 /**
  * Turns a locked app whose sources are `file://` URLs (or inline) into an OCI artifact, as
@@ -127,6 +136,7 @@ export async function packageApp(app: LockedApp, options: PackageAppOptions = {}
     maxFile: options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
     mtime: Math.floor(created.getTime() / 1000),
     tempDir: options.tempDir ?? tmpdir(),
+    heldBudget: HELD_TOTAL_BYTES,
     ...(options.composeDependencies === undefined ? {} : { compose: options.composeDependencies }),
   };
   const dispose = async (): Promise<void> => {
@@ -290,6 +300,14 @@ async function fileContent(path: string, guestPath: string, ctx: AssembleContext
       if (size <= ctx.inlineMax) {
         const bytes = await readAtMost(handle, size);
         return { ref: { ...contentRef(bytes, ctx), path: guestPath } };
+      }
+      if (size <= HELD_FILE_BYTES) {
+        // What was read is what is pushed, even if the file changes before the upload.
+        const bytes = await readAtMost(handle, size);
+        const held = ctx.heldBudget >= bytes.length;
+        if (held) ctx.heldBudget -= bytes.length;
+        const layer = held ? memoryBlob(MediaType.DataLayer, bytes) : fileBlob(MediaType.DataLayer, sha256Digest(bytes), bytes.length, path);
+        return { ref: { digest: layer.descriptor.digest, path: guestPath }, layer };
       }
       const digest = await hashStream(handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
       return { ref: { digest, path: guestPath }, layer: fileBlob(MediaType.DataLayer, digest, size, path) };
