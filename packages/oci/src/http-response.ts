@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ResponseBody } from './response-body.js';
 import { DeniedError, ManifestTooLargeError, RegistryError, UnauthorizedError, type OciError } from './errors.js';
 import type { TransportResponse } from './transport.js';
 
@@ -48,10 +49,10 @@ export async function responseError(res: TransportResponse, what: string, regist
 }
 
 /** Read a whole body, refusing more than `max` bytes (manifests). @throws OciError `OCI_MANIFEST_TOO_LARGE` */
-export async function readBounded(body: Readable, max: number, what: string): Promise<Buffer> {
+export async function readBounded(body: ResponseBody, max: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let length = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  for await (const chunk of body) {
     length += chunk.byteLength;
     if (length > max) {
       discard(body);
@@ -63,12 +64,12 @@ export async function readBounded(body: Readable, max: number, what: string): Pr
 }
 
 /** Stop reading a body we no longer want, without an unhandled 'error' event. */
-export function discard(stream: Readable): void {
-  stream.on('error', () => undefined);
+export function discard(stream: Readable | ResponseBody): void {
+  if ('on' in stream) stream.on('error', () => undefined);
   stream.destroy();
 }
 
 /** Drain and drop a response body (keeps the connection reusable). */
 export async function dump(res: TransportResponse): Promise<void> {
-  await res.body.dump().catch(() => undefined);
+  await res.body.dump();
 }

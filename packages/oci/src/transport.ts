@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { CredentialSource } from './credentials.js';
 import { debug, describeNetworkError, errorCode, publishRequest as publish } from './diagnostics.js';
 import { AuthFailedError, NetworkError, RegistryError, UnauthorizedError } from './errors.js';
 import { headerValue } from './http-response.js';
 import { isLoopbackRegistry } from './reference.js';
 import { RegistryAuth } from './registry-auth.js';
+import { exchange, type ResponseBody } from './response-body.js';
 import { CONNECTIONS_PER_ORIGIN } from './transfer-limits.js';
 import { backoffDelay, isRetryableNetworkError, isRetryableStatus, retryPolicy, type RetryOptions, type RetryPolicy } from './retry.js';
 
@@ -55,7 +56,7 @@ export interface SendOptions {
 export interface TransportResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: ResponseBody;
   /** Final URL after redirects. */
   url: URL;
 }
@@ -167,30 +168,34 @@ export class RegistryTransport {
       let body: Uint8Array | Readable | AsyncIterable<Uint8Array> | undefined;
       if (typeof options.body === 'function') body = options.body();
       else body = options.body;
-      let res: Dispatcher.ResponseData;
+      let res: { status: number; headers: TransportResponse['headers']; body: ResponseBody };
       try {
-        res = await request(url, {
-          dispatcher: this.dispatcher,
-          method: options.method,
-          headers,
-          ...(body === undefined ? {} : { body: body as NonNullable<Dispatcher.DispatchOptions["body"]> }),
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        });
+        res = await exchange(
+          this.dispatcher,
+          {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: options.method,
+            headers,
+            ...(body === undefined ? {} : { body: body as NonNullable<Dispatcher.DispatchOptions['body']> }),
+          },
+          options.signal,
+        );
       } catch (err) {
         publish({ method: options.method, registry: options.registry, path: url.pathname, attempt, error: errorCode(err) });
         throw err;
       }
-      publish({ method: options.method, registry: options.registry, path: url.pathname, status: res.statusCode, attempt });
-      debug('%s %s%s -> %d (attempt %d)', options.method, url.host, url.pathname, res.statusCode, attempt);
+      publish({ method: options.method, registry: options.registry, path: url.pathname, status: res.status, attempt });
+      debug('%s %s%s -> %d (attempt %d)', options.method, url.host, url.pathname, res.status, attempt);
       const location = headerValue(res.headers['location']);
-      if (follow && [301, 302, 303, 307, 308].includes(res.statusCode) && location !== undefined && hop < 5) {
-        await res.body.dump().catch(() => undefined);
+      if (follow && [301, 302, 303, 307, 308].includes(res.status) && location !== undefined && hop < 5) {
+        await res.body.dump();
         url = new URL(location, url);
         // Blob storage (S3, CDN) must never see the registry's credentials.
         if (url.origin !== origin) authorization = undefined;
         continue;
       }
-      return { status: res.statusCode, headers: res.headers, body: res.body, url, sentAuthorization: authorization };
+      return { status: res.status, headers: res.headers, body: res.body, url, sentAuthorization: authorization };
     }
   }
 
