@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { DigestVerifier } from './digest.js';
 import { BlobUnknownError, SizeMismatchError } from './errors.js';
 import { discard, dump, headerValue, responseError } from './http-response.js';
 import type { RepositoryContext } from './repository-context.js';
@@ -24,27 +25,62 @@ export async function hasBlob(ctx: RepositoryContext, descriptor: Descriptor, op
   throw await responseError(res, `checking blob ${descriptor.digest} in ${ctx.description}`, ctx.registry);
 }
 
+/** The response to a blob GET once it is known to be the blob: 200, of the descriptor's length if one is declared. */
+async function getBlob(ctx: RepositoryContext, descriptor: Descriptor, what: string, signal: AbortSignal | undefined): Promise<TransportResponse> {
+  const res = await ctx.send({
+    method: 'GET',
+    path: `/v2/${ctx.repository}/blobs/${descriptor.digest}`,
+    scopes: ctx.pullScopes,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  if (res.status === 404) {
+    await dump(res);
+    throw new BlobUnknownError(ctx.description, descriptor.digest);
+  }
+  if (res.status !== 200) throw await responseError(res, `fetching ${what}`, ctx.registry);
+  const declared = Number(headerValue(res.headers['content-length']));
+  if (Number.isFinite(declared) && declared !== descriptor.size) {
+    discard(res.body);
+    throw new SizeMismatchError(what, descriptor.size, declared);
+  }
+  return res;
+}
+
+/**
+ * A whole blob in memory, verified as it arrives; a dropped connection fetches it again.
+ * For small blobs: no stream is made for it, which is most of a small GET's cost on our side.
+ */
+export async function readBlob(ctx: RepositoryContext, descriptor: Descriptor, options: PullBlobOptions): Promise<Buffer> {
+  const what = `blob ${descriptor.digest} from ${ctx.description}`;
+  const retry = ctx.transport.retry;
+  for (let attempt = 0; ; attempt++) {
+    const res = await getBlob(ctx, descriptor, what, options.signal);
+    try {
+      const verifier = new DigestVerifier(what, descriptor.digest, descriptor.size);
+      const chunks: Buffer[] = [];
+      for await (const chunk of res.body) {
+        verifier.update(chunk);
+        options.onProgress?.(verifier.length, descriptor.size);
+        chunks.push(chunk);
+      }
+      // A short read means the connection ended early: retryable.
+      if (verifier.length < descriptor.size) throw new SizeMismatchError(what, descriptor.size, verifier.length, { retryable: true });
+      verifier.finish();
+      return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, descriptor.size);
+    } catch (err) {
+      res.body.destroy();
+      if (options.signal?.aborted || attempt >= retry.retries || !isRetryableNetworkError(err)) throw err;
+      await retry.sleep(backoffDelay(retry, attempt), options.signal);
+    }
+  }
+}
+
 /** Stream a blob, verified and resumed after drops; see `OciTarget.pullBlob`. */
 export async function pullBlob<T>(ctx: RepositoryContext, descriptor: Descriptor, consume: (stream: Readable) => Promise<T>, options: PullBlobOptions): Promise<T> {
   const what = `blob ${descriptor.digest} from ${ctx.description}`;
   const retry = ctx.transport.retry;
   for (let attempt = 0; ; attempt++) {
-    const res = await ctx.send({
-      method: 'GET',
-      path: `/v2/${ctx.repository}/blobs/${descriptor.digest}`,
-      scopes: ctx.pullScopes,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-    if (res.status === 404) {
-      await dump(res);
-      throw new BlobUnknownError(ctx.description, descriptor.digest);
-    }
-    if (res.status !== 200) throw await responseError(res, `fetching ${what}`, ctx.registry);
-    const declared = Number(headerValue(res.headers['content-length']));
-    if (Number.isFinite(declared) && declared !== descriptor.size && headerValue(res.headers['content-length']) !== undefined) {
-      discard(res.body);
-      throw new SizeMismatchError(what, descriptor.size, declared);
-    }
+    const res = await getBlob(ctx, descriptor, what, options.signal);
     const stream = verifyingStream(what, resumable(ctx, res, descriptor, options.signal), descriptor, options.onProgress);
     try {
       const consumed = await consume(stream);

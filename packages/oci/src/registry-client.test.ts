@@ -209,6 +209,16 @@ describe('registry client against a misbehaving registry', () => {
     await client.close();
   });
 
+  it('reads a whole small blob only when it matches its digest, also through a redirect', async () => {
+    const client = clientFor();
+    await expect(client.repository(`${fake.host}/lying/repo`).readBlob(good.descriptor)).rejects.toMatchObject({ code: 'OCI_DIGEST_MISMATCH' });
+    const bytes = await client.repository(`${fake.host}/redirect/repo`).readBlob(good.descriptor);
+    expect(bytes.equals(good.bytes)).toBe(true);
+    expect(storageHeaders).toBeDefined();
+    expect(storageHeaders?.authorization).toBeUndefined();
+    await client.close();
+  });
+
   it('rejects a manifest whose bytes do not match the registry digest header', async () => {
     const client = clientFor();
     await expect(client.repository(`${fake.host}/any/repo`).fetchManifest('latest')).rejects.toMatchObject({ code: 'OCI_DIGEST_MISMATCH' });

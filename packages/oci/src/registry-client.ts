@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { hasBlob, pullBlob } from './blob-download.js';
+import { hasBlob, pullBlob, readBlob } from './blob-download.js';
 import { mountBlob, pushBlob } from './blob-upload.js';
 import { fetchManifest, pushManifest, resolve } from './manifests.js';
 import { DEFAULT_MAX_MANIFEST_BYTES } from './media-types.js';
@@ -134,6 +134,10 @@ export class RegistryRepository implements OciTarget {
 
   pullBlob<T>(descriptor: Descriptor, consume: (stream: Readable) => Promise<T>, options: PullBlobOptions = {}): Promise<T> {
     return this.#ctx.settings.pullLimit(() => pullBlob(this.#ctx, descriptor, consume, options));
+  }
+
+  readBlob(descriptor: Descriptor, options: PullBlobOptions = {}): Promise<Buffer> {
+    return this.#ctx.settings.pullLimit(() => readBlob(this.#ctx, descriptor, options));
   }
 
   /**

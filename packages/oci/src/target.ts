@@ -87,6 +87,14 @@ export interface OciTarget {
   pullBlob<T>(descriptor: Descriptor, consume: (stream: Readable) => Promise<T>, options?: PullBlobOptions): Promise<T>;
 
   /**
+   * The whole blob in memory, verified: for small blobs, where a stream costs more than the
+   * bytes. Optional; without it, read the stream of `pullBlob`.
+   *
+   * @throws OciError as `pullBlob`
+   */
+  readBlob?(descriptor: Descriptor, options?: PullBlobOptions): Promise<Buffer>;
+
+  /**
    * Upload a blob unless it is already present.
    *
    * @throws OciError `OCI_UPLOAD_FAILED`, `OCI_DIGEST_MISMATCH`

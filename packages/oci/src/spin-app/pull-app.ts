@@ -127,7 +127,7 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
       throw new AppInvalidError(`The artifact's locked app is ${descriptor.size} bytes, over the ${max} allowed; it was not fetched.`);
     }
     options.onProgress?.({ descriptor, phase: 'start', transferred: 0 });
-    const bytes = await target.pullBlob(descriptor, (stream) => readExactly(stream, descriptor.size), { ...signal, ...progressOf(descriptor) });
+    const bytes = await readWhole(descriptor);
     outcomes.set(descriptor.digest, 'downloaded');
     options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
     return bytes;
@@ -149,7 +149,7 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
       // A small layer is read into memory (verified on the way) and its download slot freed
       // before the store writes it: the store's fsync waits on the disk, under load often
       // longer than the GET took, and a slot held through it is a request not in flight.
-      const bytes = await limit(() => target.pullBlob(descriptor, (stream) => readExactly(stream, descriptor.size), { ...signal, ...progressOf(descriptor) }));
+      const bytes = await limit(() => readWhole(descriptor));
       await put(single(bytes));
     } else {
       await limit(() => target.pullBlob(descriptor, put, { ...signal, ...progressOf(descriptor) }));
@@ -158,6 +158,12 @@ export async function pullArtifact(options: PullArtifactOptions): Promise<Pulled
     debug('pull %s: fetched %s (%d bytes)', target.description, descriptor.digest, descriptor.size);
     outcomes.set(descriptor.digest, 'downloaded');
     options.onProgress?.({ descriptor, phase: 'done', transferred: descriptor.size, outcome: 'downloaded' });
+  }
+
+  function readWhole(descriptor: Descriptor): Promise<Buffer> {
+    const blobOptions = { ...signal, ...progressOf(descriptor) };
+    if (target.readBlob !== undefined) return target.readBlob(descriptor, blobOptions);
+    return target.pullBlob(descriptor, (stream) => readExactly(stream, descriptor.size), blobOptions);
   }
 
   function progressOf(descriptor: Descriptor): { onProgress?: (transferred: number) => void } {

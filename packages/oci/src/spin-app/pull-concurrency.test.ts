@@ -93,10 +93,16 @@ describe('small layers during a pull', () => {
       downloaded++;
       return result;
     };
+    const countingReadBlob = async (descriptor: Descriptor, options?: PullBlobOptions): Promise<Buffer> => {
+      const result = await repository.readBlob(descriptor, options);
+      downloaded++;
+      return result;
+    };
     // The repository with its downloads counted (a Proxy: its methods use private fields).
     const target: OciTarget = new Proxy(repository, {
       get(object, property) {
         if (property === 'pullBlob') return countingPullBlob;
+        if (property === 'readBlob') return countingReadBlob;
         const value: unknown = Reflect.get(object, property, object);
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
       },
