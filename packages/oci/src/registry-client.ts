@@ -32,7 +32,7 @@ export interface RegistryClientOptions extends TransportOptions {
   /**
    * Blob downloads, and separately blob uploads, in flight at once across the client (when
    * set, it bounds both).
-   * @default 32 downloads, 8 uploads
+   * @default 32 downloads, 16 uploads
    */
   concurrency?: number;
   upload?: UploadOptions;

@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { openCache } from '@spinel/cache';
 import { startRegistry, type TestRegistry } from '@spinel/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LockedApp } from '@spinel/manifest';
 import { createRegistryClient, type RegistryClientOptions } from '../registry-client.js';
 import { MediaType } from '../media-types.js';
 import type { OciTarget, PullBlobOptions } from '../target.js';
 import type { Descriptor } from '../types.js';
 import type { AppBlobStore } from './app-blob-store.js';
-import { pullArtifact, type PullArtifactOptions } from './pull-app.js';
+import { pullArtifact } from './pull-app.js';
 import { pushApp } from './push-app.js';
 import { wasmBytes, writeApp } from './test-store.js';
 
@@ -25,6 +26,7 @@ import { wasmBytes, writeApp } from './test-store.js';
 const FILES = 48;
 let registry: TestRegistry;
 let dir: string;
+let app: LockedApp;
 
 beforeAll(async () => {
   registry = await startRegistry();
@@ -32,7 +34,7 @@ beforeAll(async () => {
   const files: Record<string, string> = {};
   // Each file above the 128-byte inline threshold, so each is a layer of its own.
   for (let i = 0; i < FILES; i++) files[`f-${i}.txt`] = `${i}:`.padEnd(200 + i, 'x');
-  const app = await writeApp(join(dir, 'app'), { components: [{ id: 'web', wasm: wasmBytes('concurrency'), files }] });
+  app = await writeApp(join(dir, 'app'), { components: [{ id: 'web', wasm: wasmBytes('concurrency'), files }] });
   const client = createRegistryClient();
   try {
     await pushApp(app, { target: client.repository(`${registry.host}/spinel/many`), tag: 'v1', sourceDateEpoch: 0 });
@@ -56,6 +58,16 @@ describe('blob downloads in flight during a pull', () => {
 
   it('follow the pull option when it is lower', async () => {
     expect(await maxInFlight(6, {}, { concurrency: 6 })).toBe(6);
+  }, 120_000);
+});
+
+describe('blob uploads in flight during a push', () => {
+  it('are 16 with the defaults', async () => {
+    expect(await maxInFlight(16, {}, {}, 'push')).toBe(16);
+  }, 120_000);
+
+  it('follow the push option when it is lower', async () => {
+    expect(await maxInFlight(3, {}, { concurrency: 3 }, 'push')).toBe(3);
   }, 120_000);
 });
 
@@ -127,8 +139,11 @@ describe('small layers during a pull', () => {
   }, 60_000);
 });
 
-/** Pulls the app through a counting proxy and returns the most blob GETs it saw open at once. */
-async function maxInFlight(expected: number, clientOptions: RegistryClientOptions, pullOptions: Partial<PullArtifactOptions>): Promise<number> {
+/**
+ * Pulls the app through a counting proxy and returns the most blob GETs it saw open at once;
+ * or pushes it, counting the upload sessions being opened (each upload's first request).
+ */
+async function maxInFlight(expected: number, clientOptions: RegistryClientOptions, options: { concurrency?: number }, mode: 'pull' | 'push' = 'pull'): Promise<number> {
   let inFlight = 0;
   let max = 0;
   let release: () => void = () => undefined;
@@ -136,7 +151,7 @@ async function maxInFlight(expected: number, clientOptions: RegistryClientOption
   // Only a fallback: with the expected limit the barrier opens as soon as that many are open.
   const fallback = setTimeout(release, 15_000);
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
+    const isBlob = mode === 'pull' ? req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') : req.method === 'POST' && /\/blobs\/uploads\/$/.test(req.url ?? '');
     const forward = (): void => {
       const upstream = httpRequest(
         { host: '127.0.0.1', port: registry.port, method: req.method, path: req.url, headers: req.headers },
@@ -162,11 +177,17 @@ async function maxInFlight(expected: number, clientOptions: RegistryClientOption
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = createRegistryClient(clientOptions);
   try {
+    const suffix = Math.random().toString(36).slice(2);
+    if (mode === 'push') {
+      const pushed = await pushApp(app, { target: client.repository(`${host}/spinel/pushed-${suffix}`), tag: 'v1', sourceDateEpoch: 0, ...options });
+      expect(pushed.blobs.filter((b) => b.outcome === 'uploaded').length).toBeGreaterThan(FILES);
+      return max;
+    }
     const pulled = await pullArtifact({
       target: client.repository(`${host}/spinel/many`),
       reference: 'v1',
-      store: openCache({ root: join(dir, `cache-${expected}-${Math.random().toString(36).slice(2)}`) }),
-      ...pullOptions,
+      store: openCache({ root: join(dir, `cache-${expected}-${suffix}`) }),
+      ...options,
     });
     expect(pulled.blobs.filter((b) => b.outcome === 'downloaded').length).toBeGreaterThan(FILES);
     return max;

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { OciError } from '../errors.js';
 import { IMAGE_MANIFEST_TYPES, MediaType } from '../media-types.js';
 import { RegistryRepository } from '../registry-client.js';
+import { UPLOAD_CONCURRENCY } from '../transfer-limits.js';
 import type { BlobProgressListener } from '../progress.js';
 import type { OciTarget, PushBlobResult } from '../target.js';
 import type { Descriptor, ImageManifest } from '../types.js';
@@ -21,7 +22,7 @@ export interface PushAppOptions extends PackageAppOptions {
   target: OciTarget;
   /** Tag for the manifest; without one the manifest is stored by digest only. */
   tag?: string;
-  /** Blobs uploaded at once. @default 8 */
+  /** Blobs uploaded at once (a registry client bounds its own uploads too: see its `concurrency`). @default 16 */
   concurrency?: number;
   /** Per-blob transfer events (for progress displays). */
   onProgress?: BlobProgressListener;
@@ -78,7 +79,7 @@ export async function pushPackaged(packaged: PackagedApp, options: Omit<PushAppO
   const order = blobs.map((blob, index) => ({ blob, index })).sort((a, b) => b.blob.descriptor.size - a.blob.descriptor.size);
   const outcomes = new Array<PushBlobResult['outcome']>(blobs.length);
   const assumed: number[] = [];
-  const limit = pLimit(Math.max(1, options.concurrency ?? 8));
+  const limit = pLimit(Math.max(1, options.concurrency ?? UPLOAD_CONCURRENCY));
   const settled = await Promise.allSettled(
     order.map(({ blob, index }) =>
       limit(async () => {

@@ -45,7 +45,7 @@ export class RegistryPush extends SpinelCommand {
     annotation: Flags.string({ description: 'Manifest annotation key=value (repeatable; later wins over earlier and over inferred ones).', multiple: true, multipleNonGreedy: true }),
     insecure: insecureFlag,
     'cache-dir': cacheDirFlag,
-    concurrency: Flags.integer({ description: 'Blobs uploaded at once.', default: 8, min: 1, max: 64 }),
+    concurrency: Flags.integer({ description: 'Blobs uploaded at once.', default: 16, min: 1, max: 64 }),
     'archive-layers': Flags.boolean({ description: 'Pack each component\'s files into one archive layer (also when SPIN_OCI_ARCHIVE_LAYERS is set, to any value, as in Spin).', default: false, hidden: true }),
     quiet: quietFlag,
     compose: Flags.string({
