@@ -1,4 +1,4 @@
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +167,73 @@ describe('PostgreSQL connections lent to a worker', () => {
     expect(pid?.ok && pid.value.rows[0]?.[0]).toMatchObject({ tag: 'int32' });
     expect(pid?.ok && pid.value.rows[0]?.[0]).not.toEqual({ tag: 'int32', val: stopped });
     service.releaseOwner('o2');
+  });
+});
+
+describe('PostgreSQL connections lent to a worker, behind a relay', () => {
+  /**
+   * A relay to the test's server that, once a statement with `marker` in its text has gone
+   * through, adds a NoticeResponse to the server's next chunk that ends with a ReadyForQuery: bytes
+   * past the last reply, read with it (as a notice or notification arriving then would be).
+   */
+  async function relay(marker: string): Promise<{ url: string; port: number; connections: () => number; closedByClient: () => number }> {
+    let connections = 0;
+    let closedByClient = 0;
+    const notice = Buffer.concat([Buffer.from('N\0\0\0\0'), Buffer.from('SNOTICE\0Mpast the last reply\0\0')]);
+    notice.writeInt32BE(notice.length - 1, 1);
+    const tcp = createServer((client) => {
+      connections++;
+      let armed = false;
+      const upstream = connect(server.port, '127.0.0.1');
+      client.on('data', (d: Buffer) => {
+        if (d.includes(marker)) armed = true;
+        upstream.write(d);
+      });
+      upstream.on('data', (d: Buffer) => {
+        const endsReady = d.length >= 6 && d[d.length - 6] === 0x5a && d.readInt32BE(d.length - 5) === 5;
+        if (armed && endsReady) {
+          armed = false;
+          client.write(Buffer.concat([d, notice]));
+        } else client.write(d);
+      });
+      client.on('close', () => {
+        closedByClient++;
+        upstream.destroy();
+      });
+      upstream.on('close', () => client.destroy());
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => tcp.close(r)));
+    const port = (tcp.address() as { port: number }).port;
+    return { url: server.url.replace(`127.0.0.1:${server.port}`, `127.0.0.1:${port}`), port, connections: () => connections, closedByClient: () => closedByClient };
+  }
+
+  it('a connection on which the server sent more than the last ReadyForQuery is closed, not pooled', async () => {
+    const r = await relay('lane_leftover');
+    const service = createPostgresService({ allowedHosts: new Map([['c', AllowedHosts.parse([`postgres://127.0.0.1:${r.port}`])]]) });
+    const { bridge } = serveOnChannel('pg', service, cleanups);
+    const run = (steps: PgLaneStep[]): Promise<unknown[]> => runLaneWorker('./test-pg-lane-worker.ts', bridge, { address: r.url, steps }, cleanups).outcomes;
+    const released = (): Promise<void> => until('the connection is released', () => service.stats().held === 0 && service.stats().resetting === 0);
+    // Through the relay, a clean connection is pooled: the next guest gets the same backend.
+    const first = await run([['query', 'SELECT pg_backend_pid()', []], ['drop']]);
+    await released();
+    const opened = r.connections();
+    const closed = r.closedByClient();
+    const second = await run([['query', 'SELECT pg_backend_pid()', []], ['query', "SELECT 'lane_leftover'::text", []], ['drop']]);
+    expect(pidOf(second[0])).toEqual(pidOf(first[0]));
+    // The statement's own result is whole; the notice after it is what the connection cannot be pooled with.
+    expect(second[1]).toEqual({ ok: { columns: [{ name: 'text', dataType: { tag: 'str' } }], rows: [[{ tag: 'str', val: 'lane_leftover' }]] } });
+    await released();
+    await until('the connection is closed', () => r.closedByClient() === closed + 1);
+    expect(r.connections()).toBe(opened);
+    const third = await run([['query', 'SELECT pg_backend_pid()', []], ['drop']]);
+    expect(r.connections()).toBeGreaterThan(opened);
+    expect(pidOf(third[0])).toBeTypeOf('number');
+    expect(pidOf(third[0])).not.toEqual(pidOf(first[0]));
+    await released();
+    await service.close();
   });
 });
 
