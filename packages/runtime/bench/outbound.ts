@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const ratio = (g: number[], p: number[]): string => median(g.map((v, i) => v / (p[i] ?? 1))).toFixed(2);
   console.log(`outbound services, one sequential caller (${ROUNDS} rounds in rotating order, median of the per-round ratios; target ≥ 0.5; load average ${loadavg()[0]?.toFixed(1)}):`);
   line('Redis GET, ioredis from Node:', median(rates.redis), '(reference)');
-  const cpuText = (samples: Array<{ main: number; other: number }>): string => `CPU/op main ${median(samples.map((c) => c.main)).toFixed(0)} µs, others ${median(samples.map((c) => c.other)).toFixed(0)} µs`;
+  const cpuText = (samples: Array<{ main: number; other: number }>): string => `CPU/op main ${median(samples.map((c) => c.main)).toFixed(1)} µs, others ${median(samples.map((c) => c.other)).toFixed(1)} µs`;
   line('Redis GET, fermyon:spin/redis@2.0.0 guest:', median(rates.redisGuest), `ratio ${ratio(rates.redisGuest, rates.redis)}; ${cpuText(cpu.redisGuest)}`);
   line('  the same, each operation a call (before):', median(rates.redisCalls), `ratio ${ratio(rates.redisCalls, rates.redis)}; ${cpuText(cpu.redisCalls)}`);
   line('PostgreSQL SELECT $1, pg from Node:', median(rates.pg), '(reference)');

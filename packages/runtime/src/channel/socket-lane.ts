@@ -15,6 +15,8 @@ import { writeSync } from 'node:fs';
 const FREE = 0;
 const BUSY = 1;
 const CLOSED = 2;
+/** Busy, and the main thread waits for the call to finish (only then does the worker notify it). */
+const BUSY_WAITED = 3;
 /** The longest the main thread waits for a system call in progress (a worker stopped in the middle never finishes it). */
 const CLOSE_WAIT_MS = 1000;
 
@@ -30,7 +32,8 @@ export function createLaneGuard(): Int32Array {
 export function closeLane(guard: Int32Array): void {
   const until = Date.now() + CLOSE_WAIT_MS;
   for (;;) {
-    if (Atomics.compareExchange(guard, 0, FREE, CLOSED) !== BUSY) {
+    const was = Atomics.compareExchange(guard, 0, FREE, CLOSED);
+    if (was !== BUSY && was !== BUSY_WAITED) {
       Atomics.store(guard, 0, CLOSED);
       return;
     }
@@ -39,7 +42,10 @@ export function closeLane(guard: Int32Array): void {
       Atomics.store(guard, 0, CLOSED);
       return;
     }
-    Atomics.wait(guard, 0, BUSY, Math.min(left, 10));
+    // Marked as waited for, so the worker notifies when its call ends (it does not otherwise:
+    // a notify costs a process-wide lock on every system call).
+    if (was === BUSY) Atomics.compareExchange(guard, 0, BUSY, BUSY_WAITED);
+    Atomics.wait(guard, 0, BUSY_WAITED, Math.min(left, 10));
   }
 }
 
@@ -48,25 +54,50 @@ export function laneClosed(guard: Int32Array): boolean {
   return Atomics.load(guard, 0) === CLOSED;
 }
 
+/** The guards this thread holds now, between {@link laneEnter} and {@link laneLeave}. */
+const heldNow: Int32Array[] = [];
+
+/**
+ * Worker: takes the lane's guard before one non-blocking system call on the lent descriptor, so
+ * the main thread cannot close the descriptor meanwhile; {@link laneLeave} gives it back right
+ * after the call (in a `finally`). The pair is {@link laneHeld} without a closure per call.
+ * @returns false when the lending has ended (the call must not be made; nothing to give back)
+ */
+export function laneEnter(guard: Int32Array): boolean {
+  if (Atomics.compareExchange(guard, 0, FREE, BUSY) !== FREE) return false;
+  heldNow.push(guard);
+  return true;
+}
+
+/** Worker: gives back a guard {@link laneEnter} took. */
+export function laneLeave(guard: Int32Array): void {
+  if (heldNow[heldNow.length - 1] === guard) heldNow.pop();
+  else {
+    const at = heldNow.lastIndexOf(guard);
+    if (at >= 0) heldNow.splice(at, 1);
+  }
+  free(guard);
+}
+
+function free(guard: Int32Array): void {
+  if (Atomics.compareExchange(guard, 0, BUSY, FREE) === BUSY) return;
+  // The main thread waits on it (BUSY_WAITED): free it and wake it.
+  if (Atomics.compareExchange(guard, 0, BUSY_WAITED, FREE) === BUSY_WAITED) Atomics.notify(guard, 0);
+}
+
 /**
  * Worker: runs `io` (one non-blocking system call on the lent descriptor) while holding the
  * lane's guard, so the main thread cannot close the descriptor meanwhile.
  * @returns what `io` returned, or `undefined` when the lending has ended (`io` not run)
  */
 export function laneHeld<T>(guard: Int32Array, io: () => T): T | undefined {
-  if (Atomics.compareExchange(guard, 0, FREE, BUSY) !== FREE) return undefined;
-  heldNow.add(guard);
+  if (!laneEnter(guard)) return undefined;
   try {
     return io();
   } finally {
-    heldNow.delete(guard);
-    Atomics.compareExchange(guard, 0, BUSY, FREE);
-    Atomics.notify(guard, 0);
+    laneLeave(guard);
   }
 }
-
-/** The guards this thread holds now, inside {@link laneHeld}. */
-const heldNow = new Set<Int32Array>();
 
 /**
  * Worker: frees the guards a guest stopped at its deadline left held. A `node:vm` timeout stops
@@ -75,32 +106,28 @@ const heldNow = new Set<Int32Array>();
  * `CLOSE_WAIT_MS`. Call only once the stopped guest's code is off the stack (no call is in progress).
  */
 export function releaseAbandonedLanes(): void {
-  for (const guard of heldNow) {
-    Atomics.compareExchange(guard, 0, BUSY, FREE);
-    Atomics.notify(guard, 0);
-  }
-  heldNow.clear();
+  for (const guard of heldNow.splice(0)) free(guard);
 }
 
 /**
- * Worker: writes as much of `bytes` as the socket takes without blocking.
+ * Worker: writes as much of `bytes` (its first `length` bytes) as the socket takes without blocking.
  * @returns the bytes written (fewer than asked when the socket's buffer is full), or `undefined`
  *   when the lending has ended (nothing written)
  * @throws the system error of a failed write (the connection reset or closed by the server)
  */
-export function laneWrite(guard: Int32Array, fd: number, bytes: Uint8Array): number | undefined {
-  return laneHeld(guard, () => {
-    let written = 0;
-    while (written < bytes.length) {
-      try {
-        const n = writeSync(fd, bytes, written, bytes.length - written);
-        if (n <= 0) break;
-        written += n;
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 'EAGAIN') break;
-        throw err;
-      }
+export function laneWrite(guard: Int32Array, fd: number, bytes: Uint8Array, length = bytes.length): number | undefined {
+  if (!laneEnter(guard)) return undefined;
+  let written = 0;
+  try {
+    while (written < length) {
+      const n = writeSync(fd, bytes, written, length - written);
+      if (n <= 0) break;
+      written += n;
     }
-    return written;
-  });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EAGAIN') throw err;
+  } finally {
+    laneLeave(guard);
+  }
+  return written;
 }

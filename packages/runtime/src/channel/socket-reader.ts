@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import type { WASI as WasiHost } from 'node:wasi';
-import { laneClosed, laneHeld } from './socket-lane.js';
+import { laneClosed, laneEnter, laneLeave } from './socket-lane.js';
 
 /** WASI preview1 errno values (`wasi_snapshot_preview1.witx`). */
 const ERRNO_AGAIN = 6;
@@ -50,6 +50,10 @@ type WasiImports = {
 /** What one {@link SocketReader.read} found. */
 export type SocketRead = { bytes: Buffer } | { ended: 'eof' | 'timeout' | 'lane-closed' } | { failed: string };
 
+const LANE_CLOSED: SocketRead = Object.freeze({ ended: 'lane-closed' as const });
+const EOF: SocketRead = Object.freeze({ ended: 'eof' as const });
+const TIMEOUT: SocketRead = Object.freeze({ ended: 'timeout' as const });
+
 /** Reads one lent socket; one per descriptor number (see {@link socketReader}). */
 export class SocketReader {
   private readonly wasi: WasiImports;
@@ -86,17 +90,22 @@ export class SocketReader {
   read(guard: Int32Array, waitMs: number): SocketRead {
     let waited = false;
     for (;;) {
-      const errno = laneHeld(guard, () => this.wasi.fd_read(0, IOVEC, 1, NREAD));
-      if (errno === undefined) return { ended: 'lane-closed' };
+      if (!laneEnter(guard)) return LANE_CLOSED;
+      let errno: number;
+      try {
+        errno = this.wasi.fd_read(0, IOVEC, 1, NREAD);
+      } finally {
+        laneLeave(guard);
+      }
       if (errno === 0) {
         const n = this.view.getUint32(NREAD, true);
-        return n === 0 ? { ended: 'eof' } : { bytes: Buffer.from(this.bytes.subarray(BUFFER, BUFFER + n)) };
+        return n === 0 ? EOF : { bytes: Buffer.from(this.bytes.subarray(BUFFER, BUFFER + n)) };
       }
       if (errno !== ERRNO_AGAIN) return { failed: errno === ERRNO_CONNRESET ? 'connection reset by peer' : `read failed (WASI errno ${errno})` };
-      if (waited) return { ended: 'timeout' };
+      if (waited) return TIMEOUT;
       // The wait is not under the guard (the main thread would block for it): a lending that has
       // ended by now is not waited on, though one may still end during the wait.
-      if (laneClosed(guard)) return { ended: 'lane-closed' };
+      if (laneClosed(guard)) return LANE_CLOSED;
       this.wait(waitMs);
       waited = true;
     }

@@ -197,16 +197,37 @@ export class GlueTemplate {
 
   private forwarder(index: number, name: string, value: unknown): unknown {
     const current = this.current;
-    const live = (): any => (current[index] as WebAssembly.Instance).exports[name]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // The export of the instance current now, looked up again only when the instance changed:
+    // the glue reaches a memory's buffer several times per host call, and `instance.exports` is
+    // an accessor into the engine.
+    let liveInstance: WebAssembly.Instance | undefined;
+    let liveExport: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const live = (): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const instance = current[index] as WebAssembly.Instance;
+      if (instance !== liveInstance) {
+        liveInstance = instance;
+        liveExport = instance.exports[name];
+      }
+      return liveExport;
+    };
     if (typeof value === 'function') {
       return function forward(...args: unknown[]): unknown {
         return (live() as (...a: unknown[]) => unknown)(...args);
       };
     }
     if (value instanceof WebAssembly.Memory) {
+      // A memory's buffer is the same object until the memory grows, which detaches it (its
+      // length then reads 0): kept until then.
+      let bufferOf: WebAssembly.Memory | undefined;
+      let buffer: ArrayBuffer | undefined;
       return {
         get buffer(): ArrayBuffer {
-          return (live() as WebAssembly.Memory).buffer;
+          const memory = live() as WebAssembly.Memory;
+          if (memory !== bufferOf || buffer === undefined || buffer.byteLength === 0) {
+            bufferOf = memory;
+            buffer = memory.buffer;
+          }
+          return buffer;
         },
         grow: (delta: number): number => (live() as WebAssembly.Memory).grow(delta),
       };

@@ -33,46 +33,144 @@ export class RespConnectionError extends Error {
 /** One command argument: text and numbers as their decimal text, bytes as they are. */
 export type RespArg = string | Uint8Array | bigint | number;
 
-const CRLF = Buffer.from('\r\n');
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** The digits of a non-negative integer below 2^53. */
+function digitCount(n: number): number {
+  let count = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) count++;
+  return count;
+}
+
+/** Writes `n` (a non-negative integer below 2^53) in decimal at `at`; returns where it ends. */
+function writeDecimal(buf: Buffer, at: number, n: number): number {
+  const end = at + digitCount(n);
+  let rest = n;
+  for (let i = end - 1; i >= at; i--) {
+    buf[i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
+}
+
+/** An argument as what goes on the wire: text as UTF-8, numbers as their decimal text, bytes as they are. */
+function argValue(arg: RespArg): string | Uint8Array {
+  return typeof arg === 'string' || arg instanceof Uint8Array ? arg : String(arg);
+}
+
+function argLength(value: string | Uint8Array): number {
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.byteLength;
+}
+
+/** The size of a command as one RESP array of bulk strings. */
+function commandSize(args: readonly RespArg[]): number {
+  let size = 3 + digitCount(args.length);
+  for (const arg of args) {
+    const length = argLength(argValue(arg));
+    size += 5 + digitCount(length) + length;
+  }
+  return size;
+}
+
+/** Writes the command at the start of `buf` (which has room: see {@link commandSize}); returns its length. */
+function writeCommand(args: readonly RespArg[], buf: Buffer): number {
+  buf[0] = 0x2a; // *
+  let at = writeDecimal(buf, 1, args.length);
+  buf[at++] = CR;
+  buf[at++] = LF;
+  for (const arg of args) {
+    const value = argValue(arg);
+    const length = argLength(value);
+    buf[at++] = 0x24; // $
+    at = writeDecimal(buf, at, length);
+    buf[at++] = CR;
+    buf[at++] = LF;
+    if (typeof value === 'string') buf.write(value, at, length, 'utf8');
+    else buf.set(value, at);
+    at += length;
+    buf[at++] = CR;
+    buf[at++] = LF;
+  }
+  return at;
+}
 
 /** A command as one RESP array of bulk strings. */
 export function encodeCommand(args: readonly RespArg[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const arg of args) {
-    const bytes = typeof arg === 'string' || typeof arg === 'bigint' || typeof arg === 'number' ? Buffer.from(String(arg)) : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
+  const buf = Buffer.allocUnsafe(commandSize(args));
+  writeCommand(args, buf);
+  return buf;
+}
+
+/**
+ * Encodes commands into one buffer it keeps and reuses (a worker's lane sends a command per
+ * operation: no buffers made per command, nor joined).
+ */
+export class RespEncoder {
+  #buffer = Buffer.allocUnsafeSlow(256);
+
+  /** The buffer the last {@link encode} wrote to (valid until the next). */
+  get bytes(): Buffer {
+    return this.#buffer;
   }
-  return Buffer.concat(parts);
+
+  /** Encodes `args` at the start of {@link bytes}; returns the encoded length. */
+  encode(args: readonly RespArg[]): number {
+    const size = commandSize(args);
+    if (size > this.#buffer.length) this.#buffer = Buffer.allocUnsafeSlow(Math.max(size, this.#buffer.length * 2));
+    return writeCommand(args, this.#buffer);
+  }
 }
 
 /** One parsed reply (or error reply) and where it ended in the buffer. */
 export type ParsedReply = { reply: RespReply; error?: undefined; end: number } | { reply?: undefined; error: string; end: number };
 
+/** Where the line starting at `at` ends (its CR), or -1 when the buffer does not hold all of it. */
+function lineEnd(buf: Buffer, at: number): number {
+  for (let i = at; i < buf.length - 1; i++) if (buf[i] === CR && buf[i + 1] === LF) return i;
+  return -1;
+}
+
+/** The integer written in `buf` from `at` to `end` (an optional minus, then digits), or NaN. */
+function lineInteger(buf: Buffer, at: number, end: number): number {
+  const negative = buf[at] === 0x2d;
+  let i = negative ? at + 1 : at;
+  if (i >= end || end - i > 15) return Number.NaN;
+  let n = 0;
+  for (; i < end; i++) {
+    const digit = (buf[i] as number) - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    n = n * 10 + digit;
+  }
+  return negative ? -n : n;
+}
+
 /** Parses one reply at `at`; undefined when the buffer does not hold all of it yet. */
 export function parseReply(buf: Buffer, at: number): ParsedReply | undefined {
   if (buf.length <= at) return undefined;
   const type = buf[at];
-  const eol = buf.indexOf(CRLF, at + 1);
+  const eol = lineEnd(buf, at + 1);
   if (eol < 0) return undefined;
-  const line = buf.toString('utf8', at + 1, eol);
   const next = eol + 2;
   switch (type) {
     case 0x2b: // +
-      return { reply: { kind: 'status', value: line }, end: next };
+      return { reply: { kind: 'status', value: buf.toString('utf8', at + 1, eol) }, end: next };
     case 0x2d: // -
-      return { error: line, end: next };
+      return { error: buf.toString('utf8', at + 1, eol), end: next };
     case 0x3a: // :
-      return { reply: { kind: 'int', value: BigInt(line) }, end: next };
+      return { reply: { kind: 'int', value: BigInt(buf.toString('latin1', at + 1, eol)) }, end: next };
     case 0x24: {
       // $
-      const len = Number(line);
+      const len = lineInteger(buf, at + 1, eol);
+      if (Number.isNaN(len)) return malformed(buf);
       if (len < 0) return { reply: { kind: 'bulk', value: null }, end: next };
       if (buf.length < next + len + 2) return undefined;
       return { reply: { kind: 'bulk', value: new Uint8Array(buf.subarray(next, next + len)) }, end: next + len + 2 };
     }
     case 0x2a: {
       // *
-      const count = Number(line);
+      const count = lineInteger(buf, at + 1, eol);
+      if (Number.isNaN(count)) return malformed(buf);
       if (count < 0) return { reply: { kind: 'array', value: null }, end: next };
       const items: RespReply[] = [];
       let pos = next;
@@ -92,6 +190,11 @@ export function parseReply(buf: Buffer, at: number): ParsedReply | undefined {
     default:
       return { error: `ERR unexpected reply type ${String.fromCharCode(type ?? 0)}`, end: buf.length };
   }
+}
+
+/** A length that is not a number: nothing after it can be trusted (the whole buffer is taken). */
+function malformed(buf: Buffer): ParsedReply {
+  return { error: 'ERR malformed reply length', end: buf.length };
 }
 
 function skipRest(buf: Buffer, at: number, remaining: number): number | undefined {

@@ -87,14 +87,18 @@ export abstract class LentSocket {
   /** The message that tells the main thread the connection may be pooled again, or undefined to have it closed. */
   protected abstract releaseClean(): object | undefined;
 
-  /** Writes on the lent socket; what it does not take now, the main thread writes. False (and {@link failure} set) when the lending has ended. */
-  protected write(bytes: Buffer): boolean {
-    const written = bytes.length > DIRECT_WRITE_MAX ? 0 : laneWrite(this.guard, this.fd, bytes);
+  /**
+   * Writes the first `length` bytes of `bytes` on the lent socket; what it does not take now, the
+   * main thread writes (a copy: `bytes` may be reused). False (and {@link failure} set) when the
+   * lending has ended.
+   */
+  protected write(bytes: Uint8Array, length = bytes.length): boolean {
+    const written = length > DIRECT_WRITE_MAX ? 0 : laneWrite(this.guard, this.fd, bytes, length);
     if (written === undefined) {
       this.failure ??= this.closedMessage;
       return false;
     }
-    if (written < bytes.length) this.call.send(bytes.subarray(written));
+    if (written < length) this.call.send(new Uint8Array(bytes.subarray(written, length)));
     return true;
   }
 

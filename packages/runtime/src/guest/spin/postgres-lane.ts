@@ -6,7 +6,7 @@
  * Made by `postgres.ts` when the service grants the connection.
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
-import { BUILTIN_TYPE_NAMES, encodeParameter, type PgParameterValue } from '../../services/pg-values.js';
+import { BUILTIN_TYPE_NAMES, encodeParameter, isSupportedType, type PgParameterValue } from '../../services/pg-values.js';
 import { PgStatementReader, TYPE_NAMES_STATEMENT, encodeCopyFail, encodeStatement, pgRowSet, rowCountOf, unnamedTypes, type PgError, type PgRowSet, type PgStatementReply } from '../../services/pg-wire.js';
 import { messageOf, type Outcome } from '../../services/service-outcome.js';
 import { LentSocket } from './lent-socket.js';
@@ -28,7 +28,8 @@ export class PgLane extends LentSocket {
   query(statement: string, params: readonly PgParameterValue[]): Outcome<PgRowSet, PgError> {
     const reply = this.statement(statement, params, 'bad-parameter');
     if (!reply.ok) return reply;
-    const unknown = unnamedTypes(reply.fields.map((f) => f.oid), typeNames);
+    // Most results have only converted or already named types: no list made for them.
+    const unknown = reply.fields.some((f) => !isSupportedType(f.oid) && !typeNames.has(f.oid)) ? unnamedTypes(reply.fields.map((f) => f.oid), typeNames) : [];
     if (unknown.length > 0) {
       const names = this.statement(TYPE_NAMES_STATEMENT, [{ tag: 'str', val: `{${unknown.join(',')}}` }], 'bad-parameter');
       // The names only label `other(...)` columns; without them the OID stands in.

@@ -6,13 +6,14 @@
  */
 import type { BridgeCall } from '../../channel/sync-bridge.js';
 import { redisCommand, redisFailure, redisReplyValue, changesSession, type RedisCommandOp, type RedisError } from '../../services/redis-commands.js';
-import { RespConnectionError, RespServerError, encodeCommand, parseReply, type RespArg, type RespReply } from '../../services/resp-wire.js';
+import { RespConnectionError, RespEncoder, RespServerError, parseReply, type RespArg, type RespReply } from '../../services/resp-wire.js';
 import type { Outcome } from '../../services/service-outcome.js';
 import { LentSocket } from './lent-socket.js';
 
 /** One lent connection, for as long as the lending call runs. */
 export class RedisLane extends LentSocket {
   private buffer: Buffer = Buffer.alloc(0);
+  private readonly encoder = new RespEncoder();
   /** A command changed the connection's session (SELECT, MULTI …): it must not be pooled either. */
   private sessionChanged = false;
 
@@ -46,10 +47,10 @@ export class RedisLane extends LentSocket {
    * @throws RespServerError for an error reply, RespConnectionError when the connection failed or was released
    */
   command(args: readonly RespArg[]): RespReply {
-    const bytes = encodeCommand(args);
+    const length = this.encoder.encode(args);
     const refused = this.begin('a reply of an interrupted command is still outstanding');
     if (refused !== undefined) throw new RespConnectionError('released' in refused ? 'the connection was released' : refused.failed);
-    if (!this.write(bytes)) throw new RespConnectionError(this.failure ?? 'the connection to Redis was closed');
+    if (!this.write(this.encoder.bytes, length)) throw new RespConnectionError(this.failure ?? 'the connection to Redis was closed');
     for (;;) {
       const parsed = parseReply(this.buffer, 0);
       if (parsed !== undefined) {
