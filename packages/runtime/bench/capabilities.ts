@@ -2,8 +2,8 @@
 // against plain undici from the main thread to the same loopback upstream; key-value operations
 // from a worker through the host binding, against the kv-wit binding called directly.
 // Prints ratios measured in this run. The bridged outbound line also runs, alternated in each
-// round, the channel as it was (each event of a call its own message: coalesce off), so the lever
-// is compared under the same load.
+// round, with lent connections off (every request a bridge call the main thread sends through
+// undici, as before `guest/spin/http-lane.ts`), so the lever is compared under the same load.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,10 +16,10 @@ import { Agent } from 'undici';
 import { createKvHost, createKvStoreManager } from '@spinel/kv-wit';
 import { AllowedHosts } from '@spinel/manifest';
 import { startRedis } from '@spinel/test-utils';
-import { createBridgeServer, type BridgeServerOptions } from '../src/channel/bridge-server.js';
+import { createBridgeServer } from '../src/channel/bridge-server.js';
 import { KV_BRIDGE_METHOD, kvBridgeHandler, prepareKeyValue } from '../src/services/key-value.js';
 import { createOutboundHttp } from '../src/services/outbound-http.js';
-import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../src/services/outbound-service.js';
+import { outboundBridgeHandlers } from '../src/services/outbound-service.js';
 import { cpuNow, median } from './harness.js';
 
 const MS = 1500;
@@ -48,23 +48,23 @@ async function outbound(): Promise<void> {
   const url = `http://127.0.0.1:${port}/x`;
   const plainRates: number[] = [];
   const guestRates: number[] = [];
-  const eachRates: number[] = [];
+  const callRates: number[] = [];
   // Main-thread CPU (µs) per request of each round: the main thread runs the upstream, the
   // undici client and the bridge, so this is what the bridged line pays beyond the reference.
   const plainCpu: number[] = [];
   const guestCpu: number[] = [];
-  const eachCpu: number[] = [];
-  const now: BridgeServerOptions = {};
-  const each: BridgeServerOptions = { coalesce: false };
+  const callCpu: number[] = [];
+  const now: Variant = { lend: true };
+  const calls: Variant = { lend: false };
   // One round of each, not counted: the first round of a side ran before its code was optimised.
   await plainRound(port);
   await bridgedRound(port, url, now);
   for (let round = 0; round < ROUNDS; round++) {
     plainRates.push(await measured(plainCpu, () => plainRound(port)));
     guestRates.push(await measured(guestCpu, () => bridgedRound(port, url, now)));
-    eachRates.push(await measured(eachCpu, () => bridgedRound(port, url, each)));
+    callRates.push(await measured(callCpu, () => bridgedRound(port, url, calls)));
   }
-  const perRequest = (options: BridgeServerOptions): string => `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request`;
+  const perRequest = (options: Variant): string => `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request`;
   server.close();
   const ratios = (rates: number[]): string => {
     const rs = rates.map((g, i) => g / (plainRates[i] ?? 1));
@@ -74,7 +74,7 @@ async function outbound(): Promise<void> {
   console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream (${ROUNDS} rounds, median; load average ${loadavg()[0]?.toFixed(2)}):`);
   console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference); ${cpu(plainCpu)}`);
   console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ${ratios(guestRates)}; ${perRequest(now)}; ${cpu(guestCpu)}`);
-  console.log(`    each event its own message:      ${median(eachRates).toFixed(0)} req/s; ${ratios(eachRates)}; ${perRequest(each)}; ${cpu(eachCpu)}`);
+  console.log(`    lending off, each request a call: ${median(callRates).toFixed(0)} req/s; ${ratios(callRates)}; ${perRequest(calls)}; ${cpu(callCpu)}`);
 }
 
 /** Runs a round that returns requests per second, and records the main thread's CPU per request. */
@@ -105,12 +105,17 @@ async function plainRound(port: number): Promise<number> {
   return plain / (MS / 1000);
 }
 
-/** Messages sent to the workers per request, by the options of the round that measured it last. */
-const messagesPerRequest = new Map<BridgeServerOptions, number>();
+/** A bridged round: with connections lent to the workers, or every request a bridge call. */
+interface Variant {
+  lend: boolean;
+}
 
-async function bridgedRound(port: number, url: string, options: BridgeServerOptions): Promise<number> {
-  const http = createOutboundHttp({ allowedHosts: new Map([['bench', AllowedHosts.parse([`http://127.0.0.1:${port}`])]]) });
-  const bridge = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http) }, options);
+/** Messages sent to the workers per request, by the variant of the round that measured it last. */
+const messagesPerRequest = new Map<Variant, number>();
+
+async function bridgedRound(port: number, url: string, options: Variant): Promise<number> {
+  const http = createOutboundHttp({ allowedHosts: new Map([['bench', AllowedHosts.parse([`http://127.0.0.1:${port}`])]]), lendHttpConnections: options.lend });
+  const bridge = createBridgeServer(outboundBridgeHandlers(http));
   let messages = 0;
   const counts = await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {

@@ -5,14 +5,24 @@ import { Pollable, poll, type InputStream } from '../src/guest/wasi/io.js';
 import type { BridgeEndpoint } from '../src/channel/bridge-protocol.js';
 import { createOutboundHost, type FutureIncomingResponse, type IncomingResponse } from '../src/guest/spin/outbound-http.js';
 import { createSyncBridge } from '../src/channel/sync-bridge.js';
+import { DISPOSE } from '../src/guest/spin/resource-dispose.js';
+import { releaseAbandonedLanes } from '../src/channel/socket-lane.js';
+import { Script, createContext } from 'node:vm';
 
 interface Step {
-  api: 'wasi' | 'spin' | 'mixed-poll';
+  /** `drop`: a wasi request whose body stream the guest drops after its first chunk. */
+  /** `stopped`: a wasi request whose guest is stopped at a deadline (a node:vm timeout of `ms`) while it waits, then abandoned as worker-entry.ts does. */
+  api: 'wasi' | 'spin' | 'mixed-poll' | 'drop' | 'sleep' | 'stopped';
+  /** `sleep`: how long. */
+  ms?: number;
   url: string;
   method?: string;
   body?: string;
   firstByteTimeoutMs?: number;
+  betweenBytesTimeoutMs?: number;
   headers?: Array<[string, string]>;
+  /** Body chunks written after `handle()`, one by one (instead of `body`'s two). */
+  chunks?: string[];
 }
 const data = workerData as { endpoint: BridgeEndpoint; componentId: string; steps: Step[] };
 const bridge = createSyncBridge(data.endpoint);
@@ -41,17 +51,18 @@ function wasi(step: Step): unknown {
   if (step.method !== undefined) req.setMethod({ tag: step.method.toLowerCase() });
   let body: OutgoingBody | undefined;
   let out: ReturnType<OutgoingBody['write']> | undefined;
-  if (step.body !== undefined) {
+  if (step.body !== undefined || step.chunks !== undefined) {
     body = req.body();
     out = body.write();
-    out.blockingWriteAndFlush(enc.encode(step.body.slice(0, 2)));
+    if (step.body !== undefined) out.blockingWriteAndFlush(enc.encode(step.body.slice(0, 2)));
   }
   const options = new RequestOptions();
   if (step.firstByteTimeoutMs !== undefined) options.setFirstByteTimeout(BigInt(step.firstByteTimeoutMs) * 1_000_000n);
+  if (step.betweenBytesTimeoutMs !== undefined) options.setBetweenBytesTimeout(BigInt(step.betweenBytesTimeoutMs) * 1_000_000n);
   const future = host.wasiOutgoingHandler.handle(req, options) as FutureIncomingResponse;
-  if (body !== undefined && out !== undefined && step.body !== undefined) {
+  if (body !== undefined && out !== undefined) {
     // The rest is written after handle(): streamed to the upstream as it comes.
-    out.blockingWriteAndFlush(enc.encode(step.body.slice(2)));
+    for (const chunk of step.chunks ?? [(step.body ?? '').slice(2)]) out.blockingWriteAndFlush(enc.encode(chunk));
     OutgoingBody.finish(body, undefined);
   }
   const pollable = future.subscribe();
@@ -62,6 +73,11 @@ function wasi(step: Step): unknown {
   if (result.tag === 'err') return { errorCode: result.val };
   const res: IncomingResponse = result.val;
   const stream: InputStream = res.consume().stream();
+  if (step.api === 'drop') {
+    const first = stream.blockingRead(16n);
+    (stream as unknown as Record<symbol, () => void>)[DISPOSE]?.();
+    return { status: res.status(), first: Buffer.from(first).toString() };
+  }
   const chunks: Uint8Array[] = [];
   for (;;) {
     try {
@@ -89,7 +105,7 @@ function spin(step: Step): unknown {
     const res = host.spinHttp.sendRequest({
       method: (step.method ?? 'get').toLowerCase(),
       uri: step.url,
-      headers: [['x-test', '1']],
+      headers: [['x-test', '1'], ...(step.headers ?? [])],
       body: step.body === undefined ? undefined : enc.encode(step.body),
     });
     return { status: res.status, body: res.body === undefined ? undefined : Buffer.from(res.body).toString() };
@@ -112,6 +128,24 @@ function mixedPoll(step: Step): unknown {
   return { ready: [...ready], status: (future.get() as { val: { val: IncomingResponse } }).val.val.status() };
 }
 
-const results = data.steps.map((step) => (step.api === 'wasi' ? wasi(step) : step.api === 'spin' ? spin(step) : mixedPoll(step)));
+function stopped(step: Step): unknown {
+  const context = createContext({ run: () => wasi({ ...step, api: 'wasi' }) });
+  try {
+    new Script('run()').runInContext(context, { timeout: step.ms ?? 50 });
+    return { stopped: false };
+  } catch (err) {
+    // What worker-entry.ts's abandon() does once the stopped guest is off the stack.
+    releaseAbandonedLanes();
+    host.dispose();
+    return { stopped: (err as { code?: unknown }).code };
+  }
+}
+
+function sleep(step: Step): null {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, step.ms ?? 0);
+  return null;
+}
+
+const results = data.steps.map((step) => (step.api === 'wasi' || step.api === 'drop' ? wasi(step) : step.api === 'spin' ? spin(step) : step.api === 'sleep' ? sleep(step) : step.api === 'stopped' ? stopped(step) : mixedPoll(step)));
 host.dispose();
 parentPort?.postMessage(results);

@@ -84,7 +84,7 @@ export class SocketReader {
 
   /**
    * What the socket holds now, or, when it holds nothing yet, what it holds once it becomes
-   * readable within `waitMs`. Reads only while it holds the lane's guard, so never from a
+   * readable within `waitMs` (0: no wait). Reads only while it holds the lane's guard, so never from a
    * descriptor the main thread has closed (its number may name another connection by then).
    */
   read(guard: Int32Array, waitMs: number): SocketRead {
@@ -102,7 +102,7 @@ export class SocketReader {
         return n === 0 ? EOF : { bytes: Buffer.from(this.bytes.subarray(BUFFER, BUFFER + n)) };
       }
       if (errno !== ERRNO_AGAIN) return { failed: errno === ERRNO_CONNRESET ? 'connection reset by peer' : `read failed (WASI errno ${errno})` };
-      if (waited) return TIMEOUT;
+      if (waited || waitMs <= 0) return laneClosed(guard) ? LANE_CLOSED : TIMEOUT;
       // The wait is not under the guard (the main thread would block for it): a lending that has
       // ended by now is not waited on, though one may still end during the wait.
       if (laneClosed(guard)) return LANE_CLOSED;

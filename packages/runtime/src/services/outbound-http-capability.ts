@@ -11,7 +11,7 @@ import { loadClientTls } from './client-tls.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { outboundHttpConnectionLimit } from './limited-connector.js';
 import { createOutboundHttp, type OutboundHttp } from './outbound-http.js';
-import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from './outbound-service.js';
+import { outboundBridgeHandlers } from './outbound-service.js';
 
 /** The outbound HTTP service once set up. */
 export interface OutboundHttpService extends CapabilityService {
@@ -31,7 +31,7 @@ const OUTBOUND_INTERFACES: readonly InterfaceSpec[] = [
  * `max_concurrent_requests`, under `[outbound_networking] max_total_connections`) and `[[client_tls]]`.
  * @throws ClientTlsError `RUNTIME_CLIENT_TLS` at set-up when a `[[client_tls]]` file cannot be used
  */
-export function outboundHttpCapability(options: { connectionPooling?: boolean } = {}): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => Promise<OutboundHttpService> } {
+export function outboundHttpCapability(options: { connectionPooling?: boolean; lendHttpConnections?: boolean } = {}): Capability & { setUp: (...a: Parameters<Capability['setUp']>) => Promise<OutboundHttpService> } {
   return {
     name: 'outbound-http',
     interfaces: OUTBOUND_INTERFACES,
@@ -53,10 +53,11 @@ export function outboundHttpCapability(options: { connectionPooling?: boolean } 
         ...(connectionPooling === undefined ? {} : { connectionPooling }),
         ...(connectionLimit === undefined ? {} : { connectionLimit }),
         ...(clientTls === undefined ? {} : { clientTls }),
+        ...(options.lendHttpConnections === undefined ? {} : { lendHttpConnections: options.lendHttpConnections }),
       });
       return {
         outbound,
-        handlers: { [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(outbound) },
+        handlers: outboundBridgeHandlers(outbound),
         workerInit: () => ({}),
         close: () => outbound.close(),
       };

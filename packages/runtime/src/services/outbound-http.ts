@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOneOptions } from 'node:dns';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction as NetLookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import type * as Undici from 'undici';
 import type { Agent } from 'undici';
@@ -8,10 +8,11 @@ import type { GuestRequest, GuestResponse } from '../pool/executor-types.js';
 import type { BlockedNetworks } from './block-networks.js';
 import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../errors.js';
 import type { ClientTls, ClientTlsConnectOptions } from './client-tls.js';
-import type { ConnectionLimit } from './connection-limit.js';
+import type { ConnectionLimit, Permit } from './connection-limit.js';
 import { limitedConnector } from './limited-connector.js';
 import { onFirstUse } from '../load-on-first-use.js';
-import { decideOutbound, type OutboundTargetParts } from './outbound-policy.js';
+import { DROPPED_HEADERS, decideOutbound, type OutboundDecision, type OutboundTargetParts } from './outbound-policy.js';
+import { LendableSocket } from './lendable-socket.js';
 import { outboundAllowedChannel, outboundDeniedChannel, type OutboundAllowedEvent, type OutboundDeniedEvent } from '../events.js';
 
 /** Published when a guest's request is refused by policy: `{ app, componentId, destination, hint }` (events.ts). The CLI prints `hint`. */
@@ -85,6 +86,8 @@ export interface OutboundHttpOptions {
   connectionLimit?: ConnectionLimit;
   /** Runtime config `[[client_tls]]`: roots and client certificate per component and host. @default Node's default trust */
   clientTls?: ClientTls;
+  /** Lend plain `http:` connections to the workers (see {@link OutboundHttp.lendable}). @default false */
+  lendHttpConnections?: boolean;
 }
 
 /** Outbound HTTP for every guest of an app, with one pool of keep-alive connections per process. */
@@ -95,13 +98,26 @@ export interface OutboundHttp {
    * @throws OutboundHttpError `RUNTIME_OUTBOUND_DENIED` (refused by policy) or `RUNTIME_OUTBOUND_FAILED` (connection, timeout, DNS …), with the wasi:http `errorCode` for the guest
    */
   send(head: OutboundRequestHead, body?: AsyncIterable<Uint8Array>, cancel?: Cancellation): Promise<OutboundResponse>;
+  /**
+   * A new connection to the origin of `target` that can be lent to a worker, which then writes
+   * its requests and reads the responses itself (`guest/spin/http-lane.ts`): only when the
+   * connections are pooled, lending is on, and the target is plain `http:` to somewhere the
+   * component may go (policy and blocked networks applied as for {@link send}); undefined when
+   * the requests must go through {@link send} instead (self, service chaining, TLS).
+   * @throws OutboundHttpError as {@link send} does, when refused or when the connection fails
+   */
+  lendable(target: OutboundTargetParts & { componentId: string; connectTimeoutMs?: number | undefined }, cancel: Cancellation): Promise<LendableHttpConnection | undefined>;
   /** Closes every pooled connection. */
   close(): Promise<void>;
 }
 
+/** A connection for a worker (see {@link OutboundHttp.lendable}); `host` is the Host header of its requests. */
+export interface LendableHttpConnection {
+  socket: LendableSocket;
+  host: string;
+}
+
 const DEFAULT_TIMEOUT_MS = 600_000;
-/** Request headers the client sets itself (or that would desynchronise the connection). */
-const DROPPED_HEADERS = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect']);
 
 /** undici, loaded with the first outbound request. */
 const undici = onFirstUse<typeof Undici>('undici');
@@ -162,8 +178,8 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `Outbound network destination not allowed: ${destination}\n${hint}`, errorCode, spinError);
   };
 
-  // `release` frees the request's place in flight once its body is read, fails or is abandoned.
-  const send = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, cancel: Cancellation | undefined, release: () => void): Promise<OutboundResponse> => {
+  // The policy's decision; a denial is thrown. The allowed event is published once per decision.
+  const decide = (head: OutboundRequestHead): Exclude<OutboundDecision, { kind: 'denied' }> => {
     const allowedHosts = options.allowedHosts.get(head.componentId);
     if (allowedHosts === undefined) {
       throw new OutboundHttpError('RUNTIME_OUTBOUND_DENIED', `unknown component ${JSON.stringify(head.componentId)}`, { tag: 'HTTP-request-denied' }, 'destination-not-allowed');
@@ -171,6 +187,24 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     const decision = decideOutbound(head, { allowedHosts, selfOrigin: options.selfOrigin?.(), componentIds });
     if (decision.kind === 'denied') return deny(head, decision.destination, decision.hint, decision.error, decision.spinError);
     if (outboundAllowedChannel.hasSubscribers) outboundAllowedChannel.publish({ app: options.app, componentId: head.componentId, destination: decision.url.origin } satisfies OutboundAllowedEvent);
+    return decision;
+  };
+
+  // An IP literal in a blocked network is refused before connecting (names are checked once resolved, in filteredLookup).
+  const refuseBlockedLiteral = (url: URL): void => {
+    if (blocked !== undefined && isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0 && blocked.blocks(url.hostname)) {
+      throw new OutboundHttpError(
+        'RUNTIME_OUTBOUND_FAILED',
+        `connection to ${url.host} refused: the address is in a blocked network ([outbound_networking] block_networks)`,
+        { tag: 'destination-IP-prohibited' },
+        'request-error',
+      );
+    }
+  };
+
+  // `release` frees the request's place in flight once its body is read, fails or is abandoned.
+  const send = async (head: OutboundRequestHead, body: AsyncIterable<Uint8Array> | undefined, cancel: Cancellation | undefined, release: () => void): Promise<OutboundResponse> => {
+    const decision = decide(head);
     const headers = head.headers.filter(([name]) => !DROPPED_HEADERS.has(name.toLowerCase()));
 
     if (decision.kind === 'chain') {
@@ -193,14 +227,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
       agent = selfAgent;
     } else {
       const host = decision.url.hostname;
-      if (blocked !== undefined && isIP(host.replace(/^\[|\]$/g, '')) !== 0 && blocked.blocks(host)) {
-        throw new OutboundHttpError(
-          'RUNTIME_OUTBOUND_FAILED',
-          `connection to ${decision.url.host} refused: the address is in a blocked network ([outbound_networking] block_networks)`,
-          { tag: 'destination-IP-prohibited' },
-          'request-error',
-        );
-      }
+      refuseBlockedLiteral(decision.url);
       const tls = decision.url.protocol === 'https:' ? options.clientTls?.forRequest(head.componentId, host) : undefined;
       agent = agentFor(head.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS, tls);
     }
@@ -247,8 +274,22 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     }
   };
 
+  const lendable = async (head: OutboundTargetParts & { componentId: string; connectTimeoutMs?: number | undefined }, cancel: Cancellation): Promise<LendableHttpConnection | undefined> => {
+    if (options.lendHttpConnections === false || !pooling || head.scheme !== 'http') return undefined;
+    const decision = decide({ ...head, method: 'GET', headers: [], pathWithQuery: '/' });
+    // Self requests, service chaining and TLS keep to undici's path.
+    if (decision.kind !== 'remote' || decision.url.protocol !== 'http:') return undefined;
+    refuseBlockedLiteral(decision.url);
+    const timeout = head.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const socket = await connectLendable(decision.url, timeout, filteredLookup as unknown as LookupFunction, options.connectionLimit, cancel).catch((err: unknown) => {
+      throw failed(err, decision.url.host);
+    });
+    return { socket, host: decision.url.host };
+  };
+
   return {
     send: limited,
+    lendable,
     async close() {
       const all = [...agents.values(), ...(selfAgent === undefined ? [] : [selfAgent])];
       agents.clear();
@@ -458,4 +499,46 @@ function failed(err: unknown, host: string | undefined): OutboundHttpError {
   const errorCode = outboundErrorCode(err);
   const where = host === undefined ? '' : ` to ${host}`;
   return new OutboundHttpError('RUNTIME_OUTBOUND_FAILED', `outbound request${where} failed: ${errorCode.tag}`, errorCode, 'request-error', { cause: err });
+}
+
+/**
+ * Connects a socket that can be lent, within `timeoutMs` (which covers the wait for a permit of
+ * `limit` too, as undici's connector does in `limited-connector.ts`); the permit is held until
+ * the socket closes.
+ */
+async function connectLendable(url: URL, timeoutMs: number, lookup: LookupFunction, limit: ConnectionLimit | undefined, cancel: Cancellation): Promise<LendableSocket> {
+  const timedOut = (): Error => Object.assign(new Error(`connecting to ${url.host} timed out after ${timeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' });
+  const until = Date.now() + timeoutMs;
+  let permit: Permit | undefined;
+  if (limit !== undefined) {
+    permit = await limit.acquire(AbortSignal.timeout(timeoutMs)).catch(() => {
+      throw Object.assign(new Error(`waited ${timeoutMs} ms for an outbound connection permit (the runtime config's connection limit is reached)`), { code: 'UND_ERR_CONNECT_TIMEOUT' });
+    });
+  }
+  const socket = new LendableSocket();
+  if (permit !== undefined) socket.once('close', permit.release);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        stop();
+        socket.removeListener('connect', onConnect);
+        socket.removeListener('error', done);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onConnect = (): void => done();
+      const timer = setTimeout(() => done(timedOut()), Math.max(0, until - Date.now()));
+      const stop = cancel.onCancel(() => done(Object.assign(new Error('request aborted'), { code: 'UND_ERR_ABORTED' })));
+      socket.once('connect', onConnect);
+      socket.once('error', done);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      socket.connect({ host, port: url.port === '' ? 80 : Number(url.port), lookup: lookup as unknown as NetLookupFunction });
+    });
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  socket.setNoDelay(true);
+  return socket;
 }

@@ -38,6 +38,13 @@ export interface OutboundPolicyOptions {
 const SELF_ALT = 'self.alt';
 
 /**
+ * Request headers a guest cannot set: the client sets them itself, or they would desynchronise
+ * the connection (the body's framing, a protocol switch). Both clients, undici's
+ * (`outbound-http.ts`) and a worker's on a lent connection (`guest/spin/http-lane.ts`), drop them.
+ */
+export const DROPPED_HEADERS: ReadonlySet<string> = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'expect']);
+
+/**
  * Decides an outbound request before any connection is made, as Spin does (§6.2, §6.3):
  * relative URIs and `self.alt` are self requests, allowed by an `http(s)://self` (or `*`)
  * entry and sent to the listener's own origin; `<id>.spin.internal` is checked against the

@@ -1,7 +1,7 @@
 import { AsyncQueue } from '../async-queue.js';
 import type { BridgeHandler } from '../channel/bridge-server.js';
 import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../errors.js';
-import type { OutboundHttp, OutboundRequestHead } from './outbound-http.js';
+import type { LendableHttpConnection, OutboundHttp, OutboundRequestHead } from './outbound-http.js';
 
 /** Bridge method name of an outbound HTTP request. */
 export const OUTBOUND_HTTP_METHOD = 'outbound.http';
@@ -91,9 +91,79 @@ export function outboundBridgeHandler(http: OutboundHttp): BridgeHandler {
       }
       return { ok: true };
     } catch (err) {
-      if (err instanceof OutboundHttpError) return { ok: false, errorCode: err.errorCode, spinError: err.spinError, message: err.message };
-      const message = err instanceof Error ? err.message : String(err);
-      return { ok: false, errorCode: { tag: 'internal-error', val: message }, spinError: 'runtime-error', message };
+      return resultOf(err);
     }
   };
+}
+
+/** Bridge method name of a request for a lent connection (see {@link outboundLendHandler}). */
+export const OUTBOUND_LEND_METHOD = 'outbound.http.lend';
+
+/** Arguments of an {@link OUTBOUND_LEND_METHOD} call: whose connection, to which `http:` authority. */
+export type OutboundLendArgs = [componentId: string, authority: string, connectTimeoutMs: number | undefined];
+
+/** What a worker gets first on a lend call: the socket's descriptor, its guard, and the Host of its requests. */
+export interface OutboundLendGrant {
+  fd: number;
+  guard: SharedArrayBuffer;
+  host: string;
+}
+
+/**
+ * The result of a lend call that lent nothing: `{ ok: true }` when the origin's requests must
+ * go as {@link OUTBOUND_HTTP_METHOD} calls (lending off, self, TLS), or the failure the request
+ * gets (refused by policy, the connection failed), as that call would have returned it.
+ */
+export type OutboundLendResult = OutboundResult;
+
+/**
+ * The serving side of lent outbound connections: connects (after the policy), lends the socket
+ * to the worker and keeps it lent for as long as the worker keeps the call open; the connection
+ * is closed when the call ends (the worker's `guest/spin/http-lane.ts` pools it meanwhile).
+ * Bytes the worker's write left over arrive as input and are written here, in order.
+ */
+export function outboundLendHandler(http: OutboundHttp): BridgeHandler {
+  return async (rawArgs, call): Promise<OutboundLendResult> => {
+    const [componentId, authority, connectTimeoutMs] = rawArgs as OutboundLendArgs;
+    let lendable: LendableHttpConnection | undefined;
+    try {
+      lendable = await http.lendable({ componentId, scheme: 'http', authority, pathWithQuery: '/', connectTimeoutMs }, call);
+    } catch (err) {
+      return resultOf(err);
+    }
+    if (lendable === undefined) return { ok: true };
+    const { socket, host } = lendable;
+    if (call.cancelled) {
+      socket.destroy();
+      return { ok: true };
+    }
+    const lending = socket.lend();
+    if (lending === undefined) {
+      socket.destroy();
+      return { ok: true };
+    }
+    call.onInput((bytes) => {
+      if (bytes instanceof Uint8Array && !socket.destroyed) socket.write(bytes);
+    });
+    // A failed write of the main thread's: the worker's next read says so.
+    socket.on('error', (err) => call.push({ failed: `the connection to ${host} failed: ${err.message}` }));
+    call.push({ fd: lending.fd, guard: lending.guard.buffer as SharedArrayBuffer, host } satisfies OutboundLendGrant);
+    await new Promise<void>((resolve) => {
+      if (call.cancelled) resolve();
+      else call.onCancel(resolve);
+    });
+    socket.destroy();
+    return { ok: true };
+  };
+}
+
+/** Both outbound HTTP handlers, by bridge method name. */
+export function outboundBridgeHandlers(http: OutboundHttp): Record<string, BridgeHandler> {
+  return { [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http), [OUTBOUND_LEND_METHOD]: outboundLendHandler(http) };
+}
+
+function resultOf(err: unknown): OutboundResult {
+  if (err instanceof OutboundHttpError) return { ok: false, errorCode: err.errorCode, spinError: err.spinError, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { ok: false, errorCode: { tag: 'internal-error', val: message }, spinError: 'runtime-error', message };
 }

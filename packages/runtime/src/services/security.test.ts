@@ -8,7 +8,7 @@ import { createBridgeServer, type BridgeServer } from '../channel/bridge-server.
 import type { KeyValueConfigError } from '../errors.js';
 import { prepareKeyValue } from './key-value.js';
 import { createOutboundHttp, type OutboundHttp, type OutboundHttpOptions } from './outbound-http.js';
-import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from './outbound-service.js';
+import { outboundBridgeHandlers } from './outbound-service.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
 import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
   // Loopback is in `private`, so this client reaches nothing outside but the listener (self
   // requests go to the bound address, which block_networks does not govern); the redirect test
   // uses its own client without blocked networks.
-  server = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http) });
+  server = createBridgeServer(outboundBridgeHandlers(http));
 });
 afterAll(async () => {
   server.close();
@@ -87,7 +87,7 @@ describe('refusals', () => {
 
   it('a redirect from an allowed host to a denied one reaches the guest as a 3xx and is never followed', async () => {
     const open = createOutboundHttp({ allowedHosts: new Map([['guest', AllowedHosts.parse([`http://127.0.0.1:${allowed.port}`])]]) });
-    const bridge = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(open) });
+    const bridge = createBridgeServer(outboundBridgeHandlers(open));
     try {
       const [redirect] = await guest([{ api: 'wasi', url: `${allowed.origin}/to-forbidden` }], bridge);
       expect(redirect).toMatchObject({ status: 307, location: `${forbidden.origin}/after-redirect` });

@@ -27,6 +27,10 @@ export abstract class LentSocket {
   /** Bytes were written whose replies have not all been read (the connection must not be pooled). */
   protected inFlight = false;
   protected ended = false;
+  /** A write was left to the main thread: later ones go the same way (see {@link write}). */
+  protected handedOver = false;
+  /** The server closed the connection (its end of stream was read). */
+  protected closedByPeer = false;
   private readonly call: BridgeCall;
   private readonly fd: number;
   private readonly guard: Int32Array;
@@ -81,6 +85,8 @@ export abstract class LentSocket {
     if (this.failure === undefined && this.inFlight) this.failure = interrupted;
     if (this.failure !== undefined) return { failed: this.failure };
     this.inFlight = true;
+    // The reply to what the main thread wrote has been read, so it has written it all.
+    this.handedOver = false;
     return undefined;
   }
 
@@ -89,16 +95,20 @@ export abstract class LentSocket {
 
   /**
    * Writes the first `length` bytes of `bytes` on the lent socket; what it does not take now, the
-   * main thread writes (a copy: `bytes` may be reused). False (and {@link failure} set) when the
-   * lending has ended.
+   * main thread writes (a copy: `bytes` may be reused), and so every later write until the next
+   * request begins (bytes written here meanwhile would overtake the main thread's). False (and
+   * {@link failure} set) when the lending has ended.
    */
   protected write(bytes: Uint8Array, length = bytes.length): boolean {
-    const written = length > DIRECT_WRITE_MAX ? 0 : laneWrite(this.guard, this.fd, bytes, length);
+    const written = length > DIRECT_WRITE_MAX || this.handedOver ? 0 : laneWrite(this.guard, this.fd, bytes, length);
     if (written === undefined) {
       this.failure ??= this.closedMessage;
       return false;
     }
-    if (written < length) this.call.send(new Uint8Array(bytes.subarray(written, length)));
+    if (written < length) {
+      this.handedOver = true;
+      this.call.send(new Uint8Array(bytes.subarray(written, length)));
+    }
     return true;
   }
 
@@ -109,34 +119,44 @@ export abstract class LentSocket {
    */
   protected nextChunk(lostMessage: string): Buffer | undefined {
     for (;;) {
-      if (this.failure !== undefined) return undefined;
-      if (this.reader === undefined) {
-        this.failure = this.closedMessage;
-        return undefined;
-      }
-      const read = this.reader.read(this.guard, READ_WAIT_MS);
-      if ('bytes' in read) return read.bytes;
-      if ('failed' in read) {
-        this.failure = `${lostMessage}: ${read.failed}`;
-        return undefined;
-      }
-      if (read.ended === 'eof') {
-        this.failure = lostMessage;
-        return undefined;
-      }
-      // Nothing within the wait (a slow command), or the lending ended: a response the worker
-      // holds back goes out now rather than after the reply, and the main thread may have said why.
-      this.call.idle();
-      const event = this.call.take();
-      if (event !== undefined) {
-        this.failure = event.kind === 'push' && isFailure(event.data) ? event.data.failed : lostMessage;
-        return undefined;
-      }
-      if (read.ended === 'lane-closed') {
-        this.failure = this.closedMessage;
-        return undefined;
-      }
+      const chunk = this.readOnce(lostMessage, READ_WAIT_MS);
+      if (chunk !== undefined || this.failure !== undefined) return chunk;
     }
+  }
+
+  /**
+   * What the server sent, waiting at most `waitMs` (0: not at all) for it: undefined when nothing
+   * came (and {@link failure} unset), or when the connection failed or the lending ended (then
+   * {@link failure} says why, `lostMessage` when the server closed the connection, and
+   * {@link closedByPeer} is set for that case).
+   */
+  protected readOnce(lostMessage: string, waitMs: number): Buffer | undefined {
+    if (this.failure !== undefined) return undefined;
+    if (this.reader === undefined) {
+      this.failure = this.closedMessage;
+      return undefined;
+    }
+    const read = this.reader.read(this.guard, waitMs);
+    if ('bytes' in read) return read.bytes;
+    if ('failed' in read) {
+      this.failure = `${lostMessage}: ${read.failed}`;
+      return undefined;
+    }
+    if (read.ended === 'eof') {
+      this.failure = lostMessage;
+      this.closedByPeer = true;
+      return undefined;
+    }
+    // Nothing within the wait (a slow command), or the lending ended: a response the worker
+    // holds back goes out now rather than after the reply, and the main thread may have said why.
+    if (waitMs > 0) this.call.idle();
+    const event = this.call.take();
+    if (event !== undefined) {
+      this.failure = event.kind === 'push' && isFailure(event.data) ? event.data.failed : lostMessage;
+      return undefined;
+    }
+    if (read.ended === 'lane-closed') this.failure = this.closedMessage;
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { createBridgeServer, type BridgeServer } from '../../channel/bridge-server.js';
 import { createOutboundHttp, type OutboundHttp } from '../../services/outbound-http.js';
-import { OUTBOUND_HTTP_METHOD, outboundBridgeHandler } from '../../services/outbound-service.js';
+import { outboundBridgeHandlers } from '../../services/outbound-service.js';
 import { startCountingServer, type CountingServer } from '../../../test/test-servers.js';
 import { firstMessage, startTsWorker } from '../../../test/test-start-worker.js';
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
     allowedHosts: new Map([['guest', AllowedHosts.parse([`http://127.0.0.1:${upstream.port}`, 'http://self'])]]),
     selfOrigin: () => upstream.origin,
   });
-  server = createBridgeServer({ [OUTBOUND_HTTP_METHOD]: outboundBridgeHandler(http) });
+  server = createBridgeServer(outboundBridgeHandlers(http));
 });
 afterAll(async () => {
   server.close();

@@ -7,6 +7,8 @@ import { splitUri } from '../../services/outbound-policy.js';
 import { OUTBOUND_HTTP_METHOD, outboundCallArgs, type OutboundPush, type OutboundResult, type OutboundUpload } from '../../services/outbound-service.js';
 import type { BridgeCall, BridgeEvent, SyncBridge } from '../../channel/sync-bridge.js';
 import type { OutboundRequestHead } from '../../services/outbound-http.js';
+import { LaneExchange, abandonLaneOpening } from './http-lane.js';
+import { DISPOSE } from './resource-dispose.js';
 
 /** Options of {@link createOutboundHost}. */
 export interface OutboundHostOptions {
@@ -140,10 +142,10 @@ class ResponseBodySource implements ByteSource {
 export class IncomingResponse {
   private readonly statusCode: number;
   private readonly fields: Fields;
-  private readonly source: ResponseBodySource;
+  private readonly source: ByteSource;
   private readonly blocker: Blocker;
   private consumed = false;
-  constructor(status: number, headers: Array<[string, string]>, source: ResponseBodySource, blocker: Blocker) {
+  constructor(status: number, headers: Array<[string, string]>, source: ByteSource, blocker: Blocker) {
     this.statusCode = status;
     this.fields = Fields.frozen(headers.map(([n, v]) => [n.toLowerCase(), Buffer.from(v, 'latin1')]));
     this.source = source;
@@ -160,35 +162,45 @@ export class IncomingResponse {
     this.consumed = true;
     return new IncomingBody(this.source, this.blocker);
   }
+  [DISPOSE](): void {
+    if (!this.consumed) this.source.drop?.();
+  }
 }
 
 type FutureOutcome = { tag: 'ok'; val: IncomingResponse } | { tag: 'err'; val: WasiHttpErrorCode };
 
-/** wasi:http `future-incoming-response`. */
-export class FutureIncomingResponse {
-  private readonly call: BridgeCall | undefined;
-  private readonly blocker: Blocker;
+/** Where a future's outcome comes from: a bridge call's events, or a lent connection (`http-lane.ts`). */
+interface PendingResponse {
+  /** The outcome once it is here, without blocking. */
+  take(): FutureOutcome | undefined;
+  /** Its readiness, and how a poll on it blocks. */
+  readonly poll: PollSource;
+  readonly blocker: Blocker;
+  /** The future was dropped before its outcome was taken. */
+  drop?(): void;
+}
+
+/** A response that comes as the events of a bridge call. */
+class BridgedResponse implements PendingResponse {
+  private readonly call: BridgeCall;
+  readonly blocker: Blocker;
+  readonly poll: PollSource;
   private outcome: FutureOutcome | undefined;
-  private taken = false;
-  constructor(call: BridgeCall | undefined, blocker: Blocker, immediate?: FutureOutcome) {
+  constructor(call: BridgeCall, blocker: Blocker) {
     this.call = call;
     this.blocker = blocker;
-    this.outcome = immediate;
+    this.poll = bridgedPollSource(() => this.take() !== undefined);
   }
-  /** Resolves from the events that have arrived, without blocking. */
-  private advance(): boolean {
-    if (this.outcome !== undefined) return true;
-    const call = this.call;
-    if (call === undefined) return false;
+  take(): FutureOutcome | undefined {
     let event: BridgeEvent | undefined;
-    while (this.outcome === undefined && (event = call.take()) !== undefined) this.apply(call, event);
-    return this.outcome !== undefined;
+    while (this.outcome === undefined && (event = this.call.take()) !== undefined) this.apply(event);
+    return this.outcome;
   }
-  private apply(call: BridgeCall, event: BridgeEvent): void {
+  private apply(event: BridgeEvent): void {
     if (event.kind === 'push') {
       const data = event.data as OutboundPush;
       if ('head' in data) {
-        const source = new ResponseBodySource(call, this.blocker);
+        const source = new ResponseBodySource(this.call, this.blocker);
         this.outcome = { tag: 'ok', val: new IncomingResponse(data.head.status, data.head.headers, source, this.blocker) };
       }
     } else if (event.kind === 'done') {
@@ -198,8 +210,63 @@ export class FutureIncomingResponse {
       this.outcome = { tag: 'err', val: { tag: 'internal-error', val: event.error.message } };
     }
   }
+}
+
+/** A response read from a lent connection by this worker: a poll on it waits on the socket. */
+class LaneResponse implements PendingResponse, ByteSource {
+  private readonly exchange: LaneExchange;
+  readonly blocker: Blocker;
+  readonly poll: PollSource;
+  /** The body's readiness. */
+  private readonly bodyPoll: PollSource;
+  private outcome: FutureOutcome | undefined;
+  constructor(exchange: LaneExchange) {
+    this.exchange = exchange;
+    this.blocker = { wait: (ms) => exchange.wait(ms) };
+    this.poll = bridgedPollSource(() => this.take() !== undefined);
+    this.bodyPoll = bridgedPollSource(() => exchange.readable());
+  }
+  take(): FutureOutcome | undefined {
+    if (this.outcome !== undefined) return this.outcome;
+    const head = this.exchange.response(0);
+    if (head === undefined) return undefined;
+    const body: ByteSource = { read: (max) => this.read(max), waitReadable: () => this.waitReadable(), poll: this.bodyPoll, drop: () => this.exchange.abandon() };
+    return (this.outcome = head.ok ? { tag: 'ok', val: new IncomingResponse(head.status, head.headers, body, this.blocker) } : { tag: 'err', val: head.errorCode });
+  }
+  read(max: number): Uint8Array | undefined {
+    try {
+      return this.exchange.read(max);
+    } catch (code) {
+      throw failure({ tag: 'last-operation-failed', val: new OutboundIoError(code as WasiHttpErrorCode) });
+    }
+  }
+  waitReadable(): void {
+    while (!this.exchange.readable()) this.exchange.wait(Infinity);
+  }
+  /** The future was dropped before its response was taken: nobody will read it. */
+  drop(): void {
+    this.exchange.abandon();
+  }
+}
+
+/** wasi:http `future-incoming-response`. */
+export class FutureIncomingResponse {
+  private readonly pending: PendingResponse | undefined;
+  private readonly blocker: Blocker;
+  private outcome: FutureOutcome | undefined;
+  private taken = false;
+  constructor(pending: PendingResponse | undefined, blocker: Blocker, immediate?: FutureOutcome) {
+    this.pending = pending;
+    this.blocker = blocker;
+    this.outcome = immediate;
+  }
+  /** Resolves from what has arrived, without blocking. */
+  private advance(): boolean {
+    this.outcome ??= this.pending?.take();
+    return this.outcome !== undefined;
+  }
   subscribe(): Pollable {
-    return new Pollable(bridgedPollSource(() => this.advance()), this.blocker);
+    return this.pending === undefined ? new Pollable(undefined, this.blocker) : new Pollable(this.pending.poll, this.pending.blocker);
   }
   get(): { tag: 'ok'; val: FutureOutcome } | { tag: 'err'; val: undefined } | undefined {
     if (!this.advance()) return undefined;
@@ -207,9 +274,12 @@ export class FutureIncomingResponse {
     this.taken = true;
     return { tag: 'ok', val: this.outcome as FutureOutcome };
   }
+  [DISPOSE](): void {
+    if (!this.taken) this.pending?.drop?.();
+  }
   /** Blocks until resolved (fermyon:spin/http's synchronous send). */
   wait(): FutureOutcome {
-    while (!this.advance()) this.blocker.wait(Infinity);
+    while (!this.advance()) (this.pending?.blocker ?? this.blocker).wait(Infinity);
     return this.outcome as FutureOutcome;
   }
 }
@@ -245,6 +315,52 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
   const blocker: Blocker = { wait: (ms) => bridge.wait(ms) };
   const open = new Set<BridgeCall>();
 
+  const exchanges = new Set<LaneExchange>();
+
+  // The request on a connection lent to this worker: plain `http:` to a named origin only; undefined when it goes as a bridge call.
+  const lentExchange = (head: OutboundRequestHead, body: Uint8Array | boolean): LaneExchange | Extract<OutboundResult, { ok: false }> | undefined => {
+    if (head.scheme !== 'http' || head.authority === undefined || head.authority === '') return undefined;
+    const started = LaneExchange.start(bridge, {
+      componentId,
+      method: head.method,
+      authority: head.authority,
+      pathWithQuery: head.pathWithQuery,
+      headers: head.headers,
+      body,
+      connectTimeoutMs: head.connectTimeoutMs,
+      firstByteTimeoutMs: head.firstByteTimeoutMs,
+      betweenBytesTimeoutMs: head.betweenBytesTimeoutMs,
+    });
+    if (started instanceof LaneExchange) exchanges.add(started);
+    return started;
+  };
+
+  // fermyon:spin/http's whole response, read from a lent connection.
+  const spinResponse = (exchange: LaneExchange): SpinResponse => {
+    try {
+      let head = exchange.response(0);
+      while (head === undefined) head = exchange.response(Infinity);
+      if (!head.ok) throw failure('request-error');
+      const chunks: Uint8Array[] = [];
+      for (;;) {
+        let chunk: Uint8Array | undefined;
+        try {
+          chunk = exchange.read(1 << 20);
+        } catch {
+          throw failure('request-error');
+        }
+        if (chunk === undefined) break;
+        if (chunk.length > 0) chunks.push(chunk);
+        else exchange.wait(Infinity);
+      }
+      const body = Buffer.concat(chunks);
+      return { status: head.status, headers: head.headers, body: body.length === 0 ? undefined : new Uint8Array(body) };
+    } finally {
+      exchange.abandon();
+      exchanges.delete(exchange);
+    }
+  };
+
   const start = (head: OutboundRequestHead, hasBody: boolean): BridgeCall => {
     const call = bridge.start(OUTBOUND_HTTP_METHOD, outboundCallArgs(head, hasBody));
     open.add(call);
@@ -269,6 +385,12 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
       betweenBytesTimeoutMs: durationMs(requestOptions?.betweenBytesTimeout()),
     };
     const hasBody = internals.bodyTaken === true;
+    const lent = lentExchange(head, hasBody);
+    if (lent !== undefined) {
+      if (!(lent instanceof LaneExchange)) return new FutureIncomingResponse(undefined, blocker, { tag: 'err', val: lent.errorCode });
+      if (hasBody) internals.outBody.pipe.attach({ head() {}, fail() {}, chunk: (bytes) => lent.chunk(bytes), end: () => lent.end() });
+      return new FutureIncomingResponse(new LaneResponse(lent), blocker);
+    }
     const call = start(head, hasBody);
     if (hasBody) {
       // Chunks the guest wrote before `handle` are flushed now, later ones as they are written.
@@ -279,7 +401,7 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
         end: () => call.send({ end: true } satisfies OutboundUpload),
       });
     }
-    return new FutureIncomingResponse(call, blocker);
+    return new FutureIncomingResponse(new BridgedResponse(call, blocker), blocker);
   };
 
   const sendRequest = (request: SpinRequest): SpinResponse => {
@@ -287,6 +409,11 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
     if (parts === undefined) throw failure('invalid-url');
     const head: OutboundRequestHead = { componentId, method: request.method.toUpperCase(), headers: request.headers, ...parts };
     const hasBody = request.body !== undefined;
+    const lent = lentExchange(head, request.body ?? false);
+    if (lent !== undefined) {
+      if (!(lent instanceof LaneExchange)) throw failure(lent.spinError);
+      return spinResponse(lent);
+    }
     const call = start(head, hasBody);
     try {
       if (request.body !== undefined) {
@@ -331,6 +458,10 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
     dispose() {
       for (const call of open) call.cancel();
       open.clear();
+      // A response not read to its end leaves its connection unusable: it is closed.
+      for (const exchange of exchanges) exchange.abandon();
+      exchanges.clear();
+      abandonLaneOpening(bridge);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { failure } from './result.js';
+import { DISPOSE } from '../spin/resource-dispose.js';
 
 /** wasi:io/error `error`: an opaque error with a debug string. */
 export class IoError {
@@ -88,6 +89,8 @@ export interface ByteSource {
   /** Blocks until data or end of stream is available. */
   waitReadable(): void;
   readonly poll: PollSource;
+  /** The guest dropped the stream: what is left unread is not wanted. */
+  drop?(): void;
 }
 
 /** A source over bytes already in memory (files, empty stdin). */
@@ -139,6 +142,9 @@ export class InputStream {
   }
   subscribe(): Pollable {
     return new Pollable(this.src.poll, this.blocker);
+  }
+  [DISPOSE](): void {
+    this.src.drop?.();
   }
 }
 
