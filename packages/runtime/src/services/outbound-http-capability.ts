@@ -11,7 +11,7 @@ import { loadClientTls } from './client-tls.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { outboundHttpConnectionLimit } from './limited-connector.js';
 import { createOutboundHttp, type OutboundHttp } from './outbound-http.js';
-import { outboundBridgeHandlers } from './outbound-service.js';
+import { OUTBOUND_LEND_METHOD, outboundBridgeHandlers } from './outbound-service.js';
 
 /** The outbound HTTP service once set up. */
 export interface OutboundHttpService extends CapabilityService {
@@ -58,6 +58,10 @@ export function outboundHttpCapability(options: { connectionPooling?: boolean; l
       return {
         outbound,
         handlers: outboundBridgeHandlers(outbound),
+        // A lent connection's call lasts as long as the worker keeps the connection, idle or not,
+        // and never reaches this app's listener (`OutboundHttp.lendable` refuses it): a worker in
+        // one is not waiting on a request of the app, so it starts no extra worker.
+        independentMethods: [OUTBOUND_LEND_METHOD],
         workerInit: () => ({}),
         close: () => outbound.close(),
       };

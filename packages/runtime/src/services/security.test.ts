@@ -10,7 +10,7 @@ import { prepareKeyValue } from './key-value.js';
 import { createOutboundHttp, type OutboundHttp, type OutboundHttpOptions } from './outbound-http.js';
 import { outboundBridgeHandlers } from './outbound-service.js';
 import { startCountingServer, type CountingServer } from '../../test/test-servers.js';
-import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
+import { runOutboundSteps } from '../../test/test-start-worker.js';
 
 let allowed: CountingServer;
 let forbidden: CountingServer;
@@ -57,14 +57,8 @@ afterAll(async () => {
   await Promise.all([allowed.close(), forbidden.close(), listener.close()]);
 });
 
-async function guest(steps: unknown[], bridge: BridgeServer = server): Promise<unknown[]> {
-  const endpoint = bridge.connect();
-  const worker = startTsWorker('./test-outbound-worker.ts', { endpoint, componentId: 'guest', steps }, [endpoint.port]);
-  try {
-    return await firstMessage<unknown[]>(worker);
-  } finally {
-    await worker.terminate();
-  }
+function guest(steps: unknown[], bridge: BridgeServer = server): Promise<unknown[]> {
+  return runOutboundSteps(bridge, steps);
 }
 
 describe('refusals', () => {

@@ -7,7 +7,7 @@ import { AllowedHosts } from '@spinel/manifest';
 import { createBridgeServer, type BridgeServer } from '../../channel/bridge-server.js';
 import { createOutboundHttp, type OutboundHttp } from '../../services/outbound-http.js';
 import { outboundBridgeHandlers } from '../../services/outbound-service.js';
-import { firstMessage, startTsWorker } from '../../../test/test-start-worker.js';
+import { runOutboundSteps } from '../../../test/test-start-worker.js';
 
 /** What the upstream saw: each request's raw head and body, by connection number. */
 interface Seen {
@@ -169,14 +169,8 @@ afterAll(async () => {
   await new Promise((resolve) => upstream.close(resolve));
 });
 
-async function runSteps(steps: unknown[]): Promise<unknown[]> {
-  const endpoint = server.connect();
-  const worker = startTsWorker('./test-outbound-worker.ts', { endpoint, componentId: 'guest', steps }, [endpoint.port]);
-  try {
-    return await firstMessage<unknown[]>(worker);
-  } finally {
-    await worker.terminate();
-  }
+function runSteps(steps: unknown[]): Promise<unknown[]> {
+  return runOutboundSteps(server, steps);
 }
 
 const get = (path: string, extra: object = {}): object => ({ api: 'wasi', url: `${origin}${path}`, ...extra });
@@ -303,6 +297,20 @@ describe('outbound HTTP on a connection lent to the worker', () => {
     ]);
     expect(connections - before).toBe(2);
     expect(events.indexOf(`closed ${before + 1}`)).toBeLessThan(events.lastIndexOf('request /next'));
+  });
+
+  it('lends no connection to the app\'s own listener, reached by its address rather than as self', async () => {
+    const never = { cancelled: false, onCancel: () => () => {} };
+    const target = { componentId: 'guest', scheme: 'http', authority: origin.slice('http://'.length), pathWithQuery: '/' };
+    const asListener = createOutboundHttp({ allowedHosts: new Map([['guest', AllowedHosts.parse([origin])]]), selfOrigin: () => origin });
+    try {
+      expect(await asListener.lendable(target, never)).toBeUndefined();
+      const lent = await http.lendable(target, never);
+      expect(lent?.host).toBe(target.authority);
+      lent?.socket.destroy();
+    } finally {
+      await asListener.close();
+    }
   });
 
   it('goes to undici for a header it would refuse, with the same error', async () => {

@@ -1,12 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { createBridgeServer, type BridgeServer } from '../../channel/bridge-server.js';
 import { createOutboundHttp, type OutboundHttp } from '../../services/outbound-http.js';
 import { outboundBridgeHandlers } from '../../services/outbound-service.js';
 import { startCountingServer, type CountingServer } from '../../../test/test-servers.js';
-import { firstMessage, startTsWorker } from '../../../test/test-start-worker.js';
+import { runOutboundSteps } from '../../../test/test-start-worker.js';
 
 let upstream: CountingServer;
+let listener: CountingServer;
 let denied: CountingServer;
 let http: OutboundHttp;
 let server: BridgeServer;
@@ -14,7 +15,7 @@ const BIG = 3 * 1024 * 1024 + 17;
 
 beforeAll(async () => {
   denied = await startCountingServer();
-  upstream = await startCountingServer((req, res, body) => {
+  const answer: Parameters<typeof startCountingServer>[0] = (req, res, body) => {
     if (req.url === '/redirect') {
       res.writeHead(301, { location: `${denied.origin}/x` });
       res.end();
@@ -22,27 +23,24 @@ beforeAll(async () => {
     else if (req.url === '/slow') setTimeout(() => res.end('late'), 3000).unref();
     else if (req.url === '/mixed') setTimeout(() => res.end('after a while'), 200).unref();
     else res.end(`${req.method} ${req.url} ${req.headers['x-test']} ${body}`);
-  });
+  };
+  upstream = await startCountingServer(answer);
+  // The app's listener is another server: requests to the upstream go on lent connections (never lent to the listener itself).
+  listener = await startCountingServer(answer);
   http = createOutboundHttp({
     allowedHosts: new Map([['guest', AllowedHosts.parse([`http://127.0.0.1:${upstream.port}`, 'http://self'])]]),
-    selfOrigin: () => upstream.origin,
+    selfOrigin: () => listener.origin,
   });
   server = createBridgeServer(outboundBridgeHandlers(http));
 });
 afterAll(async () => {
   server.close();
   await http.close();
-  await Promise.all([upstream.close(), denied.close()]);
+  await Promise.all([upstream.close(), denied.close(), listener.close()]);
 });
 
-async function runSteps(steps: unknown[]): Promise<unknown[]> {
-  const endpoint = server.connect();
-  const worker = startTsWorker('./test-outbound-worker.ts', { endpoint, componentId: 'guest', steps }, [endpoint.port]);
-  try {
-    return await firstMessage<unknown[]>(worker);
-  } finally {
-    await worker.terminate();
-  }
+function runSteps(steps: unknown[]): Promise<unknown[]> {
+  return runOutboundSteps(server, steps);
 }
 
 describe('outbound HTTP host shapes in a worker, over the blocking bridge', () => {
@@ -75,6 +73,7 @@ describe('outbound HTTP host shapes in a worker, over the blocking bridge', () =
       { ready: [0], status: 200 },
     ]);
     expect(denied.seen.length).toBe(before);
-    expect(server.activeCalls).toBe(0);
+    // The lent connections' calls end when the worker's channel closes, just after it exits.
+    await vi.waitFor(() => expect(server.activeCalls).toBe(0), { timeout: 2000 });
   });
 });
