@@ -547,6 +547,9 @@ async function connectLendable(url: URL, timeoutMs: number, lookup: LookupFuncti
     throw err;
   }
   socket.setNoDelay(true);
+  // Until it is lent (and after), what fails on it shows in the worker's reads and writes; an
+  // error with no listener would end the process.
+  socket.on('error', () => {});
   return socket;
 }
 
