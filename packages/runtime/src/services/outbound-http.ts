@@ -86,7 +86,7 @@ export interface OutboundHttpOptions {
   connectionLimit?: ConnectionLimit;
   /** Runtime config `[[client_tls]]`: roots and client certificate per component and host. @default Node's default trust */
   clientTls?: ClientTls;
-  /** Lend plain `http:` connections to the workers (see {@link OutboundHttp.lendable}). @default false */
+  /** Lend plain `http:` connections to the workers (see {@link OutboundHttp.lendable}). @default true (false: every request goes through the main thread's undici) */
   lendHttpConnections?: boolean;
 }
 
