@@ -275,7 +275,10 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   };
 
   const lendable = async (head: OutboundTargetParts & { componentId: string; connectTimeoutMs?: number | undefined }, cancel: Cancellation): Promise<LendableHttpConnection | undefined> => {
-    if (options.lendHttpConnections === false || !pooling || head.scheme !== 'http') return undefined;
+    // A connection limit (runtime config `max_connections`, `max_total_connections`) keeps every
+    // request on undici's path: a worker keeps its lent connections while idle, and each would
+    // hold a permit the app's other requests (and its Redis, PostgreSQL, MQTT) wait for.
+    if (options.lendHttpConnections === false || !pooling || options.connectionLimit !== undefined || head.scheme !== 'http') return undefined;
     const decision = decide({ ...head, method: 'GET', headers: [], pathWithQuery: '/' });
     // Self requests, service chaining and TLS keep to undici's path.
     if (decision.kind !== 'remote' || decision.url.protocol !== 'http:') return undefined;

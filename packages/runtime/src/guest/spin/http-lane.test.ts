@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllowedHosts } from '@spinel/manifest';
 import { createBridgeServer, type BridgeServer } from '../../channel/bridge-server.js';
 import { createOutboundHttp, type OutboundHttp } from '../../services/outbound-http.js';
+import { ConnectionLimit } from '../../services/connection-limit.js';
 import { outboundBridgeHandlers } from '../../services/outbound-service.js';
 import { runOutboundSteps } from '../../../test/test-start-worker.js';
 
@@ -208,9 +209,19 @@ describe('outbound HTTP on a connection lent to the worker', () => {
     expect(mine[4]).toMatchObject({ head: `PUT /length HTTP/1.1\r\nhost: ${host}\r\nx-test: 1\r\ncontent-length: 5`, body: 'abcde' });
   });
 
+  it('fails a streamed body that goes past its content-length, as the undici path does, even after the length was reached', async () => {
+    const results = await runSteps([
+      get('/length', { method: 'PUT', chunks: ['abcde', 'xyz'], headers: [['content-length', '5']] }),
+      get('/length', { method: 'PUT', chunks: ['abcdefgh'], headers: [['content-length', '5']] }),
+      get('/ok'),
+    ]);
+    const tooLong = { errorCode: { tag: 'internal-error', val: 'Request body length does not match content-length header' } };
+    expect(results).toEqual([tooLong, tooLong, { status: 200, location: undefined, length: 2, body: 'ok' }]);
+  });
+
   it('refuses malformed or ambiguous responses with HTTP-protocol-error, and an oversized head', async () => {
     const results = await runSteps(['/cl-te', '/two-lengths', '/bad-status', '/bare-lf', '/folded', '/space-before-colon', '/huge-head'].map((p) => get(p)));
-    expect(results).toEqual([...Array(6).fill({ errorCode: { tag: 'HTTP-protocol-error' } }), { errorCode: { tag: 'HTTP-response-header-size' } }]);
+    expect(results).toEqual([...Array(6).fill({ errorCode: { tag: 'HTTP-protocol-error' } }), { errorCode: { tag: 'HTTP-response-header-section-size', val: 16 * 1024 } }]);
   });
 
   it('skips 1xx heads, reads a dripped chunked body and a body delimited by the close, and fails a malformed chunk', async () => {
@@ -297,6 +308,17 @@ describe('outbound HTTP on a connection lent to the worker', () => {
     ]);
     expect(connections - before).toBe(2);
     expect(events.indexOf(`closed ${before + 1}`)).toBeLessThan(events.lastIndexOf('request /next'));
+  });
+
+  it('lends no connection while a connection limit is configured (an idle lent connection would hold its permit)', async () => {
+    const never = { cancelled: false, onCancel: () => () => {} };
+    const target = { componentId: 'guest', scheme: 'http', authority: origin.slice('http://'.length), pathWithQuery: '/' };
+    const limited = createOutboundHttp({ allowedHosts: new Map([['guest', AllowedHosts.parse([origin])]]), connectionLimit: new ConnectionLimit(1, undefined) });
+    try {
+      expect(await limited.lendable(target, never)).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
   });
 
   it('lends no connection to the app\'s own listener, reached by its address rather than as self', async () => {

@@ -10,7 +10,7 @@ import type { BridgeCall, SyncBridge } from '../../channel/sync-bridge.js';
 import type { WasiHttpErrorCode } from '../../errors.js';
 import { DROPPED_HEADERS } from '../../services/outbound-policy.js';
 import { OUTBOUND_LEND_METHOD, type OutboundLendArgs, type OutboundLendGrant, type OutboundLendResult } from '../../services/outbound-service.js';
-import { BodyDecoder, Http1ParseError, parseResponseHead, responseFraming } from './http1-response.js';
+import { BodyDecoder, FIELD_VALUE, Http1ParseError, TOKEN, parseResponseHead, responseFraming } from './http1-response.js';
 import { LentSocket } from './lent-socket.js';
 
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -19,8 +19,6 @@ const MAX_LANES = 16;
 /** How long one wait on the socket lasts before timeouts and the lending's end are looked at. */
 const WAIT_SLICE_MS = 25;
 const LOST = 'the upstream closed the connection';
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 // A request target in origin form: no spaces, controls or fragment.
 const PATH = /^\/[\x21-\x22\x24-\x7e\x80-\xff]*$/;
 /** Methods whose request without a body still says `content-length: 0` (as undici does). */
@@ -287,8 +285,9 @@ export class LaneExchange {
 
   /** Writes a chunk of a streamed request body. */
   chunk(bytes: Uint8Array): void {
-    if (this.requestEnded || this.settled || bytes.length === 0) return;
+    if (this.settled || bytes.length === 0) return;
     if (this.framing.kind === 'length') {
+      // Checked before `requestEnded`: bytes past a length already written fail the request, as on undici's path.
       this.written += bytes.length;
       if (this.written > this.framing.length) {
         this.fail({ tag: 'internal-error', val: 'Request body length does not match content-length header' }, 'the request body is longer than its content-length');
@@ -298,6 +297,7 @@ export class LaneExchange {
       if (this.written === this.framing.length) this.requestEnded = true;
       return;
     }
+    if (this.requestEnded) return;
     this.lane.send(Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]));
   }
 
@@ -370,7 +370,7 @@ export class LaneExchange {
         this.parse();
       } catch (e) {
         if (!(e instanceof Http1ParseError)) throw e;
-        this.fail({ tag: e.code }, e.message);
+        this.fail(e.errorCode, e.message);
       }
       return;
     }
@@ -390,7 +390,7 @@ export class LaneExchange {
       this.lane.buffer = this.lane.buffer.subarray(parsed.length);
       if (parsed.status < 200) {
         // 1xx heads are not the response (101 is: no upgrade was asked, so it is an error).
-        if (parsed.status === 101) throw new Http1ParseError('HTTP-protocol-error', 'the upstream switched protocols unasked');
+        if (parsed.status === 101) throw new Http1ParseError('protocol', 'the upstream switched protocols unasked');
         continue;
       }
       const { framing, keepAlive } = responseFraming(this.method, parsed);

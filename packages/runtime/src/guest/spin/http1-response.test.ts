@@ -35,7 +35,8 @@ describe('HTTP/1.1 response parser', () => {
 
   it('refuses an oversized head before its end arrives', () => {
     const big = Buffer.from(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17_000)}`, 'latin1');
-    expect(() => parseResponseHead(big)).toThrow(expect.objectContaining({ code: 'HTTP-response-header-size' }));
+    // HTTP-response-header-section-size carries an option<u32>; HTTP-response-header-size would need a field-size-payload.
+    expect(() => parseResponseHead(big)).toThrow(expect.objectContaining({ errorCode: { tag: 'HTTP-response-header-section-size', val: 16 * 1024 } }));
   });
 
   it('frames bodies by method, status, length and coding, and refuses conflicts', () => {
@@ -53,6 +54,10 @@ describe('HTTP/1.1 response parser', () => {
   it('decodes a chunked body fed one byte at a time, trailers dropped, and leaves what follows it', () => {
     const decoder = new BodyDecoder({ kind: 'chunked' });
     expect(dribble(decoder, '5;x=y\r\nhello\r\na\r\n0123456789\r\n0\r\nT: 1\r\n\r\nNEXT')).toEqual({ body: 'hello0123456789', rest: 'NEXT', done: true });
+  });
+
+  it('reads chunk sizes with leading zeros, as RFC 9112 allows and undici reads them', () => {
+    expect(dribble(new BodyDecoder({ kind: 'chunked' }), '0000000000000000005\r\nhello\r\n00000000000000\r\n\r\n')).toEqual({ body: 'hello', rest: '', done: true });
   });
 
   it('stops a length-delimited body at its length', () => {

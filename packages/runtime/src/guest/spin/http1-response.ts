@@ -10,12 +10,17 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 /** The longest chunk-size line (size and extensions). */
 const MAX_CHUNK_LINE = 1024;
 
-/** A response the parser refuses; `code` is the wasi:http error-code tag the guest gets. */
+/**
+ * A response the parser refuses; `errorCode` is the wasi:http `error-code` the guest gets: a head
+ * past {@link MAX_HEAD_BYTES} is `HTTP-response-header-section-size` with that limit (its
+ * payload is an `option<u32>`; `HTTP-response-header-size` would need a field name and size, and
+ * jco's lowering traps on a missing payload), anything else `HTTP-protocol-error`.
+ */
 export class Http1ParseError extends Error {
-  readonly code: 'HTTP-protocol-error' | 'HTTP-response-header-size';
-  constructor(code: 'HTTP-protocol-error' | 'HTTP-response-header-size', message: string) {
+  readonly errorCode: { tag: 'HTTP-protocol-error' } | { tag: 'HTTP-response-header-section-size'; val: number };
+  constructor(kind: 'protocol' | 'head-size', message: string) {
     super(message);
-    this.code = code;
+    this.errorCode = kind === 'head-size' ? { tag: 'HTTP-response-header-section-size', val: MAX_HEAD_BYTES } : { tag: 'HTTP-protocol-error' };
   }
 }
 
@@ -30,9 +35,10 @@ export interface ResponseHead {
   length: number;
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An RFC 9110 token (field names, methods). */
+export const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Field values: visible characters, spaces, tabs and obs-text; no CR, LF, NUL or other controls.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 
 /**
@@ -42,16 +48,16 @@ const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/
 export function parseResponseHead(buf: Buffer): ResponseHead | undefined {
   const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
   if (end < 0) {
-    if (buf.length > MAX_HEAD_BYTES) throw new Http1ParseError('HTTP-response-header-size', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+    if (buf.length > MAX_HEAD_BYTES) throw new Http1ParseError('head-size', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
     // A bare LF already seen is an error now, not once the head is complete.
     checkLineEnds(buf, buf.length);
     return undefined;
   }
-  if (end + 4 > MAX_HEAD_BYTES) throw new Http1ParseError('HTTP-response-header-size', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
+  if (end + 4 > MAX_HEAD_BYTES) throw new Http1ParseError('head-size', `the response head is larger than ${MAX_HEAD_BYTES} bytes`);
   checkLineEnds(buf, end + 2);
   const lines = buf.toString('latin1', 0, end).split('\r\n');
   const status = STATUS_LINE.exec(lines[0] ?? '');
-  if (status === null) throw new Http1ParseError('HTTP-protocol-error', 'malformed status line in the response');
+  if (status === null) throw new Http1ParseError('protocol', 'malformed status line in the response');
   const headers: Array<[string, string]> = [];
   for (let i = 1; i < lines.length; i++) headers.push(parseField(lines[i] ?? ''));
   return { status: Number(status[2]), minor: status[1] === '0' ? 0 : 1, headers, length: end + 4 };
@@ -59,7 +65,7 @@ export function parseResponseHead(buf: Buffer): ResponseHead | undefined {
 
 function checkLineEnds(buf: Buffer, upTo: number): void {
   for (let at = buf.indexOf(10); at >= 0 && at < upTo; at = buf.indexOf(10, at + 1)) {
-    if (at === 0 || buf[at - 1] !== 13) throw new Http1ParseError('HTTP-protocol-error', 'bare LF in the response head');
+    if (at === 0 || buf[at - 1] !== 13) throw new Http1ParseError('protocol', 'bare LF in the response head');
   }
 }
 
@@ -67,9 +73,9 @@ function parseField(line: string): [string, string] {
   const colon = line.indexOf(':');
   const name = colon < 0 ? '' : line.slice(0, colon);
   // No whitespace before the colon, no folded continuation lines (RFC 9112 §5.1, §5.2).
-  if (!TOKEN.test(name)) throw new Http1ParseError('HTTP-protocol-error', 'malformed header line in the response');
+  if (!TOKEN.test(name)) throw new Http1ParseError('protocol', 'malformed header line in the response');
   const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-  if (!FIELD_VALUE.test(value)) throw new Http1ParseError('HTTP-protocol-error', `invalid characters in the response header ${name}`);
+  if (!FIELD_VALUE.test(value)) throw new Http1ParseError('protocol', `invalid characters in the response header ${name}`);
   return [name.toLowerCase(), value];
 }
 
@@ -95,15 +101,15 @@ export function responseFraming(method: string, head: ResponseHead): { framing: 
   }
   if (method === 'HEAD' || head.status === 204 || head.status === 304) return { framing: { kind: 'none' }, keepAlive };
   if (codings.length > 0) {
-    if (lengths.length > 0) throw new Http1ParseError('HTTP-protocol-error', 'the response has both Content-Length and Transfer-Encoding');
+    if (lengths.length > 0) throw new Http1ParseError('protocol', 'the response has both Content-Length and Transfer-Encoding');
     if (codings[codings.length - 1] !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
-      throw new Http1ParseError('HTTP-protocol-error', 'the response Transfer-Encoding does not end with chunked');
+      throw new Http1ParseError('protocol', 'the response Transfer-Encoding does not end with chunked');
     }
     return { framing: { kind: 'chunked' }, keepAlive };
   }
   if (lengths.length > 0) {
     const first = lengths[0] ?? '';
-    if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) throw new Http1ParseError('HTTP-protocol-error', 'invalid Content-Length in the response');
+    if (!/^\d{1,15}$/.test(first) || lengths.some((l) => l !== first)) throw new Http1ParseError('protocol', 'invalid Content-Length in the response');
     return { framing: { kind: 'length', length: Number(first) }, keepAlive };
   }
   return { framing: { kind: 'close' }, keepAlive: false };
@@ -160,18 +166,19 @@ export class BodyDecoder {
       const eol = buf.indexOf('\r\n', at, 'latin1');
       const limit = this.state === 'trailers' ? MAX_HEAD_BYTES - this.trailerBytes : MAX_CHUNK_LINE;
       if (eol < 0) {
-        if (buf.length - at > limit || buf.indexOf(10, at) >= 0) throw new Http1ParseError('HTTP-protocol-error', 'malformed chunked body in the response');
+        if (buf.length - at > limit || buf.indexOf(10, at) >= 0) throw new Http1ParseError('protocol', 'malformed chunked body in the response');
         break;
       }
-      if (eol - at > limit || buf.subarray(at, eol).includes(10)) throw new Http1ParseError('HTTP-protocol-error', 'malformed chunked body in the response');
+      if (eol - at > limit || buf.subarray(at, eol).includes(10)) throw new Http1ParseError('protocol', 'malformed chunked body in the response');
       const line = buf.toString('latin1', at, eol);
       at = eol + 2;
       if (this.state === 'data-end') {
-        if (line !== '') throw new Http1ParseError('HTTP-protocol-error', 'a chunk of the response is longer than its size');
+        if (line !== '') throw new Http1ParseError('protocol', 'a chunk of the response is longer than its size');
         this.state = 'size';
       } else if (this.state === 'size') {
-        const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(line);
-        if (size === null) throw new Http1ParseError('HTTP-protocol-error', 'malformed chunk size in the response');
+        // Leading zeros are allowed (RFC 9112 7.1: chunk-size = 1*HEXDIG); the value is capped at 12 digits.
+        const size = /^0*([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+        if (size === null) throw new Http1ParseError('protocol', 'malformed chunk size in the response');
         this.left = parseInt(size[1] ?? '', 16);
         this.state = this.left === 0 ? 'trailers' : 'data';
       } else {
