@@ -10,7 +10,7 @@ import { createServiceClient } from '../src/guest/spin/service-client.js';
 /**
  * One step: an operation of the connection with its arguments (`drop` drops it; `post` tells the
  * test and waits for its reply; `idle` gives how many times the worker was about to block so far,
- * when a worker flushes the response it holds back).
+ * when a worker flushes the response it holds back; `sleep` blocks the worker for `args[0]` ms).
  */
 export type LaneStep = [op: string, ...args: unknown[]];
 
@@ -31,6 +31,11 @@ for (const [op, ...args] of data.steps) {
   }
   if (op === 'idle') {
     outcomes.push(idle);
+    continue;
+  }
+  if (op === 'sleep') {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(args[0]));
+    outcomes.push('slept');
     continue;
   }
   if (op === 'post') {

@@ -115,6 +115,29 @@ describe('Redis connections lent to a worker', () => {
     expect(service.stats()).toEqual({ held: 0, idle: 0 });
   });
 
+  it('a reply that is not RESP fails the connection: the next command does not read its leftovers, and it is not pooled', async () => {
+    // A stand-in server whose first answer has a length that is not a number, then sends the rest of it later.
+    let answers = 0;
+    const server = createServer((socket) =>
+      socket.on('error', () => {}).on('data', () => {
+        answers++;
+        if (answers === 1) {
+          socket.write('$x\r\n');
+          setTimeout(() => socket.write('$1\r\nL\r\n'), 20);
+        } else socket.write('$1\r\nv\r\n');
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `redis://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const service = createRedisService({ allowedHosts: new Map([['c', AllowedHosts.parse([url])]]) });
+    const { bridge } = serveOnChannel('redis', service, cleanups);
+    const outcomes = await runLaneWorker('./test-redis-lane-worker.ts', bridge, { address: url, steps: [['get', 'x'], ['sleep', 60], ['get', 'y'], ['drop']] }, cleanups).outcomes;
+    expect(outcomes[0]).toMatchObject({ error: { tag: 'other' } });
+    expect(outcomes[2]).not.toEqual({ ok: te.encode('L') });
+    expect(service.stats()).toEqual({ held: 0, idle: 0 });
+  });
+
   it('a worker waiting on a slow command is idle (it flushes a response it holds back) while it waits', async () => {
     const { bridge } = serveRedis();
     const outcomes = await runWorker(bridge, [['get', 'x'], ['idle'], ['execute', 'BLPOP', [{ tag: 'binary', val: te.encode('lane-empty') }, { tag: 'binary', val: te.encode('0.5') }]], ['idle'], ['drop']]).outcomes;

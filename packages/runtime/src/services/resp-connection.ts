@@ -185,6 +185,12 @@ export class RespConnection {
       }
       if (parsed.error !== undefined) waiter.reject(new RespServerError(parsed.error));
       else waiter.resolve(parsed.reply);
+      if (parsed.broken === true) {
+        // Not RESP: whatever follows cannot be matched to a command.
+        this.fail(new RespServerError(parsed.error));
+        this.close();
+        return;
+      }
     }
   }
 }

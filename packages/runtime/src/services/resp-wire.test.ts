@@ -69,9 +69,12 @@ describe('RESP replies', () => {
     expect(parseReply(buf, 8)).toEqual({ reply: { kind: 'status', value: 'NEXT' }, end: buf.length });
   });
 
-  it('refuse a length that is not a number, taking the whole buffer', () => {
-    for (const text of ['$x\r\nab\r\n', '$\r\n', '*1a\r\n', '$1234567890123456\r\n']) {
-      expect(parseReply(Buffer.from(text), 0)).toEqual({ error: 'ERR malformed reply length', end: text.length });
+  it('refuse a length that is not a number or an unknown type, taking the whole buffer and marking the connection broken', () => {
+    for (const text of ['$x\r\nab\r\n', '$\r\n', '*1a\r\n', '$1234567890123456\r\n', '*2\r\n$1\r\na\r\n$y\r\n+OK\r\n']) {
+      expect(parseReply(Buffer.from(text), 0)).toEqual({ error: 'ERR malformed reply length', end: text.length, broken: true });
     }
+    expect(parseReply(Buffer.from('?x\r\n+OK\r\n'), 0)).toEqual({ error: 'ERR unexpected reply type ?', end: 9, broken: true });
+    // An error reply is not broken: the connection goes on.
+    expect(parseReply(Buffer.from('-ERR no\r\n+OK\r\n'), 0)).toEqual({ error: 'ERR no', end: 9 });
   });
 });

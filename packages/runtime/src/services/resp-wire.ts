@@ -123,7 +123,11 @@ export class RespEncoder {
 }
 
 /** One parsed reply (or error reply) and where it ended in the buffer. */
-export type ParsedReply = { reply: RespReply; error?: undefined; end: number } | { reply?: undefined; error: string; end: number };
+/**
+ * One parsed reply, or an error reply. `broken`: the bytes are not RESP (a malformed length, an
+ * unknown type), so nothing after them can be trusted and the connection must not be used again.
+ */
+export type ParsedReply = { reply: RespReply; error?: undefined; end: number; broken?: undefined } | { reply?: undefined; error: string; end: number; broken?: true };
 
 /** Where the line starting at `at` ends (its CR), or -1 when the buffer does not hold all of it. */
 function lineEnd(buf: Buffer, at: number): number {
@@ -178,6 +182,7 @@ export function parseReply(buf: Buffer, at: number): ParsedReply | undefined {
         const item = parseReply(buf, pos);
         if (item === undefined) return undefined;
         // An error inside an array (EXEC) fails the whole reply, as Spin's client does.
+        if (item.broken === true) return item;
         if (item.error !== undefined) {
           const end = skipRest(buf, item.end, count - i - 1);
           return end === undefined ? undefined : { error: item.error, end };
@@ -188,13 +193,13 @@ export function parseReply(buf: Buffer, at: number): ParsedReply | undefined {
       return { reply: { kind: 'array', value: items }, end: pos };
     }
     default:
-      return { error: `ERR unexpected reply type ${String.fromCharCode(type ?? 0)}`, end: buf.length };
+      return { error: `ERR unexpected reply type ${String.fromCharCode(type ?? 0)}`, end: buf.length, broken: true };
   }
 }
 
 /** A length that is not a number: nothing after it can be trusted (the whole buffer is taken). */
 function malformed(buf: Buffer): ParsedReply {
-  return { error: 'ERR malformed reply length', end: buf.length };
+  return { error: 'ERR malformed reply length', end: buf.length, broken: true };
 }
 
 function skipRest(buf: Buffer, at: number, remaining: number): number | undefined {

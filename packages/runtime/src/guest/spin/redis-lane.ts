@@ -56,6 +56,8 @@ export class RedisLane extends LentSocket {
       if (parsed !== undefined) {
         this.buffer = this.buffer.subarray(parsed.end);
         this.inFlight = false;
+        // Bytes that are not RESP: the lane is failed, so it is neither used again nor pooled.
+        if (parsed.broken === true) this.failure ??= `the Redis server sent a reply that is not RESP (${parsed.error})`;
         if (parsed.error !== undefined) throw new RespServerError(parsed.error);
         return parsed.reply;
       }
