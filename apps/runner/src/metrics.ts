@@ -20,7 +20,7 @@ export interface RunnerMetrics {
   readonly guestTimeouts: Counter<'component'>;
   /** `spinel_request_errors_total{component,code}`: every failed guest request, by the runtime's code. */
   readonly requestErrors: Counter<'component' | 'code'>;
-  /** `spinel_outbound_requests_total{component,scheme,outcome}` (`allowed`, `denied`): outbound HTTP requests and Redis/PostgreSQL/MySQL/MQTT connections. */
+  /** `spinel_outbound_requests_total{component,scheme,outcome}` (`allowed`, `denied`): allow-list decisions: outbound HTTP requests (on undici's path), connections lent to a worker for plain `http:` requests (one decision per connection, which then carries that component's requests to its origin) and Redis/PostgreSQL/MySQL/MQTT connections. */
   readonly outbound: Counter<'component' | 'scheme' | 'outcome'>;
   /** `spinel_queue_depth`: requests waiting for a free worker (read from the runtime at each scrape). */
   readonly queueDepth: Gauge;
