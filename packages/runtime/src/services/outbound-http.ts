@@ -8,7 +8,7 @@ import type { GuestRequest, GuestResponse } from '../pool/executor-types.js';
 import type { BlockedNetworks } from './block-networks.js';
 import { OutboundHttpError, type SpinHttpError, type WasiHttpErrorCode } from '../errors.js';
 import type { ClientTls, ClientTlsConnectOptions } from './client-tls.js';
-import type { ConnectionLimit, Permit } from './connection-limit.js';
+import type { ConnectionLimit } from './connection-limit.js';
 import { limitedConnector } from './limited-connector.js';
 import { onFirstUse } from '../load-on-first-use.js';
 import { DROPPED_HEADERS, decideOutbound, type OutboundDecision, type OutboundTargetParts } from './outbound-policy.js';
@@ -284,7 +284,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     if (decision.kind !== 'remote' || decision.url.protocol !== 'http:') return undefined;
     refuseBlockedLiteral(decision.url);
     const timeout = head.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const socket = await connectLendable(decision.url, timeout, filteredLookup as unknown as LookupFunction, options.connectionLimit, cancel).catch((err: unknown) => {
+    const socket = await connectLendable(decision.url, timeout, filteredLookup as unknown as LookupFunction, cancel).catch((err: unknown) => {
       throw failed(err, decision.url.host);
     });
     // The app's own listener, reached by an address rather than as `self`: a worker waiting on
@@ -512,21 +512,12 @@ function failed(err: unknown, host: string | undefined): OutboundHttpError {
 }
 
 /**
- * Connects a socket that can be lent, within `timeoutMs` (which covers the wait for a permit of
- * `limit` too, as undici's connector does in `limited-connector.ts`); the permit is held until
- * the socket closes.
+ * Connects a socket that can be lent, within `timeoutMs`. No connection limit applies: nothing
+ * is lent while one is configured (see `lendable` in {@link createOutboundHttp}).
  */
-async function connectLendable(url: URL, timeoutMs: number, lookup: LookupFunction, limit: ConnectionLimit | undefined, cancel: Cancellation): Promise<LendableSocket> {
+async function connectLendable(url: URL, timeoutMs: number, lookup: LookupFunction, cancel: Cancellation): Promise<LendableSocket> {
   const timedOut = (): Error => Object.assign(new Error(`connecting to ${url.host} timed out after ${timeoutMs} ms`), { code: 'UND_ERR_CONNECT_TIMEOUT' });
-  const until = Date.now() + timeoutMs;
-  let permit: Permit | undefined;
-  if (limit !== undefined) {
-    permit = await limit.acquire(AbortSignal.timeout(timeoutMs)).catch(() => {
-      throw Object.assign(new Error(`waited ${timeoutMs} ms for an outbound connection permit (the runtime config's connection limit is reached)`), { code: 'UND_ERR_CONNECT_TIMEOUT' });
-    });
-  }
   const socket = new LendableSocket();
-  if (permit !== undefined) socket.once('close', permit.release);
   try {
     await new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
@@ -538,7 +529,7 @@ async function connectLendable(url: URL, timeoutMs: number, lookup: LookupFuncti
         else reject(err);
       };
       const onConnect = (): void => done();
-      const timer = setTimeout(() => done(timedOut()), Math.max(0, until - Date.now()));
+      const timer = setTimeout(() => done(timedOut()), timeoutMs);
       const stop = cancel.onCancel(() => done(Object.assign(new Error('request aborted'), { code: 'UND_ERR_ABORTED' })));
       socket.once('connect', onConnect);
       socket.once('error', done);
