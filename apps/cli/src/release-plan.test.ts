@@ -17,6 +17,9 @@ interface ReleasePlan {
 
 describe('changesets', () => {
   it('make a release plan, with the private apps versioned beside the libraries', async () => {
+    // Resolved through @changesets/cli's own dependencies on purpose: this is the planner that
+    // `changeset version` runs, at the version the CLI pins, where a direct dependency of ours
+    // could drift from it. The root's devDependency on @changesets/cli keeps the path there.
     const changesetsCli = createRequire(join(root, 'package.json')).resolve('@changesets/cli/package.json');
     const planner = createRequire(changesetsCli)('@changesets/get-release-plan') as { default: (cwd: string) => Promise<ReleasePlan> };
     // Rejects when any pending changeset cannot be planned (after a release there may be none).
