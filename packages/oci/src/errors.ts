@@ -32,6 +32,7 @@ export type OciErrorCode =
   | 'OCI_APP_LINK_OUTSIDE'
   | 'OCI_APP_NOT_REGULAR_FILE'
   | 'OCI_APP_TOO_LARGE'
+  | 'OCI_APP_FILE_CHANGED'
   | 'OCI_ANNOTATION_INVALID'
   | 'OCI_ARTIFACT_UNSUPPORTED'
   | 'OCI_PACKAGE_NOT_FOUND'
@@ -239,6 +240,16 @@ export class AppInvalidError extends OciError {
 export class AppFileRefusedError extends OciError {
   constructor(code: 'OCI_APP_LINK_OUTSIDE' | 'OCI_APP_NOT_REGULAR_FILE' | 'OCI_APP_TOO_LARGE', message: string) {
     super(code, message);
+  }
+}
+
+/**
+ * A file read again at upload is no longer the one packaging hashed: its path now names another
+ * file (a link or a file put in its place) or the file was written since. None of its bytes are sent.
+ */
+export class AppFileChangedError extends OciError {
+  constructor(message: string) {
+    super('OCI_APP_FILE_CHANGED', message);
   }
 }
 

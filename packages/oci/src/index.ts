@@ -57,6 +57,7 @@ export type { BlobProgressEvent, BlobProgressListener } from './progress.js';
 // Errors: one root, one code union.
 export {
   AnnotationError,
+  AppFileChangedError,
   AppInvalidError,
   AppNotWasmError,
   AppSourceError,

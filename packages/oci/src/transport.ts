@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { CredentialSource } from './credentials.js';
 import { debug, describeNetworkError, errorCode, publishRequest as publish } from './diagnostics.js';
-import { AuthFailedError, NetworkError, RegistryError, UnauthorizedError } from './errors.js';
+import { NetworkError, OciError, RegistryError, UnauthorizedError } from './errors.js';
 import { headerValue } from './http-response.js';
 import { isLoopbackRegistry } from './reference.js';
 import { RegistryAuth } from './registry-auth.js';
@@ -122,7 +122,9 @@ export class RegistryTransport {
       try {
         response = await this.#sendOnce(options, attempt);
       } catch (err) {
-        if (err instanceof AuthFailedError || err instanceof UnauthorizedError) throw err;
+        // An OciError is ours, not the network's: failed authentication, or a request body's
+        // source refusing to be read (a packaged file swapped since). Neither is retried.
+        if (err instanceof OciError && !err.retryable) throw err;
         if (options.signal?.aborted) throw err;
         if (attempt < retries && isRetryableNetworkError(err)) {
           await this.retry.sleep(backoffDelay(this.retry, attempt), options.signal);

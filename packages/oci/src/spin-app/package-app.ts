@@ -15,7 +15,7 @@ import { manifestAnnotations } from './annotations.js';
 import { archiveOrder, walkFiles } from './app-files.js';
 import { writeTarGzFile, type TarStreamInput } from './archive-writer.js';
 import { triggerDependencies } from './trigger-dependencies.js';
-import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_SOURCE_BYTES, openRegular } from './read-regular.js';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_SOURCE_BYTES, identityOf, openRegular, readUnchanged, type FileIdentity } from './read-regular.js';
 import { looksLikeWasm, WASM_CHECK_BYTES } from './wasm-check.js';
 
 // Packaging follows Spin's `push_locked_core` (`crates/oci/src/client.rs`) step by step, so
@@ -31,7 +31,10 @@ export interface PackagedBlob {
   bytes?: Buffer;
   /** Path of the file holding the bytes, when they come from disk. */
   path?: string;
-  /** A fresh stream of the bytes; may be called more than once (retries). */
+  /**
+   * A fresh stream of the bytes; may be called more than once (retries). A blob read from disk
+   * fails with `OCI_APP_FILE_CHANGED` when its path no longer names the file packaging read.
+   */
   open(): AsyncIterable<Uint8Array>;
 }
 
@@ -288,14 +291,14 @@ async function mountLayers(mount: ContentPath, componentId: string, mode: 'simpl
     const written = await writeTarGzFile(entries, dest, { mtime: ctx.mtime }).catch((err: unknown) => {
       throw new AppSourceError(`Cannot archive the files of component '${componentId}'; check they are readable and not changing.`, { cause: err });
     });
-    layers.add(fileBlob(MediaType.ArchiveLayer, written.digest, written.size, dest));
+    layers.add(fileBlob(MediaType.ArchiveLayer, written.digest, dest, identityOf(await stat(dest))));
   }
 }
 
 /** Content reference of one file (inline when small, as Spin's `content_ref_for_layer`), and its data layer unless inlined. */
 async function fileContent(path: string, guestPath: string, ctx: AssembleContext): Promise<{ ref: ContentPath; layer?: PackagedBlob }> {
   try {
-    const { handle, size } = await openRegular(path, `File ${path} (mounted at /${guestPath})`, ctx.maxFile);
+    const { handle, size, identity } = await openRegular(path, `File ${path} (mounted at /${guestPath})`, ctx.maxFile);
     try {
       if (size <= ctx.inlineMax) {
         const bytes = await readAtMost(handle, size);
@@ -306,11 +309,11 @@ async function fileContent(path: string, guestPath: string, ctx: AssembleContext
         const bytes = await readAtMost(handle, size);
         const held = ctx.heldBudget >= bytes.length;
         if (held) ctx.heldBudget -= bytes.length;
-        const layer = held ? memoryBlob(MediaType.DataLayer, bytes) : fileBlob(MediaType.DataLayer, sha256Digest(bytes), bytes.length, path);
+        const layer = held ? memoryBlob(MediaType.DataLayer, bytes) : fileBlob(MediaType.DataLayer, sha256Digest(bytes), path, identity);
         return { ref: { digest: layer.descriptor.digest, path: guestPath }, layer };
       }
       const digest = await hashStream(handle.createReadStream({ start: 0, end: size - 1, autoClose: false }));
-      return { ref: { digest, path: guestPath }, layer: fileBlob(MediaType.DataLayer, digest, size, path) };
+      return { ref: { digest, path: guestPath }, layer: fileBlob(MediaType.DataLayer, digest, path, identity) };
     } finally {
       await handle.close().catch(() => undefined);
     }
@@ -329,11 +332,13 @@ async function wasmLayer(source: LockedComponentSource, what: string, notWasm: s
     let size: number;
     let digest: string;
     let small: Buffer | undefined;
+    let identity: FileIdentity;
     try {
       const opened = await openRegular(path, `The Wasm source of ${what} (${path})`, ctx.maxSource);
       const handle = opened.handle;
       try {
         size = opened.size;
+        identity = opened.identity;
         head = Buffer.alloc(Math.min(WASM_CHECK_BYTES, size));
         await handle.read(head, 0, head.length, 0);
         if (!looksLikeWasm(head)) throw new AppNotWasmError(`${notWasm} (${path}); build the app first, or point the source at its .wasm output.`);
@@ -346,7 +351,7 @@ async function wasmLayer(source: LockedComponentSource, what: string, notWasm: s
       if (err instanceof AppNotWasmError || err instanceof AppFileRefusedError) throw err;
       throw new AppSourceError(`Cannot read the Wasm source of ${what} at ${path}; build the app first (spinel registry push --build).`, { cause: err });
     }
-    blob = small !== undefined ? memoryBlob(MediaType.WasmLayer, small) : fileBlob(MediaType.WasmLayer, digest, size, path);
+    blob = small !== undefined ? memoryBlob(MediaType.WasmLayer, small) : fileBlob(MediaType.WasmLayer, digest, path, identity);
   } else if (source.inline !== undefined) {
     const bytes = Buffer.from(source.inline);
     if (!looksLikeWasm(bytes.subarray(0, WASM_CHECK_BYTES))) throw new AppNotWasmError(`${notWasm} (inline content); lock the app from a built .wasm.`);
@@ -418,8 +423,9 @@ class LayerSet {
   }
 }
 
-function fileBlob(mediaType: string, digest: string, size: number, path: string): PackagedBlob {
-  return { descriptor: { mediaType, digest, size }, path, open: () => createReadStream(path) };
+/** A blob read from disk at upload, refused there if `path` no longer names the file packaging read (`readUnchanged`). */
+function fileBlob(mediaType: string, digest: string, path: string, identity: FileIdentity): PackagedBlob {
+  return { descriptor: { mediaType, digest, size: identity.size }, path, open: () => readUnchanged(path, identity) };
 }
 
 function memoryBlob(mediaType: string, bytes: Buffer): PackagedBlob {

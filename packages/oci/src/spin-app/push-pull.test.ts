@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,8 @@ import type { RegistryClient } from '../registry-client.js';
 import { sha256Digest } from '@spinel/cache';
 import { MediaType } from '../media-types.js';
 import { pullApp, pullArtifact } from './pull-app.js';
-import { pushApp } from './push-app.js';
+import { packageApp } from './package-app.js';
+import { pushApp, pushPackaged } from './push-app.js';
 import { writeApp } from './test-store.js';
 
 let registry: TestRegistry;
@@ -252,5 +253,61 @@ describe('pushApp / pullApp against a real registry', () => {
     // With such a body left on its connection, close() waited for it forever.
     const closed = await Promise.race([own.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open after 20 s'), 20_000))]);
     expect(closed).toBe('closed');
+  });
+
+  it('a file swapped after packaging (a link to another file, a file renamed over it, a write) is refused at upload and none of it is sent', async () => {
+    // Files over 64 KiB and Wasm sources are read again from disk at upload.
+    const page = Buffer.alloc(100_000, 'p');
+    const wasm = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(150_000, 'w')]);
+    const secret = Buffer.alloc(page.length, 's');
+    await writeFile(join(dir, 'secret.bin'), secret);
+    const blobStatus = async (repo: string, bytes: Buffer): Promise<number> =>
+      (await fetch(`${registry.url}/v2/spinel/${repo}/blobs/${sha256Digest(bytes)}`, { method: 'HEAD' })).status;
+    const cases: { repo: string; swap: (appDir: string) => Promise<void>; sent: Buffer }[] = [
+      {
+        repo: 'swap-link',
+        swap: async (appDir) => {
+          await rm(join(appDir, 'assets/web/page.bin'));
+          await symlink(join(dir, 'secret.bin'), join(appDir, 'assets/web/page.bin'));
+        },
+        sent: secret,
+      },
+      {
+        repo: 'swap-rename',
+        swap: async (appDir) => {
+          await writeFile(join(appDir, 'other.wasm'), Buffer.concat([wasm.subarray(0, 8), Buffer.alloc(150_000, 'o')]));
+          await rename(join(appDir, 'other.wasm'), join(appDir, 'web.wasm'));
+        },
+        sent: Buffer.concat([wasm.subarray(0, 8), Buffer.alloc(150_000, 'o')]),
+      },
+      {
+        repo: 'swap-write',
+        swap: async (appDir) => {
+          // Same inode and size, new bytes and mtime.
+          await writeFile(join(appDir, 'assets/web/page.bin'), Buffer.alloc(page.length, 'q'));
+          await utimes(join(appDir, 'assets/web/page.bin'), new Date(), new Date(Date.now() + 5000));
+        },
+        sent: Buffer.alloc(page.length, 'q'),
+      },
+    ];
+    for (const { repo, swap, sent } of cases) {
+      const appDir = join(dir, `app-${repo}`);
+      const app = await writeApp(appDir, { components: [{ id: 'web', wasm, files: { 'page.bin': page } }] });
+      const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+      await swap(appDir);
+      const target = client.repository(`${registry.host}/spinel/${repo}`);
+      await expect(pushPackaged(packaged, { target, tag: 'v1' }), repo).rejects.toMatchObject({ code: 'OCI_APP_FILE_CHANGED' });
+      expect(await blobStatus(repo, sent), repo).toBe(404);
+      expect((await fetch(`${registry.url}/v2/spinel/${repo}/manifests/v1`, { method: 'HEAD' })).status, repo).toBe(404);
+    }
+
+    // Unchanged, and with a link inside the files directory (links are followed, as at packaging): pushed.
+    const appDir = join(dir, 'app-unswapped');
+    const app = await writeApp(appDir, { components: [{ id: 'web', wasm, files: { 'page.bin': page } }] });
+    await symlink('page.bin', join(appDir, 'assets/web/alias.bin'));
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    const pushed = await pushPackaged(packaged, { target: client.repository(`${registry.host}/spinel/unswapped`), tag: 'v1' });
+    expect(pushed.blobs.every((b) => b.outcome === 'uploaded')).toBe(true);
+    expect(await blobStatus('unswapped', page)).toBe(200);
   });
 });
