@@ -91,6 +91,17 @@ function run(): unknown {
       call.cancel();
       return bridge.call('echo', 'after cancel');
     }
+    case 'waiting': {
+      // Two waits counted, one uncounted, each seen from a call; then blocked with one still counted.
+      bridge.waiting(1);
+      bridge.waiting(1);
+      const both = bridge.call('probe');
+      bridge.waiting(-1);
+      const one = bridge.call('probe');
+      parentPort?.postMessage({ both, one });
+      bridge.call('forever');
+      return 'returned';
+    }
     case 'blocked-forever':
       try {
         bridge.call('forever');

@@ -7,7 +7,10 @@ import type { MessagePort } from 'node:worker_threads';
 /** What a worker needs to reach the serving side: post it to the worker with `port` in the transfer list. */
 export interface BridgeEndpoint {
   port: MessagePort;
-  /** Int32 cells: [0] bumped after each message to the worker, [1] set to 1 when the serving side closed. */
+  /**
+   * Int32 cells: [0] bumped after each message to the worker, [1] set to 1 when the serving side
+   * closed, [2] the worker's waits on the app outside the bridge's calls (see `SyncBridge.waiting`).
+   */
   signal: SharedArrayBuffer;
 }
 
@@ -39,5 +42,6 @@ export type ToWorker = CallEvent | { t: 'batch'; events: CallEvent[] };
 
 export const SIGNAL_COUNTER = 0;
 export const SIGNAL_CLOSED = 1;
-/** Bytes of the signal buffer (two cells). */
-export const SIGNAL_BYTES = 8;
+export const SIGNAL_WAITING = 2;
+/** Bytes of the signal buffer (three cells). */
+export const SIGNAL_BYTES = 12;

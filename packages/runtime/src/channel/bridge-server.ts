@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { TransferListItem } from 'node:worker_threads';
 import { AsyncQueue } from '../async-queue.js';
-import { SIGNAL_BYTES, SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type CallEvent, type ToServer, type ToWorker } from './bridge-protocol.js';
+import { SIGNAL_BYTES, SIGNAL_CLOSED, SIGNAL_COUNTER, SIGNAL_WAITING, type BridgeEndpoint, type CallEvent, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** One call as its handler sees it. */
 export interface ServerCall {
@@ -54,7 +54,10 @@ export interface BridgeServer {
   connect(): BridgeEndpoint;
   /** {@link BridgeServer.connect}, with the calls running on that connection (a worker blocked on a call has one). */
   connectWorker(): { endpoint: BridgeEndpoint; activeCalls(): number };
-  /** Calls running now, over every connection, `options.uncounted` methods left out. */
+  /**
+   * Calls running now, over every connection, `options.uncounted` methods left out, plus the
+   * waits the workers count themselves (`SyncBridge.waiting`).
+   */
   readonly activeCalls: number;
   /** Closes every connection; running calls are aborted and blocked workers see `RUNTIME_BRIDGE_CLOSED`. */
   close(): void;
@@ -145,12 +148,16 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
   const connections = new Set<() => void>();
   const uncounted = new Set(options.uncounted ?? []);
   let active = 0;
+  /** The signal cells of the open connections, whose waiting counts {@link BridgeServer.activeCalls} adds. */
+  const openCells = new Set<Int32Array>();
+  const waitingIn = (cells: Int32Array): number => Math.max(0, Atomics.load(cells, SIGNAL_WAITING));
 
   const connectWorker = (): { endpoint: BridgeEndpoint; activeCalls(): number } => {
     let mine = 0;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(SIGNAL_BYTES);
     const cells = new Int32Array(signal);
+    openCells.add(cells);
     const calls = new Map<number, ActiveCall>();
     let open = true;
     // Made when a handler first asks for it (most connections never do).
@@ -210,6 +217,7 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
       closing?.abort();
       port1.close();
       connections.delete(shutdown);
+      openCells.delete(cells);
     };
     connections.add(shutdown);
 
@@ -286,14 +294,17 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     // The worker's end closes when the worker exits or is terminated (deadline): stop its calls.
     port1.on('close', shutdown);
     port1.unref();
-    return { endpoint: { port: port2, signal }, activeCalls: () => mine };
+    // A closed connection's waits end with its worker.
+    return { endpoint: { port: port2, signal }, activeCalls: () => (open ? mine + waitingIn(cells) : mine) };
   };
 
   return {
     connect: () => connectWorker().endpoint,
     connectWorker,
     get activeCalls() {
-      return active;
+      let n = active;
+      for (const cells of openCells) n += waitingIn(cells);
+      return n;
     },
     close() {
       for (const shutdown of [...connections]) shutdown();

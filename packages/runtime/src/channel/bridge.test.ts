@@ -163,6 +163,21 @@ describe('blocking bridge over real worker threads', () => {
     expect(server.activeCalls).toBe(0);
   });
 
+  it('counts the waits a worker marks itself as active calls, until its connection closes', async () => {
+    let entered!: () => void;
+    const started = new Promise<void>((resolve) => (entered = resolve));
+    const server = serve({ probe: () => server.activeCalls, forever: () => new Promise(() => entered()) }, { uncounted: ['forever'] });
+    const { worker, result } = run<{ both: number; one: number }>(server, 'waiting');
+    // Each probe call counts itself too.
+    expect(await result).toEqual({ both: 3, one: 2 });
+    await started;
+    expect(server.activeCalls).toBe(1);
+    // A worker stopped while it still counts a wait counts nothing once its connection closed.
+    await worker.terminate();
+    await delay(50);
+    expect(server.activeCalls).toBe(0);
+  });
+
   it('wakes a blocked worker with RUNTIME_BRIDGE_CLOSED when the serving side closes', async () => {
     let entered!: () => void;
     const started = new Promise<void>((resolve) => (entered = resolve));

@@ -1,7 +1,7 @@
 import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { BridgeError } from '../errors.js';
-import { SIGNAL_CLOSED, SIGNAL_COUNTER, type BridgeEndpoint, type CallEvent, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
+import { SIGNAL_CLOSED, SIGNAL_COUNTER, SIGNAL_WAITING, type BridgeEndpoint, type CallEvent, type RemoteError, type ToServer, type ToWorker } from './bridge-protocol.js';
 
 /** Something that happened to a started call: a value the serving side pushed, its result, or its failure. */
 export type BridgeEvent = { kind: 'push'; data: unknown } | { kind: 'done'; value: unknown } | { kind: 'error'; error: BridgeError };
@@ -37,6 +37,14 @@ export interface SyncBridge {
   start(method: string, args?: unknown, transfer?: readonly TransferListItem[]): BridgeCall;
   /** Blocks until any message from the serving side arrives, or `ms` passes (Infinity: no limit). */
   wait(ms: number): void;
+  /**
+   * Counts (`+1`) or uncounts (`-1`) a wait of this worker's on something outside the bridge's
+   * calls that another request of the app may be needed to end: an outbound request on a
+   * connection lent to the worker, which may reach the app itself by an address not known as its
+   * own. The serving side counts these as calls (`BridgeServer.activeCalls`), so a pool whose
+   * every worker waits so starts another. A shared cell, no message.
+   */
+  waiting(delta: 1 | -1): void;
   /** Stops every open call and detaches from the port. */
   close(): void;
 }
@@ -182,6 +190,9 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     },
     start,
     wait,
+    waiting(delta) {
+      Atomics.add(signal, SIGNAL_WAITING, delta);
+    },
     close() {
       if (closed) return;
       for (const id of queues.keys()) port.postMessage({ t: 'cancel', id } satisfies ToServer);

@@ -413,13 +413,16 @@ export class WorkerPool {
     if (this.closed || this.slots.size >= this.maxWorkers) return;
     let startingExtra = 0;
     let busy = 0;
+    let blocked = 0;
     let free = 0;
     for (const slot of this.slots) {
       if (slot.retired) continue;
       if (!slot.ready) {
         if (slot.extra) startingExtra++;
-      } else if (slot.job !== undefined) busy++;
-      else free++;
+      } else if (slot.job !== undefined) {
+        busy++;
+        if (slot.calls() > 0) blocked++;
+      } else free++;
     }
     if (startingExtra > 0) return;
     // A standby: one component holds every regular worker, so the next request to another would
@@ -427,7 +430,9 @@ export class WorkerPool {
     const standby = this.freeExtras() === 0 && this.saturated();
     const waiting = this.queue.size > 0;
     const starved = waiting && this.queue.waiting().some((componentId) => this.activeOf(componentId) === 0);
-    const allBlocked = waiting && busy > 0 && free === 0 && this.channel.activeCalls >= busy;
+    // Counted per worker: one guest with two requests out is one blocked worker, and the serving
+    // workers' calls (serveFromWorkers shares the channel) are not the pool's.
+    const allBlocked = waiting && busy > 0 && free === 0 && blocked === busy;
     if (!starved && !allBlocked && !standby) return;
     debug('starting an extra worker (%d of at most %d): %s', this.slots.size + 1, this.maxWorkers, starved ? 'a component waits without a worker' : allBlocked ? 'every worker waits on a capability call' : 'a standby while one component holds every worker');
     void this.spawn(true).catch(() => undefined);

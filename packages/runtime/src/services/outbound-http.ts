@@ -287,13 +287,9 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
     const socket = await connectLendable(decision.url, timeout, filteredLookup as unknown as LookupFunction, cancel).catch((err: unknown) => {
       throw failed(err, decision.url.host);
     });
-    // The app's own listener, reached by an address rather than as `self`: a worker waiting on
-    // it must count as waiting on the app (undici's path, a counted call), or a pool whose every
-    // worker waits so would start no extra worker to answer.
-    if (reachesListener(socket, options.selfOrigin?.())) {
-      socket.destroy();
-      return undefined;
-    }
+    // The app itself may answer here, reached by an address rather than as `self` (its own
+    // address, a Service IP, a NAT hairpin): the worker counts as waiting on the app while a
+    // request on the connection is open (`guest/spin/http-lane.ts`), so the pool still grows.
     return { socket, host: decision.url.host };
   };
 
@@ -545,15 +541,4 @@ async function connectLendable(url: URL, timeoutMs: number, lookup: LookupFuncti
   // error with no listener would end the process.
   socket.on('error', () => {});
   return socket;
-}
-
-/** Whether `socket` is connected to the listener at `selfOrigin` (its port, on this host). */
-function reachesListener(socket: LendableSocket, selfOrigin: string | undefined): boolean {
-  if (selfOrigin === undefined) return false;
-  const self = new URL(selfOrigin);
-  const port = self.port === '' ? (self.protocol === 'https:' ? 443 : 80) : Number(self.port);
-  if (socket.remotePort !== port) return false;
-  const remote = socket.remoteAddress ?? '';
-  // A connection to an address of this host comes from that same address.
-  return remote === socket.localAddress || remote.startsWith('127.') || remote === '::1' || remote === '::ffff:127.0.0.1' || remote === self.hostname.replace(/^\[|\]$/g, '');
 }

@@ -235,6 +235,7 @@ export type LaneOutcome = { ok: true; status: number; headers: Array<[string, st
 export class LaneExchange {
   private readonly lane: HttpLane;
   private readonly pool: LanePool;
+  private readonly bridge: SyncBridge;
   private readonly method: string;
   private readonly framing: RequestFraming;
   private readonly betweenBytesMs: number;
@@ -253,9 +254,10 @@ export class LaneExchange {
   /** When the current wait times out (ms since the epoch): the first byte's, then between bytes. */
   private deadline: number;
 
-  private constructor(lane: HttpLane, pool: LanePool, request: LaneRequest, framing: RequestFraming) {
+  private constructor(lane: HttpLane, pool: LanePool, bridge: SyncBridge, request: LaneRequest, framing: RequestFraming) {
     this.lane = lane;
     this.pool = pool;
+    this.bridge = bridge;
     this.method = request.method;
     this.framing = framing;
     this.requestEnded = framing.kind !== 'chunked' && (framing.kind === 'none' || framing.length === 0 || request.body instanceof Uint8Array);
@@ -276,7 +278,12 @@ export class LaneExchange {
     const taken = pool.take(request);
     if (taken === undefined) return undefined;
     if ('failed' in taken) return taken.failed;
-    const exchange = new LaneExchange(taken, pool, request, encoded.framing);
+    const exchange = new LaneExchange(taken, pool, bridge, request, encoded.framing);
+    // Until it settles, this worker counts as waiting on the app: the upstream may be the app
+    // itself by an address not known as its listener (a Service IP, a NAT hairpin), and then
+    // only another worker of the pool can answer (see `SyncBridge.waiting`). Counted before the
+    // request is written, so before the app can see it.
+    bridge.waiting(1);
     const head = Buffer.from(`${encoded.start}host: ${taken.host}\r\n${encoded.fields}\r\n`, 'latin1');
     const first = request.body instanceof Uint8Array && request.body.length > 0 ? Buffer.concat([head, request.body]) : head;
     if (!taken.send(first)) exchange.fail({ tag: 'connection-terminated' }, taken.lost ?? LOST);
@@ -349,7 +356,7 @@ export class LaneExchange {
   /** The guest dropped the exchange (or its instance ended): a connection still in use is closed. */
   abandon(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.release();
     this.pool.drop(this.lane);
     if (!this.bodyEnded) {
       this.bodyEnded = true;
@@ -412,11 +419,17 @@ export class LaneExchange {
 
   private settle(reuse: boolean): void {
     if (this.settled) return;
-    this.settled = true;
+    this.release();
     if (reuse) {
       this.lane.finish();
       this.pool.keep(this.lane);
     } else this.pool.drop(this.lane);
+  }
+
+  /** Marks the exchange settled: it no longer counts as a wait on the app. */
+  private release(): void {
+    this.settled = true;
+    this.bridge.waiting(-1);
   }
 
   private fail(code: WasiHttpErrorCode, message: string): void {
