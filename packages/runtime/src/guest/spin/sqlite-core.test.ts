@@ -214,6 +214,71 @@ describe('SQLite host core', () => {
     expect(db.execute(a, 'SELECT renamed FROM t WHERE renamed >= 10 ORDER BY 1', []).rows).toEqual([{ values: [int(10n)] }, { values: [int(11n)] }, { values: [int(12n)] }]);
   });
 
+  it('keeps a query\'s column names only while they cannot have changed: another connection\'s ALTER, a TEMP table, a ROLLBACK', () => {
+    const db = connections();
+    const a = db.open('default');
+    db.execute(a, 'CREATE TABLE t (v INTEGER)', []);
+    db.execute(a, 'INSERT INTO t VALUES (1)', []);
+    const query = 'SELECT * FROM t';
+    const names = (): string[] => db.execute(a, query, []).columns;
+    // Another process's connection, outside the host.
+    const other = new Database(dbPath);
+    const cookie = (): number => other.pragma('schema_version', { simple: true }) as number;
+    try {
+      // One column is named after every run; two or more are kept with the cookie.
+      for (let i = 0; i < 3; i++) expect(names()).toEqual(['v']);
+      other.exec('ALTER TABLE t ADD COLUMN w DEFAULT 2');
+      for (let i = 0; i < 3; i++) expect(db.execute(a, query, [])).toEqual({ columns: ['v', 'w'], rows: [{ values: [int(1n), int(2n)] }] });
+      other.exec('ALTER TABLE t RENAME COLUMN w TO w2');
+      for (let i = 0; i < 3; i++) expect(names()).toEqual(['v', 'w2']);
+      other.exec('ALTER TABLE t RENAME COLUMN w2 TO w');
+      // A TEMP table of this connection shadows the main one without moving the main schema cookie.
+      const before = cookie();
+      db.execute(a, 'CREATE TEMP TABLE t (x, y)', []);
+      expect(cookie()).toBe(before);
+      for (let i = 0; i < 3; i++) expect(names()).toEqual(['x', 'y']);
+      db.execute(a, 'DROP TABLE temp.t', []);
+      for (let i = 0; i < 3; i++) expect(names()).toEqual(['v', 'w']);
+      // This connection's own ALTER, taken back by ROLLBACK, moves the cookie back: another
+      // connection's next change then takes the same cookie with other columns.
+      const base = cookie();
+      db.execute(a, 'BEGIN', []);
+      db.execute(a, 'ALTER TABLE t ADD COLUMN mine', []);
+      for (let i = 0; i < 3; i++) expect(names()).toEqual(['v', 'w', 'mine']);
+      const mineCookie = db.execute(a, 'PRAGMA schema_version', []).rows[0]?.values[0];
+      db.execute(a, 'ROLLBACK', []);
+      other.exec('ALTER TABLE t ADD COLUMN theirs');
+      expect(cookie()).toBe(base + 1);
+      expect(mineCookie).toEqual(int(BigInt(base + 1)));
+      for (let i = 0; i < 3; i++) expect(names()).toEqual(['v', 'w', 'theirs']);
+      // Names kept inside a transaction (BEGIN and COMMIT change no schema) stay right after it.
+      db.execute(a, 'BEGIN', []);
+      expect(names()).toEqual(['v', 'w', 'theirs']);
+      db.execute(a, 'COMMIT', []);
+      other.exec('ALTER TABLE t RENAME COLUMN theirs TO renamed');
+      expect(names()).toEqual(['v', 'w', 'renamed']);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('reads column names on every run where attached files are allowed (their schemas have cookies of their own)', () => {
+    const db = connections({ allowAttachFile: true });
+    const a = db.open('default');
+    const aux = join(dir, `aux-${Math.random().toString(36).slice(2)}.db`);
+    const other = new Database(aux);
+    try {
+      other.exec('CREATE TABLE u (p, q)');
+      db.execute(a, 'ATTACH ? AS aux', [text(aux)]);
+      const query = 'SELECT * FROM aux.u';
+      for (let i = 0; i < 3; i++) expect(db.execute(a, query, []).columns).toEqual(['p', 'q']);
+      other.exec('ALTER TABLE u ADD COLUMN r');
+      expect(db.execute(a, query, []).columns).toEqual(['p', 'q', 'r']);
+    } finally {
+      other.close();
+    }
+  });
+
   it('two processes writing the same database lose nothing', async () => {
     const path = join(dir, 'shared', 'sqlite_db.db');
     const child = fileURLToPath(new URL('./test-sqlite-writer.ts', import.meta.url));

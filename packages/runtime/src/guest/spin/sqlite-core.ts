@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { retryWhileSqliteBusy } from '@spinel/kv-wit';
 import type Database from 'better-sqlite3';
 import { onFirstUse } from '../../load-on-first-use.js';
-import { refusedStatement } from './sqlite-statement-guard.js';
+import { opensOrCommits, refusedStatement } from './sqlite-statement-guard.js';
 
 /** better-sqlite3, loaded with the first database opened (also by services/sqlite.ts on the main thread). */
 const loadSqlite = onFirstUse<typeof Database>('better-sqlite3');
@@ -108,16 +108,41 @@ export interface SqliteConnections {
   openCount(): number;
 }
 
+/** A prepared statement and, for one that returns rows, the column names it was last compiled with. */
+interface Prepared {
+  stmt: Database.Statement;
+  /** BEGIN, COMMIT, SAVEPOINT or RELEASE: runs without bumping the connection's generation. */
+  keepsSchema: boolean;
+  /** Columns the statement had when last named (0 before its first run). */
+  width: number;
+  /** Column names known to be those of the compiled statement while `cookie` and `generation` hold; undefined until confirmed. */
+  names: string[] | undefined;
+  /** `PRAGMA schema_version` of the main database that `names` were compiled under. */
+  cookie: number;
+  /** The connection's {@link Connection.generation} when `names` were read. */
+  generation: number;
+}
+
 interface Connection {
   label: string;
   target: SqliteDatabaseTarget;
   db: Database.Database | undefined;
-  statements: Map<string, Database.Statement>;
+  statements: Map<string, Prepared>;
   /** The most recently used statement and its SQL: a guest repeating one query skips the cache's reordering. */
   lastSql: string | undefined;
-  lastStatement: Database.Statement | undefined;
+  lastPrepared: Prepared | undefined;
   /** `SELECT last_insert_rowid()` and `SELECT changes()`, prepared on first use (a guest may ask after every insert). */
   counters: { rowid: Database.Statement; changes: Database.Statement } | undefined;
+  /** `PRAGMA schema_version`, prepared on first use; null once it failed to prepare (names are then always read). */
+  schemaVersion: Database.Statement | null | undefined;
+  /**
+   * Bumped when this connection runs anything but a read-only query or a transaction's start or
+   * commit, and when a statement fails: what could change how its statements compile without
+   * moving the main database's schema cookie forward (a TEMP table that shadows a main one, an
+   * ATTACH, `PRAGMA full_column_names`, a ROLLBACK that takes back its own ALTER TABLE, which
+   * moves the cookie back to a value another process's change may take again).
+   */
+  generation: number;
 }
 
 /** The one `null` value: rows share it (the glue only reads it). */
@@ -153,25 +178,37 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     return conn.db;
   };
 
-  const prepare = (conn: Connection, sql: string): Database.Statement => {
-    if (sql === conn.lastSql) return conn.lastStatement as Database.Statement;
-    let stmt = conn.statements.get(sql);
-    if (stmt !== undefined) {
+  const prepare = (conn: Connection, sql: string): Prepared => {
+    if (sql === conn.lastSql) return conn.lastPrepared as Prepared;
+    let prepared = conn.statements.get(sql);
+    if (prepared !== undefined) {
       // Most recently used last: the first entry is the one to evict.
       conn.statements.delete(sql);
-      conn.statements.set(sql, stmt);
+      conn.statements.set(sql, prepared);
     } else {
       const refused = refusedStatement(sql, conn.target.allowAttachFile === true);
       if (refused !== undefined) throw failure({ tag: 'io', val: refused });
-      stmt = database(conn).prepare(sql);
+      const stmt = database(conn).prepare(sql);
       stmt.safeIntegers(true);
       if (stmt.reader) stmt.raw(true);
-      conn.statements.set(sql, stmt);
+      prepared = { stmt, keepsSchema: !stmt.reader && opensOrCommits(sql), width: 0, names: undefined, cookie: 0, generation: 0 };
+      conn.statements.set(sql, prepared);
       if (conn.statements.size > cacheSize) conn.statements.delete(conn.statements.keys().next().value as string);
     }
     conn.lastSql = sql;
-    conn.lastStatement = stmt;
-    return stmt;
+    conn.lastPrepared = prepared;
+    return prepared;
+  };
+
+  /** The main database's schema cookie as this connection reads it now; undefined when it cannot be read. */
+  const schemaCookie = (conn: Connection, db: Database.Database): number | undefined => {
+    try {
+      conn.schemaVersion ??= db.prepare('PRAGMA schema_version').pluck();
+      return conn.schemaVersion.get() as number;
+    } catch {
+      conn.schemaVersion = null;
+      return undefined;
+    }
   };
 
   // Reading them runs a SELECT, which changes neither.
@@ -185,12 +222,60 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     conn.counters = undefined;
     conn.statements.clear();
     conn.lastSql = undefined;
-    conn.lastStatement = undefined;
+    conn.lastPrepared = undefined;
+    conn.schemaVersion = undefined;
     if (conn.db?.open === true) {
       // A transaction the guest left open ends with it, as when Spin drops the connection.
       conn.db.close();
     }
     conn.db = undefined;
+  };
+
+  /**
+   * Runs a read-only query and names its columns. A schema change (by this connection or another process)
+   * makes SQLite recompile a statement when it next runs, and its column names may change with it
+   * (`SELECT *` after ADD COLUMN, a RENAME COLUMN, a TEMP table shadowing a main one). Reading the
+   * names from SQLite after each run is exact but costs about as much as a point query per column
+   * (better-sqlite3's `columns()` makes five strings and an object for each), so they are kept
+   * with the main database's schema cookie (`PRAGMA schema_version`, one read whatever the width)
+   * and the connection's generation, and reused while both are unchanged:
+   * - Other connections' changes only move the cookie forward, a statement is only recompiled
+   *   against the current cookie, and the cookie is read after the run, so an unchanged cookie
+   *   means the statement ran as compiled when the names were kept.
+   * - Names are kept only when the cookie read before the run equals the one read after it: the
+   *   names read in between are then those of that cookie (a change by another process between the
+   *   run and the read after it would otherwise pair old names with the new cookie).
+   * - What changes compilation without the main cookie happens on this connection and bumps its
+   *   generation; with `allow_attach_file`, an attached file's own schema is not covered, so the
+   *   names are read on every run.
+   * One name costs about what the cookie's read does (a read transaction of its own), so a
+   * statement that had one column (or has not run yet) has its names read after every run.
+   */
+  const runQuery = (conn: Connection, prepared: Prepared, parameters: readonly SqliteValue[]): SqliteQueryResult => {
+    const db = conn.db as Database.Database;
+    const { stmt } = prepared;
+    const cacheable = prepared.width > 1 && conn.target.allowAttachFile !== true && conn.schemaVersion !== null;
+    const candidate = cacheable && prepared.names !== undefined && prepared.generation === conn.generation;
+    const before = cacheable && !candidate ? schemaCookie(conn, db) : undefined;
+    const rows = toRows(allWith(stmt, parameters), maxResultBytes);
+    if (!cacheable) {
+      const columns = columnNames(stmt);
+      prepared.width = columns.length;
+      return { columns, rows };
+    }
+    const after = schemaCookie(conn, db);
+    if (candidate && after === prepared.cookie) return { columns: (prepared.names as string[]).slice(), rows };
+    const columns = columnNames(stmt);
+    prepared.width = columns.length;
+    if (before !== undefined && before === after) {
+      prepared.names = columns.slice();
+      prepared.cookie = after;
+      prepared.generation = conn.generation;
+    } else {
+      // Confirmed on the next run, which reads the cookie before it too.
+      prepared.names = undefined;
+    }
+    return { columns, rows };
   };
 
   return {
@@ -201,27 +286,29 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
       if (open.size >= maxConnections) throw failure({ tag: 'io', val: 'too many connections opened' });
       const handle = nextHandle;
       nextHandle = nextHandle >= 0xffff_fffe ? 1 : nextHandle + 1;
-      open.set(handle, { label, target, db: undefined, statements: new Map(), lastSql: undefined, lastStatement: undefined, counters: undefined });
+      open.set(handle, { label, target, db: undefined, statements: new Map(), lastSql: undefined, lastPrepared: undefined, counters: undefined, schemaVersion: undefined, generation: 0 });
       return handle;
     },
 
     execute(handle, statement, parameters) {
       const conn = live(handle);
       try {
-        const stmt = prepare(conn, statement);
+        const prepared = prepare(conn, statement);
+        const stmt = prepared.stmt;
         if (!stmt.reader) {
+          if (!prepared.keepsSchema) conn.generation += 1;
           runWith(stmt, parameters);
           return { columns: [], rows: [] };
         }
-        const rows = toRows(allWith(stmt, parameters), maxResultBytes);
-        // Read on every call and after running, not cached: a schema change (here or by another
-        // process) makes SQLite recompile the statement when it runs, and its column names may
-        // change with it.
-        const described = stmt.columns();
-        const columns = new Array<string>(described.length);
-        for (let i = 0; i < described.length; i++) columns[i] = (described[i] as Database.ColumnDefinition).name;
-        return { columns, rows };
+        if (!stmt.readonly) {
+          // INSERT … RETURNING and the like: a write, so nothing kept from it either.
+          conn.generation += 1;
+          return { rows: toRows(allWith(stmt, parameters), maxResultBytes), columns: columnNames(stmt) };
+        }
+        return runQuery(conn, prepared, parameters);
       } catch (err) {
+        // A failed statement may have rolled back a transaction that held this connection's own schema changes.
+        conn.generation += 1;
         throw guestError(err);
       }
     },
@@ -394,4 +481,12 @@ function guestError(err: unknown): SqliteGuestError {
   const code = (err as { code?: unknown }).code;
   if (code === 'SQLITE_FULL') return failure({ tag: 'database-full' });
   return failure({ tag: 'io', val: err instanceof Error ? err.message : String(err) });
+}
+
+/** The column names of a statement as SQLite last compiled it. */
+function columnNames(stmt: Database.Statement): string[] {
+  const described = stmt.columns();
+  const names = new Array<string>(described.length);
+  for (let i = 0; i < described.length; i++) names[i] = (described[i] as Database.ColumnDefinition).name;
+  return names;
 }

@@ -65,19 +65,30 @@ function tokens(sql: string, max: number): Token[] {
   return out;
 }
 
+/** SQLite skips empty statements before the first real one (`; ATTACH …`). */
+function skipEmpty(list: Token[]): Token[] {
+  let n = 0;
+  while (list[n]?.kind === 'punct' && list[n]?.text === ';') n++;
+  return list.slice(n);
+}
+
+const word = (t: Token | undefined, w: string): boolean => t?.kind === 'word' && t.text.toUpperCase() === w;
+
+/**
+ * Whether `sql` starts or commits a transaction or savepoint (BEGIN, COMMIT, END, SAVEPOINT,
+ * RELEASE): statements that change no schema and take none back (unlike ROLLBACK).
+ */
+export function opensOrCommits(sql: string): boolean {
+  const first = skipEmpty(tokens(sql, 8))[0];
+  return ['BEGIN', 'COMMIT', 'END', 'SAVEPOINT', 'RELEASE'].some((w) => word(first, w));
+}
+
 /**
  * Why a guest may not run `sql`, or undefined when it may.
  * @param allowAttachFile Spin's `allow_attach_file` for the database (default false: only `''` and `':memory:'` may be attached)
  */
 export function refusedStatement(sql: string, allowAttachFile: boolean): string | undefined {
-  // SQLite skips empty statements before the first real one (`; ATTACH …`).
-  const skipEmpty = (list: Token[]): Token[] => {
-    let n = 0;
-    while (list[n]?.kind === 'punct' && list[n]?.text === ';') n++;
-    return list.slice(n);
-  };
   let toks = skipEmpty(tokens(sql, 64));
-  const word = (t: Token | undefined, w: string): boolean => t?.kind === 'word' && t.text.toUpperCase() === w;
   // EXPLAIN only describes a statement; refuse what it describes all the same.
   if (word(toks[0], 'EXPLAIN')) toks = skipEmpty(word(toks[1], 'QUERY') && word(toks[2], 'PLAN') ? toks.slice(3) : toks.slice(1));
   const first = toks[0];
