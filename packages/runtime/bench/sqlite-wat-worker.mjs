@@ -4,6 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { openSqliteKvDatabase } from '@spinel/kv-wit';
+import { KV_WAT_GUEST_KEYS } from '@spinel/test-utils';
 import { createGuestCapability } from '../dist/guest/spin/sqlite-guest.js';
 import { createGuestCapability as createKvCapability } from '../dist/guest/spin/key-value-guest.js';
 import { KV_OPERATIONS } from '../dist/services/key-value.js';
@@ -57,7 +59,9 @@ const hostLoop = (sql, param) => () => {
 };
 const hostPoint = hostLoop('SELECT v FROM bench WHERE id = ?', (i) => BigInt((i % 1000) + 1));
 const hostScan = hostLoop('SELECT sum(v) FROM bench WHERE id <= ?', () => 1000n);
-const times = { point: [], scan: [], hostPoint: [], hostScan: [], pointJco: [], scanJco: [] };
+// A row of eight columns (`SELECT *`): naming the columns costs by width, the query little more.
+const hostWide = hostLoop('SELECT * FROM wide WHERE id = ?', (i) => BigInt((i % 1000) + 1));
+const times = { point: [], scan: [], hostPoint: [], hostScan: [], hostWide: [], pointJco: [], scanJco: [] };
 for (let round = 0; round < rounds + 1; round++) {
   // Patched and jco's glue alternate within each round, so load shifts touch both alike.
   const p = time(() => guest.bench(n));
@@ -66,6 +70,7 @@ for (let round = 0; round < rounds + 1; round++) {
   const sj = time(() => guestJco.benchScan(n));
   const hp = time(hostPoint);
   const hs = time(hostScan);
+  const hw = time(hostWide);
   if (round === 0) continue;
   times.point.push(p);
   times.pointJco.push(pj);
@@ -73,6 +78,7 @@ for (let round = 0; round < rounds + 1; round++) {
   times.scanJco.push(sj);
   times.hostPoint.push(hp);
   times.hostScan.push(hs);
+  times.hostWide.push(hw);
 }
 capability.close();
 
@@ -96,20 +102,41 @@ const perBatch = (fn) => {
   if (found !== kv.batches * 1000) throw new Error(`the key-value guest found ${found} values, not ${kv.batches * 1000}`);
   return { wall: ns / kv.batches, cpu: ((cpu.user + cpu.system) * 1000) / kv.batches };
 };
+// The store itself, called from JS on its own connection (no glue, no host): the ceiling of the
+// ratio, whatever the glue and host cost.
+const kvStore = openSqliteKvDatabase(kv.dbPath);
+const store = kvStore.store('default');
+const storeSingles = () => {
+  let found = 0;
+  for (let b = 0; b < kv.batches; b++) for (const key of KV_WAT_GUEST_KEYS) if (store.get(key) !== undefined) found += 1;
+  return found;
+};
+const storeMany = () => {
+  let found = 0;
+  for (let b = 0; b < kv.batches; b++) for (const [, value] of store.getMany(KV_WAT_GUEST_KEYS)) if (value !== undefined) found += 1;
+  return found;
+};
 times.kvSingles = [];
 times.kvMany = [];
 times.kvSinglesJco = [];
 times.kvManyJco = [];
+times.kvStoreSingles = [];
+times.kvStoreMany = [];
 for (let round = 0; round < rounds + 1; round++) {
   const singles = perBatch(() => kvGuest.singles(kv.batches));
   const singlesJco = perBatch(() => kvGuestJco.singles(kv.batches));
   const many = perBatch(() => kvGuest.many(kv.batches));
   const manyJco = perBatch(() => kvGuestJco.many(kv.batches));
+  const sSingles = perBatch(storeSingles);
+  const sMany = perBatch(storeMany);
   if (round === 0) continue;
   times.kvSingles.push(singles);
   times.kvMany.push(many);
   times.kvSinglesJco.push(singlesJco);
   times.kvManyJco.push(manyJco);
+  times.kvStoreSingles.push(sSingles);
+  times.kvStoreMany.push(sMany);
 }
+kvStore.close();
 kvCapability.close();
 parentPort.postMessage(times);

@@ -45,13 +45,19 @@ const running = await runApp({
   listen: '127.0.0.1:0',
   sqlite: {
     cwd: dir,
-    statements: ['CREATE TABLE bench (id INTEGER PRIMARY KEY, v INTEGER)', `INSERT INTO bench SELECT value, value * 2 FROM json_each('${JSON.stringify(Array.from({ length: 1000 }, (_, i) => i + 1))}')`],
+    statements: [
+      'CREATE TABLE bench (id INTEGER PRIMARY KEY, v INTEGER)',
+      `INSERT INTO bench SELECT value, value * 2 FROM json_each('${JSON.stringify(Array.from({ length: 1000 }, (_, i) => i + 1))}')`,
+      'CREATE TABLE wide (id INTEGER PRIMARY KEY, a INTEGER, b TEXT, c REAL, d BLOB, e INTEGER, f TEXT, g TEXT)',
+      "INSERT INTO wide SELECT id, v, 'b' || id, id / 2.0, x'0102', 5, 'f', NULL FROM bench",
+    ],
   },
 });
 try {
   const raw = new Database(join(stateDir, 'sqlite_db.db'));
   const point = raw.prepare('SELECT v FROM bench WHERE id = ?').raw(true).safeIntegers(true);
   const scan = raw.prepare('SELECT sum(v) FROM bench WHERE id <= ?').raw(true).safeIntegers(true);
+  const wide = raw.prepare('SELECT * FROM wide WHERE id = ?').raw(true).safeIntegers(true);
   // Wall-clock and CPU ns of one request. The guest runs in this process's worker, so the CPU
   // time covers the client, the main thread and the guest; the client's part cancels out below.
   const request = async (query) => {
@@ -109,6 +115,7 @@ try {
   await rm(kvGuest.dir, { recursive: true, force: true });
   const rawPoint = directMedian(point, (i) => BigInt((i % 1000) + 1));
   const rawScan = directMedian(scan, () => 1000n);
+  const rawWide = directMedian(wide, (i) => BigInt((i % 1000) + 1));
   for (const [q, title, wat, watJco, host, raw] of [
     ['point', 'point query (SELECT v FROM bench WHERE id = ?)', medians(watTimes.point), medians(watTimes.pointJco), medians(watTimes.hostPoint), rawPoint],
     ['scan', 'aggregate over 1,000 rows (SELECT sum(v) FROM bench WHERE id <= ?)', medians(watTimes.scan), medians(watTimes.scanJco), medians(watTimes.hostScan), rawScan],
@@ -132,6 +139,13 @@ try {
     console.log(`  componentize-js query (CPU) = query ${us(raw.cpu)} + host ${us(hostShare)} + glue ${us(glueShare)} + guest ${us(g.cpu - wat.cpu)} µs (query ${pct(raw.cpu)}, host ${pct(hostShare)}, glue ${pct(glueShare)})`);
   }
   {
+    const host = medians(watTimes.hostWide);
+    const us = (ns) => (ns / 1000).toFixed(2).padStart(9);
+    console.log('\nSQLite host alone (imports called from JS in a worker) vs better-sqlite3 from Node: a row of 8 columns (SELECT * FROM wide WHERE id = ?)');
+    console.log(`  host alone (per query)                            ${us(host.wall)} µs/op wall ${us(host.cpu)} µs/op CPU   ratio ${(host.wall / rawWide.wall).toFixed(2)}× wall, ${(host.cpu / rawWide.cpu).toFixed(2)}× CPU`);
+    console.log(`  better-sqlite3 directly, beside it                ${us(rawWide.wall)} µs/op wall ${us(rawWide.cpu)} µs/op CPU`);
+  }
+  {
     const singles = medians(watTimes.kvSingles);
     const many = medians(watTimes.kvMany);
     const singlesJco = medians(watTimes.kvSinglesJco);
@@ -142,6 +156,10 @@ try {
     console.log(`  one get-many of 1,000                             ${us(many.wall)} µs/batch wall ${us(many.cpu)} µs/batch CPU`);
     console.log(`  ratio 1,000 gets / get-many = ${(singles.wall / many.wall).toFixed(2)}× wall, ${(singles.cpu / many.cpu).toFixed(2)}× CPU  (goal: get-many ≥ 10× faster)`);
     console.log(`  jco's glue without the sync-call patch, same run: 1,000 gets ${us(singlesJco.cpu)} µs CPU, get-many ${us(manyJco.cpu)} µs CPU (patched ÷ unpatched ${(singles.cpu / singlesJco.cpu).toFixed(2)}× and ${(many.cpu / manyJco.cpu).toFixed(2)}×)`);
+    const storeSingles = medians(watTimes.kvStoreSingles);
+    const storeMany = medians(watTimes.kvStoreMany);
+    console.log(`  the store alone from JS (no glue, no host), same worker: 1,000 get ${us(storeSingles.cpu)} µs CPU, getMany ${us(storeMany.cpu)} µs CPU (ratio ${(storeSingles.cpu / storeMany.cpu).toFixed(2)}× CPU, ${(storeSingles.wall / storeMany.wall).toFixed(2)}× wall)`);
+    console.log(`  ceiling: 1,000 gets from the guest ÷ the store's getMany = ${(singles.cpu / storeMany.cpu).toFixed(2)}× CPU, ${(singles.wall / storeMany.wall).toFixed(2)}× wall (a get-many whose glue and host cost nothing)`);
   }
   raw.close();
 } finally {
