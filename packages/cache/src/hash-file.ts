@@ -12,12 +12,16 @@ export async function hashFile(path: string): Promise<string> {
   }
 }
 
-export async function hashHandle(handle: FileHandle): Promise<string> {
+/**
+ * The sha256 digest of an open file's content from its start, read 1 MiB at a time into one
+ * buffer; with `size`, of at most its first `size` bytes.
+ */
+export async function hashHandle(handle: FileHandle, size = Infinity): Promise<string> {
   const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
+  const buffer = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(1, size)));
   let position = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, position);
+  while (position < size) {
+    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.byteLength, size - position), position);
     if (bytesRead === 0) break;
     hash.update(buffer.subarray(0, bytesRead));
     position += bytesRead;

@@ -16,7 +16,7 @@ export type { CacheErrorCode } from './errors.js';
 export { parseDigest, isDigest, sha256Digest, digestFileName, digestFromFileName } from './digest.js';
 export type { ParsedDigest } from './digest.js';
 export { openCache, Cache } from './cache.js';
-export { hashFile } from './hash-file.js';
+export { hashFile, hashHandle } from './hash-file.js';
 export { listEntries, cacheSize, verifyCache, pruneCache, cleanCache, removeCorruptBlobs } from './maintenance.js';
 export type {
   EntryKind,

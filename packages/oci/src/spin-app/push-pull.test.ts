@@ -301,13 +301,15 @@ describe('pushApp / pullApp against a real registry', () => {
       expect((await fetch(`${registry.url}/v2/spinel/${repo}/manifests/v1`, { method: 'HEAD' })).status, repo).toBe(404);
     }
 
-    // Unchanged, and with a link inside the files directory (links are followed, as at packaging): pushed.
+    // Unchanged, with a Wasm source that is a link (followed at packaging, and again at upload): pushed.
     const appDir = join(dir, 'app-unswapped');
     const app = await writeApp(appDir, { components: [{ id: 'web', wasm, files: { 'page.bin': page } }] });
-    await symlink('page.bin', join(appDir, 'assets/web/alias.bin'));
+    await rename(join(appDir, 'web.wasm'), join(appDir, 'built.wasm'));
+    await symlink('built.wasm', join(appDir, 'web.wasm'));
     const packaged = await packageApp(app, { sourceDateEpoch: 0 });
     const pushed = await pushPackaged(packaged, { target: client.repository(`${registry.host}/spinel/unswapped`), tag: 'v1' });
     expect(pushed.blobs.every((b) => b.outcome === 'uploaded')).toBe(true);
     expect(await blobStatus('unswapped', page)).toBe(200);
+    expect(await blobStatus('unswapped', wasm)).toBe(200);
   });
 });

@@ -55,6 +55,10 @@ export async function openRegular(path: string, what: string, limit: number): Pr
   }
 }
 
+// Read in pieces of this size: a Wasm component of megabytes is then a few reads and buffers,
+// not one per 64 KiB (the stream's default).
+const READ_CHUNK_BYTES = 1 << 20;
+
 /** Which file packaging read and how it was then: what a later read must find again. */
 export interface FileIdentity {
   dev: number;
@@ -83,7 +87,7 @@ export async function* readUnchanged(path: string, seen: FileIdentity): AsyncGen
         `${path} changed after the app was packaged (${now.dev !== seen.dev || now.ino !== seen.ino ? 'the path now names another file' : 'the file was written since'}); none of it was sent. Push again once the app's files stop changing.`,
       );
     }
-    if (seen.size > 0) yield* handle.createReadStream({ start: 0, end: seen.size - 1, autoClose: false });
+    if (seen.size > 0) yield* handle.createReadStream({ start: 0, end: seen.size - 1, autoClose: false, highWaterMark: READ_CHUNK_BYTES });
   } finally {
     await handle.close().catch(() => undefined);
   }
