@@ -12,7 +12,8 @@ import { Script, createContext } from 'node:vm';
 interface Step {
   /** `drop`: a wasi request whose body stream the guest drops after its first chunk. */
   /** `stopped`: a wasi request whose guest is stopped at a deadline (a node:vm timeout of `ms`) while it waits, then abandoned as worker-entry.ts does. */
-  api: 'wasi' | 'spin' | 'mixed-poll' | 'drop' | 'sleep' | 'stopped';
+  /** `open`: the host's requests still open; `unread`: a wasi request whose response head is taken and its body left unread. */
+  api: 'wasi' | 'spin' | 'mixed-poll' | 'drop' | 'sleep' | 'stopped' | 'open' | 'unread';
   /** `sleep`: how long. */
   ms?: number;
   url: string;
@@ -73,6 +74,7 @@ function wasi(step: Step): unknown {
   if (result.tag === 'err') return { errorCode: result.val };
   const res: IncomingResponse = result.val;
   const stream: InputStream = res.consume().stream();
+  if (step.api === 'unread') return { status: res.status() };
   if (step.api === 'drop') {
     const first = stream.blockingRead(16n);
     (stream as unknown as Record<symbol, () => void>)[DISPOSE]?.();
@@ -146,6 +148,25 @@ function sleep(step: Step): null {
   return null;
 }
 
-const results = data.steps.map((step) => (step.api === 'wasi' || step.api === 'drop' ? wasi(step) : step.api === 'spin' ? spin(step) : step.api === 'sleep' ? sleep(step) : step.api === 'stopped' ? stopped(step) : mixedPoll(step)));
+function run(step: Step): unknown {
+  switch (step.api) {
+    case 'wasi':
+    case 'drop':
+    case 'unread':
+      return wasi(step);
+    case 'spin':
+      return spin(step);
+    case 'sleep':
+      return sleep(step);
+    case 'stopped':
+      return stopped(step);
+    case 'open':
+      return { open: host.openRequests() };
+    default:
+      return mixedPoll(step);
+  }
+}
+
+const results = data.steps.map(run);
 host.dispose();
 parentPort?.postMessage(results);

@@ -334,6 +334,27 @@ describe('outbound HTTP on a connection lent to the worker', () => {
     }
   });
 
+  it('holds only the requests still open: finished ones leave the instance\'s set when they end, not when the instance does', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => (i % 4 === 3 ? { api: 'spin', url: `${origin}/spin` } : get('/ok')));
+    const results = await runSteps([
+      ...many,
+      { api: 'drop', url: `${origin}/big` },
+      // A content-length without a body goes through the main thread's client (a bridge call).
+      get('/bridged', { headers: [['content-length', '0']] }),
+      { api: 'open', url: '' },
+      { api: 'unread', url: `${origin}/big` },
+      { api: 'open', url: '' },
+    ]);
+    expect(results.slice(0, many.length)).toEqual(many.map((step) => ('api' in step && step.api === 'spin' ? { status: 200, body: '/spin' } : { status: 200, location: undefined, length: 2, body: 'ok' })));
+    expect(results.slice(many.length)).toEqual([
+      { status: 200, first: 'b'.repeat(16) },
+      { status: 200, location: undefined, length: 8, body: '/bridged' },
+      { open: 0 },
+      { status: 200 },
+      { open: 1 },
+    ]);
+  });
+
   it('goes to undici for a header it would refuse, with the same error', async () => {
     const results = await runSteps([get('/ok', { headers: [['x-bad', 'a\u0001b']] })]);
     expect(results).toEqual([{ errorCode: { tag: 'internal-error', val: expect.any(String) } }]);

@@ -236,6 +236,8 @@ export class LaneExchange {
   private readonly lane: HttpLane;
   private readonly pool: LanePool;
   private readonly bridge: SyncBridge;
+  /** The exchanges of the guest's request scope still open: this one leaves it when it settles. */
+  private readonly live: Set<LaneExchange> | undefined;
   private readonly method: string;
   private readonly framing: RequestFraming;
   private readonly betweenBytesMs: number;
@@ -254,10 +256,11 @@ export class LaneExchange {
   /** When the current wait times out (ms since the epoch): the first byte's, then between bytes. */
   private deadline: number;
 
-  private constructor(lane: HttpLane, pool: LanePool, bridge: SyncBridge, request: LaneRequest, framing: RequestFraming) {
+  private constructor(lane: HttpLane, pool: LanePool, bridge: SyncBridge, live: Set<LaneExchange> | undefined, request: LaneRequest, framing: RequestFraming) {
     this.lane = lane;
     this.pool = pool;
     this.bridge = bridge;
+    this.live = live;
     this.method = request.method;
     this.framing = framing;
     this.requestEnded = framing.kind !== 'chunked' && (framing.kind === 'none' || framing.length === 0 || request.body instanceof Uint8Array);
@@ -267,9 +270,11 @@ export class LaneExchange {
 
   /**
    * Starts `request` on a lent connection of this worker. Undefined when it must go as a bridge
-   * call instead; a failed outcome when the origin was refused or cannot be reached.
+   * call instead; a failed outcome when the origin was refused or cannot be reached. The exchange
+   * is in `live` until it settles (its response read to its end, failed, or abandoned), so a
+   * request scope making many outbound requests holds only the open ones.
    */
-  static start(bridge: SyncBridge, request: LaneRequest): LaneExchange | Extract<OutboundLendResult, { ok: false }> | undefined {
+  static start(bridge: SyncBridge, request: LaneRequest, live?: Set<LaneExchange>): LaneExchange | Extract<OutboundLendResult, { ok: false }> | undefined {
     if (request.authority === '') return undefined;
     // Checked before a connection is taken: a request the lane would not write keeps to the bridge.
     const encoded = encodeRequestHead(request);
@@ -278,12 +283,13 @@ export class LaneExchange {
     const taken = pool.take(request);
     if (taken === undefined) return undefined;
     if ('failed' in taken) return taken.failed;
-    const exchange = new LaneExchange(taken, pool, bridge, request, encoded.framing);
+    const exchange = new LaneExchange(taken, pool, bridge, live, request, encoded.framing);
     // Until it settles, this worker counts as waiting on the app: the upstream may be the app
     // itself by an address not known as its listener (a Service IP, a NAT hairpin), and then
     // only another worker of the pool can answer (see `SyncBridge.waiting`). Counted before the
     // request is written, so before the app can see it.
     bridge.waiting(1);
+    live?.add(exchange);
     const head = Buffer.from(`${encoded.start}host: ${taken.host}\r\n${encoded.fields}\r\n`, 'latin1');
     const first = request.body instanceof Uint8Array && request.body.length > 0 ? Buffer.concat([head, request.body]) : head;
     if (!taken.send(first)) exchange.fail({ tag: 'connection-terminated' }, taken.lost ?? LOST);
@@ -426,10 +432,11 @@ export class LaneExchange {
     } else this.pool.drop(this.lane);
   }
 
-  /** Marks the exchange settled: it no longer counts as a wait on the app. */
+  /** Marks the exchange settled: it no longer counts as a wait on the app, nor as open. */
   private release(): void {
     this.settled = true;
     this.bridge.waiting(-1);
+    this.live?.delete(this);
   }
 
   private fail(code: WasiHttpErrorCode, message: string): void {

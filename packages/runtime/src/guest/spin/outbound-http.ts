@@ -26,6 +26,8 @@ export interface OutboundHost {
   wasiOutgoingHandler: { handle(request: OutgoingRequest, options: RequestOptions | undefined): FutureIncomingResponse };
   /** `fermyon:spin/http`: `send-request(request) → result<response, http-error>`. */
   spinHttp: { sendRequest(request: SpinRequest): SpinResponse };
+  /** Requests of this instance still open: not yet answered to the end of their body, failed or dropped. */
+  openRequests(): number;
   /** Cancels the instance's open requests (call when the instance is dropped). */
   dispose(): void;
 }
@@ -77,19 +79,22 @@ const latin1 = new TextDecoder('latin1');
 class ResponseBodySource implements ByteSource {
   private readonly call: BridgeCall;
   private readonly blocker: Blocker;
+  private readonly onEnd: () => void;
   private readonly queue: Uint8Array[] = [];
   private ended = false;
   private error: WasiHttpErrorCode | undefined;
   private unacked = 0;
   readonly poll: PollSource;
-  constructor(call: BridgeCall, blocker: Blocker) {
+  constructor(call: BridgeCall, blocker: Blocker, onEnd: () => void) {
     this.call = call;
     this.blocker = blocker;
+    this.onEnd = onEnd;
     this.poll = bridgedPollSource(() => this.available());
   }
   private settle(outcome: OutboundResult): void {
     this.ended = true;
     if (!outcome.ok) this.error = outcome.errorCode;
+    this.onEnd();
   }
   private pump(): void {
     for (;;) {
@@ -103,6 +108,7 @@ class ResponseBodySource implements ByteSource {
       else {
         this.ended = true;
         this.error = { tag: 'internal-error', val: event.error.message };
+        this.onEnd();
       }
     }
   }
@@ -186,9 +192,12 @@ class BridgedResponse implements PendingResponse {
   readonly blocker: Blocker;
   readonly poll: PollSource;
   private outcome: FutureOutcome | undefined;
-  constructor(call: BridgeCall, blocker: Blocker) {
+  /** The call has ended (its result arrived): nothing of it is left to cancel. */
+  private readonly onEnd: () => void;
+  constructor(call: BridgeCall, blocker: Blocker, onEnd: () => void) {
     this.call = call;
     this.blocker = blocker;
+    this.onEnd = onEnd;
     this.poll = bridgedPollSource(() => this.take() !== undefined);
   }
   take(): FutureOutcome | undefined {
@@ -200,14 +209,16 @@ class BridgedResponse implements PendingResponse {
     if (event.kind === 'push') {
       const data = event.data as OutboundPush;
       if ('head' in data) {
-        const source = new ResponseBodySource(this.call, this.blocker);
+        const source = new ResponseBodySource(this.call, this.blocker, this.onEnd);
         this.outcome = { tag: 'ok', val: new IncomingResponse(data.head.status, data.head.headers, source, this.blocker) };
       }
     } else if (event.kind === 'done') {
       const result = event.value as OutboundResult;
       this.outcome = { tag: 'err', val: result.ok ? { tag: 'internal-error', val: 'no response head' } : result.errorCode };
+      this.onEnd();
     } else {
       this.outcome = { tag: 'err', val: { tag: 'internal-error', val: event.error.message } };
+      this.onEnd();
     }
   }
 }
@@ -313,8 +324,12 @@ interface RequestInternals {
 export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
   const { bridge, componentId } = options;
   const blocker: Blocker = { wait: (ms) => bridge.wait(ms) };
+  // Bridge calls not yet ended: each leaves when its result arrives, to be cancelled otherwise.
   const open = new Set<BridgeCall>();
 
+  // Exchanges on lent connections not yet settled: each leaves when its response is read to its
+  // end, fails or is dropped (`LaneExchange.start`), so a long request making many calls holds
+  // only the open ones.
   const exchanges = new Set<LaneExchange>();
 
   // The request on a connection lent to this worker: plain `http:` to a named origin only; undefined when it goes as a bridge call.
@@ -330,8 +345,7 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
       connectTimeoutMs: head.connectTimeoutMs,
       firstByteTimeoutMs: head.firstByteTimeoutMs,
       betweenBytesTimeoutMs: head.betweenBytesTimeoutMs,
-    });
-    if (started instanceof LaneExchange) exchanges.add(started);
+    }, exchanges);
     return started;
   };
 
@@ -357,7 +371,6 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
       return { status: head.status, headers: head.headers, body: body.length === 0 ? undefined : new Uint8Array(body) };
     } finally {
       exchange.abandon();
-      exchanges.delete(exchange);
     }
   };
 
@@ -401,7 +414,7 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
         end: () => call.send({ end: true } satisfies OutboundUpload),
       });
     }
-    return new FutureIncomingResponse(new BridgedResponse(call, blocker), blocker);
+    return new FutureIncomingResponse(new BridgedResponse(call, blocker, () => open.delete(call)), blocker);
   };
 
   const sendRequest = (request: SpinRequest): SpinResponse => {
@@ -455,12 +468,12 @@ export function createOutboundHost(options: OutboundHostOptions): OutboundHost {
     },
     wasiOutgoingHandler: { handle },
     spinHttp: { sendRequest },
+    openRequests: () => open.size + exchanges.size,
     dispose() {
       for (const call of open) call.cancel();
       open.clear();
       // A response not read to its end leaves its connection unusable: it is closed.
-      for (const exchange of exchanges) exchange.abandon();
-      exchanges.clear();
+      for (const exchange of [...exchanges]) exchange.abandon();
       abandonLaneOpening(bridge);
     },
   };
