@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTarget } from '../open-target.js';
 import { sha256Digest } from '@spinel/cache';
 import { pullApp } from './pull-app.js';
-import { pushApp } from './push-app.js';
+import { packageApp } from './package-app.js';
+import { pushApp, pushPackaged } from './push-app.js';
 import { writeApp } from './test-store.js';
 
 const exec = promisify(execFile);
@@ -40,6 +41,22 @@ describe('apps in an OCI image layout directory (no registry)', () => {
     const web = pulled.lockedApp.components[0];
     expect(sha256Digest(await readFile(fileURLToPath(web?.source.source ?? '')))).toBe(sha256Digest(wasm));
     expect(await readFile(join(fileURLToPath(web?.files?.[0]?.source ?? ''), 'page.html'))).toEqual(files['page.html']);
+  });
+
+  it('refuses a file swapped for a link after packaging, and writes none of what it names', async () => {
+    const page = Buffer.alloc(80_000, 'p');
+    const secret = Buffer.alloc(page.length, 's');
+    await writeFile(join(dir, 'secret.bin'), secret);
+    const appDir = join(dir, 'app-swapped');
+    const app = await writeApp(appDir, { components: [{ id: 'web', wasm: Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(100, 1)]), files: { 'page.bin': page } }] });
+    const packaged = await packageApp(app, { sourceDateEpoch: 0 });
+    await rm(join(appDir, 'assets/web/page.bin'));
+    await symlink(join(dir, 'secret.bin'), join(appDir, 'assets/web/page.bin'));
+    const out = await openTarget('oci:./out-swapped:v1', { cwd: dir, create: true });
+    await expect(pushPackaged(packaged, { target: out.target, tag: 'v1' })).rejects.toMatchObject({ code: 'OCI_APP_FILE_CHANGED' });
+    const blob = (bytes: Buffer): string => join(dir, 'out-swapped', 'blobs', 'sha256', sha256Digest(bytes).slice('sha256:'.length));
+    await expect(access(blob(secret))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(access(blob(page))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses to pull from a directory that is not a layout', async () => {
