@@ -4,12 +4,15 @@
 // Prints ratios measured in this run. The bridged outbound line also runs, alternated in each
 // round, with lent connections off (every request a bridge call the main thread sends through
 // undici, as before `guest/spin/http-lane.ts`), so the lever is compared under the same load.
+// `--worker-src <dir>` adds the lent line once more with the workers' modules loaded from <dir>
+// (a copy of an earlier `src/` inside this package, so its imports resolve), alternated in each
+// round: a same-run A/B of a worker-side change. Each line says its workers' CPU per request.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { Agent } from 'undici';
@@ -26,16 +29,25 @@ const MS = 1500;
 const ROUNDS = 3;
 
 const CONCURRENCY = 2;
+/** Rounds of the `--worker-src` pair, one worker of each side running at once. */
+const PAIRED_ROUNDS = 6;
 
-function startWorker(workerData: unknown, transfer: readonly TransferListItem[]): Promise<number> {
+/** What a bench worker posts: operations run, and its CPU time over them (µs). */
+interface WorkerResult {
+  ops: number;
+  cpuUs: number;
+  sleeps: number;
+}
+
+function startWorker(workerData: unknown, transfer: readonly TransferListItem[]): Promise<WorkerResult> {
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const entry = new URL('./capabilities-worker.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
   const worker = new Worker(code, { eval: true, workerData, transferList: [...transfer] });
   return new Promise((resolve, reject) => {
-    worker.once('message', (n: number) => {
+    worker.once('message', (result: WorkerResult) => {
       void worker.terminate();
-      resolve(n);
+      resolve(result);
     });
     worker.once('error', reject);
   });
@@ -54,18 +66,27 @@ async function outbound(): Promise<void> {
   const plainCpu: number[] = [];
   const guestCpu: number[] = [];
   const callCpu: number[] = [];
+  const baseRates: number[] = [];
+  const baseCpu: number[] = [];
   const now: Variant = { lend: true };
   const calls: Variant = { lend: false };
+  const at = process.argv.indexOf('--worker-src');
+  const baseDir = at > 0 ? process.argv[at + 1] : undefined;
+  const base: Variant | undefined = baseDir === undefined ? undefined : { lend: true, src: pathToFileURL(`${resolvePath(baseDir)}/`).href };
   // One round of each, not counted: the first round of a side ran before its code was optimised.
   await plainRound(port);
-  await bridgedRound(port, url, now);
+  await bridgedRound(url, now);
+  if (base !== undefined) await bridgedRound(url, base);
   for (let round = 0; round < ROUNDS; round++) {
     plainRates.push(await measured(plainCpu, () => plainRound(port)));
-    guestRates.push(await measured(guestCpu, () => bridgedRound(port, url, now)));
-    callRates.push(await measured(callCpu, () => bridgedRound(port, url, calls)));
+    // The A/B pair in alternating order, so neither always runs first after the reference.
+    if (base !== undefined && round % 2 === 1) baseRates.push(await measured(baseCpu, () => bridgedRound(url, base)));
+    guestRates.push(await measured(guestCpu, () => bridgedRound(url, now)));
+    if (base !== undefined && round % 2 === 0) baseRates.push(await measured(baseCpu, () => bridgedRound(url, base)));
+    callRates.push(await measured(callCpu, () => bridgedRound(url, calls)));
   }
-  const perRequest = (options: Variant): string => `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request`;
-  server.close();
+  const perRequest = (options: Variant): string =>
+    `${(messagesPerRequest.get(options) ?? 0).toFixed(2)} messages to the worker per request; workers ${median(workerCpu.get(options) ?? []).toFixed(1)} µs CPU and ${median(workerSleeps.get(options) ?? []).toFixed(2)} sleeps per request`;
   const ratios = (rates: number[]): string => {
     const rs = rates.map((g, i) => g / (plainRates[i] ?? 1));
     return `ratio per round ${rs.map((r) => r.toFixed(2)).join(', ')} → median ${median(rs).toFixed(2)}x of plain undici`;
@@ -74,6 +95,18 @@ async function outbound(): Promise<void> {
   console.log(`outbound HTTP, ${CONCURRENCY} concurrent callers to a loopback upstream (${ROUNDS} rounds, median; load average ${loadavg()[0]?.toFixed(2)}):`);
   console.log(`  plain undici from Node:            ${median(plainRates).toFixed(0)} req/s (reference); ${cpu(plainCpu)}`);
   console.log(`  workers via bridge + policy:       ${median(guestRates).toFixed(0)} req/s; ${ratios(guestRates)}; ${perRequest(now)}; ${cpu(guestCpu)}`);
+  if (base !== undefined) {
+    const ab = guestRates.map((g, i) => g / (baseRates[i] ?? 1));
+    console.log(`    the same, workers from ${baseDir}: ${median(baseRates).toFixed(0)} req/s; ${ratios(baseRates)}; ${perRequest(base)}; ${cpu(baseCpu)}`);
+    console.log(`    this checkout ÷ ${baseDir}, per round: ${ab.map((r) => r.toFixed(2)).join(', ')} → median ${median(ab).toFixed(2)}`);
+    // Rounds apart swing with the machine's other load; a worker of each side at once, on the
+    // same upstream, shares it. Requests and CPU per request, this checkout ÷ the other.
+    const pairs: Array<{ rate: number; cpu: number; sleepsA: number; sleepsB: number }> = [];
+    for (let round = 0; round < PAIRED_ROUNDS; round++) pairs.push(await pairedRound(url, now, base));
+    const show = (xs: number[]): string => `${xs.map((x) => x.toFixed(2)).join(', ')} → median ${median(xs).toFixed(2)}`;
+    console.log(`    one worker of each at once (${PAIRED_ROUNDS} rounds), this checkout ÷ ${baseDir}: requests ${show(pairs.map((p) => p.rate))}; worker CPU per request ${show(pairs.map((p) => p.cpu))}; sleeps per request ${median(pairs.map((p) => p.sleepsA)).toFixed(2)} against ${median(pairs.map((p) => p.sleepsB)).toFixed(2)}`);
+  }
+  server.close();
   console.log(`    lending off, each request a call: ${median(callRates).toFixed(0)} req/s; ${ratios(callRates)}; ${perRequest(calls)}; ${cpu(callCpu)}`);
 }
 
@@ -108,29 +141,62 @@ async function plainRound(port: number): Promise<number> {
 /** A bridged round: with connections lent to the workers, or every request a bridge call. */
 interface Variant {
   lend: boolean;
+  /** Where the workers load their modules from (`--worker-src`); this checkout's `src/` when absent. */
+  src?: string;
+}
+
+/** The workers' CPU per request of each round, by variant. */
+const workerCpu = new Map<Variant, number[]>();
+/** The workers' sleeps per request (waits on the bridge or a lent socket) of each round, by variant. */
+const workerSleeps = new Map<Variant, number[]>();
+
+function sample(into: Map<Variant, number[]>, variant: Variant, value: number): void {
+  let samples = into.get(variant);
+  if (samples === undefined) into.set(variant, (samples = []));
+  samples.push(value);
 }
 
 /** Messages sent to the workers per request, by the variant of the round that measured it last. */
 const messagesPerRequest = new Map<Variant, number>();
 
-async function bridgedRound(port: number, url: string, options: Variant): Promise<number> {
-  const http = createOutboundHttp({ allowedHosts: new Map([['bench', AllowedHosts.parse([`http://127.0.0.1:${port}`])]]), lendHttpConnections: options.lend });
+/**
+ * Runs one bench worker per entry of `variants` at once, on one bridge and policy, to the
+ * upstream of `url` (lent connections when `lend`), and gives what each reported with the
+ * messages it was sent.
+ */
+async function runWorkers(url: string, lend: boolean, variants: readonly Variant[]): Promise<Array<WorkerResult & { messages: number }>> {
+  const http = createOutboundHttp({ allowedHosts: new Map([['bench', AllowedHosts.parse([new URL(url).origin])]]), lendHttpConnections: lend });
   const bridge = createBridgeServer(outboundBridgeHandlers(http));
-  let messages = 0;
-  const counts = await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      const endpoint = bridge.connect();
-      const n = await startWorker({ endpoint, mode: 'http', url, ms: MS, kv: { sqlite: [], bridged: [] }, label: '' }, [endpoint.port]);
-      // The signal's first cell counts the messages the worker was sent (each one a wake-up when it sleeps).
-      messages += Atomics.load(new Int32Array(endpoint.signal), 0);
-      return n;
-    }),
-  );
-  bridge.close();
-  await http.close();
-  const guest = counts.reduce((a, b) => a + b, 0);
-  messagesPerRequest.set(options, messages / guest);
+  try {
+    return await Promise.all(
+      variants.map(async (variant) => {
+        const endpoint = bridge.connect();
+        const result = await startWorker({ endpoint, mode: 'http', url, ms: MS, kv: { sqlite: [], bridged: [] }, label: '', src: variant.src }, [endpoint.port]);
+        // The signal's first cell counts the messages the worker was sent (each one a wake-up when it sleeps).
+        return { ...result, messages: Atomics.load(new Int32Array(endpoint.signal), 0) };
+      }),
+    );
+  } finally {
+    bridge.close();
+    await http.close();
+  }
+}
+
+async function bridgedRound(url: string, options: Variant): Promise<number> {
+  const results = await runWorkers(url, options.lend, Array.from({ length: CONCURRENCY }, () => options));
+  const sum = (pick: (r: WorkerResult & { messages: number }) => number): number => results.reduce((a, r) => a + pick(r), 0);
+  const guest = sum((r) => r.ops);
+  messagesPerRequest.set(options, sum((r) => r.messages) / guest);
+  sample(workerCpu, options, sum((r) => r.cpuUs) / guest);
+  sample(workerSleeps, options, sum((r) => r.sleeps) / guest);
   return guest / (MS / 1000);
+}
+
+/** One worker of each variant at once: `a ÷ b` of requests and of worker CPU per request, and each one's sleeps per request. */
+async function pairedRound(url: string, a: Variant, b: Variant): Promise<{ rate: number; cpu: number; sleepsA: number; sleepsB: number }> {
+  const [ra, rb] = await runWorkers(url, true, [a, b]);
+  if (ra === undefined || rb === undefined) throw new Error('a paired worker did not report');
+  return { rate: ra.ops / rb.ops, cpu: ra.cpuUs / ra.ops / (rb.cpuUs / rb.ops), sleepsA: ra.sleeps / ra.ops, sleepsB: rb.sleeps / rb.ops };
 }
 
 async function kv(): Promise<void> {
@@ -179,7 +245,7 @@ async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareK
 
     const bridge = createBridgeServer({ [KV_BRIDGE_METHOD]: kvBridgeHandler(prepared.manager, prepared.redisUrls) });
     const e1 = bridge.connect();
-    const sqliteOps = await startWorker({ endpoint: e1, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'default' }, [e1.port]);
+    const { ops: sqliteOps } = await startWorker({ endpoint: e1, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'default' }, [e1.port]);
 
     // Redis: async store from the main thread against the worker's bridged binding.
     const redisStore = prepared.manager.store('cache');
@@ -191,10 +257,10 @@ async function kvRound(dir: string, prepared: Awaited<ReturnType<typeof prepareK
       redisDirect += 2;
     }
     const e2 = bridge.connect();
-    const redisOps = await startWorker({ endpoint: e2, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e2.port]);
+    const { ops: redisOps } = await startWorker({ endpoint: e2, mode: 'kv', url: '', ms: MS, kv: prepared.workerConfig, label: 'cache' }, [e2.port]);
     // Before: no label lent, each operation a call the main thread runs on kv-wit's store.
     const e3 = bridge.connect();
-    const redisCalls = await startWorker({ endpoint: e3, mode: 'kv', url: '', ms: MS, kv: { ...prepared.workerConfig, lent: [] }, label: 'cache' }, [e3.port]);
+    const { ops: redisCalls } = await startWorker({ endpoint: e3, mode: 'kv', url: '', ms: MS, kv: { ...prepared.workerConfig, lent: [] }, label: 'cache' }, [e3.port]);
     bridge.close();
     return [directOps, sqliteOps, redisDirect, redisOps, redisCalls];
   }
