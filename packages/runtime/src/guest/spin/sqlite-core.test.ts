@@ -262,6 +262,42 @@ describe('SQLite host core', () => {
     }
   });
 
+  it('names a one-column query from its rows: every type, a rename by another connection, odd names, empty and long results', () => {
+    const db = connections();
+    const a = db.open('default');
+    db.execute(a, 'CREATE TABLE t (v)', []);
+    const values: SqliteValue[] = [int(-(2n ** 63n)), { tag: 'real', val: 0.5 }, text('héllo'), { tag: 'blob', val: new Uint8Array([0, 255]) }, { tag: 'null' }];
+    for (const value of values) db.execute(a, 'INSERT INTO t VALUES (?)', [value]);
+    const point = 'SELECT v FROM t WHERE rowid = ?';
+    for (let round = 0; round < 3; round++) {
+      values.forEach((value, i) => expect(db.execute(a, point, [int(BigInt(i + 1))])).toEqual({ columns: ['v'], rows: [{ values: [value] }] }));
+    }
+    // An empty result still names its column.
+    expect(db.execute(a, point, [int(99n)])).toEqual({ columns: ['v'], rows: [] });
+    // SQLite names a column by its declaration: another connection's rename shows at once.
+    const other = new Database(dbPath);
+    try {
+      other.exec('ALTER TABLE t RENAME COLUMN v TO V');
+      expect(db.execute(a, point, [int(1n)])).toEqual({ columns: ['V'], rows: [{ values: [values[0]] }] });
+    } finally {
+      other.close();
+    }
+    // Names an object does not keep as they are: a number, __proto__.
+    for (let i = 0; i < 3; i++) {
+      expect(db.execute(a, 'SELECT 7', [])).toEqual({ columns: ['7'], rows: [{ values: [int(7n)] }] });
+      expect(db.execute(a, 'SELECT ? AS __proto__', [int(5n)])).toEqual({ columns: ['__proto__'], rows: [{ values: [int(5n)] }] });
+      expect(db.execute(a, 'SELECT ? AS __PROTO__', [text('x')])).toEqual({ columns: ['__PROTO__'], rows: [{ values: [text('x')] }] });
+    }
+    // A long result, then a short one, then a long one again, from one statement.
+    for (let i = 0; i < 20; i++) db.execute(a, 'INSERT INTO t VALUES (?)', [int(BigInt(i))]);
+    const upTo = 'SELECT V FROM t WHERE rowid <= ? ORDER BY rowid';
+    for (const n of [25, 2, 2, 25, 25, 1]) {
+      const result = db.execute(a, upTo, [int(BigInt(n))]);
+      expect(result.columns).toEqual(['V']);
+      expect(result.rows).toEqual([...values, ...Array.from({ length: 20 }, (_, i) => int(BigInt(i)))].slice(0, n).map((value) => ({ values: [value] })));
+    }
+  });
+
   it('reads column names on every run where attached files are allowed (their schemas have cookies of their own)', () => {
     const db = connections({ allowAttachFile: true });
     const a = db.open('default');

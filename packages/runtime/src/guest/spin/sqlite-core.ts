@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { retryWhileSqliteBusy } from '@spinel/kv-wit';
 import type Database from 'better-sqlite3';
 import { onFirstUse } from '../../load-on-first-use.js';
-import { opensOrCommits, refusedStatement } from './sqlite-statement-guard.js';
+import { expandsColumns, opensOrCommits, refusedStatement } from './sqlite-statement-guard.js';
 
 /** better-sqlite3, loaded with the first database opened (also by services/sqlite.ts on the main thread). */
 const loadSqlite = onFirstUse<typeof Database>('better-sqlite3');
@@ -115,6 +115,10 @@ interface Prepared {
   keepsSchema: boolean;
   /** Columns the statement had when last named (0 before its first run). */
   width: number;
+  /** Whether the SQL has no `*` (its result's width is then fixed by its text); computed when first needed. */
+  fixedWidth: boolean | undefined;
+  /** Running with rows as objects, to take the one column's name from them (see `runNamedQuery`). */
+  named: boolean;
   /** Column names known to be those of the compiled statement while `cookie` and `generation` hold; undefined until confirmed. */
   names: string[] | undefined;
   /** `PRAGMA schema_version` of the main database that `names` were compiled under. */
@@ -144,6 +148,9 @@ interface Connection {
    */
   generation: number;
 }
+
+/** Most rows of a one-column result read as objects: past it, an object per row costs more than reading the name. */
+const NAMED_MAX_ROWS = 8;
 
 /** The one `null` value: rows share it (the glue only reads it). */
 const NULL_VALUE: SqliteValue = Object.freeze({ tag: 'null' });
@@ -191,7 +198,7 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
       const stmt = database(conn).prepare(sql);
       stmt.safeIntegers(true);
       if (stmt.reader) stmt.raw(true);
-      prepared = { stmt, keepsSchema: !stmt.reader && opensOrCommits(sql), width: 0, names: undefined, cookie: 0, generation: 0 };
+      prepared = { stmt, keepsSchema: !stmt.reader && opensOrCommits(sql), width: 0, fixedWidth: undefined, named: false, names: undefined, cookie: 0, generation: 0 };
       conn.statements.set(sql, prepared);
       if (conn.statements.size > cacheSize) conn.statements.delete(conn.statements.keys().next().value as string);
     }
@@ -249,11 +256,16 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
    *   generation; with `allow_attach_file`, an attached file's own schema is not covered, so the
    *   names are read on every run.
    * One name costs about what the cookie's read does (a read transaction of its own), so a
-   * statement that had one column (or has not run yet) has its names read after every run.
+   * statement that had one column (or has not run yet) has its name read after every run, or
+   * taken from its rows (see {@link runNamedQuery}).
    */
   const runQuery = (conn: Connection, prepared: Prepared, parameters: readonly SqliteValue[]): SqliteQueryResult => {
     const db = conn.db as Database.Database;
     const { stmt } = prepared;
+    if (prepared.named) {
+      const result = runNamedQuery(prepared, parameters);
+      if (result !== undefined) return result;
+    }
     const cacheable = prepared.width > 1 && conn.target.allowAttachFile !== true && conn.schemaVersion !== null;
     const candidate = cacheable && prepared.names !== undefined && prepared.generation === conn.generation;
     const before = cacheable && !candidate ? schemaCookie(conn, db) : undefined;
@@ -261,6 +273,11 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     if (!cacheable) {
       const columns = columnNames(stmt);
       prepared.width = columns.length;
+      const name = columns[0];
+      if (columns.length === 1 && rows.length <= NAMED_MAX_ROWS && name?.toLowerCase() !== '__proto__' && (prepared.fixedWidth ??= !expandsColumns(stmt.source))) {
+        stmt.raw(false);
+        prepared.named = true;
+      }
       return { columns, rows };
     }
     const after = schemaCookie(conn, db);
@@ -276,6 +293,32 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
       prepared.names = undefined;
     }
     return { columns, rows };
+  };
+
+  /**
+   * A one-column query whose SQL cannot expand to more columns (no `*`), run with better-sqlite3
+   * returning rows as objects: each row's one key is the column's name as SQLite compiled the
+   * statement for this run, for about 0.06 µs a row where `columns()` or the cookie's read costs
+   * 0.7 µs. Only while results are small (an object per row costs more than an array); a name an
+   * object cannot hold as its own key (`__proto__`) or an empty result falls back to the
+   * statement's `columns()`. Undefined: run it again the usual way.
+   */
+  const runNamedQuery = (prepared: Prepared, parameters: readonly SqliteValue[]): SqliteQueryResult | undefined => {
+    const { stmt } = prepared;
+    const objects = allWith(stmt, parameters) as unknown as Array<Record<string, unknown>>;
+    const first = objects[0];
+    if (first === undefined) return { columns: columnNames(stmt), rows: [] };
+    const keys = Object.keys(first);
+    const name = keys[0];
+    if (keys.length !== 1 || name === undefined || objects.length > NAMED_MAX_ROWS) {
+      stmt.raw(true);
+      prepared.named = false;
+      // A read-only query run again: the same as the guest running it a moment later.
+      if (keys.length !== 1 || name === undefined) return undefined;
+    }
+    const values = new Array<unknown[]>(objects.length);
+    for (let i = 0; i < objects.length; i++) values[i] = [(objects[i] as Record<string, unknown>)[name]];
+    return { columns: [name], rows: toRows(values, maxResultBytes) };
   };
 
   return {

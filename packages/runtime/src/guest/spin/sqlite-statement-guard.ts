@@ -84,6 +84,14 @@ export function opensOrCommits(sql: string): boolean {
 }
 
 /**
+ * Whether `sql` has a `*` outside strings, quoted names and comments: a `SELECT *` or `t.*`
+ * whose columns a schema change can add to (a multiplication or `count(*)` counts too).
+ */
+export function expandsColumns(sql: string): boolean {
+  return tokens(sql, Number.POSITIVE_INFINITY).some((t) => t.kind === 'punct' && t.text === '*');
+}
+
+/**
  * Why a guest may not run `sql`, or undefined when it may.
  * @param allowAttachFile Spin's `allow_attach_file` for the database (default false: only `''` and `':memory:'` may be attached)
  */
