@@ -298,6 +298,36 @@ describe('SQLite host core', () => {
     }
   });
 
+  it('names a small result of several columns from its rows: every type, case renames, names that become equal, numeric and __proto__ names', () => {
+    const db = connections();
+    const a = db.open('default');
+    db.execute(a, 'CREATE TABLE t (i, r, s, b, n)', []);
+    const row: SqliteValue[] = [int(2n ** 62n), { tag: 'real', val: -1.5 }, text('✓'), { tag: 'blob', val: new Uint8Array([1, 2, 3]) }, { tag: 'null' }];
+    db.execute(a, 'INSERT INTO t VALUES (?, ?, ?, ?, ?)', row);
+    const query = 'SELECT i, r, s, b, n, typeof(s) AS ts FROM t WHERE rowid = ?';
+    for (let i = 0; i < 3; i++) expect(db.execute(a, query, [int(1n)])).toEqual({ columns: ['i', 'r', 's', 'b', 'n', 'ts'], rows: [{ values: [...row, text('text')] }] });
+    expect(db.execute(a, query, [int(2n)])).toEqual({ columns: ['i', 'r', 's', 'b', 'n', 'ts'], rows: [] });
+    const other = new Database(dbPath);
+    try {
+      other.exec('ALTER TABLE t RENAME COLUMN i TO I');
+      for (let i = 0; i < 2; i++) expect(db.execute(a, query, [int(1n)]).columns).toEqual(['I', 'r', 's', 'b', 'n', 'ts']);
+      // Two names that differ in case, then, after another connection's rename, not at all.
+      other.exec('CREATE TABLE u (i)');
+      other.exec('INSERT INTO u VALUES (9)');
+      const both = 'SELECT t.i, u.i FROM t, u';
+      for (let i = 0; i < 3; i++) expect(db.execute(a, both, [])).toEqual({ columns: ['I', 'i'], rows: [{ values: [row[0], int(9n)] }] });
+      other.exec('ALTER TABLE u RENAME COLUMN i TO I');
+      for (let i = 0; i < 3; i++) expect(db.execute(a, both, [])).toEqual({ columns: ['I', 'I'], rows: [{ values: [row[0], int(9n)] }] });
+    } finally {
+      other.close();
+    }
+    for (let i = 0; i < 3; i++) {
+      expect(db.execute(a, 'SELECT 2, 1', [])).toEqual({ columns: ['2', '1'], rows: [{ values: [int(2n), int(1n)] }] });
+      expect(db.execute(a, 'SELECT ? AS x, ? AS __proto__', [int(1n), int(2n)])).toEqual({ columns: ['x', '__proto__'], rows: [{ values: [int(1n), int(2n)] }] });
+      expect(db.execute(a, 'SELECT ? AS x, ? AS x', [int(1n), int(2n)])).toEqual({ columns: ['x', 'x'], rows: [{ values: [int(1n), int(2n)] }] });
+    }
+  });
+
   it('reads column names on every run where attached files are allowed (their schemas have cookies of their own)', () => {
     const db = connections({ allowAttachFile: true });
     const a = db.open('default');

@@ -117,7 +117,7 @@ interface Prepared {
   width: number;
   /** Whether the SQL has no `*` (its result's width is then fixed by its text); computed when first needed. */
   fixedWidth: boolean | undefined;
-  /** Running with rows as objects, to take the one column's name from them (see `runNamedQuery`). */
+  /** Running with rows as objects, to take the columns' names from them (see `runNamedQuery`). */
   named: boolean;
   /** Column names known to be those of the compiled statement while `cookie` and `generation` hold; undefined until confirmed. */
   names: string[] | undefined;
@@ -149,7 +149,7 @@ interface Connection {
   generation: number;
 }
 
-/** Most rows of a one-column result read as objects: past it, an object per row costs more than reading the name. */
+/** Most rows of a result read as objects: past it, an object per row costs more than reading the names. */
 const NAMED_MAX_ROWS = 8;
 
 /** The one `null` value: rows share it (the glue only reads it). */
@@ -256,8 +256,8 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
    *   generation; with `allow_attach_file`, an attached file's own schema is not covered, so the
    *   names are read on every run.
    * One name costs about what the cookie's read does (a read transaction of its own), so a
-   * statement that had one column (or has not run yet) has its name read after every run, or
-   * taken from its rows (see {@link runNamedQuery}).
+   * statement that had one column (or has not run yet) has its name read after every run; a small
+   * result's names are taken from its rows where they can be (see {@link runNamedQuery}).
    */
   const runQuery = (conn: Connection, prepared: Prepared, parameters: readonly SqliteValue[]): SqliteQueryResult => {
     const db = conn.db as Database.Database;
@@ -273,8 +273,7 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     if (!cacheable) {
       const columns = columnNames(stmt);
       prepared.width = columns.length;
-      const name = columns[0];
-      if (columns.length === 1 && rows.length <= NAMED_MAX_ROWS && name?.toLowerCase() !== '__proto__' && (prepared.fixedWidth ??= !expandsColumns(stmt.source))) {
+      if (rows.length <= NAMED_MAX_ROWS && objectKeysKeep(columns) && (prepared.fixedWidth ??= !expandsColumns(stmt.source))) {
         stmt.raw(false);
         prepared.named = true;
       }
@@ -296,29 +295,37 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
   };
 
   /**
-   * A one-column query whose SQL cannot expand to more columns (no `*`), run with better-sqlite3
-   * returning rows as objects: each row's one key is the column's name as SQLite compiled the
-   * statement for this run, for about 0.06 µs a row where `columns()` or the cookie's read costs
-   * 0.7 µs. Only while results are small (an object per row costs more than an array); a name an
-   * object cannot hold as its own key (`__proto__`) or an empty result falls back to the
-   * statement's `columns()`. Undefined: run it again the usual way.
+   * A query whose SQL cannot expand to more columns (no `*`), run with better-sqlite3 returning
+   * rows as objects: a row's keys are the columns' names as SQLite compiled the statement for this
+   * run, in order, for about 0.06 µs a row where `columns()` (per column) or the cookie's read
+   * costs 0.7 µs. Only while results are small (an object per row costs more than an array), and
+   * only for names an object keeps as they are, in order (see {@link objectKeysKeep}). Without `*`,
+   * a recompiled statement's names can differ only in case (a column reference is named as its
+   * declaration; aliases and expressions by their text), which cannot make a name numeric or
+   * `__proto__`; two names that become equal leave the row with fewer keys, which is checked. An
+   * empty result is named by `columns()`. Undefined: run it again the usual way.
    */
   const runNamedQuery = (prepared: Prepared, parameters: readonly SqliteValue[]): SqliteQueryResult | undefined => {
     const { stmt } = prepared;
     const objects = allWith(stmt, parameters) as unknown as Array<Record<string, unknown>>;
     const first = objects[0];
     if (first === undefined) return { columns: columnNames(stmt), rows: [] };
-    const keys = Object.keys(first);
-    const name = keys[0];
-    if (keys.length !== 1 || name === undefined || objects.length > NAMED_MAX_ROWS) {
+    const names = Object.keys(first);
+    if (names.length !== prepared.width || objects.length > NAMED_MAX_ROWS) {
       stmt.raw(true);
       prepared.named = false;
       // A read-only query run again: the same as the guest running it a moment later.
-      if (keys.length !== 1 || name === undefined) return undefined;
+      if (names.length !== prepared.width) return undefined;
     }
+    const width = names.length;
     const values = new Array<unknown[]>(objects.length);
-    for (let i = 0; i < objects.length; i++) values[i] = [(objects[i] as Record<string, unknown>)[name]];
-    return { columns: [name], rows: toRows(values, maxResultBytes) };
+    for (let i = 0; i < objects.length; i++) {
+      const object = objects[i] as Record<string, unknown>;
+      const row = new Array<unknown>(width);
+      for (let c = 0; c < width; c++) row[c] = object[names[c] as string];
+      values[i] = row;
+    }
+    return { columns: names, rows: toRows(values, maxResultBytes) };
   };
 
   return {
@@ -524,6 +531,21 @@ function guestError(err: unknown): SqliteGuestError {
   const code = (err as { code?: unknown }).code;
   if (code === 'SQLITE_FULL') return failure({ tag: 'database-full' });
   return failure({ tag: 'io', val: err instanceof Error ? err.message : String(err) });
+}
+
+/**
+ * Whether an object keeps these names as its own keys, distinct and in order: no two equal, none
+ * an array index (V8 lists those first) and none `__proto__` in any case (setting that key sets the
+ * prototype).
+ */
+function objectKeysKeep(names: readonly string[]): boolean {
+  if (names.length === 0) return false;
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name) || /^[0-9]+$/.test(name) || name.toLowerCase() === '__proto__') return false;
+    seen.add(name);
+  }
+  return true;
 }
 
 /** The column names of a statement as SQLite last compiled it. */
