@@ -3,6 +3,15 @@ import type { TransferListItem } from 'node:worker_threads';
 import { AsyncQueue } from '../async-queue.js';
 import { SIGNAL_BYTES, SIGNAL_CLOSED, SIGNAL_COUNTER, SIGNAL_WAITING, type BridgeEndpoint, type CallEvent, type ToServer, type ToWorker } from './bridge-protocol.js';
 
+/** A worker's connection, as the pool reads it. */
+export interface WorkerConnection {
+  endpoint: BridgeEndpoint;
+  /** Counted calls running on this connection. */
+  activeCalls(): number;
+  /** Waits the worker counts itself (an outbound request on a lent connection). */
+  waits(): number;
+}
+
 /** One call as its handler sees it. */
 export interface ServerCall {
   /**
@@ -52,8 +61,12 @@ export class Transfer {
 export interface BridgeServer {
   /** A new endpoint for one worker; post it to the worker with `endpoint.port` in the transfer list. */
   connect(): BridgeEndpoint;
-  /** {@link BridgeServer.connect}, with the calls running on that connection (a worker blocked on a call has one). */
-  connectWorker(): { endpoint: BridgeEndpoint; activeCalls(): number };
+  /**
+   * {@link BridgeServer.connect}, with the calls running on that connection (a worker blocked on a
+   * call has one) and, apart, the waits the worker counts itself on that connection
+   * (`SyncBridge.waiting`; none once the connection closed).
+   */
+  connectWorker(): WorkerConnection;
   /**
    * Calls running now, over every connection, `options.uncounted` methods left out, plus the
    * waits the workers count themselves (`SyncBridge.waiting`).
@@ -152,7 +165,7 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
   const openCells = new Set<Int32Array>();
   const waitingIn = (cells: Int32Array): number => Math.max(0, Atomics.load(cells, SIGNAL_WAITING));
 
-  const connectWorker = (): { endpoint: BridgeEndpoint; activeCalls(): number } => {
+  const connectWorker = (): WorkerConnection => {
     let mine = 0;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(SIGNAL_BYTES);
@@ -295,7 +308,7 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     port1.on('close', shutdown);
     port1.unref();
     // A closed connection's waits end with its worker.
-    return { endpoint: { port: port2, signal }, activeCalls: () => (open ? mine + waitingIn(cells) : mine) };
+    return { endpoint: { port: port2, signal }, activeCalls: () => mine, waits: () => (open ? waitingIn(cells) : 0) };
   };
 
   return {

@@ -84,8 +84,14 @@ interface Slot {
   /** A replacement still starting for a worker stopped by this component's deadline or fault: it counts as held by it. */
   chargedTo: string | undefined;
   idleTimer: NodeJS.Timeout | undefined;
-  /** Capability calls the worker is blocked on now. */
+  /** Capability calls the worker is blocked on now (through the main thread: `self`, chaining, undici's client). */
   calls(): number;
+  /**
+   * Outbound requests the worker waits on over connections lent to it. Such a wait may be on the
+   * app itself reached by an address not known as its own, so it makes the pool grow like a call;
+   * but it is usually on another service, so the worker stays held by its component (fairness).
+   */
+  waits(): number;
 }
 
 /** A new worker thread running the worker entry, with an empty environment. */
@@ -263,8 +269,8 @@ export class WorkerPool {
 
   private spawn(extra: boolean, chargedTo?: string): Promise<void> {
     const worker = (this.options.startWorker ?? startWorker)();
-    const { endpoint, activeCalls } = this.channel.connectWorker();
-    const slot: Slot = { worker, ready: false, job: undefined, retired: false, extra, idleTimer: undefined, chargedTo, calls: activeCalls };
+    const { endpoint, activeCalls, waits } = this.channel.connectWorker();
+    const slot: Slot = { worker, ready: false, job: undefined, retired: false, extra, idleTimer: undefined, chargedTo, calls: activeCalls, waits };
     this.slots.add(slot);
     const init = this.initMessage(endpoint);
     return new Promise<void>((resolve, reject) => {
@@ -325,8 +331,9 @@ export class WorkerPool {
 
   /**
    * Workers `componentId` holds: running its jobs and not blocked on a capability call (a blocked
-   * one waits for another guest or a service), plus replacements still starting for workers its
-   * jobs had to stop (a component that keeps hitting its deadline pays for the restarts itself).
+   * one waits for another guest, or a service reached through the main thread), plus replacements
+   * still starting for workers its jobs had to stop (a component that keeps hitting its deadline
+   * pays for the restarts itself). A worker waiting on a lent connection is held.
    */
   private activeOf(componentId: string): number {
     let n = 0;
@@ -350,6 +357,25 @@ export class WorkerPool {
     return false;
   }
 
+  /**
+   * Whether an extra worker may take a job of `componentId` although the component holds workers:
+   * every worker running its jobs waits on a lent connection or a call, which may be the app
+   * itself reached by an address not known as its own (the job waiting could be the one they
+   * wait for). In an app of several components only while another extra worker could still
+   * start, so a component whose workers wait on a slow service cannot take the last one from
+   * the others (their standby).
+   */
+  private stuck(componentId: string): boolean {
+    if (this.components.size >= 2 && this.slots.size >= this.maxWorkers) return false;
+    let running = 0;
+    for (const slot of this.slots) {
+      if (!slot.ready || slot.job?.componentId !== componentId) continue;
+      if (slot.calls() === 0 && slot.waits() === 0) return false;
+      running++;
+    }
+    return running > 0;
+  }
+
   /** Extra workers ready and idle, or starting. */
   private freeExtras(): number {
     let n = 0;
@@ -370,7 +396,7 @@ export class WorkerPool {
       progress = false;
       for (const slot of this.slots) {
         if (!slot.ready || slot.job !== undefined || slot.retired) continue;
-        const job = this.queue.take(slot.extra ? extra : regular);
+        const job = slot.extra ? (this.queue.take(extra) ?? this.queue.take((id) => this.stuck(id))) : this.queue.take(regular);
         if (job === undefined) continue;
         this.run(slot, job);
         progress = true;
@@ -421,7 +447,7 @@ export class WorkerPool {
         if (slot.extra) startingExtra++;
       } else if (slot.job !== undefined) {
         busy++;
-        if (slot.calls() > 0) blocked++;
+        if (slot.calls() > 0 || slot.waits() > 0) blocked++;
       } else free++;
     }
     if (startingExtra > 0) return;

@@ -5,6 +5,7 @@
 // of the same pool can answer. The pool must see that worker as blocked on the app and start an
 // extra one, as it does for a call through the main thread.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,5 +126,32 @@ describe('a guest calling its own app through an address that is not its listene
     expect(res.status).toBe(500);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await get(`${app.baseUrl}/var`, {}, 15_000)).toEqual({ status: 200, body: 'hello from inside' });
+  }, 60_000);
+
+  it('keeps the fairness between components: waits on a slow service over lent connections leave the last extra worker to the others', async () => {
+    // Component `fetch` calls a service that answers after 5 s, over lent connections; with one
+    // regular worker and one extra, the extra must stay for component `var`, as with any worker
+    // its component holds. Counted as not held, `fetch` took the extra and `var` waited for it.
+    const slow = createHttpServer((_req, res) => void setTimeout(() => res.end('slow'), 5000));
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const app = testApp([
+      { id: 'fetch', path: wasm, metadata: { allowed_outbound_hosts: [origin] } },
+      { id: 'var', path: wasm, config: { greeting: 'still here' } },
+    ]);
+    const serving = await runApp({ app, cache: openCache({ root: join(dir, 'cache') }), variables: { flags: [], env: {}, cwd: dir }, stateDir: join(dir, 'state-fair'), workers: 1, maxWorkers: 2, logDir: null, listen: '127.0.0.1:0' });
+    running.push(serving);
+    try {
+      expect(await get(`${serving.baseUrl}/var`, {}, 15_000)).toEqual({ status: 200, body: 'still here' });
+      const flood = [1, 2].map(() => get(`${serving.baseUrl}/fetch`, { 'x-target': `${origin}/` }, 30_000));
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const started = Date.now();
+      expect(await get(`${serving.baseUrl}/var`, {}, 15_000)).toEqual({ status: 200, body: 'still here' });
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(await Promise.all(flood)).toEqual([1, 2].map(() => ({ status: 200, body: 'status=200 body=slow' })));
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
   }, 60_000);
 });
