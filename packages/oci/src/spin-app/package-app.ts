@@ -290,7 +290,7 @@ async function mountLayers(mount: ContentPath, componentId: string, mode: 'simpl
     const written = await writeTarGzFile(entries, dest, { mtime: ctx.mtime }).catch((err: unknown) => {
       throw new AppSourceError(`Cannot archive the files of component '${componentId}'; check they are readable and not changing.`, { cause: err });
     });
-    layers.add(fileBlob(MediaType.ArchiveLayer, written.digest, dest, identityOf(await stat(dest))));
+    layers.add(fileBlob(MediaType.ArchiveLayer, written.digest, dest, identityOf(await stat(dest, { bigint: true }))));
   }
 }
 

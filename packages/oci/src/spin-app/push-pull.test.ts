@@ -255,7 +255,7 @@ describe('pushApp / pullApp against a real registry', () => {
     expect(closed).toBe('closed');
   });
 
-  it('a file swapped after packaging (a link to another file, a file renamed over it, a write) is refused at upload and none of it is sent', async () => {
+  it('a file swapped after packaging (a link to another file, a file renamed over it, a write, one with its mtime put back, a removal) is refused at upload and none of it is sent', async () => {
     // Files over 64 KiB and Wasm sources are read again from disk at upload.
     const page = Buffer.alloc(100_000, 'p');
     const wasm = Buffer.concat([Buffer.from('\0asm\u0001\0\0\0'), Buffer.alloc(150_000, 'w')]);
@@ -263,7 +263,7 @@ describe('pushApp / pullApp against a real registry', () => {
     await writeFile(join(dir, 'secret.bin'), secret);
     const blobStatus = async (repo: string, bytes: Buffer): Promise<number> =>
       (await fetch(`${registry.url}/v2/spinel/${repo}/blobs/${sha256Digest(bytes)}`, { method: 'HEAD' })).status;
-    const cases: { repo: string; swap: (appDir: string) => Promise<void>; sent: Buffer }[] = [
+    const cases: { repo: string; before?: (appDir: string) => Promise<void>; swap: (appDir: string) => Promise<void>; sent: Buffer }[] = [
       {
         repo: 'swap-link',
         swap: async (appDir) => {
@@ -289,10 +289,27 @@ describe('pushApp / pullApp against a real registry', () => {
         },
         sent: Buffer.alloc(page.length, 'q'),
       },
+      {
+        repo: 'swap-write-same-mtime',
+        // Same inode, size and modification time (put back after the write): only the change time moved.
+        before: async (appDir) => utimes(join(appDir, 'assets/web/page.bin'), 1_000_000, 1_000_000),
+        swap: async (appDir) => {
+          await writeFile(join(appDir, 'assets/web/page.bin'), Buffer.alloc(page.length, 'r'));
+          await utimes(join(appDir, 'assets/web/page.bin'), 1_000_000, 1_000_000);
+        },
+        sent: Buffer.alloc(page.length, 'r'),
+      },
+      {
+        repo: 'swap-removed',
+        // Removed: named as a changed file, not as a registry that cannot be reached.
+        swap: async (appDir) => rm(join(appDir, 'assets/web/page.bin')),
+        sent: page,
+      },
     ];
-    for (const { repo, swap, sent } of cases) {
+    for (const { repo, before, swap, sent } of cases) {
       const appDir = join(dir, `app-${repo}`);
       const app = await writeApp(appDir, { components: [{ id: 'web', wasm, files: { 'page.bin': page } }] });
+      await before?.(appDir);
       const packaged = await packageApp(app, { sourceDateEpoch: 0 });
       await swap(appDir);
       const target = client.repository(`${registry.host}/spinel/${repo}`);
