@@ -13,7 +13,8 @@ interface Step {
   /** `drop`: a wasi request whose body stream the guest drops after its first chunk. */
   /** `stopped`: a wasi request whose guest is stopped at a deadline (a node:vm timeout of `ms`) while it waits, then abandoned as worker-entry.ts does. */
   /** `open`: the host's requests still open; `unread`: a wasi request whose response head is taken and its body left unread. */
-  api: 'wasi' | 'spin' | 'mixed-poll' | 'drop' | 'sleep' | 'stopped' | 'open' | 'unread';
+  /** `kept`: a wasi request whose future the guest keeps past its request scope (`--instance-reuse`), then polls. */
+  api: 'wasi' | 'spin' | 'mixed-poll' | 'drop' | 'sleep' | 'stopped' | 'open' | 'unread' | 'kept';
   /** `sleep`: how long. */
   ms?: number;
   url: string;
@@ -65,6 +66,15 @@ function wasi(step: Step): unknown {
     // The rest is written after handle(): streamed to the upstream as it comes.
     for (const chunk of step.chunks ?? [(step.body ?? '').slice(2)]) out.blockingWriteAndFlush(enc.encode(chunk));
     OutgoingBody.finish(body, undefined);
+  }
+  if (step.api === 'kept') {
+    // The request scope ends (as worker-entry.ts ends it between requests); the next request's
+    // guest then polls the future it kept.
+    host.dispose();
+    const started = Date.now();
+    future.subscribe().block();
+    const kept = future.get();
+    return { outcome: kept?.tag === 'ok' && kept.val.tag === 'err' ? kept.val.val : kept?.tag, waitedLong: Date.now() - started > 2000 };
   }
   const pollable = future.subscribe();
   pollable.block();
@@ -153,6 +163,7 @@ function run(step: Step): unknown {
     case 'wasi':
     case 'drop':
     case 'unread':
+    case 'kept':
       return wasi(step);
     case 'spin':
       return spin(step);

@@ -19,6 +19,8 @@ export interface BridgeCall {
   ready(): boolean;
   /** Tells the serving side to stop the call (its `signal` aborts); later events are dropped. */
   cancel(): void;
+  /** Whether the call was cancelled: no event will come that has not come. */
+  cancelled(): boolean;
   /**
    * Runs the bridge's `beforeWait` (the worker flushes a response held back): the worker is
    * blocked on something of this call's other than the bridge (a lent socket's replies).
@@ -114,6 +116,7 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
     queues.set(id, queue);
     post({ t: 'call', id, method, args }, transfer);
     let finished = false;
+    let cancelled = false;
     const take = (): BridgeEvent | undefined => {
       if (queue.length === 0) drain();
       const event = queue.shift();
@@ -157,9 +160,11 @@ export function createSyncBridge(endpoint: BridgeEndpoint, options: { beforeWait
       cancel() {
         if (finished) return;
         finished = true;
+        cancelled = true;
         queues.delete(id);
         if (!closed) port.postMessage({ t: 'cancel', id } satisfies ToServer);
       },
+      cancelled: () => cancelled,
     };
   };
 

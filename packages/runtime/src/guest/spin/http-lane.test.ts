@@ -355,6 +355,16 @@ describe('outbound HTTP on a connection lent to the worker', () => {
     ]);
   });
 
+  it('fails a response future kept past its request scope at once, lent or bridged, instead of leaving its poll to wait for the deadline', async () => {
+    const results = await runSteps([
+      { api: 'kept', url: `${origin}/silent` },
+      // A content-length without a body goes through the main thread's client (a bridge call).
+      { api: 'kept', url: `${origin}/silent`, headers: [['content-length', '0']] },
+    ]);
+    const aborted = { outcome: { tag: 'internal-error', val: 'request aborted' }, waitedLong: false };
+    expect(results).toEqual([aborted, aborted]);
+  });
+
   it('goes to undici for a header it would refuse, with the same error', async () => {
     const results = await runSteps([get('/ok', { headers: [['x-bad', 'a\u0001b']] })]);
     expect(results).toEqual([{ errorCode: { tag: 'internal-error', val: expect.any(String) } }]);

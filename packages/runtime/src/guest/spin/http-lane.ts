@@ -364,9 +364,12 @@ export class LaneExchange {
     if (this.settled) return;
     this.release();
     this.pool.drop(this.lane);
+    // A future kept past its request scope (`--instance-reuse`) and polled later gets this
+    // outcome at once: settled, the exchange reads nothing more.
+    this.head ??= { ok: false, errorCode: ABORTED, message: 'the request ended with the request scope that made it' };
     if (!this.bodyEnded) {
       this.bodyEnded = true;
-      this.bodyError ??= { tag: 'internal-error', val: 'request aborted' };
+      this.bodyError ??= ABORTED;
     }
   }
 
@@ -447,5 +450,6 @@ export class LaneExchange {
   }
 }
 
+const ABORTED: WasiHttpErrorCode = { tag: 'internal-error', val: 'request aborted' };
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

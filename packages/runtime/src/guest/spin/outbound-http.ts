@@ -203,6 +203,9 @@ class BridgedResponse implements PendingResponse {
   take(): FutureOutcome | undefined {
     let event: BridgeEvent | undefined;
     while (this.outcome === undefined && (event = this.call.take()) !== undefined) this.apply(event);
+    // Cancelled with its request scope (a future kept past it under `--instance-reuse`): nothing
+    // more will come, so a poll on it must not wait for the deadline.
+    if (this.outcome === undefined && this.call.cancelled()) this.outcome = { tag: 'err', val: { tag: 'internal-error', val: 'request aborted' } };
     return this.outcome;
   }
   private apply(event: BridgeEvent): void {
