@@ -137,7 +137,7 @@ interface Connection {
   lastPrepared: Prepared | undefined;
   /** `SELECT last_insert_rowid()` and `SELECT changes()`, prepared on first use (a guest may ask after every insert). */
   counters: { rowid: Database.Statement; changes: Database.Statement } | undefined;
-  /** `PRAGMA schema_version`, prepared on first use; null once it failed to prepare (names are then always read). */
+  /** `PRAGMA schema_version`, prepared on first use; null once it failed to prepare (names are then always read; a failed read only costs that run its kept names). */
   schemaVersion: Database.Statement | null | undefined;
   /**
    * Bumped when this connection runs anything but a read-only query or a transaction's start or
@@ -211,9 +211,14 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
   const schemaCookie = (conn: Connection, db: Database.Database): number | undefined => {
     try {
       conn.schemaVersion ??= db.prepare('PRAGMA schema_version').pluck();
-      return conn.schemaVersion.get() as number;
     } catch {
       conn.schemaVersion = null;
+      return undefined;
+    }
+    try {
+      return conn.schemaVersion.get() as number;
+    } catch {
+      // SQLITE_BUSY and the like, for this read only: the names are read from SQLite this run.
       return undefined;
     }
   };
@@ -255,6 +260,10 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
    * - What changes compilation without the main cookie happens on this connection and bumps its
    *   generation; with `allow_attach_file`, an attached file's own schema is not covered, so the
    *   names are read on every run.
+   * - Accepted limit: a process outside the host that writes the cookie back (`PRAGMA
+   *   schema_version = N` after a schema change, which SQLite documents as corrupting the
+   *   database; better-sqlite3 opens the host's connections in defensive mode, where that write
+   *   does nothing) can make kept names stale.
    * One name costs about what the cookie's read does (a read transaction of its own), so a
    * statement that had one column (or has not run yet) has its name read after every run; a small
    * result's names are taken from its rows where they can be (see {@link runNamedQuery}).
