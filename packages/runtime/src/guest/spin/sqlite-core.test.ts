@@ -328,6 +328,27 @@ describe('SQLite host core', () => {
     }
   });
 
+  it('names rows right when a rename makes a name numeric without `*`: rowid takes the name of an INTEGER PRIMARY KEY', () => {
+    const db = connections();
+    const a = db.open('default');
+    db.execute(a, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)', []);
+    db.execute(a, "INSERT INTO t VALUES (5, 'x')", []);
+    const query = 'SELECT v, rowid FROM t';
+    for (let i = 0; i < 3; i++) expect(db.execute(a, query, [])).toEqual({ columns: ['v', 'id'], rows: [{ values: [text('x'), int(5n)] }] });
+    // By the guest itself, then by another connection.
+    db.execute(a, 'ALTER TABLE t RENAME COLUMN id TO "7"', []);
+    for (let i = 0; i < 3; i++) expect(db.execute(a, query, [])).toEqual({ columns: ['v', '7'], rows: [{ values: [text('x'), int(5n)] }] });
+    const other = new Database(dbPath);
+    try {
+      other.exec('ALTER TABLE t RENAME COLUMN "7" TO id');
+      for (let i = 0; i < 3; i++) expect(db.execute(a, query, []).columns).toEqual(['v', 'id']);
+      other.exec('ALTER TABLE t RENAME COLUMN id TO "12"');
+      for (let i = 0; i < 3; i++) expect(db.execute(a, query, [])).toEqual({ columns: ['v', '12'], rows: [{ values: [text('x'), int(5n)] }] });
+    } finally {
+      other.close();
+    }
+  });
+
   it('reads column names on every run where attached files are allowed (their schemas have cookies of their own)', () => {
     const db = connections({ allowAttachFile: true });
     const a = db.open('default');

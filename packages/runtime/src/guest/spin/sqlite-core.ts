@@ -308,11 +308,12 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
    * rows as objects: a row's keys are the columns' names as SQLite compiled the statement for this
    * run, in order, for about 0.06 µs a row where `columns()` (per column) or the cookie's read
    * costs 0.7 µs. Only while results are small (an object per row costs more than an array), and
-   * only for names an object keeps as they are, in order (see {@link objectKeysKeep}). Without `*`,
-   * a recompiled statement's names can differ only in case (a column reference is named as its
-   * declaration; aliases and expressions by their text), which cannot make a name numeric or
-   * `__proto__`; two names that become equal leave the row with fewer keys, which is checked. An
-   * empty result is named by `columns()`. Undefined: run it again the usual way.
+   * only for names an object keeps as they are, in order (see {@link objectKeysKeep}). A
+   * recompiled statement's names can change even without `*` (a renamed column; `rowid` is named
+   * after the table's INTEGER PRIMARY KEY, which a rename can make numeric), so every run checks
+   * its keys: as many as the columns (names that became equal, or `__proto__`, leave fewer), and no
+   * array index among them (V8 lists those first, so only the first key can be one). An empty
+   * result is named by `columns()`. Undefined: run it again the usual way.
    */
   const runNamedQuery = (prepared: Prepared, parameters: readonly SqliteValue[]): SqliteQueryResult | undefined => {
     const { stmt } = prepared;
@@ -320,11 +321,12 @@ export function createSqliteConnections(options: SqliteConnectionsOptions): Sqli
     const first = objects[0];
     if (first === undefined) return { columns: columnNames(stmt), rows: [] };
     const names = Object.keys(first);
-    if (names.length !== prepared.width || objects.length > NAMED_MAX_ROWS) {
+    const kept = names.length === prepared.width && !DIGITS.test(names[0] as string);
+    if (!kept || objects.length > NAMED_MAX_ROWS) {
       stmt.raw(true);
       prepared.named = false;
       // A read-only query run again: the same as the guest running it a moment later.
-      if (names.length !== prepared.width) return undefined;
+      if (!kept) return undefined;
     }
     const width = names.length;
     const values = new Array<unknown[]>(objects.length);
@@ -547,11 +549,13 @@ function guestError(err: unknown): SqliteGuestError {
  * an array index (V8 lists those first) and none `__proto__` in any case (setting that key sets the
  * prototype).
  */
+const DIGITS = /^[0-9]+$/;
+
 function objectKeysKeep(names: readonly string[]): boolean {
   if (names.length === 0) return false;
   const seen = new Set<string>();
   for (const name of names) {
-    if (seen.has(name) || /^[0-9]+$/.test(name) || name.toLowerCase() === '__proto__') return false;
+    if (seen.has(name) || DIGITS.test(name) || name.toLowerCase() === '__proto__') return false;
     seen.add(name);
   }
   return true;
