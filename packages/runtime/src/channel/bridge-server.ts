@@ -67,10 +67,7 @@ export interface BridgeServer {
    * (`SyncBridge.waiting`; none once the connection closed).
    */
   connectWorker(): WorkerConnection;
-  /**
-   * Calls running now, over every connection, `options.uncounted` methods left out, plus the
-   * waits the workers count themselves (`SyncBridge.waiting`).
-   */
+  /** Calls running now, over every connection, `options.uncounted` methods left out. */
   readonly activeCalls: number;
   /** Closes every connection; running calls are aborted and blocked workers see `RUNTIME_BRIDGE_CLOSED`. */
   close(): void;
@@ -161,16 +158,12 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
   const connections = new Set<() => void>();
   const uncounted = new Set(options.uncounted ?? []);
   let active = 0;
-  /** The signal cells of the open connections, whose waiting counts {@link BridgeServer.activeCalls} adds. */
-  const openCells = new Set<Int32Array>();
-  const waitingIn = (cells: Int32Array): number => Math.max(0, Atomics.load(cells, SIGNAL_WAITING));
 
   const connectWorker = (): WorkerConnection => {
     let mine = 0;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(SIGNAL_BYTES);
     const cells = new Int32Array(signal);
-    openCells.add(cells);
     const calls = new Map<number, ActiveCall>();
     let open = true;
     // Made when a handler first asks for it (most connections never do).
@@ -230,7 +223,6 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
       closing?.abort();
       port1.close();
       connections.delete(shutdown);
-      openCells.delete(cells);
     };
     connections.add(shutdown);
 
@@ -308,16 +300,14 @@ export function createBridgeServer(handlers: Readonly<Record<string, BridgeHandl
     port1.on('close', shutdown);
     port1.unref();
     // A closed connection's waits end with its worker.
-    return { endpoint: { port: port2, signal }, activeCalls: () => mine, waits: () => (open ? waitingIn(cells) : 0) };
+    return { endpoint: { port: port2, signal }, activeCalls: () => mine, waits: () => (open ? Math.max(0, Atomics.load(cells, SIGNAL_WAITING)) : 0) };
   };
 
   return {
     connect: () => connectWorker().endpoint,
     connectWorker,
     get activeCalls() {
-      let n = active;
-      for (const cells of openCells) n += waitingIn(cells);
-      return n;
+      return active;
     },
     close() {
       for (const shutdown of [...connections]) shutdown();

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { createBridgeServer, type BridgeHandler, type BridgeServer, type BridgeServerOptions } from './bridge-server.js';
+import { createBridgeServer, type BridgeHandler, type BridgeServer, type BridgeServerOptions, type WorkerConnection } from './bridge-server.js';
 import { MessageChannel } from 'node:worker_threads';
 import { SIGNAL_BYTES, SIGNAL_COUNTER, type BridgeEndpoint, type ToServer, type ToWorker } from './bridge-protocol.js';
 import { firstMessage, startTsWorker } from '../../test/test-start-worker.js';
@@ -163,19 +163,22 @@ describe('blocking bridge over real worker threads', () => {
     expect(server.activeCalls).toBe(0);
   });
 
-  it('counts the waits a worker marks itself as active calls, until its connection closes', async () => {
+  it('reads the waits a worker counts itself on its connection, apart from its calls, until the connection closes', async () => {
     let entered!: () => void;
     const started = new Promise<void>((resolve) => (entered = resolve));
-    const server = serve({ probe: () => server.activeCalls, forever: () => new Promise(() => entered()) }, { uncounted: ['forever'] });
-    const { worker, result } = run<{ both: number; one: number }>(server, 'waiting');
-    // Each probe call counts itself too.
-    expect(await result).toEqual({ both: 3, one: 2 });
+    const server = serve({ probe: () => ({ waits: connection.waits(), calls: connection.activeCalls() }), forever: () => new Promise(() => entered()) });
+    // Read by the probe only once the worker runs.
+    const connection: WorkerConnection = server.connectWorker();
+    const worker = startTsWorker('./test-bridge-worker.ts', { endpoint: connection.endpoint, scenario: 'waiting' }, [connection.endpoint.port]);
+    workers.push(worker);
+    // Each probe sees itself as the one call running.
+    expect(await firstMessage(worker)).toEqual({ both: { waits: 2, calls: 1 }, one: { waits: 1, calls: 1 } });
     await started;
-    expect(server.activeCalls).toBe(1);
+    expect([connection.waits(), connection.activeCalls(), server.activeCalls]).toEqual([1, 1, 1]);
     // A worker stopped while it still counts a wait counts nothing once its connection closed.
     await worker.terminate();
     await delay(50);
-    expect(server.activeCalls).toBe(0);
+    expect([connection.waits(), server.activeCalls]).toEqual([0, 0]);
   });
 
   it('wakes a blocked worker with RUNTIME_BRIDGE_CLOSED when the serving side closes', async () => {

@@ -43,7 +43,7 @@ export interface SyncBridge {
    * Counts (`+1`) or uncounts (`-1`) a wait of this worker's on something outside the bridge's
    * calls that another request of the app may be needed to end: an outbound request on a
    * connection lent to the worker, which may reach the app itself by an address not known as its
-   * own. The serving side counts these as calls (`BridgeServer.activeCalls`), so a pool whose
+   * own. The serving side reads them per connection (`WorkerConnection.waits`), so a pool whose
    * every worker waits so starts another. A shared cell, no message.
    */
   waiting(delta: 1 | -1): void;
