@@ -450,6 +450,7 @@ export class LaneExchange {
   }
 }
 
-const ABORTED: WasiHttpErrorCode = { tag: 'internal-error', val: 'request aborted' };
+/** The outcome of a request ended with the request scope that made it (lent or bridged). */
+export const ABORTED: WasiHttpErrorCode = { tag: 'internal-error', val: 'request aborted' };
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');

@@ -7,7 +7,7 @@ import { splitUri } from '../../services/outbound-policy.js';
 import { OUTBOUND_HTTP_METHOD, outboundCallArgs, type OutboundPush, type OutboundResult, type OutboundUpload } from '../../services/outbound-service.js';
 import type { BridgeCall, BridgeEvent, SyncBridge } from '../../channel/sync-bridge.js';
 import type { OutboundRequestHead } from '../../services/outbound-http.js';
-import { LaneExchange, abandonLaneOpening } from './http-lane.js';
+import { ABORTED, LaneExchange, abandonLaneOpening } from './http-lane.js';
 import { DISPOSE } from './resource-dispose.js';
 
 /** Options of {@link createOutboundHost}. */
@@ -205,7 +205,7 @@ class BridgedResponse implements PendingResponse {
     while (this.outcome === undefined && (event = this.call.take()) !== undefined) this.apply(event);
     // Cancelled with its request scope (a future kept past it under `--instance-reuse`): nothing
     // more will come, so a poll on it must not wait for the deadline.
-    if (this.outcome === undefined && this.call.cancelled()) this.outcome = { tag: 'err', val: { tag: 'internal-error', val: 'request aborted' } };
+    if (this.outcome === undefined && this.call.cancelled()) this.outcome = { tag: 'err', val: ABORTED };
     return this.outcome;
   }
   private apply(event: BridgeEvent): void {
